@@ -1,0 +1,1 @@
+"""Classifier: jieba-based tagging of reports with confidence, facts and evidence."""

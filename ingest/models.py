@@ -1,0 +1,221 @@
+"""Tables for units, chat groups, members, raw messages, media and assembled reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from wenming.db import Base, JSONType, UTCDateTime, utcnow
+
+
+class HonourLevel(StrEnum):
+    """文明单位 honour level; the Chinese name is what staff see."""
+
+    NATIONAL = "national"
+    PROVINCIAL = "provincial"
+    CITY = "city"
+    COUNTY = "county"
+
+    @property
+    def zh(self) -> str:
+        return {"national": "全国", "provincial": "省", "city": "市", "county": "县"}[self.value]
+
+    @classmethod
+    def parse(cls, value: str) -> HonourLevel:
+        """Accept the code or the Chinese form (全国/省/省级/市/市级/县/县级)."""
+        text = value.strip().removesuffix("级").removesuffix("文明单位")
+        for level in cls:
+            if text in (level.value, level.zh):
+                return level
+        raise ValueError(f"未知的文明单位级别：{value!r}（应为 全国/省/市/县）")
+
+
+class Platform(StrEnum):
+    WECHAT = "wechat"
+    QQ = "qq"
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    SYSTEM = "system"
+    RECALL = "recall"
+    OTHER = "other"
+
+
+class RawStatus(StrEnum):
+    """Where a raw message is in the pipeline."""
+
+    RECEIVED = "received"  # stored, not yet assembled
+    ASSEMBLED = "assembled"  # part of a report
+    IGNORED = "ignored"  # kept, but never a report (system, staff, bot, recall, chatter kinds)
+    REJECTED = "rejected"  # bad input, kept for inspection with an error
+
+
+class ReportStatus(StrEnum):
+    UNCLASSIFIED = "unclassified"
+    CLASSIFIED = "classified"
+    NEEDS_REVIEW = "needs_review"
+    CORRECTED = "corrected"
+
+
+class Unit(Base):
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    aliases: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    honour_level: Mapped[str] = mapped_column(String(20), default=HonourLevel.COUNTY.value)
+    category: Mapped[str | None] = mapped_column(String(50))
+    headcount: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatGroup(Base):
+    __tablename__ = "chat_groups"
+    __table_args__ = (UniqueConstraint("platform", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    platform_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Member(Base):
+    """A sender, identified by the platform's stable user id; names are history, not identity."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    platform_user_id: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"), index=True)
+    unit_source: Mapped[str | None] = mapped_column(String(20))  # "staff" | "nickname"
+    is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[Unit | None] = relationship(lazy="raise")
+
+
+class MemberName(Base):
+    """Every nickname or group card a member has been seen with, per group."""
+
+    __tablename__ = "member_names"
+    __table_args__ = (UniqueConstraint("member_id", "group_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Media(Base):
+    """A stored image, content-addressed by sha256 under the media directory."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    phash: Mapped[str | None] = mapped_column(String(16), index=True)
+    path: Mapped[str] = mapped_column(String(300))
+    mime: Mapped[str] = mapped_column(String(50))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Report(Base):
+    """One activity report: a member's text and the photos posted around it."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_group_sender_time", "group_id", "sender_id", "first_message_at"),
+        Index("ix_reports_unit_post_date", "unit_id", "post_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id"))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    first_message_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    post_date: Mapped[date] = mapped_column(Date)  # local (office time zone) date of the first message
+    activity_date: Mapped[date | None] = mapped_column(Date)  # stated in the text, when found
+    text: Mapped[str | None] = mapped_column(Text)
+    photo_count: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default=ReportStatus.UNCLASSIFIED.value, index=True)
+    label: Mapped[str | None] = mapped_column(String(20), index=True)
+    confidence: Mapped[float | None]
+    possible_repost: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    unit: Mapped[Unit | None] = relationship(lazy="raise")
+    sender: Mapped[Member] = relationship(lazy="raise")
+    group: Mapped[ChatGroup] = relationship(lazy="raise")
+
+
+class ReportPhoto(Base):
+    """A photo attached to a report; ``repost_of`` points at the earlier near-identical photo."""
+
+    __tablename__ = "report_photos"
+    __table_args__ = (UniqueConstraint("report_id", "raw_message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id"), index=True)
+    raw_message_id: Mapped[int] = mapped_column(ForeignKey("raw_messages.id"))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    repost_of_media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    repost_distance: Mapped[int | None] = mapped_column(Integer)
+
+    media: Mapped[Media] = relationship(lazy="raise", foreign_keys=[media_id])
+
+
+class RawMessage(Base):
+    """Every message exactly as it arrived; stored before anything else happens to it."""
+
+    __tablename__ = "raw_messages"
+    __table_args__ = (
+        UniqueConstraint("platform", "group_id", "platform_message_id"),
+        Index("ix_raw_messages_status_sent_at", "status", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(40))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("chat_groups.id"))
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    platform_message_id: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str | None] = mapped_column(Text)
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    media_ref: Mapped[str | None] = mapped_column(String(500))  # sender-supplied name/url: data, never a path
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default=RawStatus.RECEIVED.value)
+    error: Mapped[str | None] = mapped_column(Text)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"), index=True)

@@ -1,0 +1,1 @@
+"""Wenming: shared settings, database plumbing and the command-line entry point."""

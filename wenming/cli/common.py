@@ -1,0 +1,73 @@
+"""What every command shares: settings, the engine, a console, and Chinese errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from wenming import schema
+from wenming.db import create_db_engine, make_session_factory, transaction
+from wenming.settings import Settings, get_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class UserError(Exception):
+    """An error whose message is meant for the user, printed without a traceback."""
+
+
+def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn expected failures into one red Chinese line and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (UserError, schema.SchemaOutdatedError) as exc:
+            err_console.print(f"[red]错误：[/red]{exc}")
+            raise typer.Exit(1) from None
+        except OperationalError as exc:
+            err_console.print(f"[red]错误：[/red]无法连接或操作数据库：{exc.orig}")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+_engine: Engine | None = None
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def engine(check_schema: bool = True) -> Engine:
+    """The process-wide engine; refuses an un-migrated database unless asked not to check."""
+    global _engine
+    if _engine is None:
+        _engine = create_db_engine(settings().database_url)
+    if check_schema:
+        schema.ensure_current(_engine)
+    return _engine
+
+
+def session_factory() -> sessionmaker[Session]:
+    return make_session_factory(engine())
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One committed transaction for a command step."""
+    with transaction(session_factory()) as session:
+        yield session
