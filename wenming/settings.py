@@ -29,6 +29,14 @@ class Settings(BaseSettings):
 
     classifier_review_threshold: float = Field(0.6, ge=0.0, le=1.0)
 
+    # Staff API and console (api/)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    session_hours: int = Field(12, ge=1, le=24 * 30)
+    session_cookie_secure: bool | None = None  # None: Secure exactly when the request came over HTTPS
+    login_max_failures: int = Field(5, ge=1, le=100)  # per user name and per client address
+    login_window_minutes: int = Field(15, ge=1, le=24 * 60)
+
     @property
     def tz(self) -> ZoneInfo:
         """The office's local time zone; all day, month and quarter boundaries use it."""

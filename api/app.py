@@ -1,0 +1,73 @@
+"""The FastAPI application: versioned JSON API under /api/v1, the staff console, health probes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import ErrorResponse, install_error_handlers
+from api.routers import auth, misc, people, reports, units
+from wenming.db import create_db_engine, make_session_factory
+from wenming.schema import load_all_models
+from wenming.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+STATIC_DIR = Path(__file__).parent / "static"
+
+DESCRIPTION = """文明单位动态管理系统的工作人员接口。
+
+认证：`Authorization: Bearer <令牌>`（令牌用 `wenming users token` 创建），或控制台登录后的会话 Cookie
+（会话方式的写操作须带 `X-CSRF-Token` 头）。角色：admin（管理员）、reviewer（审核员）、viewer（只读）；
+所有写操作需要 reviewer 或 admin，用户管理需要 admin。
+
+所有错误的格式相同：`{"error": {"code": "...", "message": "中文说明", "details": ...}}`。
+列表均支持 `page`、`page_size` 分页，并返回 `total`。
+"""
+
+
+def api_routers() -> list[APIRouter]:
+    """The JSON API's resource routers, all mounted under /api/v1."""
+    return [auth.router, units.router, people.router, reports.router, misc.router]
+
+
+def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
+    """Build the app; ``extra_routers`` (e.g. the OneBot endpoints from ``bot/``) are mounted as given."""
+    settings = settings or get_settings()
+    load_all_models()
+    app = FastAPI(
+        title="Wenming 文明单位管理接口",
+        version="1.0",
+        description=DESCRIPTION,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        responses={
+            400: {"model": ErrorResponse, "description": "请求有误"},
+            401: {"model": ErrorResponse, "description": "未登录或令牌无效"},
+            403: {"model": ErrorResponse, "description": "权限不足"},
+            404: {"model": ErrorResponse, "description": "不存在"},
+            422: {"model": ErrorResponse, "description": "数据校验失败"},
+        },
+    )
+    engine = create_db_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    install_error_handlers(app)
+
+    for router in api_routers():
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(misc.health_router)
+
+    from api.console import install_console  # the console imports templates; keep the API importable alone
+
+    install_console(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    # Extra routers (bot webhooks and the like) are mounted at their own paths, outside /api/v1.
+    for router in extra_routers:
+        app.include_router(router)
+    return app

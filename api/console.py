@@ -1,0 +1,522 @@
+"""The staff console: server-rendered Chinese pages (Jinja2 + htmx), signed in with a session cookie."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api import auth, presenters, schemas, security
+from api import repository as repo
+from api.deps import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    AppSettings,
+    DbSession,
+    client_address,
+)
+from api.errors import ApiError
+from api.models import Role
+from api.routers import reports as report_routes
+from api.routers.auth import set_session_cookie
+from classifier.models import Label
+from ingest.models import ChatGroup, HonourLevel, Member, Report, ReportStatus, Unit
+from wenming.settings import Settings
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+LOGIN_COOKIE = "wm_login_csrf"
+PAGE_SIZE = 30
+REVIEW_PAGE_SIZE = 20
+
+router = APIRouter(include_in_schema=False)
+
+
+class LoginRequired(Exception):
+    """Raised by console pages for visitors without a session; answered with a redirect to /login."""
+
+    def __init__(self, next_url: str):
+        self.next_url = next_url
+
+
+def _local(value: datetime | None, settings: Settings, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(settings.tz).strftime(fmt) if value else ""
+
+
+def _setup_templates() -> None:
+    env = TEMPLATES.env
+    env.globals["LABELS"] = [(label.value, label.zh) for label in Label]
+    env.globals["HONOUR_LEVELS"] = [(level.value, level.zh) for level in HonourLevel]
+    env.globals["STATUS_ZH"] = {
+        ReportStatus.UNCLASSIFIED.value: "未分类",
+        ReportStatus.CLASSIFIED.value: "已分类",
+        ReportStatus.NEEDS_REVIEW.value: "待审核",
+        ReportStatus.CORRECTED.value: "已人工修正",
+    }
+    env.globals["label_zh"] = presenters.label_zh
+    env.globals["CSRF_FIELD"] = CSRF_FIELD
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+
+
+_setup_templates()
+
+
+def page_principal(request: Request, db: DbSession) -> auth.Principal:
+    """The signed-in staff member; console pages never accept bearer tokens."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    principal = auth.principal_from_session(db, cookie) if cookie else None
+    if principal is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    request.state.principal = principal
+    return principal
+
+
+Staff = Annotated[auth.Principal, Depends(page_principal)]
+
+
+async def csrf_checked(request: Request, me: Staff) -> auth.Principal:
+    """Console posts must carry the session's CSRF token, in the form or in the htmx header."""
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not sent or not security.same(sent, me.csrf_token or ""):
+        raise ApiError(403, "页面已过期（CSRF 校验失败），请刷新后重试", code="csrf_failed")
+    return me
+
+
+SignedIn = Annotated[auth.Principal, Depends(csrf_checked)]
+
+
+def writer(me: SignedIn) -> auth.Principal:
+    """Console writes need reviewer or admin."""
+    if not me.can(Role.REVIEWER):
+        raise ApiError(403, "只读账号不能修改数据")
+    return me
+
+
+Writer = Annotated[auth.Principal, Depends(writer)]
+
+
+def render(request: Request, name: str, me: auth.Principal | None, **context: Any) -> HTMLResponse:
+    settings: Settings = request.app.state.settings
+    context.update(me=me, request=request, local=lambda v, fmt="%Y-%m-%d %H:%M": _local(v, settings, fmt))
+    context.setdefault("nav", "")
+    return TEMPLATES.TemplateResponse(request, name, context)
+
+
+# --- login -----------------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    token = security.new_secret()
+    response = render(request, "login.html", None, login_csrf=token, next=_safe_next(next), error=None)
+    response.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict", path="/login")
+    return response
+
+
+def _safe_next(value: str) -> str:
+    """Only same-site paths, so the login form cannot be used as an open redirect."""
+    return value if value.startswith("/") and not value.startswith("//") else "/"
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    error = None
+    user = None
+    if not expected or not security.same(csrf_token, expected):
+        error = "页面已过期，请重新输入"
+    else:
+        try:
+            user = auth.authenticate(db, settings, username, password, client_address(request))
+        except auth.AuthError as exc:
+            error = str(exc)
+    if user is None:
+        token = security.new_secret()
+        status = 429 if error and "过多" in error else 401
+        response = render(request, "login.html", None, login_csrf=token, next=_safe_next(next), error=error)
+        response.status_code = status
+        response.set_cookie(
+            LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict", path="/login"
+        )
+        return response
+    cookie = auth.start_session(db, settings, user, client_address(request))
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(response, request, settings, cookie)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout_submit(request: Request, db: DbSession, _me: SignedIn) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        auth.end_session(db, cookie)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# --- dashboard -------------------------------------------------------------------------------------
+
+
+def _month_bounds(today: date) -> tuple[date, date]:
+    start = today.replace(day=1)
+    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    return start, end
+
+
+def _dashboard_counts(db: Session, settings: Settings) -> dict[str, int]:
+    today = datetime.now(settings.tz).date()
+    start, end = _month_bounds(today)
+    month_reports = select(func.count()).where(Report.post_date >= start, Report.post_date < end)
+    review_total = select(func.count()).select_from(repo.review_query().subquery())
+    unassigned_members = select(func.count()).where(Member.unit_id.is_(None), Member.is_staff.is_(False))
+    return {
+        "month_reports": int(db.scalar(month_reports) or 0),
+        "review": int(db.scalar(review_total) or 0),
+        "unassigned_members": int(db.scalar(unassigned_members) or 0),
+        "units": int(db.scalar(select(func.count()).where(Unit.active.is_(True))) or 0),
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff) -> HTMLResponse:
+    today = datetime.now(settings.tz).date()
+    board = dashboard_board(db, settings, today)
+    return render(
+        request,
+        "dashboard.html",
+        me,
+        nav="dashboard",
+        counts=_dashboard_counts(db, settings),
+        today=today,
+        **board,
+    )
+
+
+def dashboard_board(db: Session, settings: Settings, today: date) -> dict[str, Any]:
+    """This month's ranking and the units at risk, when the scoring package is available."""
+    from api import scores
+
+    return scores.dashboard(db, settings, today)
+
+
+# --- review queue ----------------------------------------------------------------------------------
+
+
+def _report_cards(db: Session, rows: list[Any]) -> list[dict[str, Any]]:
+    reports = [r for r, _u, _s in rows]
+    photos = repo.report_photos(db, [r.id for r in reports])
+    group_ids = {r.group_id for r in reports}
+    groups = dict(
+        db.execute(select(ChatGroup.id, ChatGroup.name).where(ChatGroup.id.in_(group_ids))).tuples().all()
+    )
+    cards = []
+    for report, unit_name, sender in rows:
+        cards.append(
+            {
+                "report": report,
+                "unit_name": unit_name,
+                "sender": sender,
+                "group": groups.get(report.group_id),
+                "photos": [presenters.photo_out(p, m) for p, m in photos[report.id]],
+            }
+        )
+    return cards
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_page(
+    request: Request,
+    db: DbSession,
+    me: Staff,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    stmt = repo.review_query()
+    rows, total = repo.paged(db, stmt, (page - 1) * REVIEW_PAGE_SIZE, REVIEW_PAGE_SIZE)
+    return render(
+        request,
+        "review.html",
+        me,
+        nav="review",
+        cards=_report_cards(db, rows),
+        units=repo.active_units(db),
+        total=total,
+        page=page,
+        pages=max(1, -(-total // REVIEW_PAGE_SIZE)),
+    )
+
+
+def _card_response(
+    request: Request, db: Session, me: auth.Principal, report_id: int, message: str
+) -> HTMLResponse:
+    row = repo.report_row(db, report_id)
+    if row is None:
+        raise ApiError(404, "报送不存在")
+    card = _report_cards(db, [row])[0]
+    return render(
+        request, "_review_card.html", me, card=card, units=repo.active_units(db), done=message, in_queue=False
+    )
+
+
+def _form_error(exc: ValidationError) -> ApiError:
+    return ApiError(422, "提交的数据不符合要求", details=[e.get("msg") for e in exc.errors()])
+
+
+@router.post("/review/{report_id}/relabel", response_class=HTMLResponse)
+def review_relabel(
+    request: Request,
+    db: DbSession,
+    me: Writer,
+    report_id: int,
+    label: Annotated[str, Form(max_length=20)],
+    secondary: Annotated[list[str] | None, Form()] = None,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> HTMLResponse:
+    try:
+        body = schemas.ClassificationPatch(
+            label=label, secondary_labels=secondary or [], reason=reason.strip() or "控制台审核"
+        )
+    except ValidationError as exc:
+        raise _form_error(exc) from None
+    report_routes.relabel(db, report_id, body, me.actor)
+    return _card_response(request, db, me, report_id, f"已改为「{body.label.zh}」")
+
+
+@router.post("/review/{report_id}/assign", response_class=HTMLResponse)
+def review_assign(
+    request: Request,
+    db: DbSession,
+    me: Writer,
+    report_id: int,
+    unit: Annotated[str, Form(max_length=200)],
+    remember_sender: Annotated[bool, Form()] = False,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> HTMLResponse:
+    target = repo.find_unit(db, unit)
+    if target is None:
+        raise ApiError(422, f"找不到单位「{unit.strip()}」，请从列表中选择")
+    body = schemas.ReportAssign(
+        unit_id=target.id, remember_sender=remember_sender, reason=reason.strip() or None
+    )
+    report_routes.assign(db, report_id, body, me.actor)
+    suffix = "，并记住发送人" if remember_sender else ""
+    return _card_response(request, db, me, report_id, f"已归入「{target.name}」{suffix}")
+
+
+# --- units -----------------------------------------------------------------------------------------
+
+
+@router.get("/units", response_class=HTMLResponse)
+def units_page(
+    request: Request,
+    db: DbSession,
+    me: Staff,
+    q: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    stmt = repo.unit_query(q or None)
+    rows, total = repo.paged(db, stmt, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    units = [presenters.unit_out(r[0]) for r in rows]
+    return render(
+        request,
+        "units.html",
+        me,
+        nav="units",
+        units=units,
+        q=q,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        query=lambda **kw: urlencode({"q": q, **kw}),
+    )
+
+
+@router.get("/units/{unit_id}", response_class=HTMLResponse)
+def unit_page(
+    request: Request, db: DbSession, settings: AppSettings, me: Staff, unit_id: int
+) -> HTMLResponse:
+    unit = db.get(Unit, unit_id)
+    if unit is None:
+        raise ApiError(404, "单位不存在")
+    rows, total = repo.paged(db, repo.report_query(repo.ReportFilter(unit_id=unit_id)), 0, 50)
+    members = [m for m, _n in db.execute(repo.member_query(unit_id=unit_id).limit(100)).all()]
+    from api import scores
+
+    explanation = scores.explain(db, settings, unit_id, datetime.now(settings.tz).year)
+    return render(
+        request,
+        "unit.html",
+        me,
+        nav="units",
+        unit=presenters.unit_out(unit),
+        cards=_report_cards(db, rows),
+        total=total,
+        members=members,
+        explanation=explanation,
+    )
+
+
+@router.post("/units/{unit_id}", response_class=HTMLResponse)
+def unit_save(
+    request: Request,
+    db: DbSession,
+    me: Writer,
+    unit_id: int,
+    name: Annotated[str, Form(max_length=200)],
+    aliases: Annotated[str, Form(max_length=5000)] = "",
+    honour_level: Annotated[str, Form(max_length=20)] = HonourLevel.COUNTY.value,
+    category: Annotated[str, Form(max_length=50)] = "",
+    headcount: Annotated[str, Form(max_length=10)] = "",
+    active: Annotated[bool, Form()] = False,
+) -> Response:
+    from api.routers import units as unit_routes
+
+    try:
+        body = schemas.UnitUpdate(
+            name=name,
+            aliases=[a for a in aliases.replace("，", ",").replace("\n", ",").split(",") if a.strip()],
+            honour_level=honour_level,
+            category=category.strip() or None,
+            headcount=int(headcount) if headcount.strip() else None,
+            active=active,
+        )
+    except (ValidationError, ValueError) as exc:
+        raise ApiError(422, "单位信息填写有误，请检查人数和级别") from exc
+    unit_routes.update_unit(unit_id, body, db, me)
+    return RedirectResponse(f"/units/{unit_id}?saved=1", status_code=303)
+
+
+# --- reports and audit -----------------------------------------------------------------------------
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(
+    request: Request,
+    db: DbSession,
+    me: Staff,
+    q: Annotated[str, Query(max_length=100)] = "",
+    label: Annotated[str, Query(max_length=20)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    unit_id: Annotated[str, Query(max_length=10)] = "",
+    date_from: Annotated[date | None, Query()] = None,
+    date_to: Annotated[date | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    f = repo.ReportFilter(
+        q=q or None,
+        label=label if label in {item.value for item in Label} else None,
+        status=status if status in {item.value for item in ReportStatus} else None,
+        unit_id=int(unit_id) if unit_id.isdigit() else None,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    rows, total = repo.paged(db, repo.report_query(f), (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    params = {
+        "q": q,
+        "label": label,
+        "status": status,
+        "unit_id": unit_id,
+        "date_from": date_from or "",
+        "date_to": date_to or "",
+    }
+    return render(
+        request,
+        "reports.html",
+        me,
+        nav="reports",
+        cards=_report_cards(db, rows),
+        filters=params,
+        units=repo.active_units(db),
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        query=lambda **kw: urlencode({**params, **kw}),
+    )
+
+
+@router.get("/reports/{report_id}", response_class=HTMLResponse)
+def report_page(request: Request, db: DbSession, me: Staff, report_id: int) -> HTMLResponse:
+    row = repo.report_row(db, report_id)
+    if row is None:
+        raise ApiError(404, "报送不存在")
+    detail = presenters.report_detail(db, *row)
+    card = _report_cards(db, [row])[0]
+    return render(
+        request, "report.html", me, nav="reports", detail=detail, card=card, units=repo.active_units(db)
+    )
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    db: DbSession,
+    me: Staff,
+    kind: Annotated[str, Query(max_length=30)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    rows, total = repo.paged(db, repo.audit_query(kind or None), (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    return render(
+        request,
+        "audit.html",
+        me,
+        nav="audit",
+        rows=[r[0] for r in rows],
+        kind=kind,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+    )
+
+
+def install_console(app: FastAPI) -> None:
+    """Mount the console and answer its errors as pages (or htmx fragments), not JSON."""
+    app.include_router(router)
+    previous = app.exception_handlers.get(ApiError)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        target = "/login?" + urlencode({"next": exc.next_url})
+        if request.headers.get("HX-Request"):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(ApiError)
+    async def _console_error(request: Request, exc: ApiError) -> Response:
+        if request.url.path.startswith("/api/") or previous is None:
+            assert previous is not None
+            return await previous(request, exc)
+        if request.headers.get("HX-Request"):
+            html = f'<div class="flash error" role="alert">{_escape(exc.message)}</div>'
+            return HTMLResponse(html, status_code=exc.status)
+        principal = getattr(request.state, "principal", None)
+        response = render(request, "error.html", principal, message=exc.message, status=exc.status)
+        response.status_code = exc.status
+        return response
+
+
+def _escape(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))

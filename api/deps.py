@@ -1,0 +1,142 @@
+"""Request dependencies: the per-request transaction, settings, who is calling, roles and CSRF."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from api import auth, security
+from api.errors import ApiError
+from api.models import Role
+from wenming.settings import Settings
+
+SESSION_COOKIE = "wm_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_PAGE_SIZE = 200
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """The unit of work of one request: commit when the handler succeeded, roll back when it raised."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise _unauthorized("Authorization 头格式应为：Bearer <令牌>")
+    return value.strip()
+
+
+def _unauthorized(message: str = "请先登录或提供有效的访问令牌") -> ApiError:
+    err = ApiError(401, message)
+    err.headers["WWW-Authenticate"] = "Bearer"
+    return err
+
+
+def resolve_principal(request: Request, db: Session) -> auth.Principal | None:
+    """A bearer token wins over the cookie; a presented but invalid token is an error, not anonymity."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = None
+    token = _bearer(request)
+    if token is not None:
+        principal = auth.principal_from_token(db, token)
+        if principal is None:
+            raise _unauthorized("访问令牌无效、已过期或已吊销")
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            principal = auth.principal_from_session(db, cookie)
+    request.state.principal = principal
+    return principal
+
+
+async def _csrf_ok(request: Request, principal: auth.Principal) -> bool:
+    """Cookie-authenticated writes must echo the session's CSRF token (header, or form field for forms)."""
+    if principal.via != "session" or request.method in SAFE_METHODS:
+        return True
+    expected = principal.csrf_token or ""
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    return bool(sent) and security.same(sent or "", expected)
+
+
+def _require(role: Role):  # type: ignore[no-untyped-def]
+    """Build a dependency that admits callers of at least ``role``."""
+
+    def dependency(request: Request, db: DbSession) -> auth.Principal:
+        principal = resolve_principal(request, db)
+        if principal is None:
+            raise _unauthorized()
+        if not principal.can(role):
+            raise ApiError(403, f"此操作需要「{role.zh}」或更高权限")
+        return principal
+
+    async def with_csrf(request: Request, principal: auth.Principal = Depends(dependency)) -> auth.Principal:
+        if not await _csrf_ok(request, principal):
+            raise ApiError(403, "CSRF 校验失败，请刷新页面后重试", code="csrf_failed")
+        return principal
+
+    return with_csrf
+
+
+require_viewer = _require(Role.VIEWER)
+require_reviewer = _require(Role.REVIEWER)
+require_admin = _require(Role.ADMIN)
+
+Viewer = Annotated[auth.Principal, Depends(require_viewer)]
+Reviewer = Annotated[auth.Principal, Depends(require_reviewer)]
+Admin = Annotated[auth.Principal, Depends(require_admin)]
+
+
+class Pagination:
+    """``page`` (from 1) and ``page_size`` (1–200) query parameters."""
+
+    def __init__(
+        self,
+        page: Annotated[int, Query(ge=1, le=1_000_000, description="页码，从 1 开始")] = 1,
+        page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="每页条数")] = 50,
+    ):
+        self.page = page
+        self.page_size = page_size
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+Paging = Annotated[Pagination, Depends()]

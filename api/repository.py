@@ -1,0 +1,334 @@
+"""Queries behind the API's lists and details; every list is filtered and paged in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from classifier.models import Classification, Correction, Label, ReportTag
+from ingest.models import ChatGroup, Media, Member, MemberName, Report, ReportPhoto, ReportStatus, Unit
+
+T = TypeVar("T")
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` literally anywhere."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def paged(session: Session, stmt: Select[Any], offset: int, limit: int) -> tuple[list[Any], int]:
+    """One page of ``stmt`` and the total number of matches."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = list(session.execute(stmt.offset(offset).limit(limit)).all())
+    return rows, int(total)
+
+
+# --- units -----------------------------------------------------------------------------------------
+
+
+def unit_query(
+    q: str | None = None,
+    honour_level: str | None = None,
+    category: str | None = None,
+    active: bool | None = None,
+) -> Select[Any]:
+    stmt = select(Unit)
+    if q:
+        stmt = stmt.where(
+            or_(Unit.name.like(_like(q), escape="\\"), _aliases_text().like(_like(q), escape="\\"))
+        )
+    if honour_level:
+        stmt = stmt.where(Unit.honour_level == honour_level)
+    if category:
+        stmt = stmt.where(Unit.category == category)
+    if active is not None:
+        stmt = stmt.where(Unit.active.is_(active))
+    return stmt.order_by(Unit.name, Unit.id)
+
+
+def _aliases_text() -> Any:
+    """The aliases JSON as text, for a substring search on both backends."""
+    from sqlalchemy import String, cast
+
+    return cast(Unit.aliases, String)
+
+
+def unit_names_in_use(session: Session, exclude_unit_id: int | None = None) -> dict[str, int]:
+    """Every unit name and alias, mapped to the unit that holds it."""
+    taken: dict[str, int] = {}
+    for unit_id, name, aliases in session.execute(select(Unit.id, Unit.name, Unit.aliases)):
+        if unit_id == exclude_unit_id:
+            continue
+        taken[name] = unit_id
+        for alias in aliases or []:
+            taken[alias] = unit_id
+    return taken
+
+
+def unit_report_count(session: Session, unit_id: int) -> int:
+    return int(session.scalar(select(func.count()).where(Report.unit_id == unit_id)) or 0)
+
+
+def unit_member_count(session: Session, unit_id: int) -> int:
+    return int(session.scalar(select(func.count()).where(Member.unit_id == unit_id)) or 0)
+
+
+def unit_names(session: Session, unit_ids: Sequence[int | None]) -> dict[int, str]:
+    ids = {i for i in unit_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).tuples().all())
+
+
+def find_unit(session: Session, name: str) -> Unit | None:
+    """The unit called ``name`` (exact name first, then an alias), as staff type it in the console."""
+    name = name.strip()
+    if not name:
+        return None
+    unit = session.scalar(select(Unit).where(Unit.name == name))
+    if unit is not None:
+        return unit
+    unit_id = unit_names_in_use(session).get(name)
+    return session.get(Unit, unit_id) if unit_id is not None else None
+
+
+def active_units(session: Session) -> list[Unit]:
+    return list(session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)))
+
+
+# --- groups and members ----------------------------------------------------------------------------
+
+
+def group_query(platform: str | None = None, q: str | None = None) -> Select[Any]:
+    counts = select(Report.group_id, func.count().label("n")).group_by(Report.group_id).subquery()
+    stmt = select(ChatGroup, func.coalesce(counts.c.n, 0)).outerjoin(
+        counts, counts.c.group_id == ChatGroup.id
+    )
+    if platform:
+        stmt = stmt.where(ChatGroup.platform == platform)
+    if q:
+        stmt = stmt.where(ChatGroup.name.like(_like(q), escape="\\"))
+    return stmt.order_by(ChatGroup.name, ChatGroup.id)
+
+
+def member_query(
+    unit_id: int | None = None,
+    unassigned: bool | None = None,
+    platform: str | None = None,
+    q: str | None = None,
+) -> Select[Any]:
+    stmt = select(Member, Unit.name).outerjoin(Unit, Unit.id == Member.unit_id)
+    if unit_id is not None:
+        stmt = stmt.where(Member.unit_id == unit_id)
+    if unassigned is True:
+        stmt = stmt.where(Member.unit_id.is_(None), Member.is_staff.is_(False))
+    elif unassigned is False:
+        stmt = stmt.where(Member.unit_id.is_not(None))
+    if platform:
+        stmt = stmt.where(Member.platform == platform)
+    if q:
+        pattern = _like(q)
+        names = select(MemberName.member_id).where(MemberName.name.like(pattern, escape="\\"))
+        stmt = stmt.where(
+            or_(
+                Member.display_name.like(pattern, escape="\\"),
+                Member.platform_user_id == q,
+                Member.id.in_(names),
+            )
+        )
+    return stmt.order_by(Member.last_seen_at.desc(), Member.id.desc())
+
+
+def member_names(session: Session, member_id: int) -> list[MemberName]:
+    stmt = (
+        select(MemberName).where(MemberName.member_id == member_id).order_by(MemberName.last_seen_at.desc())
+    )
+    return list(session.scalars(stmt))
+
+
+def member_unit_history(session: Session, member_id: int) -> list[Correction]:
+    stmt = (
+        select(Correction)
+        .where(Correction.member_id == member_id, Correction.kind == "member_unit")
+        .order_by(Correction.created_at.desc(), Correction.id.desc())
+    )
+    return list(session.scalars(stmt))
+
+
+# --- reports ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReportFilter:
+    """Every way a report list can be narrowed."""
+
+    unit_id: int | None = None
+    unassigned: bool | None = None
+    label: str | None = None
+    status: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str | None = None
+    group_id: int | None = None
+    sender_id: int | None = None
+    statuses: list[str] = field(default_factory=list)
+
+
+def report_query(f: ReportFilter, newest_first: bool = True) -> Select[Any]:
+    stmt = (
+        select(Report, Unit.name, Member.display_name)
+        .outerjoin(Unit, Unit.id == Report.unit_id)
+        .join(Member, Member.id == Report.sender_id)
+    )
+    if f.unit_id is not None:
+        stmt = stmt.where(Report.unit_id == f.unit_id)
+    if f.unassigned is True:
+        stmt = stmt.where(Report.unit_id.is_(None))
+    elif f.unassigned is False:
+        stmt = stmt.where(Report.unit_id.is_not(None))
+    if f.label:
+        tagged = select(ReportTag.report_id).where(ReportTag.label == f.label)
+        stmt = stmt.where(Report.id.in_(tagged))
+    if f.status:
+        stmt = stmt.where(Report.status == f.status)
+    if f.date_from:
+        stmt = stmt.where(Report.post_date >= f.date_from)
+    if f.date_to:
+        stmt = stmt.where(Report.post_date <= f.date_to)
+    if f.q:
+        stmt = stmt.where(Report.text.like(_like(f.q), escape="\\"))
+    if f.group_id is not None:
+        stmt = stmt.where(Report.group_id == f.group_id)
+    if f.sender_id is not None:
+        stmt = stmt.where(Report.sender_id == f.sender_id)
+    if newest_first:
+        return stmt.order_by(Report.first_message_at.desc(), Report.id.desc())
+    return stmt.order_by(Report.first_message_at, Report.id)
+
+
+def review_query(unit_id: int | None = None) -> Select[Any]:
+    """Reports staff must look at: unsure classifications and reports nobody could attribute."""
+    stmt = (
+        select(Report, Unit.name, Member.display_name)
+        .outerjoin(Unit, Unit.id == Report.unit_id)
+        .join(Member, Member.id == Report.sender_id)
+        .where(
+            Member.is_staff.is_(False),
+            or_(
+                Report.status == ReportStatus.NEEDS_REVIEW.value,
+                # unattributed reports matter only when they may score; confident chatter is left out
+                Report.unit_id.is_(None) & or_(Report.label.is_(None), Report.label != Label.OTHER.value),
+            ),
+        )
+    )
+    if unit_id is not None:
+        stmt = stmt.where(Report.unit_id == unit_id)
+    return stmt.order_by(Report.first_message_at, Report.id)
+
+
+def report_row(session: Session, report_id: int) -> tuple[Report, str | None, str | None] | None:
+    stmt = (
+        select(Report, Unit.name, Member.display_name)
+        .outerjoin(Unit, Unit.id == Report.unit_id)
+        .join(Member, Member.id == Report.sender_id)
+        .where(Report.id == report_id)
+    )
+    row = session.execute(stmt).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def report_photos(session: Session, report_ids: Sequence[int]) -> dict[int, list[tuple[ReportPhoto, Media]]]:
+    """Photos of many reports in one query, in posting order."""
+    out: dict[int, list[tuple[ReportPhoto, Media]]] = {i: [] for i in report_ids}
+    if not report_ids:
+        return out
+    stmt = (
+        select(ReportPhoto, Media)
+        .join(Media, Media.id == ReportPhoto.media_id)
+        .where(ReportPhoto.report_id.in_(report_ids))
+        .order_by(ReportPhoto.posted_at, ReportPhoto.id)
+    )
+    for photo, media in session.execute(stmt).tuples():
+        out[photo.report_id].append((photo, media))
+    return out
+
+
+def current_classification(session: Session, report_id: int) -> Classification | None:
+    stmt = (
+        select(Classification)
+        .where(Classification.report_id == report_id, Classification.is_current.is_(True))
+        .order_by(Classification.created_at.desc(), Classification.id.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def report_tags(session: Session, report_id: int) -> list[str]:
+    stmt = (
+        select(ReportTag.label)
+        .where(ReportTag.report_id == report_id)
+        .order_by(ReportTag.is_primary.desc(), ReportTag.label)
+    )
+    return list(session.scalars(stmt))
+
+
+def report_corrections(session: Session, report_id: int) -> list[Correction]:
+    stmt = (
+        select(Correction)
+        .where(Correction.report_id == report_id)
+        .order_by(Correction.created_at.desc(), Correction.id.desc())
+    )
+    return list(session.scalars(stmt))
+
+
+def media_reports(session: Session, media_id: int) -> list[int]:
+    """Reports that show a media item (a photo is visible to whoever may see one of them)."""
+    return list(session.scalars(select(ReportPhoto.report_id).where(ReportPhoto.media_id == media_id)))
+
+
+# --- audit -----------------------------------------------------------------------------------------
+
+
+def audit_query(
+    kind: str | None = None,
+    actor: str | None = None,
+    report_id: int | None = None,
+    member_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select[Any]:
+    stmt = select(Correction)
+    if kind:
+        stmt = stmt.where(Correction.kind == kind)
+    if actor:
+        stmt = stmt.where(Correction.actor == actor)
+    if report_id is not None:
+        stmt = stmt.where(Correction.report_id == report_id)
+    if member_id is not None:
+        stmt = stmt.where(Correction.member_id == member_id)
+    if since is not None:
+        stmt = stmt.where(Correction.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(Correction.created_at < until)
+    return stmt.order_by(Correction.created_at.desc(), Correction.id.desc())
+
+
+def record_change(
+    session: Session,
+    kind: str,
+    actor: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    reason: str | None = None,
+) -> Correction:
+    """Append an audit row for a staff change that no domain service records (units, groups, users)."""
+    row = Correction(kind=kind, actor=actor, before=before, after=after, reason=reason)
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,137 @@
+"""Reports: filtered lists, details with photos, the review queue, relabelling and unit assignment."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api import presenters, schemas
+from api import repository as repo
+from api.deps import DbSession, Paging, Reviewer, Viewer
+from api.errors import ApiError, BadRequest, ErrorResponse, NotFound
+from classifier import service as classifier_service
+from classifier.models import Label
+from ingest import service as ingest_service
+from ingest.models import Report, ReportStatus, Unit
+
+router = APIRouter(tags=["报送"])
+
+
+def _page(db: DbSession, stmt, paging: Paging) -> schemas.Page:  # type: ignore[no-untyped-def]
+    rows, total = repo.paged(db, stmt, paging.offset, paging.page_size)
+    items = [presenters.report_out(r, unit_name, sender) for r, unit_name, sender in rows]
+    return schemas.Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
+
+
+@router.get("/reports", response_model=schemas.Page[schemas.ReportOut])
+def list_reports(
+    db: DbSession,
+    _me: Viewer,
+    paging: Paging,
+    unit_id: int | None = None,
+    unassigned: Annotated[bool | None, Query(description="true：只看未归属单位的报送")] = None,
+    label: Annotated[Label | None, Query(description="主标签或副标签")] = None,
+    status: ReportStatus | None = None,
+    date_from: Annotated[date | None, Query(description="报送日期起（含）")] = None,
+    date_to: Annotated[date | None, Query(description="报送日期止（含）")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="正文包含")] = None,
+    group_id: int | None = None,
+    sender_id: int | None = None,
+) -> schemas.Page:
+    if date_from and date_to and date_from > date_to:
+        raise BadRequest("起始日期不能晚于结束日期")
+    f = repo.ReportFilter(
+        unit_id=unit_id,
+        unassigned=unassigned,
+        label=label.value if label else None,
+        status=status.value if status else None,
+        date_from=date_from,
+        date_to=date_to,
+        q=q,
+        group_id=group_id,
+        sender_id=sender_id,
+    )
+    return _page(db, repo.report_query(f), paging)
+
+
+@router.get("/review", response_model=schemas.Page[schemas.ReportOut])
+def review_queue(db: DbSession, _me: Viewer, paging: Paging, unit_id: int | None = None) -> schemas.Page:
+    """Reports awaiting staff: low-confidence classifications and reports without a unit, oldest first."""
+    return _page(db, repo.review_query(unit_id), paging)
+
+
+def _detail(db: DbSession, report_id: int) -> schemas.ReportDetail:
+    row = repo.report_row(db, report_id)
+    if row is None:
+        raise NotFound(f"报送 {report_id} 不存在")
+    return presenters.report_detail(db, *row)
+
+
+@router.get("/reports/{report_id}", response_model=schemas.ReportDetail)
+def read_report(report_id: int, db: DbSession, _me: Viewer) -> schemas.ReportDetail:
+    return _detail(db, report_id)
+
+
+def relabel(db: DbSession, report_id: int, body: schemas.ClassificationPatch, actor: str) -> None:
+    """Shared by the API and the console: a staff classification with an audit row."""
+    if db.get(Report, report_id) is None:
+        raise NotFound(f"报送 {report_id} 不存在")
+    secondary = [s.value for s in body.secondary_labels if s != body.label]
+    classifier_service.correct_classification(
+        db,
+        report_id,
+        label=body.label.value,
+        secondary_labels=list(dict.fromkeys(secondary)),
+        facts=body.facts,
+        actor=actor,
+        reason=body.reason,
+    )
+    db.flush()
+
+
+def assign(db: DbSession, report_id: int, body: schemas.ReportAssign, actor: str) -> None:
+    """Shared by the API and the console: attribute a report (and optionally its sender) to a unit."""
+    if db.get(Report, report_id) is None:
+        raise NotFound(f"报送 {report_id} 不存在")
+    unit = db.get(Unit, body.unit_id)
+    if unit is None:
+        raise ApiError(422, f"单位 {body.unit_id} 不存在", details=[{"loc": ["body", "unit_id"]}])
+    if not unit.active:
+        raise ApiError(409, f"单位「{unit.name}」已停用，不能再归入报送")
+    ingest_service.assign_report_unit(
+        db,
+        report_id,
+        body.unit_id,
+        actor=actor,
+        reason=body.reason,
+        remember_sender=body.remember_sender,
+    )
+    db.flush()
+
+
+@router.patch(
+    "/reports/{report_id}/classification",
+    response_model=schemas.ReportDetail,
+    responses={404: {"model": ErrorResponse}},
+)
+def patch_classification(
+    report_id: int, body: schemas.ClassificationPatch, db: DbSession, me: Reviewer
+) -> schemas.ReportDetail:
+    """Correct a report's labels and facts; audited, never overwritten by the model, used for retraining."""
+    relabel(db, report_id, body, me.actor)
+    return _detail(db, report_id)
+
+
+@router.post(
+    "/reports/{report_id}/assign",
+    response_model=schemas.ReportDetail,
+    responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
+)
+def assign_report(
+    report_id: int, body: schemas.ReportAssign, db: DbSession, me: Reviewer
+) -> schemas.ReportDetail:
+    """Attribute a report to a unit, optionally remembering the sender for future reports."""
+    assign(db, report_id, body, me.actor)
+    return _detail(db, report_id)

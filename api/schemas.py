@@ -1,0 +1,299 @@
+"""Request and response bodies of the staff API (pydantic v2)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.models import Role
+from classifier.models import Label
+from ingest.models import HonourLevel, ReportStatus
+
+T = TypeVar("T")
+
+
+class Orm(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; ``total`` counts every match of the filters."""
+
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+
+# --- auth and users -------------------------------------------------------------------------------
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class UserOut(Orm):
+    id: int
+    username: str
+    display_name: str | None
+    role: Role
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class LoginOut(BaseModel):
+    user: UserOut
+    csrf_token: str = Field(description="会话写操作须在 X-CSRF-Token 头中带上此值")
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    password: str = Field(min_length=8, max_length=200)
+    role: Role = Role.VIEWER
+    display_name: str | None = Field(None, max_length=100)
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    active: bool | None = None
+    display_name: str | None = Field(None, max_length=100)
+    password: str | None = Field(None, min_length=8, max_length=200)
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+class TokenOut(Orm):
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="明文令牌，只显示这一次")
+
+
+# --- units, groups, members ------------------------------------------------------------------------
+
+
+def _clean_aliases(values: list[str]) -> list[str]:
+    seen: list[str] = []
+    for raw in values:
+        alias = raw.strip()
+        if not alias:
+            raise ValueError("别名不能为空")
+        if alias not in seen:
+            seen.append(alias)
+    return seen
+
+
+class UnitCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    aliases: list[str] = Field(default_factory=list, max_length=50)
+    honour_level: HonourLevel = HonourLevel.COUNTY
+    category: str | None = Field(None, max_length=50)
+    headcount: int | None = Field(None, ge=0, le=1_000_000)
+    active: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _strip_name(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("单位名称不能为空")
+        return value
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: list[str]) -> list[str]:
+        return _clean_aliases(value)
+
+
+class UnitUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    aliases: list[str] | None = Field(None, max_length=50)
+    honour_level: HonourLevel | None = None
+    category: str | None = Field(None, max_length=50)
+    headcount: int | None = Field(None, ge=0, le=1_000_000)
+    active: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _strip_name(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("单位名称不能为空")
+        return value.strip() if value else value
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _clean_aliases(value)
+
+
+class UnitOut(Orm):
+    id: int
+    name: str
+    aliases: list[str]
+    honour_level: HonourLevel
+    honour_level_zh: str
+    category: str | None
+    headcount: int | None
+    active: bool
+    created_at: datetime
+
+
+class GroupOut(Orm):
+    id: int
+    platform: str
+    platform_id: str
+    name: str | None
+    created_at: datetime
+    report_count: int = 0
+
+
+class GroupUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class MemberOut(Orm):
+    id: int
+    platform: str
+    platform_user_id: str
+    display_name: str | None
+    unit_id: int | None
+    unit_name: str | None = None
+    unit_source: str | None
+    is_staff: bool
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+class MemberNameOut(Orm):
+    group_id: int
+    name: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+class CorrectionOut(Orm):
+    id: int
+    kind: str
+    report_id: int | None
+    member_id: int | None
+    actor: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    reason: str | None
+    created_at: datetime
+
+
+class MemberDetail(MemberOut):
+    names: list[MemberNameOut]
+    unit_history: list[CorrectionOut] = Field(description="单位归属的人工变更记录，最新在前")
+
+
+class MemberAssign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unit_id: int | None = Field(description="归属单位；null 表示取消归属")
+    reason: str | None = Field(None, max_length=500)
+
+
+# --- reports ---------------------------------------------------------------------------------------
+
+
+class PhotoOut(BaseModel):
+    media_id: int
+    url: str
+    thumb_url: str
+    width: int
+    height: int
+    posted_at: datetime
+    possible_repost: bool
+
+
+class ReportOut(Orm):
+    id: int
+    unit_id: int | None
+    unit_name: str | None = None
+    group_id: int
+    sender_id: int
+    sender_name: str | None = None
+    post_date: date
+    activity_date: date | None
+    first_message_at: datetime
+    text: str | None
+    photo_count: int
+    status: ReportStatus
+    label: Label | None
+    label_zh: str | None = None
+    confidence: float | None
+    possible_repost: bool
+
+
+class ClassificationOut(Orm):
+    id: int
+    label: Label
+    secondary_labels: list[Any]
+    confidence: float
+    facts: dict[str, Any]
+    evidence: list[Any]
+    model_version: str | None
+    source: str
+    created_by: str | None
+    created_at: datetime
+
+
+class ReportDetail(ReportOut):
+    photos: list[PhotoOut]
+    classification: ClassificationOut | None
+    tags: list[str]
+    corrections: list[CorrectionOut]
+
+
+class ClassificationPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: Label
+    secondary_labels: list[Label] = Field(default_factory=list, max_length=4)
+    facts: dict[str, Any] | None = None
+    reason: str = Field(min_length=1, max_length=500, description="修改理由，记入审计日志")
+
+
+class ReportAssign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unit_id: int
+    remember_sender: bool = Field(False, description="同时把发送人归入该单位，以后的报送自动归属")
+    reason: str | None = Field(None, max_length=500)
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    detail: str | None = None
+    database: str | None = None
+    revision: str | None = None
+    head: str | None = None
