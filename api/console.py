@@ -336,7 +336,7 @@ def units_page(
     q: Annotated[str, Query(max_length=100)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    stmt = repo.unit_query(q or None)
+    stmt = repo.unit_query(db, q or None)
     rows, total = repo.paged(db, stmt, (page - 1) * PAGE_SIZE, PAGE_SIZE)
     units = [presenters.unit_out(r[0]) for r in rows]
     return render(

@@ -33,6 +33,7 @@ def paged(session: Session, stmt: Select[Any], offset: int, limit: int) -> tuple
 
 
 def unit_query(
+    session: Session,
     q: str | None = None,
     honour_level: str | None = None,
     category: str | None = None,
@@ -40,9 +41,10 @@ def unit_query(
 ) -> Select[Any]:
     stmt = select(Unit)
     if q:
-        stmt = stmt.where(
-            or_(Unit.name.like(_like(q), escape="\\"), _aliases_text().like(_like(q), escape="\\"))
-        )
+        by_alias = [
+            uid for uid, aliases in session.execute(select(Unit.id, Unit.aliases)) if _alias_hit(q, aliases)
+        ]
+        stmt = stmt.where(or_(Unit.name.like(_like(q), escape="\\"), Unit.id.in_(by_alias)))
     if honour_level:
         stmt = stmt.where(Unit.honour_level == honour_level)
     if category:
@@ -52,11 +54,9 @@ def unit_query(
     return stmt.order_by(Unit.name, Unit.id)
 
 
-def _aliases_text() -> Any:
-    """The aliases JSON as text, for a substring search on both backends."""
-    from sqlalchemy import String, cast
-
-    return cast(Unit.aliases, String)
+def _alias_hit(q: str, aliases: list[str] | None) -> bool:
+    """Aliases are a JSON list (escaped differently per backend), so they are matched in Python."""
+    return any(q in alias for alias in aliases or [])
 
 
 def unit_names_in_use(session: Session, exclude_unit_id: int | None = None) -> dict[str, int]:

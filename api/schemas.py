@@ -93,6 +93,16 @@ class TokenCreated(TokenOut):
 # --- units, groups, members ------------------------------------------------------------------------
 
 
+def _parse_level(value: object) -> object:
+    """Accept 全国/省/市/县 (and 省级…) beside the codes, as staff write them."""
+    if isinstance(value, str):
+        try:
+            return HonourLevel.parse(value)
+        except ValueError:
+            return value  # left for the enum check, which answers 422
+    return value
+
+
 def _clean_aliases(values: list[str]) -> list[str]:
     seen: list[str] = []
     for raw in values:
@@ -127,6 +137,11 @@ class UnitCreate(BaseModel):
     def _aliases(cls, value: list[str]) -> list[str]:
         return _clean_aliases(value)
 
+    @field_validator("honour_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return _parse_level(value)
+
 
 class UnitUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -149,6 +164,11 @@ class UnitUpdate(BaseModel):
     @classmethod
     def _aliases(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else _clean_aliases(value)
+
+    @field_validator("honour_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return _parse_level(value)
 
 
 class UnitOut(Orm):

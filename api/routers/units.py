@@ -55,7 +55,7 @@ def list_units(
     category: Annotated[str | None, Query(max_length=50)] = None,
     active: bool | None = None,
 ) -> schemas.Page:
-    stmt = repo.unit_query(q, honour_level.value if honour_level else None, category, active)
+    stmt = repo.unit_query(db, q, honour_level.value if honour_level else None, category, active)
     rows, total = repo.paged(db, stmt, paging.offset, paging.page_size)
     items = [presenters.unit_out(r[0]) for r in rows]
     return schemas.Page(items=items, total=total, page=paging.page, page_size=paging.page_size)

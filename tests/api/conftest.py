@@ -32,9 +32,9 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def app(settings: Settings, session: Session) -> Iterator[FastAPI]:
+def app(settings: Settings, session: Session, database_url: str) -> Iterator[FastAPI]:
     """The real app, its per-request transaction running as a savepoint inside the test's transaction."""
-    application = create_app(settings)
+    application = create_app(settings.model_copy(update={"database_url": database_url}))
 
     def _test_db() -> Iterator[Session]:
         session.commit()  # keep what the test set up; the request then gets a savepoint of its own

@@ -1,0 +1,161 @@
+"""Every write endpoint × every caller (admin, reviewer, viewer, no token, bad token)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from api.models import Role
+from tests.api.conftest import Data, Staff
+
+pytestmark = pytest.mark.anyio
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+PUBLIC_WRITES = {("POST", "/api/v1/auth/login")}  # the way in, rate-limited instead
+
+
+@dataclass(frozen=True)
+class Case:
+    """One write endpoint: the least role allowed and how to build a fresh, valid request."""
+
+    method: str
+    path: str
+    least: Role
+    build: Callable[[Data, Staff], tuple[str, dict[str, Any] | None]]
+
+
+def _unit(d: Data, _s: Staff) -> tuple[str, dict[str, Any] | None]:
+    return "/api/v1/units", {"name": f"单位{id(d)}-{d._next()}"}
+
+
+CASES = [
+    Case("POST", "/api/v1/auth/logout", Role.VIEWER, lambda d, s: ("/api/v1/auth/logout", None)),
+    Case("POST", "/api/v1/units", Role.REVIEWER, _unit),
+    Case(
+        "PATCH",
+        "/api/v1/units/{unit_id}",
+        Role.REVIEWER,
+        lambda d, s: (f"/api/v1/units/{d.unit(f'改{d._next()}').id}", {"headcount": 10}),
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/units/{unit_id}",
+        Role.REVIEWER,
+        lambda d, s: (f"/api/v1/units/{d.unit(f'删{d._next()}').id}", None),
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/groups/{group_id}",
+        Role.REVIEWER,
+        lambda d, s: (f"/api/v1/groups/{d.group.id}", {"name": "新群名"}),
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/members/{member_id}",
+        Role.REVIEWER,
+        lambda d, s: (f"/api/v1/members/{d.member('某人').id}", {"unit_id": d.unit(f"归{d._next()}").id}),
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/reports/{report_id}/classification",
+        Role.REVIEWER,
+        lambda d, s: (
+            f"/api/v1/reports/{d.report('活动').id}/classification",
+            {"label": "news", "reason": "核对"},
+        ),
+    ),
+    Case(
+        "POST",
+        "/api/v1/reports/{report_id}/assign",
+        Role.REVIEWER,
+        lambda d, s: (
+            f"/api/v1/reports/{d.report('活动').id}/assign",
+            {"unit_id": d.unit(f"派{d._next()}").id},
+        ),
+    ),
+    Case(
+        "POST",
+        "/api/v1/users",
+        Role.ADMIN,
+        lambda d, s: ("/api/v1/users", {"username": f"u{d._next()}", "password": "long-enough-1"}),
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/users/{user_id}",
+        Role.ADMIN,
+        lambda d, s: (f"/api/v1/users/{s.users['viewer'].id}", {"display_name": "李四"}),
+    ),
+    Case(
+        "POST",
+        "/api/v1/users/{user_id}/tokens",
+        Role.ADMIN,
+        lambda d, s: (f"/api/v1/users/{s.users['viewer'].id}/tokens", {"name": "脚本"}),
+    ),
+    Case("DELETE", "/api/v1/tokens/{token_id}", Role.ADMIN, lambda d, s: ("/api/v1/tokens/1", None)),
+]
+
+
+def _write_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """Every write operation the OpenAPI schema publishes."""
+    routes = set()
+    for path, operations in app.openapi()["paths"].items():
+        for method in operations:
+            if method.upper() in WRITE_METHODS:
+                routes.add((method.upper(), path))
+    return routes - PUBLIC_WRITES
+
+
+def test_the_matrix_covers_every_write_endpoint(app: FastAPI) -> None:
+    """A new write endpoint without a row here fails, so none ships without an authorization check."""
+    assert {(c.method, c.path) for c in CASES} == _write_routes(app)
+
+
+CALLERS = ["admin", "reviewer", "viewer", "no token", "bad token"]
+
+
+def _expected(case: Case, caller: str) -> set[int]:
+    if caller in ("no token", "bad token"):
+        return {401}
+    role = Role(caller)
+    if role.rank >= case.least.rank:
+        return {200, 201, 204}
+    return {403}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.path}")
+async def test_write_endpoint_authorization(
+    client: httpx.AsyncClient, staff: Staff, data: Data, case: Case, caller: str
+) -> None:
+    if case.path == "/api/v1/tokens/{token_id}":
+        from api import auth
+
+        token, _plain = auth.create_token(data.session, staff.users["reviewer"], "待吊销")
+        path, body = f"/api/v1/tokens/{token.id}", None
+    else:
+        path, body = case.build(data, staff)
+    headers = {}
+    if caller == "bad token":
+        headers = {"Authorization": "Bearer wm_forged-token-value"}
+    elif caller != "no token":
+        headers = staff.headers(caller)
+    response = await client.request(case.method, path, json=body, headers=headers)
+    assert response.status_code in _expected(case, caller), (caller, response.status_code, response.text)
+    if response.status_code >= 400:
+        assert set(response.json()["error"]) == {"code", "message", "details"}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/units", "/api/v1/reports", "/api/v1/review", "/api/v1/audit"])
+async def test_reads_need_a_signed_in_caller(client: httpx.AsyncClient, staff: Staff, path: str) -> None:
+    assert (await client.get(path)).status_code == 401
+    assert (await client.get(path, headers=staff.headers("viewer"))).status_code == 200
+
+
+async def test_user_management_reads_are_admin_only(client: httpx.AsyncClient, staff: Staff) -> None:
+    assert (await client.get("/api/v1/users", headers=staff.headers("reviewer"))).status_code == 403
+    assert (await client.get("/api/v1/users", headers=staff.headers("admin"))).json()["total"] == 3

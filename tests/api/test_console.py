@@ -1,0 +1,188 @@
+"""The server-rendered console: login form, pages, htmx relabel/assign with CSRF, roles."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from classifier.models import Correction
+from ingest.models import Member, Report
+from tests.api.conftest import PASSWORD, Data, Staff
+
+pytestmark = pytest.mark.anyio
+
+
+def _hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no hidden field {name}"
+    return match.group(1)
+
+
+async def console_login(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> httpx.Response:
+    page = await client.get("/login?next=/review")
+    return await client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": _hidden(page.text, "csrf_token"),
+            "next": "/review",
+        },
+    )
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'"X-CSRF-Token": "([^"]+)"', html)
+    assert match, "page carries no CSRF header for htmx"
+    return match.group(1)
+
+
+async def test_pages_redirect_to_login_and_back(client: httpx.AsyncClient, staff: Staff) -> None:
+    response = await client.get("/review")
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=%2Freview"
+    login = await console_login(client, "reviewer")
+    assert login.status_code == 303 and login.headers["location"] == "/review"
+    page = await client.get("/review")
+    assert page.status_code == 200 and "待审核" in page.text
+
+
+async def test_login_form_rejects_wrong_password_in_chinese(client: httpx.AsyncClient, staff: Staff) -> None:
+    response = await console_login(client, "reviewer", "wrong-password")
+    assert response.status_code == 401 and "用户名或密码错误" in response.text
+
+
+async def test_login_form_needs_its_csrf_cookie(client: httpx.AsyncClient, staff: Staff) -> None:
+    response = await client.post(
+        "/login", data={"username": "reviewer", "password": PASSWORD, "csrf_token": "x"}
+    )
+    assert response.status_code == 401 and "页面已过期" in response.text
+
+
+async def test_login_never_redirects_off_site(client: httpx.AsyncClient, staff: Staff) -> None:
+    page = await client.get("/login?next=//evil.example/")
+    assert _hidden(page.text, "next") == "/"
+
+
+async def test_every_page_renders_for_a_viewer(client: httpx.AsyncClient, staff: Staff, data: Data) -> None:
+    unit = data.unit("县档案馆", aliases=["档案馆"])
+    report = data.report("档案馆开展文明实践活动", unit=unit, photos=1, status="needs_review", confidence=0.3)
+    await console_login(client, "viewer")
+    for path, expected in [
+        ("/", "本月报送"),
+        ("/review", "档案馆开展文明实践活动"),
+        ("/units", "县档案馆"),
+        (f"/units/{unit.id}", "报送时间线"),
+        ("/reports?q=档案", "档案馆开展文明实践活动"),
+        (f"/reports/{report.id}", "修改记录"),
+        ("/audit", "审计日志"),
+    ]:
+        page = await client.get(path)
+        assert page.status_code == 200, path
+        assert expected in page.text, path
+        assert 'name="viewport"' in page.text
+    review = await client.get("/review")
+    assert "/api/v1/media/" in review.text and "size=thumb" in review.text
+    assert "hx-post" not in review.text  # a viewer sees no write buttons
+
+
+async def test_relabel_from_the_queue_with_htmx(
+    client: httpx.AsyncClient, staff: Staff, data: Data, session: Session
+) -> None:
+    report = data.report(
+        "组织职工到社区开展清洁家园", status="needs_review", confidence=0.45, label="practice"
+    )
+    await console_login(client, "reviewer")
+    page = await client.get("/review")
+    assert f'hx-post="/review/{report.id}/relabel"' in page.text
+    response = await client.post(
+        f"/review/{report.id}/relabel",
+        data={"label": "volunteer"},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf_of(page.text)},
+    )
+    assert response.status_code == 200
+    assert "已改为「志愿服务」" in response.text and f'id="report-{report.id}"' in response.text
+    assert session.get(Report, report.id).label == "volunteer"  # type: ignore[union-attr]
+    correction = session.scalars(select(Correction).where(Correction.report_id == report.id)).one()
+    assert correction.actor == "staff:reviewer" and correction.reason == "控制台审核"
+
+
+async def test_console_writes_without_csrf_are_refused(
+    client: httpx.AsyncClient, staff: Staff, data: Data, session: Session
+) -> None:
+    report = data.report("活动", status="needs_review", confidence=0.3)
+    await console_login(client, "reviewer")
+    response = await client.post(
+        f"/review/{report.id}/relabel", data={"label": "news"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 403 and "CSRF" in response.text
+    assert session.get(Report, report.id).label == "practice"  # type: ignore[union-attr]
+
+
+async def test_viewer_cannot_relabel_from_the_console(
+    client: httpx.AsyncClient, staff: Staff, data: Data, session: Session
+) -> None:
+    report = data.report("活动", status="needs_review", confidence=0.3)
+    await console_login(client, "viewer")
+    page = await client.get("/")
+    response = await client.post(
+        f"/review/{report.id}/relabel", data={"label": "news"}, headers={"X-CSRF-Token": csrf_of(page.text)}
+    )
+    assert response.status_code == 403 and "只读" in response.text
+    assert session.get(Report, report.id).label == "practice"  # type: ignore[union-attr]
+
+
+async def test_assign_by_unit_name_or_alias_and_remember_sender(
+    client: httpx.AsyncClient, staff: Staff, data: Data, session: Session
+) -> None:
+    unit = data.unit("县住建局", aliases=["住建局"])
+    sender = data.member("住建小张")
+    report = data.report("开展文明劝导志愿服务", sender=sender, label="volunteer")
+    await console_login(client, "reviewer")
+    csrf = csrf_of((await client.get("/review")).text)
+    unknown = await client.post(
+        f"/review/{report.id}/assign",
+        data={"unit": "不存在的局"},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf},
+    )
+    assert unknown.status_code == 422 and "找不到单位" in unknown.text
+    response = await client.post(
+        f"/review/{report.id}/assign",
+        data={"unit": "住建局", "remember_sender": "true"},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf},
+    )
+    assert response.status_code == 200 and "已归入「县住建局」，并记住发送人" in response.text
+    assert session.get(Report, report.id).unit_id == unit.id  # type: ignore[union-attr]
+    assert session.get(Member, sender.id).unit_id == unit.id  # type: ignore[union-attr]
+
+
+async def test_unit_form_saves_with_the_form_csrf_field(
+    client: httpx.AsyncClient, staff: Staff, data: Data
+) -> None:
+    unit = data.unit("县体育中心")
+    await console_login(client, "reviewer")
+    page = await client.get(f"/units/{unit.id}")
+    token = _hidden(page.text, "csrf_token")
+    form = {
+        "csrf_token": token,
+        "name": "县体育中心",
+        "aliases": "体育中心，体育馆",
+        "honour_level": "city",
+        "headcount": "35",
+        "active": "true",
+    }
+    saved = await client.post(f"/units/{unit.id}", data=form)
+    assert saved.status_code == 303
+    page = await client.get(saved.headers["location"])
+    assert "已保存" in page.text and "体育中心，体育馆" in page.text and "市级文明单位" in page.text
+
+
+async def test_logout_from_the_console(client: httpx.AsyncClient, staff: Staff) -> None:
+    await console_login(client, "viewer")
+    page = await client.get("/")
+    out = await client.post("/logout", data={"csrf_token": _hidden(page.text, "csrf_token")})
+    assert out.status_code == 303
+    assert (await client.get("/")).status_code == 303
