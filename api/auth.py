@@ -130,9 +130,7 @@ def check_rate_limit(session: Session, settings: Settings, username: str, client
         raise RateLimited(f"登录失败次数过多，请 {settings.login_window_minutes} 分钟后再试")
 
 
-def authenticate(
-    session: Session, settings: Settings, username: str, password: str, client: str | None
-) -> StaffUser:
+def authenticate(session: Session, settings: Settings, username: str, password: str, client: str | None) -> StaffUser:
     """Check a password, recording the attempt; the caller must commit even when this raises AuthError."""
     username = username.strip()
     check_rate_limit(session, settings, username, client)

@@ -156,9 +156,7 @@ def login_submit(
         status = 429 if error and "过多" in error else 401
         response = render(request, "login.html", None, login_csrf=token, next=_safe_next(next), error=error)
         response.status_code = status
-        response.set_cookie(
-            LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict", path="/login"
-        )
+        response.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict", path="/login")
         return response
     cookie = auth.start_session(db, settings, user, client_address(request))
     response = RedirectResponse(_safe_next(next), status_code=303)
@@ -229,9 +227,7 @@ def _report_cards(db: Session, rows: list[Any]) -> list[dict[str, Any]]:
     reports = [r for r, _u, _s in rows]
     photos = repo.report_photos(db, [r.id for r in reports])
     group_ids = {r.group_id for r in reports}
-    groups = dict(
-        db.execute(select(ChatGroup.id, ChatGroup.name).where(ChatGroup.id.in_(group_ids))).tuples().all()
-    )
+    groups = dict(db.execute(select(ChatGroup.id, ChatGroup.name).where(ChatGroup.id.in_(group_ids))).tuples().all())
     cards = []
     for report, unit_name, sender in rows:
         cards.append(
@@ -268,9 +264,7 @@ def review_page(
     )
 
 
-def _card_response(
-    request: Request, db: Session, me: auth.Principal, report_id: int, message: str
-) -> HTMLResponse:
+def _card_response(request: Request, db: Session, me: auth.Principal, report_id: int, message: str) -> HTMLResponse:
     row = repo.report_row(db, report_id)
     if row is None:
         raise ApiError(404, "报送不存在")
@@ -317,9 +311,7 @@ def review_assign(
     target = repo.find_unit(db, unit)
     if target is None:
         raise ApiError(422, f"找不到单位「{unit.strip()}」，请从列表中选择")
-    body = schemas.ReportAssign(
-        unit_id=target.id, remember_sender=remember_sender, reason=reason.strip() or None
-    )
+    body = schemas.ReportAssign(unit_id=target.id, remember_sender=remember_sender, reason=reason.strip() or None)
     report_routes.assign(db, report_id, body, me.actor)
     suffix = "，并记住发送人" if remember_sender else ""
     return _card_response(request, db, me, report_id, f"已归入「{target.name}」{suffix}")
@@ -354,9 +346,7 @@ def units_page(
 
 
 @router.get("/units/{unit_id}", response_class=HTMLResponse)
-def unit_page(
-    request: Request, db: DbSession, settings: AppSettings, me: Staff, unit_id: int
-) -> HTMLResponse:
+def unit_page(request: Request, db: DbSession, settings: AppSettings, me: Staff, unit_id: int) -> HTMLResponse:
     unit = db.get(Unit, unit_id)
     if unit is None:
         raise ApiError(404, "单位不存在")
@@ -463,9 +453,7 @@ def report_page(request: Request, db: DbSession, me: Staff, report_id: int) -> H
         raise ApiError(404, "报送不存在")
     detail = presenters.report_detail(db, *row)
     card = _report_cards(db, [row])[0]
-    return render(
-        request, "report.html", me, nav="reports", detail=detail, card=card, units=repo.active_units(db)
-    )
+    return render(request, "report.html", me, nav="reports", detail=detail, card=card, units=repo.active_units(db))
 
 
 @router.get("/audit", response_class=HTMLResponse)

@@ -45,9 +45,7 @@ class ErrorResponse(BaseModel):
 class ApiError(Exception):
     """An expected failure with an HTTP status, a stable code and a Chinese message."""
 
-    def __init__(
-        self, status: int, message: str | None = None, *, code: str | None = None, details: Any = None
-    ):
+    def __init__(self, status: int, message: str | None = None, *, code: str | None = None, details: Any = None):
         default_code, default_message = _DEFAULT_CODES.get(status, ("error", "请求失败"))
         super().__init__(message or default_message)
         self.status = status

@@ -67,9 +67,7 @@ def photo_out(photo: ReportPhoto, media: Media) -> schemas.PhotoOut:
     )
 
 
-def report_detail(
-    session: Session, report: Report, unit_name: str | None, sender: str | None
-) -> schemas.ReportDetail:
+def report_detail(session: Session, report: Report, unit_name: str | None, sender: str | None) -> schemas.ReportDetail:
     base = report_out(report, unit_name, sender)
     photos = repo.report_photos(session, [report.id])[report.id]
     classification = repo.current_classification(session, report.id)
@@ -78,7 +76,5 @@ def report_detail(
         photos=[photo_out(p, m) for p, m in photos],
         classification=schemas.ClassificationOut.model_validate(classification) if classification else None,
         tags=repo.report_tags(session, report.id),
-        corrections=[
-            schemas.CorrectionOut.model_validate(c) for c in repo.report_corrections(session, report.id)
-        ],
+        corrections=[schemas.CorrectionOut.model_validate(c) for c in repo.report_corrections(session, report.id)],
     )

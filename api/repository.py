@@ -41,9 +41,7 @@ def unit_query(
 ) -> Select[Any]:
     stmt = select(Unit)
     if q:
-        by_alias = [
-            uid for uid, aliases in session.execute(select(Unit.id, Unit.aliases)) if _alias_hit(q, aliases)
-        ]
+        by_alias = [uid for uid, aliases in session.execute(select(Unit.id, Unit.aliases)) if _alias_hit(q, aliases)]
         stmt = stmt.where(or_(Unit.name.like(_like(q), escape="\\"), Unit.id.in_(by_alias)))
     if honour_level:
         stmt = stmt.where(Unit.honour_level == honour_level)
@@ -107,9 +105,7 @@ def active_units(session: Session) -> list[Unit]:
 
 def group_query(platform: str | None = None, q: str | None = None) -> Select[Any]:
     counts = select(Report.group_id, func.count().label("n")).group_by(Report.group_id).subquery()
-    stmt = select(ChatGroup, func.coalesce(counts.c.n, 0)).outerjoin(
-        counts, counts.c.group_id == ChatGroup.id
-    )
+    stmt = select(ChatGroup, func.coalesce(counts.c.n, 0)).outerjoin(counts, counts.c.group_id == ChatGroup.id)
     if platform:
         stmt = stmt.where(ChatGroup.platform == platform)
     if q:
@@ -146,9 +142,7 @@ def member_query(
 
 
 def member_names(session: Session, member_id: int) -> list[MemberName]:
-    stmt = (
-        select(MemberName).where(MemberName.member_id == member_id).order_by(MemberName.last_seen_at.desc())
-    )
+    stmt = select(MemberName).where(MemberName.member_id == member_id).order_by(MemberName.last_seen_at.desc())
     return list(session.scalars(stmt))
 
 

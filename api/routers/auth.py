@@ -101,9 +101,7 @@ def list_users(db: DbSession, _admin: Admin, paging: Paging, role: Role | None =
     return schemas.Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
-@router.post(
-    "/users", response_model=schemas.UserOut, status_code=201, responses={409: {"model": ErrorResponse}}
-)
+@router.post("/users", response_model=schemas.UserOut, status_code=201, responses={409: {"model": ErrorResponse}})
 def create_user(body: schemas.UserCreate, db: DbSession, admin: Admin) -> schemas.UserOut:
     if auth.get_user_by_name(db, body.username) is not None:
         raise Conflict(f"用户名 {body.username} 已存在")
@@ -153,9 +151,7 @@ def list_tokens(user_id: int, db: DbSession, _admin: Admin) -> list[schemas.Toke
 
 
 @router.post("/users/{user_id}/tokens", response_model=schemas.TokenCreated, status_code=201)
-def create_token(
-    user_id: int, body: schemas.TokenCreate, db: DbSession, admin: Admin
-) -> schemas.TokenCreated:
+def create_token(user_id: int, body: schemas.TokenCreate, db: DbSession, admin: Admin) -> schemas.TokenCreated:
     """Issue an API token; the plain token is in this answer only."""
     user = _user(db, user_id)
     token, plain = auth.create_token(db, user, body.name, body.expires_in_days)

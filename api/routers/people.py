@@ -86,16 +86,12 @@ def read_member(member_id: int, db: DbSession, _me: Viewer) -> schemas.MemberDet
     return schemas.MemberDetail(
         **_member_out(member, unit_name).model_dump(),
         names=[schemas.MemberNameOut.model_validate(n) for n in repo.member_names(db, member_id)],
-        unit_history=[
-            schemas.CorrectionOut.model_validate(c) for c in repo.member_unit_history(db, member_id)
-        ],
+        unit_history=[schemas.CorrectionOut.model_validate(c) for c in repo.member_unit_history(db, member_id)],
     )
 
 
 @router.patch("/members/{member_id}", response_model=schemas.MemberDetail)
-def assign_member(
-    member_id: int, body: schemas.MemberAssign, db: DbSession, me: Reviewer
-) -> schemas.MemberDetail:
+def assign_member(member_id: int, body: schemas.MemberAssign, db: DbSession, me: Reviewer) -> schemas.MemberDetail:
     """Attribute a sender to a unit (or detach them); future reports follow, the change is audited."""
     if db.get(Member, member_id) is None:
         raise NotFound("成员不存在")

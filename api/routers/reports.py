@@ -129,9 +129,7 @@ def patch_classification(
     response_model=schemas.ReportDetail,
     responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
 )
-def assign_report(
-    report_id: int, body: schemas.ReportAssign, db: DbSession, me: Reviewer
-) -> schemas.ReportDetail:
+def assign_report(report_id: int, body: schemas.ReportAssign, db: DbSession, me: Reviewer) -> schemas.ReportDetail:
     """Attribute a report to a unit, optionally remembering the sender for future reports."""
     assign(db, report_id, body, me.actor)
     return _detail(db, report_id)

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from PIL import Image
+from PIL import Image, ImageDraw
 from sqlalchemy.orm import Session
 
 from api import auth, security
@@ -87,8 +87,14 @@ def staff(session: Session) -> Staff:
 
 
 def jpeg_bytes(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (640, 480)) -> bytes:
+    """A small photo-like JPEG: a sky, a ground and a sun, tinted by ``color``."""
+    img = Image.new("RGB", size, color)
+    draw = ImageDraw.Draw(img)
+    w, h = size
+    draw.rectangle((0, h * 2 // 3, w, h), fill=(color[1], color[2], color[0]))
+    draw.ellipse((w // 2, h // 6, w // 2 + h // 4, h // 6 + h // 4), fill=(250, 220, 120))
     buf = io.BytesIO()
-    Image.new("RGB", size, color).save(buf, "JPEG")
+    img.save(buf, "JPEG")
     return buf.getvalue()
 
 
@@ -157,13 +163,13 @@ class Data:
         self.session.flush()
         if label:
             self.session.add(
-                Classification(
-                    report_id=report.id, label=label, confidence=confidence or 0.0, model_version="t"
-                )
+                Classification(report_id=report.id, label=label, confidence=confidence or 0.0, model_version="t")
             )
             self.session.add(ReportTag(report_id=report.id, label=label, is_primary=True))
         for i in range(photos):
-            self.photo(report, sender, at + timedelta(seconds=i + 1), color=(40 * i % 255, 120, 60))
+            n = self._next()
+            color = ((n * 67) % 200 + 30, (n * 131) % 200 + 30, (n * 29) % 200 + 30)
+            self.photo(report, sender, at + timedelta(seconds=i + 1), color=color)
         self.session.flush()
         return report
 
@@ -190,9 +196,7 @@ class Data:
         )
         self.session.add(raw)
         self.session.flush()
-        self.session.add(
-            ReportPhoto(report_id=report.id, media_id=media.id, raw_message_id=raw.id, posted_at=at)
-        )
+        self.session.add(ReportPhoto(report_id=report.id, media_id=media.id, raw_message_id=raw.id, posted_at=at))
         self.session.flush()
         return media
 

@@ -21,9 +21,7 @@ async def login(client: httpx.AsyncClient, username: str, password: str = PASSWO
     return await client.post("/api/v1/auth/login", json={"username": username, "password": password})
 
 
-async def test_login_sets_a_hardened_cookie_and_returns_the_csrf_token(
-    client: httpx.AsyncClient, staff: Staff
-) -> None:
+async def test_login_sets_a_hardened_cookie_and_returns_the_csrf_token(client: httpx.AsyncClient, staff: Staff) -> None:
     response = await login(client, "reviewer")
     assert response.status_code == 200
     body = response.json()
@@ -54,15 +52,11 @@ async def test_session_writes_need_the_csrf_header(client: httpx.AsyncClient, st
 
 
 async def test_bearer_token_writes_need_no_csrf(client: httpx.AsyncClient, staff: Staff) -> None:
-    response = await client.post(
-        "/api/v1/units", json={"name": "县图书馆"}, headers=staff.headers("reviewer")
-    )
+    response = await client.post("/api/v1/units", json={"name": "县图书馆"}, headers=staff.headers("reviewer"))
     assert response.status_code == 201
 
 
-async def test_wrong_password_and_unknown_user_get_the_same_answer(
-    client: httpx.AsyncClient, staff: Staff
-) -> None:
+async def test_wrong_password_and_unknown_user_get_the_same_answer(client: httpx.AsyncClient, staff: Staff) -> None:
     wrong = await login(client, "admin", "not-the-password")
     unknown = await login(client, "nobody", "not-the-password")
     assert wrong.status_code == unknown.status_code == 401
@@ -84,9 +78,7 @@ async def test_failed_logins_are_rate_limited_even_for_the_right_password(
     assert (await login(client, "viewer")).status_code == 200  # other accounts are unaffected
 
 
-async def test_old_failures_fall_out_of_the_window(
-    client: httpx.AsyncClient, staff: Staff, session: Session
-) -> None:
+async def test_old_failures_fall_out_of_the_window(client: httpx.AsyncClient, staff: Staff, session: Session) -> None:
     long_ago = utcnow() - timedelta(hours=1)
     for _ in range(10):
         session.add(LoginAttempt(username="admin", client="x", success=False, created_at=long_ago))
@@ -138,12 +130,8 @@ async def test_tokens_are_stored_hashed(client: httpx.AsyncClient, staff: Staff,
         "username"
     ] == "viewer"
     token_id = response.json()["id"]
-    assert (
-        await client.delete(f"/api/v1/tokens/{token_id}", headers=staff.headers("admin"))
-    ).status_code == 204
-    assert (
-        await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {plain}"})
-    ).status_code == 401
+    assert (await client.delete(f"/api/v1/tokens/{token_id}", headers=staff.headers("admin"))).status_code == 204
+    assert (await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {plain}"})).status_code == 401
 
 
 async def test_logout_ends_the_session(client: httpx.AsyncClient, staff: Staff) -> None:
@@ -183,9 +171,7 @@ async def test_admin_cannot_lock_themselves_out(client: httpx.AsyncClient, staff
     assert response.status_code == 409
 
 
-async def test_password_change_ends_console_sessions(
-    client: httpx.AsyncClient, staff: Staff, session: Session
-) -> None:
+async def test_password_change_ends_console_sessions(client: httpx.AsyncClient, staff: Staff, session: Session) -> None:
     user = add_user(session, "zhao", Role.VIEWER)
     assert (await login(client, "zhao")).status_code == 200
     assert (await client.get("/api/v1/auth/me")).status_code == 200

@@ -56,9 +56,7 @@ async def test_login_form_rejects_wrong_password_in_chinese(client: httpx.AsyncC
 
 
 async def test_login_form_needs_its_csrf_cookie(client: httpx.AsyncClient, staff: Staff) -> None:
-    response = await client.post(
-        "/login", data={"username": "reviewer", "password": PASSWORD, "csrf_token": "x"}
-    )
+    response = await client.post("/login", data={"username": "reviewer", "password": PASSWORD, "csrf_token": "x"})
     assert response.status_code == 401 and "页面已过期" in response.text
 
 
@@ -92,9 +90,7 @@ async def test_every_page_renders_for_a_viewer(client: httpx.AsyncClient, staff:
 async def test_relabel_from_the_queue_with_htmx(
     client: httpx.AsyncClient, staff: Staff, data: Data, session: Session
 ) -> None:
-    report = data.report(
-        "组织职工到社区开展清洁家园", status="needs_review", confidence=0.45, label="practice"
-    )
+    report = data.report("组织职工到社区开展清洁家园", status="needs_review", confidence=0.45, label="practice")
     await console_login(client, "reviewer")
     page = await client.get("/review")
     assert f'hx-post="/review/{report.id}/relabel"' in page.text
@@ -115,9 +111,7 @@ async def test_console_writes_without_csrf_are_refused(
 ) -> None:
     report = data.report("活动", status="needs_review", confidence=0.3)
     await console_login(client, "reviewer")
-    response = await client.post(
-        f"/review/{report.id}/relabel", data={"label": "news"}, headers={"HX-Request": "true"}
-    )
+    response = await client.post(f"/review/{report.id}/relabel", data={"label": "news"}, headers={"HX-Request": "true"})
     assert response.status_code == 403 and "CSRF" in response.text
     assert session.get(Report, report.id).label == "practice"  # type: ignore[union-attr]
 
@@ -159,9 +153,7 @@ async def test_assign_by_unit_name_or_alias_and_remember_sender(
     assert session.get(Member, sender.id).unit_id == unit.id  # type: ignore[union-attr]
 
 
-async def test_unit_form_saves_with_the_form_csrf_field(
-    client: httpx.AsyncClient, staff: Staff, data: Data
-) -> None:
+async def test_unit_form_saves_with_the_form_csrf_field(client: httpx.AsyncClient, staff: Staff, data: Data) -> None:
     unit = data.unit("县体育中心")
     await console_login(client, "reviewer")
     page = await client.get(f"/units/{unit.id}")

@@ -50,18 +50,14 @@ async def test_unit_crud_with_aliases_honour_level_and_headcount(
     assert missing.status_code == 404 and error_of(missing)["code"] == "not_found"
 
 
-async def test_unit_names_and_aliases_must_be_unique(
-    client: httpx.AsyncClient, staff: Staff, data: Data
-) -> None:
+async def test_unit_names_and_aliases_must_be_unique(client: httpx.AsyncClient, staff: Staff, data: Data) -> None:
     data.unit("县教育局", aliases=["教育局"])
     h = staff.headers("reviewer")
     clash = await client.post("/api/v1/units", json={"name": "教育局"}, headers=h)
     assert clash.status_code == 409
     assert "教育局" in error_of(clash)["message"]
     other = await client.post("/api/v1/units", json={"name": "县卫健局"}, headers=h)
-    clash2 = await client.patch(
-        f"/api/v1/units/{other.json()['id']}", json={"aliases": ["县教育局"]}, headers=h
-    )
+    clash2 = await client.patch(f"/api/v1/units/{other.json()['id']}", json={"aliases": ["县教育局"]}, headers=h)
     assert clash2.status_code == 409
 
 
@@ -73,9 +69,7 @@ async def test_a_unit_with_reports_cannot_be_deleted_only_deactivated(
     h = staff.headers("reviewer")
     refused = await client.delete(f"/api/v1/units/{unit.id}", headers=h)
     assert refused.status_code == 409 and "停用" in error_of(refused)["message"]
-    assert (await client.patch(f"/api/v1/units/{unit.id}", json={"active": False}, headers=h)).json()[
-        "active"
-    ] is False
+    assert (await client.patch(f"/api/v1/units/{unit.id}", json={"active": False}, headers=h)).json()["active"] is False
 
 
 async def test_unit_list_filters_and_pages(client: httpx.AsyncClient, staff: Staff, data: Data) -> None:
@@ -109,9 +103,7 @@ async def test_validation_errors_are_422_in_the_error_shape(client: httpx.AsyncC
 # --- groups and members ----------------------------------------------------------------------------
 
 
-async def test_groups_list_with_report_counts_and_rename(
-    client: httpx.AsyncClient, staff: Staff, data: Data
-) -> None:
+async def test_groups_list_with_report_counts_and_rename(client: httpx.AsyncClient, staff: Staff, data: Data) -> None:
     data.report("活动一")
     data.report("活动二")
     listed = (await client.get("/api/v1/groups", headers=staff.headers("viewer"))).json()
@@ -153,9 +145,7 @@ async def test_report_filters(client: httpx.AsyncClient, staff: Staff, data: Dat
     data.report("开展文明礼仪进校园活动", unit=school, label="practice", day=date(2026, 10, 3))
     data.report("与城南社区结对共建", unit=school, label="pairing", day=date(2026, 10, 20))
     data.report("收到", label="other", day=date(2026, 10, 21))
-    data.report(
-        "志愿者清洁家园", label="volunteer", status="needs_review", confidence=0.4, day=date(2026, 11, 2)
-    )
+    data.report("志愿者清洁家园", label="volunteer", status="needs_review", confidence=0.4, day=date(2026, 11, 2))
     h = staff.headers("viewer")
 
     async def ids(query: str) -> int:
@@ -209,14 +199,10 @@ async def test_review_queue_holds_unsure_and_unattributed_reports_oldest_first(
 ) -> None:
     unit = data.unit("县税务局")
     sure = data.report("理论宣讲进社区", unit=unit)
-    unsure = data.report(
-        "今天去了敬老院", unit=unit, status="needs_review", confidence=0.41, day=date(2026, 10, 1)
-    )
+    unsure = data.report("今天去了敬老院", unit=unit, status="needs_review", confidence=0.41, day=date(2026, 10, 1))
     orphan = data.report("开展文明劝导", label="volunteer", day=date(2026, 10, 5))
     chatter = data.report("好的", label="other", confidence=0.99)
-    staff_post = data.report(
-        "请各单位本周五前报送", sender=data.member("文明办小王", is_staff=True), label=None
-    )
+    staff_post = data.report("请各单位本周五前报送", sender=data.member("文明办小王", is_staff=True), label=None)
     queue = (await client.get("/api/v1/review", headers=staff.headers("viewer"))).json()
     got = [r["id"] for r in queue["items"]]
     assert got == [unsure.id, orphan.id]
@@ -227,9 +213,7 @@ async def test_relabel_writes_a_staff_classification_and_an_audit_row(
     client: httpx.AsyncClient, staff: Staff, data: Data, session: Session
 ) -> None:
     unit = data.unit("县文旅局")
-    report = data.report(
-        "到结对村开展志愿服务", unit=unit, label="practice", status="needs_review", confidence=0.5
-    )
+    report = data.report("到结对村开展志愿服务", unit=unit, label="practice", status="needs_review", confidence=0.5)
     response = await client.patch(
         f"/api/v1/reports/{report.id}/classification",
         json={
@@ -252,23 +236,17 @@ async def test_relabel_writes_a_staff_classification_and_an_audit_row(
     tags = set(session.scalars(select(ReportTag.label).where(ReportTag.report_id == report.id)))
     assert tags == {"volunteer", "pairing"}
     current = session.scalars(
-        select(Classification).where(
-            Classification.report_id == report.id, Classification.is_current.is_(True)
-        )
+        select(Classification).where(Classification.report_id == report.id, Classification.is_current.is_(True))
     ).all()
     assert [c.source for c in current] == ["staff"]
     queue = (await client.get("/api/v1/review", headers=staff.headers("viewer"))).json()
     assert report.id not in [r["id"] for r in queue["items"]]
 
 
-async def test_relabel_needs_a_reason_and_a_known_label(
-    client: httpx.AsyncClient, staff: Staff, data: Data
-) -> None:
+async def test_relabel_needs_a_reason_and_a_known_label(client: httpx.AsyncClient, staff: Staff, data: Data) -> None:
     report = data.report("活动")
     h = staff.headers("reviewer")
-    no_reason = await client.patch(
-        f"/api/v1/reports/{report.id}/classification", json={"label": "news"}, headers=h
-    )
+    no_reason = await client.patch(f"/api/v1/reports/{report.id}/classification", json={"label": "news"}, headers=h)
     assert no_reason.status_code == 422
     bad_label = await client.patch(
         f"/api/v1/reports/{report.id}/classification", json={"label": "sports", "reason": "x"}, headers=h
@@ -302,9 +280,7 @@ async def test_assign_report_and_remember_the_sender(
     assert session.get(Report, other.id).unit_id is None  # type: ignore[union-attr]
 
 
-async def test_audit_log_lists_staff_changes_newest_first(
-    client: httpx.AsyncClient, staff: Staff, data: Data
-) -> None:
+async def test_audit_log_lists_staff_changes_newest_first(client: httpx.AsyncClient, staff: Staff, data: Data) -> None:
     unit = data.unit("县司法局")
     report = data.report("普法宣传", unit=unit)
     h = staff.headers("reviewer")
@@ -336,9 +312,7 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
     assert ready.status_code == 200 and ready.json()["revision"] == ready.json()["head"]
 
 
-async def test_readyz_says_why_an_unmigrated_database_is_not_ready(
-    settings: Settings, fresh_database_url: str
-) -> None:
+async def test_readyz_says_why_an_unmigrated_database_is_not_ready(settings: Settings, fresh_database_url: str) -> None:
     from api.app import create_app
     from wenming import schema
 

@@ -27,8 +27,6 @@ def serve(
     port = port or cfg.api_port
     console.print(f"控制台地址：http://{host}:{port}/    接口文档：http://{host}:{port}/api/v1/docs")
     if workers > 1:
-        uvicorn.run(
-            "api.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True
-        )
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
     else:
         uvicorn.run(create_app(cfg), host=host, port=port, proxy_headers=True)
