@@ -22,6 +22,7 @@ from api.deps import (
     SESSION_COOKIE,
     AppSettings,
     DbSession,
+    ResourceId,
     client_address,
 )
 from api.errors import ApiError
@@ -283,7 +284,7 @@ def review_relabel(
     request: Request,
     db: DbSession,
     me: Writer,
-    report_id: int,
+    report_id: ResourceId,
     label: Annotated[str, Form(max_length=20)],
     secondary: Annotated[list[str] | None, Form()] = None,
     reason: Annotated[str, Form(max_length=500)] = "",
@@ -303,7 +304,7 @@ def review_assign(
     request: Request,
     db: DbSession,
     me: Writer,
-    report_id: int,
+    report_id: ResourceId,
     unit: Annotated[str, Form(max_length=200)],
     remember_sender: Annotated[bool, Form()] = False,
     reason: Annotated[str, Form(max_length=500)] = "",
@@ -346,7 +347,7 @@ def units_page(
 
 
 @router.get("/units/{unit_id}", response_class=HTMLResponse)
-def unit_page(request: Request, db: DbSession, settings: AppSettings, me: Staff, unit_id: int) -> HTMLResponse:
+def unit_page(request: Request, db: DbSession, settings: AppSettings, me: Staff, unit_id: ResourceId) -> HTMLResponse:
     unit = db.get(Unit, unit_id)
     if unit is None:
         raise ApiError(404, "单位不存在")
@@ -373,7 +374,7 @@ def unit_save(
     request: Request,
     db: DbSession,
     me: Writer,
-    unit_id: int,
+    unit_id: ResourceId,
     name: Annotated[str, Form(max_length=200)],
     aliases: Annotated[str, Form(max_length=5000)] = "",
     honour_level: Annotated[str, Form(max_length=20)] = HonourLevel.COUNTY.value,
@@ -447,7 +448,7 @@ def reports_page(
 
 
 @router.get("/reports/{report_id}", response_class=HTMLResponse)
-def report_page(request: Request, db: DbSession, me: Staff, report_id: int) -> HTMLResponse:
+def report_page(request: Request, db: DbSession, me: Staff, report_id: ResourceId) -> HTMLResponse:
     row = repo.report_row(db, report_id)
     if row is None:
         raise ApiError(404, "报送不存在")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from api import auth, security
@@ -18,6 +19,17 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_PAGE_SIZE = 200
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in every supported database
+
+ResourceId = Annotated[int, Path(ge=1, le=MAX_ID)]
+OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+def as_utc(value: datetime | None, settings: Settings) -> datetime | None:
+    """Query datetimes without a zone are read in the office's time zone."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=settings.tz)
 
 
 def get_db(request: Request) -> Iterator[Session]:

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.info("integrity error answered as 409: %s", exc.orig)
         return error_response(409, "与现有数据冲突（可能重复或仍被引用）")
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, exc: DataError) -> JSONResponse:
+        log.info("data error answered as 422: %s", exc.orig)
+        return error_response(422, "提交的数据含有数据库无法保存的内容（如空字符或超出范围的数值）")
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -238,7 +238,7 @@ class MemberDetail(MemberOut):
 class MemberAssign(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    unit_id: int | None = Field(description="归属单位；null 表示取消归属")
+    unit_id: int | None = Field(ge=1, le=2**31 - 1, description="归属单位；null 表示取消归属")
     reason: str | None = Field(None, max_length=500)
 
 
@@ -306,7 +306,7 @@ class ClassificationPatch(BaseModel):
 class ReportAssign(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    unit_id: int
+    unit_id: int = Field(ge=1, le=2**31 - 1)
     remember_sender: bool = Field(False, description="同时把发送人归入该单位，以后的报送自动归属")
     reason: str | None = Field(None, max_length=500)
 

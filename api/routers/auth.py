@@ -14,6 +14,7 @@ from api.deps import (
     AppSettings,
     DbSession,
     Paging,
+    ResourceId,
     Viewer,
     client_address,
 )
@@ -114,7 +115,7 @@ def create_user(body: schemas.UserCreate, db: DbSession, admin: Admin) -> schema
 
 
 @router.patch("/users/{user_id}", response_model=schemas.UserOut)
-def update_user(user_id: int, body: schemas.UserUpdate, db: DbSession, admin: Admin) -> schemas.UserOut:
+def update_user(user_id: ResourceId, body: schemas.UserUpdate, db: DbSession, admin: Admin) -> schemas.UserOut:
     user = _user(db, user_id)
     if user.id == admin.user_id and (body.active is False or (body.role and body.role != Role.ADMIN)):
         raise Conflict("不能停用自己或降低自己的权限，请让另一位管理员操作")
@@ -144,14 +145,14 @@ def update_user(user_id: int, body: schemas.UserUpdate, db: DbSession, admin: Ad
 
 
 @router.get("/users/{user_id}/tokens", response_model=list[schemas.TokenOut])
-def list_tokens(user_id: int, db: DbSession, _admin: Admin) -> list[schemas.TokenOut]:
+def list_tokens(user_id: ResourceId, db: DbSession, _admin: Admin) -> list[schemas.TokenOut]:
     _user(db, user_id)
     rows = db.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
     return [schemas.TokenOut.model_validate(t) for t in rows]
 
 
 @router.post("/users/{user_id}/tokens", response_model=schemas.TokenCreated, status_code=201)
-def create_token(user_id: int, body: schemas.TokenCreate, db: DbSession, admin: Admin) -> schemas.TokenCreated:
+def create_token(user_id: ResourceId, body: schemas.TokenCreate, db: DbSession, admin: Admin) -> schemas.TokenCreated:
     """Issue an API token; the plain token is in this answer only."""
     user = _user(db, user_id)
     token, plain = auth.create_token(db, user, body.name, body.expires_in_days)
@@ -160,7 +161,7 @@ def create_token(user_id: int, body: schemas.TokenCreate, db: DbSession, admin: 
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: int, db: DbSession, admin: Admin) -> Response:
+def revoke_token(token_id: ResourceId, db: DbSession, admin: Admin) -> Response:
     token = db.get(ApiToken, token_id)
     if token is None:
         raise NotFound("令牌不存在")

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from api import repository as repo
 from api import schemas
-from api.deps import AppSettings, DbSession, Paging, Viewer
+from api.deps import AppSettings, DbSession, OptionalId, Paging, ResourceId, Viewer, as_utc
 from api.errors import ErrorResponse, NotFound
 from ingest.models import Media
 from wenming import schema
@@ -51,7 +51,7 @@ def thumbnail(settings: Settings, media: Media, source: Path) -> Path:
 
 @router.get("/media/{media_id}", response_class=FileResponse, responses={404: {"model": ErrorResponse}})
 def get_media(
-    media_id: int,
+    media_id: ResourceId,
     db: DbSession,
     settings: AppSettings,
     _me: Viewer,
@@ -71,19 +71,20 @@ def get_media(
 @router.get("/audit", response_model=schemas.Page[schemas.CorrectionOut])
 def audit_log(
     db: DbSession,
+    settings: AppSettings,
     _me: Viewer,
     paging: Paging,
     kind: Annotated[
         str | None, Query(max_length=30, description="classification、report_unit、member_unit、unit…")
     ] = None,
     actor: Annotated[str | None, Query(max_length=100)] = None,
-    report_id: int | None = None,
-    member_id: int | None = None,
+    report_id: OptionalId = None,
+    member_id: OptionalId = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> schemas.Page:
     """Every staff change, newest first."""
-    stmt = repo.audit_query(kind, actor, report_id, member_id, since, until)
+    stmt = repo.audit_query(kind, actor, report_id, member_id, as_utc(since, settings), as_utc(until, settings))
     rows, total = repo.paged(db, stmt, paging.offset, paging.page_size)
     items = [schemas.CorrectionOut.model_validate(r[0]) for r in rows]
     return schemas.Page(items=items, total=total, page=paging.page, page_size=paging.page_size)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api import repository as repo
 from api import schemas
-from api.deps import DbSession, Paging, Reviewer, Viewer
+from api.deps import DbSession, OptionalId, Paging, ResourceId, Reviewer, Viewer
 from api.errors import ApiError, NotFound
 from ingest import service as ingest_service
 from ingest.models import ChatGroup, Member, Platform, Unit
@@ -37,7 +37,7 @@ def _group_out(group: ChatGroup, count: int) -> schemas.GroupOut:
 
 
 @router.get("/groups/{group_id}", response_model=schemas.GroupOut)
-def read_group(group_id: int, db: DbSession, _me: Viewer) -> schemas.GroupOut:
+def read_group(group_id: ResourceId, db: DbSession, _me: Viewer) -> schemas.GroupOut:
     row = db.execute(repo.group_query().where(ChatGroup.id == group_id)).first()
     if row is None:
         raise NotFound("群不存在")
@@ -45,7 +45,7 @@ def read_group(group_id: int, db: DbSession, _me: Viewer) -> schemas.GroupOut:
 
 
 @router.patch("/groups/{group_id}", response_model=schemas.GroupOut)
-def update_group(group_id: int, body: schemas.GroupUpdate, db: DbSession, me: Reviewer) -> schemas.GroupOut:
+def update_group(group_id: ResourceId, body: schemas.GroupUpdate, db: DbSession, me: Reviewer) -> schemas.GroupOut:
     group = db.get(ChatGroup, group_id)
     if group is None:
         raise NotFound("群不存在")
@@ -66,7 +66,7 @@ def list_members(
     db: DbSession,
     _me: Viewer,
     paging: Paging,
-    unit_id: int | None = None,
+    unit_id: OptionalId = None,
     unassigned: Annotated[bool | None, Query(description="true：只看未归属单位的发送人")] = None,
     platform: Platform | None = None,
     q: Annotated[str | None, Query(max_length=100, description="昵称/群名片包含，或平台用户 ID")] = None,
@@ -78,7 +78,7 @@ def list_members(
 
 
 @router.get("/members/{member_id}", response_model=schemas.MemberDetail)
-def read_member(member_id: int, db: DbSession, _me: Viewer) -> schemas.MemberDetail:
+def read_member(member_id: ResourceId, db: DbSession, _me: Viewer) -> schemas.MemberDetail:
     row = db.execute(repo.member_query().where(Member.id == member_id)).first()
     if row is None:
         raise NotFound("成员不存在")
@@ -91,7 +91,9 @@ def read_member(member_id: int, db: DbSession, _me: Viewer) -> schemas.MemberDet
 
 
 @router.patch("/members/{member_id}", response_model=schemas.MemberDetail)
-def assign_member(member_id: int, body: schemas.MemberAssign, db: DbSession, me: Reviewer) -> schemas.MemberDetail:
+def assign_member(
+    member_id: ResourceId, body: schemas.MemberAssign, db: DbSession, me: Reviewer
+) -> schemas.MemberDetail:
     """Attribute a sender to a unit (or detach them); future reports follow, the change is audited."""
     if db.get(Member, member_id) is None:
         raise NotFound("成员不存在")

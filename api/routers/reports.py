@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api import presenters, schemas
 from api import repository as repo
-from api.deps import DbSession, Paging, Reviewer, Viewer
+from api.deps import DbSession, OptionalId, Paging, ResourceId, Reviewer, Viewer
 from api.errors import ApiError, BadRequest, ErrorResponse, NotFound
 from classifier import service as classifier_service
 from classifier.models import Label
@@ -30,15 +30,15 @@ def list_reports(
     db: DbSession,
     _me: Viewer,
     paging: Paging,
-    unit_id: int | None = None,
+    unit_id: OptionalId = None,
     unassigned: Annotated[bool | None, Query(description="true：只看未归属单位的报送")] = None,
     label: Annotated[Label | None, Query(description="主标签或副标签")] = None,
     status: ReportStatus | None = None,
     date_from: Annotated[date | None, Query(description="报送日期起（含）")] = None,
     date_to: Annotated[date | None, Query(description="报送日期止（含）")] = None,
     q: Annotated[str | None, Query(max_length=100, description="正文包含")] = None,
-    group_id: int | None = None,
-    sender_id: int | None = None,
+    group_id: OptionalId = None,
+    sender_id: OptionalId = None,
 ) -> schemas.Page:
     if date_from and date_to and date_from > date_to:
         raise BadRequest("起始日期不能晚于结束日期")
@@ -57,7 +57,7 @@ def list_reports(
 
 
 @router.get("/review", response_model=schemas.Page[schemas.ReportOut])
-def review_queue(db: DbSession, _me: Viewer, paging: Paging, unit_id: int | None = None) -> schemas.Page:
+def review_queue(db: DbSession, _me: Viewer, paging: Paging, unit_id: OptionalId = None) -> schemas.Page:
     """Reports awaiting staff: low-confidence classifications and reports without a unit, oldest first."""
     return _page(db, repo.review_query(unit_id), paging)
 
@@ -70,7 +70,7 @@ def _detail(db: DbSession, report_id: int) -> schemas.ReportDetail:
 
 
 @router.get("/reports/{report_id}", response_model=schemas.ReportDetail)
-def read_report(report_id: int, db: DbSession, _me: Viewer) -> schemas.ReportDetail:
+def read_report(report_id: ResourceId, db: DbSession, _me: Viewer) -> schemas.ReportDetail:
     return _detail(db, report_id)
 
 
@@ -117,7 +117,7 @@ def assign(db: DbSession, report_id: int, body: schemas.ReportAssign, actor: str
     responses={404: {"model": ErrorResponse}},
 )
 def patch_classification(
-    report_id: int, body: schemas.ClassificationPatch, db: DbSession, me: Reviewer
+    report_id: ResourceId, body: schemas.ClassificationPatch, db: DbSession, me: Reviewer
 ) -> schemas.ReportDetail:
     """Correct a report's labels and facts; audited, never overwritten by the model, used for retraining."""
     relabel(db, report_id, body, me.actor)
@@ -129,7 +129,9 @@ def patch_classification(
     response_model=schemas.ReportDetail,
     responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
 )
-def assign_report(report_id: int, body: schemas.ReportAssign, db: DbSession, me: Reviewer) -> schemas.ReportDetail:
+def assign_report(
+    report_id: ResourceId, body: schemas.ReportAssign, db: DbSession, me: Reviewer
+) -> schemas.ReportDetail:
     """Attribute a report to a unit, optionally remembering the sender for future reports."""
     assign(db, report_id, body, me.actor)
     return _detail(db, report_id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api import presenters, schemas
 from api import repository as repo
-from api.deps import DbSession, Paging, Reviewer, Viewer
+from api.deps import DbSession, Paging, ResourceId, Reviewer, Viewer
 from api.errors import Conflict, ErrorResponse, NotFound
 from ingest.models import HonourLevel, Unit
 
@@ -79,12 +79,12 @@ def create_unit(body: schemas.UnitCreate, db: DbSession, me: Reviewer) -> schema
 
 
 @router.get("/{unit_id}", response_model=schemas.UnitOut)
-def read_unit(unit_id: int, db: DbSession, _me: Viewer) -> schemas.UnitOut:
+def read_unit(unit_id: ResourceId, db: DbSession, _me: Viewer) -> schemas.UnitOut:
     return presenters.unit_out(get_unit(db, unit_id))
 
 
 @router.patch("/{unit_id}", response_model=schemas.UnitOut, responses=CONFLICT)
-def update_unit(unit_id: int, body: schemas.UnitUpdate, db: DbSession, me: Reviewer) -> schemas.UnitOut:
+def update_unit(unit_id: ResourceId, body: schemas.UnitUpdate, db: DbSession, me: Reviewer) -> schemas.UnitOut:
     unit = get_unit(db, unit_id)
     before = _snapshot(unit)
     new_name = body.name if body.name is not None else unit.name
@@ -109,7 +109,7 @@ def update_unit(unit_id: int, body: schemas.UnitUpdate, db: DbSession, me: Revie
 
 
 @router.delete("/{unit_id}", status_code=status.HTTP_204_NO_CONTENT, responses=CONFLICT)
-def delete_unit(unit_id: int, db: DbSession, me: Reviewer) -> Response:
+def delete_unit(unit_id: ResourceId, db: DbSession, me: Reviewer) -> Response:
     """Delete a unit entered by mistake; a unit with reports or members can only be deactivated."""
     unit = get_unit(db, unit_id)
     reports = repo.unit_report_count(db, unit.id)
