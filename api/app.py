@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -33,11 +35,25 @@ def api_routers() -> list[APIRouter]:
     return [auth.router, units.router, people.router, reports.router, misc.router]
 
 
+def _lifespan(connections: int):  # type: ignore[no-untyped-def]
+    """As many worker threads as database slots; the engine is closed when the server stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = max(connections, 8)
+        yield
+        app.state.engine.dispose()
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
     """Build the app; ``extra_routers`` (e.g. the OneBot endpoints from ``bot/``) are mounted as given."""
     settings = settings or get_settings()
     load_all_models()
+    connections = settings.api_db_connections
     app = FastAPI(
+        lifespan=_lifespan(connections),
         title="Wenming 文明单位管理接口",
         version="1.0",
         description=DESCRIPTION,
@@ -52,7 +68,9 @@ def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRout
             422: {"model": ErrorResponse, "description": "数据校验失败"},
         },
     )
-    engine = create_db_engine(settings.database_url)
+    # More pooled connections than request slots (see api.deps.get_db), so no request waits for a connection.
+    engine = create_db_engine(settings.database_url, pool_size=max(1, connections // 4), max_overflow=connections)
+    app.state.db_slots = anyio.CapacityLimiter(connections)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)

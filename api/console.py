@@ -189,11 +189,10 @@ def _dashboard_counts(db: Session, settings: Settings) -> dict[str, int]:
     today = datetime.now(settings.tz).date()
     start, end = _month_bounds(today)
     month_reports = select(func.count()).where(Report.post_date >= start, Report.post_date < end)
-    review_total = select(func.count()).select_from(repo.review_query().subquery())
     unassigned_members = select(func.count()).where(Member.unit_id.is_(None), Member.is_staff.is_(False))
     return {
         "month_reports": int(db.scalar(month_reports) or 0),
-        "review": int(db.scalar(review_total) or 0),
+        "review": repo.count_reports(db, review=True),
         "unassigned_members": int(db.scalar(unassigned_members) or 0),
         "units": int(db.scalar(select(func.count()).where(Unit.active.is_(True))) or 0),
     }
@@ -250,8 +249,8 @@ def review_page(
     me: Staff,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    stmt = repo.review_query()
-    rows, total = repo.paged(db, stmt, (page - 1) * REVIEW_PAGE_SIZE, REVIEW_PAGE_SIZE)
+    total = repo.count_reports(db, review=True)
+    rows = repo.page_rows(db, repo.review_query(), (page - 1) * REVIEW_PAGE_SIZE, REVIEW_PAGE_SIZE)
     return render(
         request,
         "review.html",
@@ -351,7 +350,8 @@ def unit_page(request: Request, db: DbSession, settings: AppSettings, me: Staff,
     unit = db.get(Unit, unit_id)
     if unit is None:
         raise ApiError(404, "单位不存在")
-    rows, total = repo.paged(db, repo.report_query(repo.ReportFilter(unit_id=unit_id)), 0, 50)
+    f = repo.ReportFilter(unit_id=unit_id)
+    rows, total = repo.page_rows(db, repo.report_query(f), 0, 50), repo.count_reports(db, f)
     members = [m for m, _n in db.execute(repo.member_query(unit_id=unit_id).limit(100)).all()]
     from api import scores
 
@@ -423,7 +423,8 @@ def reports_page(
         date_from=date_from,
         date_to=date_to,
     )
-    rows, total = repo.paged(db, repo.report_query(f), (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    total = repo.count_reports(db, f)
+    rows = repo.page_rows(db, repo.report_query(f), (page - 1) * PAGE_SIZE, PAGE_SIZE)
     params = {
         "q": q,
         "label": label,

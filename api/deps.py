@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
@@ -32,17 +34,27 @@ def as_utc(value: datetime | None, settings: Settings) -> datetime | None:
     return value.replace(tzinfo=settings.tz)
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """The unit of work of one request: commit when the handler succeeded, roll back when it raised."""
-    session: Session = request.app.state.session_factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """The unit of work of one request: commit when the handler succeeded, roll back when it raised.
+
+    A request holds one of ``api_db_connections`` slots from before its session exists until after it is
+    closed, so sessions never outnumber pooled connections. Without the slot, requests whose handler had
+    finished could hold every connection while waiting for a worker thread to commit, and the threads
+    would wait for a connection: a deadlock under load (found by bench/api).
+    """
+    slots: anyio.CapacityLimiter = request.app.state.db_slots
+    async with slots:
+        session: Session = request.app.state.session_factory()
+        try:
+            yield session
+            await anyio.to_thread.run_sync(session.commit)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(session.rollback)
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(session.close)
 
 
 def get_settings(request: Request) -> Settings:

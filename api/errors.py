@@ -141,6 +141,10 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("data error answered as 422: %s", exc.orig)
         return error_response(422, "提交的数据含有数据库无法保存的内容（如空字符或超出范围的数值）")
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(_request: Request, exc: OverflowError) -> JSONResponse:
+        return error_response(422, "数值超出可保存的范围")
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)

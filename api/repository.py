@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from classifier.models import Classification, Correction, Label, ReportTag
@@ -174,56 +174,80 @@ class ReportFilter:
     statuses: list[str] = field(default_factory=list)
 
 
-def report_query(f: ReportFilter, newest_first: bool = True) -> Select[Any]:
-    stmt = (
+def _report_conditions(f: ReportFilter) -> list[Any]:
+    """The WHERE clauses of a report filter, on the reports table alone (so counting needs no join)."""
+    conds: list[Any] = []
+    if f.unit_id is not None:
+        conds.append(Report.unit_id == f.unit_id)
+    if f.unassigned is True:
+        conds.append(Report.unit_id.is_(None))
+    elif f.unassigned is False:
+        conds.append(Report.unit_id.is_not(None))
+    if f.label:
+        conds.append(Report.id.in_(select(ReportTag.report_id).where(ReportTag.label == f.label)))
+    if f.status:
+        conds.append(Report.status == f.status)
+    if f.date_from:
+        conds.append(Report.post_date >= f.date_from)
+    if f.date_to:
+        conds.append(Report.post_date <= f.date_to)
+    if f.q:
+        conds.append(Report.text.like(_like(f.q), escape="\\"))
+    if f.group_id is not None:
+        conds.append(Report.group_id == f.group_id)
+    if f.sender_id is not None:
+        conds.append(Report.sender_id == f.sender_id)
+    return conds
+
+
+def _review_conditions() -> list[Any]:
+    """Unsure classifications and unattributed reports that may score; never staff's own posts."""
+    staff = select(Member.id).where(Member.is_staff.is_(True))
+    unsure = select(Report.id).where(Report.status == ReportStatus.NEEDS_REVIEW.value)
+    # confident chatter without a unit cannot score, so it is left out
+    unattributed = select(Report.id).where(
+        Report.unit_id.is_(None), or_(Report.label.is_(None), Report.label != Label.OTHER.value)
+    )
+    # two indexed lookups (status, unit_id) instead of one OR that scans every report
+    return [Report.sender_id.not_in(staff), Report.id.in_(union(unsure, unattributed))]
+
+
+def _with_names(conds: list[Any]) -> Select[Any]:
+    return (
         select(Report, Unit.name, Member.display_name)
         .outerjoin(Unit, Unit.id == Report.unit_id)
         .join(Member, Member.id == Report.sender_id)
+        .where(*conds)
     )
-    if f.unit_id is not None:
-        stmt = stmt.where(Report.unit_id == f.unit_id)
-    if f.unassigned is True:
-        stmt = stmt.where(Report.unit_id.is_(None))
-    elif f.unassigned is False:
-        stmt = stmt.where(Report.unit_id.is_not(None))
-    if f.label:
-        tagged = select(ReportTag.report_id).where(ReportTag.label == f.label)
-        stmt = stmt.where(Report.id.in_(tagged))
-    if f.status:
-        stmt = stmt.where(Report.status == f.status)
-    if f.date_from:
-        stmt = stmt.where(Report.post_date >= f.date_from)
-    if f.date_to:
-        stmt = stmt.where(Report.post_date <= f.date_to)
-    if f.q:
-        stmt = stmt.where(Report.text.like(_like(f.q), escape="\\"))
-    if f.group_id is not None:
-        stmt = stmt.where(Report.group_id == f.group_id)
-    if f.sender_id is not None:
-        stmt = stmt.where(Report.sender_id == f.sender_id)
+
+
+def report_query(f: ReportFilter, newest_first: bool = True) -> Select[Any]:
+    """Reports with their unit and sender names; newest first uses ix_reports_first_message_at_id."""
+    stmt = _with_names(_report_conditions(f))
     if newest_first:
         return stmt.order_by(Report.first_message_at.desc(), Report.id.desc())
     return stmt.order_by(Report.first_message_at, Report.id)
 
 
 def review_query(unit_id: int | None = None) -> Select[Any]:
-    """Reports staff must look at: unsure classifications and reports nobody could attribute."""
-    stmt = (
-        select(Report, Unit.name, Member.display_name)
-        .outerjoin(Unit, Unit.id == Report.unit_id)
-        .join(Member, Member.id == Report.sender_id)
-        .where(
-            Member.is_staff.is_(False),
-            or_(
-                Report.status == ReportStatus.NEEDS_REVIEW.value,
-                # unattributed reports matter only when they may score; confident chatter is left out
-                Report.unit_id.is_(None) & or_(Report.label.is_(None), Report.label != Label.OTHER.value),
-            ),
-        )
-    )
+    """Reports staff must look at, oldest first."""
+    conds = _review_conditions()
     if unit_id is not None:
-        stmt = stmt.where(Report.unit_id == unit_id)
-    return stmt.order_by(Report.first_message_at, Report.id)
+        conds.append(Report.unit_id == unit_id)
+    return _with_names(conds).order_by(Report.first_message_at, Report.id)
+
+
+def count_reports(session: Session, f: ReportFilter | None = None, review: bool = False) -> int:
+    """The number of reports matching a filter (or in the review queue), counted on the reports table only."""
+    conds = _review_conditions() if review else []
+    if f is not None:
+        conds += _report_conditions(f)
+    return int(session.scalar(select(func.count()).select_from(Report).where(*conds)) or 0)
+
+
+def page_rows(session: Session, stmt: Select[Any], offset: int, limit: int) -> list[Any]:
+    """One page of a query whose total is counted separately (see ``count_reports``)."""
+    return list(session.execute(stmt.offset(offset).limit(limit)).all())
 
 
 def report_row(session: Session, report_id: int) -> tuple[Report, str | None, str | None] | None:

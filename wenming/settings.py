@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # Staff API and console (api/)
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
+    api_default_rubric: str = "changxing-2020"  # what the console and the leaderboards show by default
+    api_db_connections: int = Field(40, ge=2, le=500)  # per process; also the number of request threads
     session_hours: int = Field(12, ge=1, le=24 * 30)
     session_cookie_secure: bool | None = None  # None: Secure exactly when the request came over HTTPS
     login_max_failures: int = Field(5, ge=1, le=100)  # per user name and per client address

@@ -19,8 +19,8 @@ from ingest.models import Report, ReportStatus, Unit
 router = APIRouter(tags=["报送"])
 
 
-def _page(db: DbSession, stmt, paging: Paging) -> schemas.Page:  # type: ignore[no-untyped-def]
-    rows, total = repo.paged(db, stmt, paging.offset, paging.page_size)
+def _page(db: DbSession, stmt, total: int, paging: Paging) -> schemas.Page:  # type: ignore[no-untyped-def]
+    rows = repo.page_rows(db, stmt, paging.offset, paging.page_size)
     items = [presenters.report_out(r, unit_name, sender) for r, unit_name, sender in rows]
     return schemas.Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
@@ -53,13 +53,14 @@ def list_reports(
         group_id=group_id,
         sender_id=sender_id,
     )
-    return _page(db, repo.report_query(f), paging)
+    return _page(db, repo.report_query(f), repo.count_reports(db, f), paging)
 
 
 @router.get("/review", response_model=schemas.Page[schemas.ReportOut])
 def review_queue(db: DbSession, _me: Viewer, paging: Paging, unit_id: OptionalId = None) -> schemas.Page:
     """Reports awaiting staff: low-confidence classifications and reports without a unit, oldest first."""
-    return _page(db, repo.review_query(unit_id), paging)
+    f = repo.ReportFilter(unit_id=unit_id)
+    return _page(db, repo.review_query(unit_id), repo.count_reports(db, f, review=True), paging)
 
 
 def _detail(db: DbSession, report_id: int) -> schemas.ReportDetail:

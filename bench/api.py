@@ -1,0 +1,251 @@
+"""bench/api: p50/p99 latency of the report-list and leaderboard endpoints at 100 concurrent clients.
+
+A 2,000-unit database is built (SQLite in a temporary directory unless ``--database-url`` names an empty
+PostgreSQL database), the app runs in a separate uvicorn process, and ``/healthz`` is measured in the same
+run as the baseline every other figure is compared with.
+
+    .venv/bin/python bench/api.py [--units 2000] [--reports-per-unit 25] [--clients 100] [--requests 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from api import auth  # noqa: E402
+from api.models import Role  # noqa: E402
+from classifier.models import Classification, ReportTag  # noqa: E402
+from ingest.models import ChatGroup, Member, Report, Unit  # noqa: E402
+from wenming import schema  # noqa: E402
+from wenming.db import create_db_engine  # noqa: E402
+
+LABELS = ["practice", "practice", "volunteer", "pairing", "news", "other"]
+TEXTS = [
+    "开展文明实践活动，理论宣讲进社区",
+    "志愿者到敬老院开展助老服务",
+    "与结对村开展结对共建活动",
+    "我单位报送的稿件被县融媒体中心录用",
+    "开展文明劝导志愿服务",
+    "收到",
+]
+
+
+def build_database(url: str, units: int, reports_per_unit: int, year: int, month: int) -> str:
+    """Migrate and fill the database with bulk inserts; returns a bearer token for the benchmark user."""
+    schema.upgrade(url)
+    engine = create_db_engine(url)
+    rng = random.Random(7)
+    with Session(engine) as session:
+        group = ChatGroup(platform="wechat", platform_id="bench", name="压测群")
+        session.add(group)
+        session.flush()
+        session.execute(
+            insert(Unit),
+            [
+                {"name": f"压测单位{i:04d}", "aliases": [], "honour_level": "county", "active": True}
+                for i in range(units)
+            ],
+        )
+        unit_ids = list(session.scalars(select(Unit.id).order_by(Unit.id)))
+        session.execute(
+            insert(Member),
+            [
+                {
+                    "platform": "wechat",
+                    "platform_user_id": f"bench{uid}",
+                    "display_name": f"报送员{uid}",
+                    "unit_id": uid,
+                }
+                for uid in unit_ids
+            ],
+        )
+        members = dict(session.execute(select(Member.unit_id, Member.id)).tuples().all())
+        start = datetime(year, month, 1, 1, tzinfo=UTC)
+        rows = []
+        for uid in unit_ids:
+            for _ in range(reports_per_unit):
+                at = start + timedelta(days=rng.randrange(0, 28), minutes=rng.randrange(0, 600))
+                k = rng.randrange(len(LABELS))
+                review = rng.random() < 0.05
+                rows.append(
+                    {
+                        "unit_id": uid,
+                        "group_id": group.id,
+                        "sender_id": members[uid],
+                        "first_message_at": at,
+                        "last_message_at": at,
+                        "post_date": (at + timedelta(hours=8)).date(),
+                        "text": TEXTS[k],
+                        "photo_count": rng.randrange(0, 4),
+                        "status": "needs_review" if review else "classified",
+                        "label": LABELS[k],
+                        "confidence": 0.4 if review else 0.9,
+                    }
+                )
+        for i in range(0, len(rows), 20_000):
+            session.execute(insert(Report), rows[i : i + 20_000])
+        reports = session.execute(select(Report.id, Report.label)).tuples().all()
+        for i in range(0, len(reports), 20_000):
+            chunk = reports[i : i + 20_000]
+            session.execute(insert(ReportTag), [{"report_id": r, "label": lb, "is_primary": True} for r, lb in chunk])
+            session.execute(
+                insert(Classification),
+                [{"report_id": r, "label": lb, "confidence": 0.9, "model_version": "bench"} for r, lb in chunk],
+            )
+        user = auth.create_user(session, "bench", "bench-password-1", Role.VIEWER)
+        _token, plain = auth.create_token(session, user, "压测")
+        session.commit()
+    engine.dispose()
+    return plain
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = os.environ | {
+        "WENMING_DATABASE_URL": url,
+        "WENMING_DATA_DIR": str(data_dir),
+        "WENMING_MEDIA_DIR": str(data_dir / "media"),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("服务未能在 30 秒内启动")
+
+
+async def measure(base: str, path: str, token: str, clients: int, total: int) -> dict[str, float]:
+    """``total`` requests from ``clients`` concurrent connections; latencies in milliseconds."""
+    latencies: list[float] = []
+    errors = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(total):
+        queue.put_nowait(i)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120, headers=headers) as client:
+        await client.get(path)  # warm-up (imports, caches, connection)
+
+        async def worker() -> None:
+            nonlocal errors
+            while True:
+                try:
+                    queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t0 = time.perf_counter()
+                try:
+                    response = await client.get(path)
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append((time.perf_counter() - t0) * 1000)
+                errors += not ok
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "p50": statistics.median(latencies),
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "rps": total / elapsed,
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", help="空的 PostgreSQL 数据库；默认在临时目录建 SQLite")
+    parser.add_argument("--units", type=int, default=2000)
+    parser.add_argument("--reports-per-unit", type=int, default=25)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=2000, help="每个接口的请求数")
+    args = parser.parse_args()
+
+    today = date.today()
+    with tempfile.TemporaryDirectory(prefix="wenming-bench-") as tmp:
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        t0 = time.perf_counter()
+        token = build_database(url, args.units, args.reports_per_unit, today.year, today.month)
+        print(
+            f"数据库：{url.split('@')[-1]}，{args.units} 个单位，{args.units * args.reports_per_unit} 条报送，"
+            f"建库 {time.perf_counter() - t0:.1f} s"
+        )
+        proc, base = start_server(url, Path(tmp))
+        try:
+            endpoints = [
+                ("/healthz", "/healthz"),
+                ("报送列表（第 1 页，50 条）", "/api/v1/reports?page_size=50"),
+                ("报送列表（按分类+日期筛选）", f"/api/v1/reports?label=volunteer&date_from={today.replace(day=1)}"),
+                ("待审核队列", "/api/v1/review?page_size=20"),
+            ]
+            probe = httpx.get(f"{base}/api/v1/openapi.json").json()["paths"]
+            if "/api/v1/leaderboards/monthly" in probe:
+                month = f"{today.year}-{today.month:02d}"
+                endpoints.append(("月度活跃度排行", f"/api/v1/leaderboards/monthly?month={month}"))
+                endpoints.append(
+                    ("季度汇总表", f"/api/v1/leaderboards/quarterly?quarter={today.year}Q{(today.month - 1) // 3 + 1}")
+                )
+            results = []
+            for name, path in endpoints:
+                stats = asyncio.run(measure(base, path, token, args.clients, args.requests))
+                results.append((name, stats))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    base_p50 = results[0][1]["p50"]
+    print(f"\n{args.clients} 个并发客户端，每个接口 {args.requests} 次请求")
+    print(f"{'接口':<24}{'p50 ms':>10}{'p99 ms':>10}{'请求/秒':>10}{'p50 倍数':>10}{'错误':>6}")
+    for name, s in results:
+        ratio = s["p50"] / base_p50
+        print(f"{name:<24}{s['p50']:>10.1f}{s['p99']:>10.1f}{s['rps']:>10.0f}{ratio:>10.1f}{s['errors']:>6.0f}")
+
+
+if __name__ == "__main__":
+    main()
