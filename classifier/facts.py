@@ -123,6 +123,19 @@ class OutletTable:
             found.setdefault(match.group(0), self.names[match.group(0)])
         return list(found.items())
 
+    def mentioned(self, text: str) -> list[tuple[str, str]]:
+        """Outlets in the table, or else one guessed from an adoption phrase ("被XX日报刊发")."""
+        found = self.find(text)
+        if found:
+            return found
+        adopted = _ADOPTION.search(text)
+        if adopted:
+            name = adopted.group(1).strip()
+            level = self.guess_level(name)
+            if level:
+                return [(name, level)]
+        return []
+
     def guess_level(self, name: str) -> str | None:
         for needle, level in self.hints:
             if needle in name:
@@ -140,8 +153,8 @@ def extract(
     """All facts stated in a normalised text; keys as documented in docs/ARCHITECTURE.md."""
     facts: dict[str, Any] = {}
     if news_like or "录用" in text or "刊" in text:
-        found = outlets.find(text) if found_outlets is None else found_outlets
-        facts.update(_outlet_facts(text, outlets, found))
+        found = outlets.mentioned(text) if found_outlets is None else found_outlets
+        facts.update(_outlet_facts(found, text))
     if any(cue in text for cue in _PAIRING_CUES):
         partner = find_partner(text)
         if partner:
@@ -164,15 +177,8 @@ def _numeric_facts(text: str, facts: dict[str, Any]) -> None:
             facts["volunteer_hours"] = hours
 
 
-def _outlet_facts(text: str, outlets: OutletTable, candidates: list[tuple[str, str]]) -> dict[str, Any]:
+def _outlet_facts(candidates: list[tuple[str, str]], text: str) -> dict[str, Any]:
     facts: dict[str, Any] = {}
-    if not candidates:
-        adopted = _ADOPTION.search(text)
-        if adopted:
-            name = adopted.group(1).strip()
-            level = outlets.guess_level(name)
-            if level:
-                candidates = [(name, level)]
     if candidates:
         name, level = max(candidates, key=lambda c: LEVELS.index(c[1]))
         facts["outlet"] = name

@@ -21,6 +21,7 @@ from classifier.text import normalize, segment
 EXTRA_TEXT_WEIGHT = 0.5  # OCR lines and other secondary inputs count half
 SECONDARY_FLOOR = 0.2  # secondary labels below this are not even reported
 _OTHER = Label.OTHER.value
+_EXTRA_FACT_KEYS = {"outlet", "outlet_level", "article_title"}
 _BUCKETS = {
     "p:0": "没有照片",
     "p:1-3": "有 1–3 张照片",
@@ -84,7 +85,7 @@ class Predictor:
         """Normalise, segment, featurise and run the rules: the input both training and prediction use."""
         norm = normalize(text)
         feats = features.extract(norm, segment(self.tok, norm), photo_count)
-        outlets = self.outlets.find(norm)
+        outlets = self.outlets.mentioned(norm)
         for _, level in outlets:
             feats["o:outlet"] = feats["o:" + level] = 1.0
         hits = self.rules.hits(norm)
@@ -98,6 +99,8 @@ class Predictor:
             extra_feats = features.extract(
                 extra_norm, segment(self.tok, extra_norm), photo_count, EXTRA_TEXT_WEIGHT
             )
+            for _, level in self.outlets.mentioned(extra_norm):
+                extra_feats["o:outlet"] = extra_feats["o:" + level] = EXTRA_TEXT_WEIGHT
             features.merge(feats, extra_feats)
             extra_hits = self.rules.hits(extra_norm)
             extra_scores = RuleSet.scores(extra_hits, EXTRA_TEXT_WEIGHT)
@@ -151,9 +154,11 @@ class Predictor:
 
     def _facts(self, prepared: Prepared, post_date: date | None, news_like: bool) -> dict[str, Any]:
         found = facts_mod.extract(prepared.text, self.outlets, post_date, news_like, prepared.outlets)
+        # Photo text (OCR) names the outlet of a screenshot; its dates are publication dates, not activities.
         for extra in prepared.extra_texts:
-            for key, value in facts_mod.extract(extra, self.outlets, post_date, news_like).items():
-                found.setdefault(key, value)
+            for key, value in facts_mod.extract(extra, self.outlets, None, news_like).items():
+                if key in _EXTRA_FACT_KEYS:
+                    found.setdefault(key, value)
         return found
 
     def _evidence(
