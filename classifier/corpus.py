@@ -111,6 +111,7 @@ _PLAN = {
     "article": 0.12,
 }
 _CASUAL_TAILS = ["", "", "", "[图片]", "，请查收", "～", "。", "！", " 附图", "[图片][图片]"]
+_EMOJI = ["👍", "💪", "🌹", "🎉", "🙏", "😊", "👏", "🔥", "❤️"]
 _PHOTOS = {"other": (0, 0, 0, 0, 1), "news": (0, 0, 1, 1, 2)}
 
 
@@ -152,6 +153,8 @@ def _vary(text: str, label: str, rng: random.Random) -> str:
     """Casual noise real groups show: tails, emoji, traditional characters, stray spaces."""
     if label != "other" and rng.random() < 0.5:
         text += rng.choice(_CASUAL_TAILS)
+    if rng.random() < 0.1:
+        text += rng.choice(_EMOJI) * rng.choice((1, 1, 2, 3))
     if rng.random() < 0.12:
         text = to_traditional(text)
     if rng.random() < 0.05:

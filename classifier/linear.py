@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import repeat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,13 +42,14 @@ class LinearModel:
         self, features: dict[str, float], rule_scores: Sequence[float]
     ) -> tuple[np.ndarray, list[int], np.ndarray]:
         """Per-label log-odds, plus the known feature indices and their normalised values (for evidence)."""
-        values = list(features.values())
-        norm = math.sqrt(sum(v * v for v in values)) or 1.0
-        known = [(i, v) for i, v in zip(map(self.vocab.get, features), values, strict=True) if i is not None]
-        idx = [i for i, _ in known]
-        vals = np.array([v for _, v in known], dtype=np.float64) / norm
+        values = np.fromiter(features.values(), dtype=np.float64, count=len(features))
+        ids = np.fromiter(map(self.vocab.get, features, repeat(-1)), dtype=np.int64, count=len(features))
+        known = ids >= 0
+        norm = math.sqrt(float(values @ values)) or 1.0
+        idx = ids[known]
+        vals = values[known] / norm
         z = self.intercept + np.asarray(rule_scores, dtype=np.float64) @ self.rule_weights
-        if idx:
+        if len(idx):
             z = z + vals @ self.weights[idx]
         return z, idx, vals
 

@@ -109,7 +109,7 @@ class Predictor:
             hits += [h for h in extra_hits if h.rule.name not in fired]
         return Prepared(norm, feats, hits, scores, outlets, extras)
 
-    def probabilities(self, prepared: Prepared) -> tuple[np.ndarray, list[int], np.ndarray]:
+    def probabilities(self, prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         z, idx, vals = self.model.logits(prepared.features, prepared.rule_scores)
         return _sigmoid(z[self._label_index]), idx, vals
 
@@ -162,10 +162,10 @@ class Predictor:
         return found
 
     def _evidence(
-        self, label: str, hits: list[Hit], idx: list[int], vals: np.ndarray, found: dict[str, Any]
+        self, label: str, hits: list[Hit], idx: np.ndarray, vals: np.ndarray, found: dict[str, Any]
     ) -> list[str]:
         evidence = [hit.describe() for hit in hits]
-        if idx:
+        if len(idx):
             contributions = vals * self._label_weights[label][idx]
             top = np.argpartition(-contributions, 3)[:4] if len(idx) > 4 else np.arange(len(idx))
             scored = sorted(zip((-contributions[top]).tolist(), top.tolist(), strict=True))

@@ -59,14 +59,14 @@ class _Active:
 
 
 _lock = threading.Lock()
-_active: dict[tuple[str, float], _Active] = {}
+_active: dict[tuple[Path, float], _Active] = {}
 _loaded: dict[tuple[str, str, float], Predictor] = {}
 
 
 def active_predictor(settings: Settings | None = None) -> Predictor:
     """The predictor of the current version, loaded once per process and refreshed when staff switch."""
     settings = settings or get_settings()
-    key = (str(registry.models_dir(settings)), settings.classifier_review_threshold)
+    key = (settings.data_dir, settings.classifier_review_threshold)
     entry = _active.get(key)
     now = time.monotonic()
     if entry is not None and now - entry.checked_at < VERSION_CHECK_SECONDS:
@@ -88,7 +88,7 @@ def _load(settings: Settings, version: str) -> Predictor:
 
 
 def _forget_active(settings: Settings) -> None:
-    for key in [k for k in _active if k[0] == str(registry.models_dir(settings))]:
+    for key in [k for k in _active if k[0] == settings.data_dir]:
         del _active[key]
 
 

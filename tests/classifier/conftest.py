@@ -1,4 +1,4 @@
-"""Classifier fixtures: one shared data dir (the seed model is built once), report rows made through the ORM."""
+"""Classifier fixtures: one shared data dir (seed model built once), report rows made via the ORM."""
 
 from __future__ import annotations
 
