@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import math
-from itertools import repeat
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np

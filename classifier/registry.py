@@ -70,9 +70,9 @@ def outlets_path(settings: Settings) -> Path:
 
 
 def seed_version(settings: Settings) -> str:
-    """Name of the seed model: a hash of everything it is built from, so it changes when they change."""
+    """Name of the seed model: a hash of the shipped files it is built from, so it changes with them."""
     digest = hashlib.sha256(f"features={FEATURE_VERSION};C={linear.REGULARISATION_C}".encode())
-    for path in (corpus.TRAIN_FILE, rules_path(settings), outlets_path(settings), USER_DICT):
+    for path in (corpus.TRAIN_FILE, SHIPPED_RULES, facts_mod.SHIPPED_OUTLETS, USER_DICT):
         digest.update(path.read_bytes())
     return "seed-" + digest.hexdigest()[:10]
 
@@ -113,7 +113,10 @@ def ensure_seed(settings: Settings) -> str:
             return version
         files = _seed_bytes.get(version)
         if files is None:
-            staging = _train_into(settings, corpus.read_jsonl(corpus.TRAIN_FILE), version, "seed", 0)
+            seed = corpus.read_jsonl(corpus.TRAIN_FILE)
+            staging = _train_into(
+                settings, seed, version, "seed", 0, SHIPPED_RULES, facts_mod.SHIPPED_OUTLETS
+            )
             files = {p.name: p.read_bytes() for p in staging.iterdir()}
             _seed_bytes[version] = files
             _publish(staging, directory)
@@ -145,7 +148,9 @@ def train_version(settings: Settings, examples: Sequence[corpus.Example], correc
     """Train a new numbered version (v1, v2, …) from the given examples and store it with its metrics."""
     with _lock:
         version = _next_version(settings)
-        staging = _train_into(settings, examples, version, "trained", corrections)
+        staging = _train_into(
+            settings, examples, version, "trained", corrections, rules_path(settings), outlets_path(settings)
+        )
         _publish(staging, models_dir(settings) / version)
     return read_info(settings, version)
 
@@ -156,11 +161,18 @@ def _next_version(settings: Settings) -> str:
 
 
 def _train_into(
-    settings: Settings, examples: Sequence[corpus.Example], version: str, kind: str, corrections: int
+    settings: Settings,
+    examples: Sequence[corpus.Example],
+    version: str,
+    kind: str,
+    corrections: int,
+    rules_file: Path,
+    outlets_file: Path,
 ) -> Path:
-    rules_text = rules_path(settings).read_text(encoding="utf-8")
+    """Train into a staging directory: arrays, the rules snapshot, and held-out metrics."""
+    rules_text = rules_file.read_text(encoding="utf-8")
     rules = RuleSet.from_yaml(rules_text)
-    outlets = facts_mod.OutletTable.load(outlets_path(settings))
+    outlets = facts_mod.OutletTable.load(outlets_file)
     helper = Predictor(version, _empty_model(), rules, outlets, tokenizer(settings.data_dir), 1.0)
     feature_maps, rule_scores = [], []
     for example in examples:

@@ -175,5 +175,31 @@ def test_seed_model_is_built_on_first_use_without_any_step(isolated_settings: Se
     result = service.classify_text("县局志愿者开展文明劝导", settings=isolated_settings)
     version = registry.seed_version(isolated_settings)
     assert result.model_version == version
-    assert (registry.models_dir(isolated_settings) / version / "model.npz").exists()
-    assert (isolated_settings.data_dir / "jieba.cache").exists() or any(isolated_settings.data_dir.iterdir())
+    artefact = registry.models_dir(isolated_settings) / version
+    assert {p.name for p in artefact.iterdir()} == {
+        "model.npz",
+        "features.json",
+        "rules.yaml",
+        "metrics.json",
+    }
+    assert registry.read_info(isolated_settings, version).heldout_macro_f1 >= 0.9
+
+
+def test_staff_rules_file_takes_effect_in_the_next_trained_version(
+    session: Session, isolated_settings: Settings
+) -> None:
+    text = "今天单位组织了掼蛋比赛"
+    before = service.classify_text(text, photo_count=3, settings=isolated_settings)
+    assert before.needs_review
+    override = isolated_settings.data_dir / "classifier" / "rules.yaml"
+    override.parent.mkdir(parents=True)
+    shipped = registry.SHIPPED_RULES.read_text(encoding="utf-8")
+    override.write_text(
+        shipped + "  - name: 文体活动\n    label: practice\n    weight: 4.0\n    keywords: [掼蛋]\n",
+        encoding="utf-8",
+    )
+    assert service.classify_text(text, photo_count=3, settings=isolated_settings) == before  # not yet
+    service.train(session, isolated_settings)
+    after = service.classify_text(text, photo_count=3, settings=isolated_settings)
+    assert after.label == "practice" and not after.needs_review
+    assert any("规则「文体活动」" in line for line in after.evidence)
