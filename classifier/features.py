@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from operator import add
 
 # Bump when the feature definition changes: every model version records it and refuses a mismatch.
 FEATURE_VERSION = 1
 
+_BIGRAM_PREFIX = "c:"
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 _PUNCT = frozenset(" ,.;:!?()\"'，。；：！？、（）“”‘’《》【】[]…-—~～·|｜/@#%&*+=<>\n\t")
 
@@ -29,8 +31,7 @@ def extract(text: str, words: list[str], photo_count: int, weight: float = 1.0) 
     """Binary features of one normalised text (``weight`` < 1 for secondary inputs such as OCR lines)."""
     features = {"w:" + w: weight for w in words if w not in _PUNCT}
     for run in _CJK_RUN.findall(text):
-        for i in range(len(run) - 1):
-            features["c:" + run[i : i + 2]] = weight
+        features.update(dict.fromkeys(map(_BIGRAM_PREFIX.__add__, map(add, run, run[1:])), weight))
     features[_photo_bucket(photo_count)] = weight
     features[_length_bucket(len(text))] = weight
     return features

@@ -7,6 +7,7 @@ the shipped corpus on first use, so a fresh clone classifies without any manual 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -69,7 +70,8 @@ def outlets_path(settings: Settings) -> Path:
     return override if override.exists() else facts_mod.SHIPPED_OUTLETS
 
 
-def seed_version(settings: Settings) -> str:
+@functools.cache
+def seed_version() -> str:
     """Name of the seed model: a hash of the shipped files it is built from, so it changes with them."""
     digest = hashlib.sha256(f"features={FEATURE_VERSION};C={linear.REGULARISATION_C}".encode())
     for path in (corpus.TRAIN_FILE, SHIPPED_RULES, facts_mod.SHIPPED_OUTLETS, USER_DICT):
@@ -83,12 +85,12 @@ def current_version(settings: Settings) -> str:
         chosen = (models_dir(settings) / CURRENT_FILE).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         chosen = ""
-    return chosen or seed_version(settings)
+    return chosen or seed_version()
 
 
 def set_current(settings: Settings, version: str) -> None:
     if not _artefact_complete(models_dir(settings) / version):
-        if version == seed_version(settings) or version == "seed":
+        if version == seed_version() or version == "seed":
             version = ensure_seed(settings)
         else:
             raise VersionError(f"模型版本 {version} 不存在，可用版本见：wenming classifier versions")
@@ -104,7 +106,7 @@ def _artefact_complete(directory: Path) -> bool:
 
 def ensure_seed(settings: Settings) -> str:
     """Build the seed model under the data dir if it is not there yet (deterministic, about a second)."""
-    version = seed_version(settings)
+    version = seed_version()
     directory = models_dir(settings) / version
     if _artefact_complete(directory):
         return version
@@ -234,7 +236,7 @@ def load_predictor(settings: Settings, version: str) -> Predictor:
     if not _VERSION_RE.match(version):
         raise VersionError(f"模型版本名不合法：{version!r}")
     directory = models_dir(settings) / version
-    if not _artefact_complete(directory) and version == seed_version(settings):
+    if not _artefact_complete(directory) and version == seed_version():
         ensure_seed(settings)
     if not _artefact_complete(directory):
         raise VersionError(f"模型版本 {version} 不存在，可用版本见：wenming classifier versions")

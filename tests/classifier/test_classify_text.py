@@ -77,7 +77,7 @@ def test_output_is_deterministic_for_a_fixed_version(settings: Settings) -> None
     first = classify_text(text, photo_count=2, post_date=date(2026, 4, 25), settings=settings)
     second = classify_text(text, photo_count=2, post_date=date(2026, 4, 25), settings=settings)
     assert first == second
-    assert first.model_version == registry.seed_version(settings)
+    assert first.model_version == registry.seed_version()
 
 
 def test_unclear_text_is_flagged_for_review(settings: Settings) -> None:

@@ -33,7 +33,7 @@ def test_classify_report_writes_classification_tags_and_report_fields(
     )
     row = service.classify_report(session, settings, report)
     assert row is not None and row.source == "model" and row.is_current
-    assert row.model_version == registry.seed_version(settings)
+    assert row.model_version == registry.seed_version()
     assert row.facts["partner"] == "溪口村" and row.facts["participants"] == 20
     tags = repository.tags_of(session, report.id)
     assert {t.label for t in tags} == {"pairing", "volunteer"}  # both count; the rubric decides
@@ -159,7 +159,7 @@ def test_correction_then_retraining_flips_a_wrong_text(
     service.use_version(isolated_settings, "seed")
     assert service.classify_text(text, photo_count=4, settings=isolated_settings).label == wrong
     versions = service.list_versions(isolated_settings)
-    assert [v.version for v in versions] == [registry.seed_version(isolated_settings), "v1"]
+    assert [v.version for v in versions] == [registry.seed_version(), "v1"]
     assert [v.current for v in versions] == [True, False]
 
 
@@ -173,7 +173,7 @@ def test_unknown_version_is_refused(isolated_settings: Settings) -> None:
 def test_seed_model_is_built_on_first_use_without_any_step(isolated_settings: Settings) -> None:
     assert not registry.models_dir(isolated_settings).exists()
     result = service.classify_text("县局志愿者开展文明劝导", settings=isolated_settings)
-    version = registry.seed_version(isolated_settings)
+    version = registry.seed_version()
     assert result.model_version == version
     artefact = registry.models_dir(isolated_settings) / version
     assert {p.name for p in artefact.iterdir()} == {
