@@ -120,3 +120,9 @@ def test_odd_inputs_are_handled(settings: Settings, text: str | None) -> None:
 def test_empty_and_emoji_only_posts_are_other(settings: Settings) -> None:
     assert classify_text("", settings=settings).label == "other"
     assert classify_text("😀😀😀", settings=settings).label == "other"
+
+
+def test_many_photos_without_text_are_left_for_staff(settings: Settings) -> None:
+    result = classify_text(None, photo_count=6, settings=settings)
+    assert result.label == "other"
+    assert result.needs_review
