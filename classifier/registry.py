@@ -149,12 +149,33 @@ def _publish(staging: Path, directory: Path) -> None:
 def train_version(settings: Settings, examples: Sequence[corpus.Example], corrections: int) -> VersionInfo:
     """Train a new numbered version (v1, v2, …) from the given examples and store it with its metrics."""
     with _lock:
-        version = _next_version(settings)
         staging = _train_into(
-            settings, examples, version, "trained", corrections, rules_path(settings), outlets_path(settings)
+            settings,
+            examples,
+            "pending",
+            "trained",
+            corrections,
+            rules_path(settings),
+            outlets_path(settings),
         )
-        _publish(staging, models_dir(settings) / version)
-    return read_info(settings, version)
+        # Another process may take a number at the same moment: claim the next free one atomically.
+        for _ in range(100):
+            version = _next_version(settings)
+            _set_version_name(staging, version)
+            try:
+                os.rename(staging, models_dir(settings) / version)
+            except OSError:
+                continue
+            return read_info(settings, version)
+    shutil.rmtree(staging, ignore_errors=True)
+    raise VersionError("无法为新模型分配版本号，请检查数据目录的权限")
+
+
+def _set_version_name(directory: Path, version: str) -> None:
+    metrics_file = directory / METRICS_FILE
+    metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+    metrics["version"] = version
+    metrics_file.write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def _next_version(settings: Settings) -> str:
