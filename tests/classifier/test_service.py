@@ -203,3 +203,16 @@ def test_staff_rules_file_takes_effect_in_the_next_trained_version(
     after = service.classify_text(text, photo_count=3, settings=isolated_settings)
     assert after.label == "practice" and not after.needs_review
     assert any("规则「文体活动」" in line for line in after.evidence)
+
+
+def test_a_version_number_taken_meanwhile_is_not_overwritten(
+    session: Session, isolated_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken = registry.models_dir(isolated_settings) / "v1"
+    taken.mkdir(parents=True)
+    (taken / "model.npz").write_bytes(b"another process's model")
+    names = iter(["v1", "v2"])
+    monkeypatch.setattr(registry, "_next_version", lambda _settings: next(names))
+    info = service.train(session, isolated_settings, activate=False)
+    assert info.version == "v2" and not info.current
+    assert (taken / "model.npz").read_bytes() == b"another process's model"
