@@ -163,9 +163,22 @@ def classify_report(session: Session, settings: Settings, report: Report) -> Cla
     return row
 
 
+FACT_KEYS = (
+    "outlet",
+    "outlet_level",
+    "article_title",
+    "partner",
+    "participants",
+    "volunteer_hours",
+    "activity_date",
+)
+
+
 def _validate_facts(facts: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for key, value in facts.items():
+        if key not in FACT_KEYS:
+            raise ClassifierError(f"未知的事实字段：{key!r}，可用字段为 {'、'.join(FACT_KEYS)}")
         if value is None or value == "":
             cleaned[key] = None
             continue

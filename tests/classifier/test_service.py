@@ -113,6 +113,8 @@ def test_staff_correction_is_audited_and_never_overwritten(
         ({"label": "news", "facts": {"outlet_level": "town"}}, "媒体级别"),
         ({"label": "news", "facts": {"activity_date": "4月20日"}}, "YYYY-MM-DD"),
         ({"label": "news", "actor": " "}, "操作人"),
+        ({"label": "news", "facts": {"mood": "good"}}, "未知的事实字段"),
+        ({"label": "volunteer", "facts": {"volunteer_hours": "-2"}}, "不能为负数"),
     ],
 )
 def test_bad_corrections_are_refused_in_chinese(
