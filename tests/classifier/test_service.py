@@ -80,12 +80,13 @@ def test_staff_correction_is_audited_and_never_overwritten(
         report.id,
         label="文明实践",
         secondary_labels=["volunteer", "practice"],
-        facts={"participants": "30"},
+        facts={"participants": "30", "activity_date": "2026-04-18"},
         actor="文明办-李老师",
         reason="职工文体活动属于文明实践",
     )
     assert row.source == "staff" and row.created_by == "文明办-李老师"
     assert report.status == "corrected" and report.label == "practice" and report.confidence == 1.0
+    assert report.activity_date == date(2026, 4, 18)
     tags = {(t.label, t.is_primary) for t in repository.tags_of(session, report.id)}
     assert tags == {("practice", True), ("volunteer", False)}
     correction = session.scalars(select(Correction).where(Correction.report_id == report.id)).one()
@@ -94,7 +95,7 @@ def test_staff_correction_is_audited_and_never_overwritten(
     assert correction.after == {
         "label": "practice",
         "secondary_labels": ["volunteer"],
-        "facts": {"participants": 30},
+        "facts": {"participants": 30, "activity_date": "2026-04-18"},
     }
     assert correction.reason == "职工文体活动属于文明实践"
 
