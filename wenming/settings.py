@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     office_markers: list[str] = ["文明办", "文明实践中心", "管理员"]
 
     classifier_review_threshold: float = Field(0.6, ge=0.0, le=1.0)
+    classifier_secondary_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    classifier_correction_weight: float = Field(5.0, ge=1.0, le=100.0)
 
     @property
     def tz(self) -> ZoneInfo:
