@@ -32,7 +32,6 @@ class Settings(BaseSettings):
     # Background work queue (wenming.queue).
     queue_lease_seconds: int = Field(60, ge=2, le=3600)
     queue_poll_seconds: float = Field(1.0, gt=0.0, le=60.0)
-    queue_max_attempts: int = Field(5, ge=1, le=100)
     queue_retry_base_seconds: float = Field(10.0, ge=0.0)
     queue_retry_max_seconds: float = Field(3600.0, ge=0.0)
 
@@ -42,7 +41,7 @@ class Settings(BaseSettings):
     ocr_max_side: int = Field(1600, ge=320, le=8000)
     ocr_time_budget_seconds: float = Field(8.0, gt=0.0)
     ocr_threads: int = Field(1, ge=1, le=64)
-    ocr_min_confidence: float = Field(0.6, ge=0.0, le=1.0)
+    ocr_min_confidence: float = Field(0.75, ge=0.0, le=1.0)
 
     @property
     def tz(self) -> ZoneInfo:

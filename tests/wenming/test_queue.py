@@ -70,20 +70,20 @@ def _units(factory: sessionmaker[Session], prefix: str) -> int:
 
 
 def test_same_key_never_makes_a_second_job(session: Session, settings: Settings) -> None:
-    first = queue_service.enqueue(session, settings, "ocr.report", {"report_id": 1}, key="ocr:1")
-    again = queue_service.enqueue(session, settings, "ocr.report", {"report_id": 1}, key="ocr:1")
-    other = queue_service.enqueue(session, settings, "ocr.report", {"report_id": 2}, key="ocr:2")
-    unkeyed = [queue_service.enqueue(session, settings, "ocr.report", {}) for _ in range(2)]
+    first = queue_service.enqueue(session, "ocr.report", {"report_id": 1}, key="ocr:1")
+    again = queue_service.enqueue(session, "ocr.report", {"report_id": 1}, key="ocr:1")
+    other = queue_service.enqueue(session, "ocr.report", {"report_id": 2}, key="ocr:2")
+    unkeyed = [queue_service.enqueue(session, "ocr.report", {}) for _ in range(2)]
     assert again.id == first.id
     assert len({first.id, other.id, *(job.id for job in unkeyed)}) == 4
     assert session.scalar(select(func.count()).select_from(Job)) == 4
 
 
 def test_claim_takes_due_jobs_by_priority_then_age(session: Session, settings: Settings) -> None:
-    low = queue_service.enqueue(session, settings, "k", {"n": 1})
-    high = queue_service.enqueue(session, settings, "k", {"n": 2}, priority=5)
-    later = queue_service.enqueue(session, settings, "k", {"n": 3}, priority=9, delay_seconds=600)
-    other_kind = queue_service.enqueue(session, settings, "other", {}, priority=10)
+    low = queue_service.enqueue(session, "k", {"n": 1})
+    high = queue_service.enqueue(session, "k", {"n": 2}, priority=5)
+    later = queue_service.enqueue(session, "k", {"n": 3}, priority=9, delay_seconds=600)
+    other_kind = queue_service.enqueue(session, "other", {}, priority=10)
 
     first = repository.claim(session, "w1", 30, ["k"])
     second = repository.claim(session, "w1", 30, ["k"])
@@ -98,7 +98,7 @@ def test_claim_takes_due_jobs_by_priority_then_age(session: Session, settings: S
 
 def test_worker_runs_job_and_commits_its_work_with_it(factory: sessionmaker[Session], queue_settings: Settings) -> None:
     with transaction(factory) as session:
-        job_id = queue_service.enqueue(session, queue_settings, "test.record", {}).id
+        job_id = queue_service.enqueue(session, "test.record", {}).id
     stats = Worker(factory, queue_settings, HANDLERS, worker_id="w-a").run(burst=True)
     job = _job(factory, job_id)
     assert (stats.done, job.status, job.attempts, job.locked_by) == (1, "done", 1, "w-a")
@@ -110,7 +110,7 @@ def test_failing_job_retries_with_backoff_then_succeeds(
     factory: sessionmaker[Session], queue_settings: Settings
 ) -> None:
     with transaction(factory) as session:
-        job_id = queue_service.enqueue(session, queue_settings, "test.flaky", {}).id
+        job_id = queue_service.enqueue(session, "test.flaky", {}).id
     worker = Worker(factory, queue_settings, HANDLERS)
     worker.run(burst=True)
     job = _job(factory, job_id)
@@ -129,7 +129,7 @@ def test_backoff_grows_exponentially_and_is_capped(settings: Settings) -> None:
 def test_retry_waits_for_backoff(factory: sessionmaker[Session], queue_settings: Settings) -> None:
     slow_retry = queue_settings.model_copy(update={"queue_retry_base_seconds": 120.0})
     with transaction(factory) as session:
-        job_id = queue_service.enqueue(session, slow_retry, "test.flaky", {}).id
+        job_id = queue_service.enqueue(session, "test.flaky", {}).id
     Worker(factory, slow_retry, HANDLERS).run(burst=True)
     job = _job(factory, job_id)
     assert job.status == "queued" and job.attempts == 1
@@ -141,9 +141,9 @@ def test_exhausted_and_permanent_failures_become_visible_dead_letters(
     factory: sessionmaker[Session], queue_settings: Settings
 ) -> None:
     with transaction(factory) as session:
-        flaky_id = queue_service.enqueue(session, queue_settings, "test.flaky", {}, max_attempts=2).id
-        broken_id = queue_service.enqueue(session, queue_settings, "test.broken", {}).id
-        unknown_id = queue_service.enqueue(session, queue_settings, "nobody.handles", {}).id
+        flaky_id = queue_service.enqueue(session, "test.flaky", {}, max_attempts=2).id
+        broken_id = queue_service.enqueue(session, "test.broken", {}).id
+        unknown_id = queue_service.enqueue(session, "nobody.handles", {}).id
     Worker(factory, queue_settings, HANDLERS, kinds=[*HANDLERS, "nobody.handles"]).run(burst=True)
     assert (_job(factory, flaky_id).status, _job(factory, flaky_id).attempts) == ("dead", 2)
     assert (_job(factory, broken_id).status, _job(factory, broken_id).attempts) == ("dead", 1)
@@ -162,7 +162,7 @@ def test_exhausted_and_permanent_failures_become_visible_dead_letters(
 
 def test_expired_lease_is_reaped_and_retried(factory: sessionmaker[Session], queue_settings: Settings) -> None:
     with transaction(factory) as session:
-        job_id = queue_service.enqueue(session, queue_settings, "test.record", {}).id
+        job_id = queue_service.enqueue(session, "test.record", {}).id
         claimed = repository.claim(session, "gone-worker", 30, None)
         assert claimed is not None
     worker = Worker(factory, queue_settings, HANDLERS)
@@ -179,7 +179,7 @@ def test_expired_lease_on_last_attempt_goes_to_dead_letters(
     factory: sessionmaker[Session], queue_settings: Settings
 ) -> None:
     with transaction(factory) as session:
-        job_id = queue_service.enqueue(session, queue_settings, "test.record", {}, max_attempts=1).id
+        job_id = queue_service.enqueue(session, "test.record", {}, max_attempts=1).id
         repository.claim(session, "gone-worker", 30, None)
         session.execute(update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
     Worker(factory, queue_settings, HANDLERS).run(burst=True)
@@ -190,7 +190,7 @@ def test_expired_lease_on_last_attempt_goes_to_dead_letters(
 def test_heartbeat_keeps_a_slow_job_from_being_taken(factory: sessionmaker[Session], queue_settings: Settings) -> None:
     short_lease = queue_settings.model_copy(update={"queue_lease_seconds": 1})
     with transaction(factory) as session:
-        job_id = queue_service.enqueue(session, short_lease, "test.record", {"sleep": 2.5}).id
+        job_id = queue_service.enqueue(session, "test.record", {"sleep": 2.5}).id
     slow = Worker(factory, short_lease, HANDLERS, worker_id="slow")
     thread = threading.Thread(target=slow.work_one)
     thread.start()
@@ -214,7 +214,7 @@ def test_worker_that_lost_its_lease_rolls_back(factory: sessionmaker[Session], q
             other.execute(update(Job).where(Job.id == ctx.job_id).values(lease_token="someone-else"))
 
     with transaction(factory) as session:
-        job_id = queue_service.enqueue(session, queue_settings, "test.hijacked", {}).id
+        job_id = queue_service.enqueue(session, "test.hijacked", {}).id
     worker = Worker(factory, queue_settings, {"test.hijacked": hijacked})
     worker.run(burst=True)
     assert worker.stats.lost == 1 and worker.stats.done == 0

@@ -98,7 +98,7 @@ def test_sigkilled_worker_job_is_retried_once_never_lost(
 ) -> None:
     settings = _settings(fresh_database_url, lease=2)
     with transaction(factory) as session:
-        job_id = queue_service.enqueue(session, settings, "test.record", {"first_attempt_sleep": 60}).id
+        job_id = queue_service.enqueue(session, "test.record", {"first_attempt_sleep": 60}).id
     child = _spawn(fresh_database_url, 2, "doomed")
     try:
         _wait_for(lambda: _job(factory, job_id).status == "running", timeout=30)
@@ -120,12 +120,11 @@ def test_sigkilled_worker_job_is_retried_once_never_lost(
 
 @pytest.mark.skipif(not USE_POSTGRES, reason="several workers at once need PostgreSQL (SKIP LOCKED)")
 def test_two_postgres_workers_never_take_the_same_job(factory: sessionmaker[Session], fresh_database_url: str) -> None:
-    settings = _settings(fresh_database_url, lease=30)
     children = [_spawn(fresh_database_url, 30, name) for name in ("w1", "w2")]
     try:
         time.sleep(1.5)  # both workers are up and polling before the jobs arrive
         with transaction(factory) as session:
-            ids = [queue_service.enqueue(session, settings, "test.record", {"sleep": 0.005}).id for _ in range(300)]
+            ids = [queue_service.enqueue(session, "test.record", {"sleep": 0.005}).id for _ in range(300)]
         _wait_for(lambda: _count_done(factory) == len(ids), timeout=60)
     finally:
         for child in children:

@@ -20,16 +20,18 @@ class QueueError(ValueError):
     """A staff action on the queue that cannot be done; the message is Chinese."""
 
 
+DEFAULT_MAX_ATTEMPTS = 5
+
+
 def enqueue(
     session: Session,
-    settings: Settings,
     kind: str,
     payload: dict[str, Any] | None = None,
     *,
     key: str | None = None,
     priority: int = 0,
     delay_seconds: float = 0.0,
-    max_attempts: int | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> Job:
     """Add a job; the same ``key`` never makes a second job, whatever state the first one is in."""
     values: dict[str, Any] = {
@@ -39,7 +41,7 @@ def enqueue(
         "status": JobStatus.QUEUED.value,
         "priority": priority,
         "attempts": 0,
-        "max_attempts": max_attempts or settings.queue_max_attempts,
+        "max_attempts": max_attempts,
         "run_after": utcnow() + timedelta(seconds=delay_seconds),
         "created_at": utcnow(),
     }
