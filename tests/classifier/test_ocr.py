@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
@@ -188,3 +191,51 @@ def test_sample_font_has_a_glyph_for_every_banner_character() -> None:
     chars = sorted({char for texts in samples.BANNERS.values() for text in texts for char in text})
     assert len(chars) > 80
     assert [char for char in chars if rendered(char) == tofu] == []
+
+
+class _SlowEngine:
+    """Stands in for RapidOCR's stages: detection finds lines of given heights, recognition takes time."""
+
+    def __init__(self, heights: list[int], seconds_per_batch: float) -> None:
+        self.heights, self.seconds = heights, seconds_per_batch
+
+    def load_img(self, image: Image.Image) -> np.ndarray:
+        return np.zeros((image.height, image.width, 3), dtype=np.uint8)
+
+    def preprocess(self, img: np.ndarray) -> tuple[np.ndarray, float, float]:
+        return img, 1.0, 1.0
+
+    def maybe_add_letterbox(self, img: np.ndarray, record: dict) -> tuple[np.ndarray, dict]:  # type: ignore[type-arg]
+        return img, record
+
+    def auto_text_det(self, img: np.ndarray) -> tuple[list[np.ndarray], float]:
+        boxes = [np.array([[0, y], [300, y], [300, y + h], [0, y + h]], dtype=np.float32)
+                 for y, h in zip(range(0, 2000, 100), self.heights, strict=False)]  # fmt: skip
+        return boxes, 0.0
+
+    def get_crop_img_list(self, img: np.ndarray, boxes: list[np.ndarray]) -> list[np.ndarray]:
+        return [np.zeros((int(box[2][1] - box[0][1]), 300, 3), dtype=np.uint8) for box in boxes]
+
+    def _get_origin_points(self, boxes: list[np.ndarray], *_args: object) -> np.ndarray:
+        return np.array(boxes)
+
+    def text_cls(self, crops: list[np.ndarray]) -> tuple[list[np.ndarray], list[object], float]:
+        return crops, [], 0.0
+
+    def text_rec(self, crops: list[np.ndarray], _word_box: bool) -> tuple[list[tuple[str, float]], float]:
+        time.sleep(self.seconds)
+        return [(f"高{crop.shape[0]}志愿服务活动", 0.99) for crop in crops], self.seconds
+
+
+def test_time_budget_stops_recognition_after_the_largest_lines() -> None:
+    heights = [20, 90, 30, 80, 25, 70, 40, 60, 35, 50, 45, 55, 22, 24]  # 14 lines: three batches of six
+    limits = engine.OcrLimits(max_pixels=10**8, max_side=4000, time_budget_seconds=0.05, min_confidence=0.5)
+    result = engine.read_image(Image.new("RGB", (400, 2000)), limits, _SlowEngine(heights, 0.06))
+    assert result.truncated and result.detected == 14
+    read = sorted(int(line.text[1:3]) for line in result.lines)
+    assert read == sorted(sorted(heights)[-6:])  # one batch, the six tallest lines (banners first)
+
+    generous = engine.OcrLimits(max_pixels=10**8, max_side=4000, time_budget_seconds=5, min_confidence=0.5)
+    full = engine.read_image(Image.new("RGB", (400, 2000)), generous, _SlowEngine(heights, 0.0))
+    assert not full.truncated and len(full.lines) == 14
+    assert [int(line.text[1:3]) for line in full.lines] == heights  # stored in reading order, top to bottom

@@ -18,7 +18,7 @@ from wenming.db import create_db_engine, make_session_factory, transaction, utcn
 from wenming.queue import repository
 from wenming.queue import service as queue_service
 from wenming.queue.models import Job, JobStatus
-from wenming.queue.worker import JobContext, PermanentJobError, Worker
+from wenming.queue.worker import JobContext, PermanentJobError, Worker, start_in_thread, wait_until_idle
 from wenming.settings import Settings
 
 
@@ -220,3 +220,18 @@ def test_worker_that_lost_its_lease_rolls_back(factory: sessionmaker[Session], q
     assert worker.stats.lost == 1 and worker.stats.done == 0
     assert _job(factory, job_id).status == "running"
     assert _units(factory, "job-") == 0
+
+
+def test_in_process_worker_picks_up_jobs_as_they_arrive(
+    factory: sessionmaker[Session], queue_settings: Settings
+) -> None:
+    worker, thread = start_in_thread(factory, queue_settings, HANDLERS, name="demo")
+    try:
+        with transaction(factory) as session:
+            ids = [queue_service.enqueue(session, "test.record", {}).id for _ in range(3)]
+        assert wait_until_idle(factory, timeout=20)
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert sorted(worker.stats.job_ids) == ids and _units(factory, "job-") == 3

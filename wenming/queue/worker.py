@@ -183,6 +183,16 @@ class Worker:
             self.stats.retried += 1
 
 
+def start_in_thread(
+    factory: sessionmaker[Session], settings: Settings, handlers: Mapping[str, Handler], *, name: str = "worker"
+) -> tuple[Worker, threading.Thread]:
+    """Run one worker beside the bot or the demo (``wenming run``); stop with ``worker.stop()`` then join."""
+    worker = Worker(factory, settings, handlers, worker_id=f"{default_worker_id()}:{name}")
+    thread = threading.Thread(target=worker.run, name=f"wenming-{name}", daemon=True)
+    thread.start()
+    return worker, thread
+
+
 def wait_until_idle(factory: sessionmaker[Session], timeout: float, poll: float = 0.2) -> bool:
     """Block until no job is queued or running (tests and demos); False on timeout."""
     deadline = time.monotonic() + timeout
