@@ -105,7 +105,7 @@ def _scene(rng: random.Random, size: tuple[int, int]) -> Image.Image:
 
 def _banner(text: str, width: int, rng: random.Random) -> Image.Image:
     """A red cloth banner with yellow or white characters, sized to the text."""
-    size = max(14, int(width * rng.uniform(0.9, 1.1) / (len(text) + 2)))
+    size = max(12, int(width * rng.uniform(0.9, 1.1) / (len(text) + 2)))
     face = font(size)
     left, top, right, bottom = face.getbbox(text)
     pad = size // 2
@@ -124,8 +124,12 @@ def render(
     rotation: float | None = None,
     quality: int | None = None,
     clutter: bool = True,
+    banner_share: float = 0.8,
 ) -> tuple[bytes, float, float, int]:
-    """Render one JPEG with an optional banner, rotated, blurred and compressed; returns (jpeg, blur, rot, q)."""
+    """Render one JPEG with an optional banner, rotated, blurred and compressed; returns (jpeg, blur, rot, q).
+
+    ``banner_share`` is the banner's width as a share of the photo's: smaller means taken from further away.
+    """
     rng = random.Random(seed)
     blur = rng.uniform(0.0, 1.2) if blur is None else blur
     rotation = rng.uniform(-4.0, 4.0) if rotation is None else rotation
@@ -133,7 +137,9 @@ def render(
     image = _scene(rng, size)
     width, height = size
     if banner:
-        cloth = _banner(banner, int(width * 0.8), rng).convert("RGBA").rotate(rotation, expand=True, resample=3)
+        cloth = (
+            _banner(banner, int(width * banner_share), rng).convert("RGBA").rotate(rotation, expand=True, resample=3)
+        )
         x = max(0, (width - cloth.width) // 2 + rng.randrange(-width // 20, width // 20 + 1))
         image.paste(cloth, (x, int(height * rng.uniform(0.06, 0.18))), cloth)
     if clutter:
@@ -147,15 +153,33 @@ def render(
     return buffer.getvalue(), blur, rotation, quality
 
 
-def generated_set(per_label: int = 4, *, seed: int = 7, size: tuple[int, int] = (1280, 720)) -> list[SamplePhoto]:
-    """The evaluation set: ``per_label`` photos for each label plus as many photos with no banner."""
+def generated_set(
+    per_label: int = 4, *, seed: int = 7, size: tuple[int, int] = (1280, 720), hard: bool = False
+) -> list[SamplePhoto]:
+    """The evaluation set: ``per_label`` photos for each label plus as many photos with no banner.
+
+    ``hard`` photos have a banner a third of the photo wide, heavier blur (1.2–2.2 px), stronger rotation
+    (up to 8°) and heavy JPEG compression (quality 25–45).
+    """
     photos = []
     for label_index, (label, texts) in enumerate(sorted(BANNERS.items())):
         for i in range(per_label):
             text = texts[i % len(texts)]
-            jpeg, blur, rotation, quality = render(text, seed=seed * 1000 + label_index * 100 + i, size=size)
-            photos.append(SamplePhoto(label, text, jpeg, blur, rotation, quality))
+            photos.append(_sample(label, text, seed * 1000 + label_index * 100 + i, size, hard))
     for i in range(per_label):
-        jpeg, blur, rotation, quality = render(None, seed=seed * 1000 + 900 + i, size=size)
-        photos.append(SamplePhoto("other", None, jpeg, blur, rotation, quality))
+        photos.append(_sample("other", None, seed * 1000 + 900 + i, size, hard))
     return photos
+
+
+def _sample(label: str, text: str | None, seed: int, size: tuple[int, int], hard: bool) -> SamplePhoto:
+    options: dict[str, float | int] = {}
+    if hard:
+        rng = random.Random(-seed)
+        options = {
+            "blur": rng.uniform(1.2, 2.2),
+            "rotation": rng.choice((-1, 1)) * rng.uniform(4.0, 8.0),
+            "quality": rng.randrange(25, 46),
+            "banner_share": rng.uniform(0.3, 0.4),
+        }
+    jpeg, blur, rotation, quality = render(text, seed=seed, size=size, **options)  # type: ignore[arg-type]
+    return SamplePhoto(label, text, jpeg, blur, rotation, quality)

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from classifier.ocr.models import MediaText, MediaTextLine, MediaTextStatus, Rep
 from ingest.media import MediaError, resolve_under
 from ingest.models import Media, Report, ReportPhoto, ReportStatus
 from wenming.queue import service as queue_service
-from wenming.queue.models import Job
+from wenming.queue.models import Job, JobStatus
 from wenming.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -229,3 +229,53 @@ def reclassify(session: Session, settings: Settings, report: Report, banner_line
     else:
         classify_report(session, settings, report)
     return True
+
+
+@dataclass
+class OcrSummary:
+    """What the status command shows about photo reading."""
+
+    media_by_status: dict[str, int]
+    lines: int
+    banner_reports: int
+    disagreeing_reports: int
+
+
+def ocr_summary(session: Session) -> OcrSummary:
+    by_status = dict(session.execute(select(MediaText.status, func.count()).group_by(MediaText.status)).all())
+    return OcrSummary(
+        media_by_status={str(k): int(v) for k, v in by_status.items()},
+        lines=session.scalar(select(func.count()).select_from(MediaTextLine)) or 0,
+        banner_reports=session.scalar(
+            select(func.count()).select_from(ReportPhotoEvidence).where(ReportPhotoEvidence.banner_read.is_(True))
+        )
+        or 0,
+        disagreeing_reports=session.scalar(
+            select(func.count()).select_from(ReportPhotoEvidence).where(ReportPhotoEvidence.kinds_agree.is_(False))
+        )
+        or 0,
+    )
+
+
+def enqueue_unread_reports(session: Session, settings: Settings, *, limit: int | None = None) -> int:
+    """Queue OCR for reports with photos, no photo evidence yet and no OCR job waiting (e.g. imported history)."""
+    if not settings.ocr_enabled:
+        return 0
+    key_prefix = literal("ocr:report:") + cast(Report.id, String) + literal(":%")
+    waiting = select(Job.id).where(
+        Job.idempotency_key.like(key_prefix), Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value])
+    )
+    stmt = (
+        select(Report.id)
+        .where(Report.photo_count > 0)
+        .where(~select(ReportPhotoEvidence.id).where(ReportPhotoEvidence.report_id == Report.id).exists())
+        .where(~waiting.exists())
+        .order_by(Report.id)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    queued = 0
+    for report_id in session.scalars(stmt).all():
+        queued += enqueue_ocr_for_report(session, report_id, settings) is not None
+    session.flush()
+    return queued

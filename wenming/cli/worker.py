@@ -8,6 +8,8 @@ import signal
 import typer
 from rich.table import Table
 
+from classifier.ocr import service as ocr_service
+from classifier.ocr.models import MediaTextStatus
 from wenming.cli.common import UserError, console, friendly_errors, session_factory, settings, unit_of_work
 from wenming.queue import service as queue_service
 from wenming.queue.handlers import default_handlers
@@ -68,6 +70,7 @@ def status(dead: int = typer.Option(10, "--dead", min=0, help="显示最近多�
     """显示后台任务队列：排队、执行中、完成、失败数量及失败原因。"""
     with unit_of_work() as session:
         current = queue_service.queue_status(session, dead_limit=dead)
+        ocr = ocr_service.ocr_summary(session)
     table = Table(title="后台任务队列")
     table.add_column("任务类型")
     for state in JobStatus:
@@ -79,6 +82,12 @@ def status(dead: int = typer.Option(10, "--dead", min=0, help="显示最近多�
     if current.oldest_due_at is not None:
         local = current.oldest_due_at.astimezone(settings().tz)
         console.print(f"最早到期未处理的任务：{local:%Y-%m-%d %H:%M:%S}")
+    media = "，".join(f"{MediaTextStatus(k).zh} {v} 张" for k, v in sorted(ocr.media_by_status.items())) or "无"
+    switch = "开启" if settings().ocr_enabled else "关闭"
+    console.print(
+        f"图片文字识别（{switch}）：{media}；识别出 {ocr.lines} 行文字；"
+        f"{ocr.banner_reports} 条报送读到横幅，其中 {ocr.disagreeing_reports} 条文字与照片的活动类型不一致"
+    )
     for job in current.dead:
         when = f"{job.finished_at.astimezone(settings().tz):%m-%d %H:%M}" if job.finished_at else "时间未知"
         first_line = (job.error or "无").splitlines()[0]
@@ -95,6 +104,17 @@ def retry(job_id: int | None = typer.Argument(None, help="任务编号；省略�
     except queue_service.QueueError as exc:
         raise UserError(str(exc)) from None
     console.print(f"已重新排队 {len(ids)} 个任务" + (f"：{', '.join(map(str, ids))}" if ids else ""))
+
+
+@jobs_app.command("ocr-backlog")
+@friendly_errors
+def ocr_backlog(limit: int | None = typer.Option(None, "--limit", min=1, help="最多排入多少条报送")) -> None:
+    """为尚未识别图片文字的历史报送排入识别任务。"""
+    if not settings().ocr_enabled:
+        raise UserError("图片文字识别已关闭（WENMING_OCR_ENABLED=false）")
+    with unit_of_work() as session:
+        queued = ocr_service.enqueue_unread_reports(session, settings(), limit=limit)
+    console.print(f"已为 {queued} 条报送排入图片文字识别任务；运行 wenming worker 处理")
 
 
 @jobs_app.command("prune")

@@ -114,6 +114,7 @@ class Worker:
         self.kinds = kinds or sorted(self.handlers)
         self.stats = WorkerStats()
         self._stopping = threading.Event()
+        self._next_reap = 0.0
 
     def stop(self) -> None:
         """Ask the loop to exit after the current job (SIGTERM, Ctrl-C)."""
@@ -132,16 +133,32 @@ class Worker:
         return self.stats
 
     def work_one(self) -> bool:
-        """Reap expired leases, claim one job and run it; False when nothing was due."""
+        """Claim one job and run it; False when nothing was due. Expired leases are reaped when idle or every
+        few seconds, so a busy worker does not pay for it on every job."""
+        reaped = False
+        if time.monotonic() >= self._next_reap:
+            self._reap()
+            reaped = True
+        claimed = self._claim()
+        if claimed is None and not reaped:
+            self._reap()
+            claimed = self._claim()
+        if claimed is None:
+            return False
+        self._execute(*claimed)
+        return True
+
+    def _reap(self) -> None:
         with transaction(self.factory) as session:
             self.stats.reaped += repository.reap_expired(session)
+        self._next_reap = time.monotonic() + min(self.settings.queue_lease_seconds / 4.0, 5.0)
+
+    def _claim(self) -> tuple[int, str, dict[str, Any], int, str] | None:
         with transaction(self.factory) as session:
             job = repository.claim(session, self.worker_id, self.settings.queue_lease_seconds, self.kinds)
             if job is None:
-                return False
-            claimed = (job.id, job.kind, dict(job.payload or {}), job.attempts, job.lease_token or "")
-        self._execute(*claimed)
-        return True
+                return None
+            return job.id, job.kind, dict(job.payload or {}), job.attempts, job.lease_token or ""
 
     def _execute(self, job_id: int, kind: str, payload: dict[str, Any], attempt: int, token: str) -> None:
         handler = self.handlers.get(kind)
