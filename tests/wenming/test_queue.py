@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.models import Unit
@@ -235,3 +236,18 @@ def test_in_process_worker_picks_up_jobs_as_they_arrive(
         thread.join(timeout=10)
     assert not thread.is_alive()
     assert sorted(worker.stats.job_ids) == ids and _units(factory, "job-") == 3
+
+
+def test_worker_survives_a_database_outage(factory: sessionmaker[Session], queue_settings: Settings) -> None:
+    with transaction(factory) as session:
+        job_id = queue_service.enqueue(session, "test.record", {}).id
+    outages = iter([True, True])
+
+    def flaky_factory() -> Session:
+        if next(outages, False):
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        return factory()
+
+    worker = Worker(flaky_factory, queue_settings, HANDLERS)  # type: ignore[arg-type]
+    worker.run(burst=True)
+    assert (worker.stats.db_errors, worker.stats.done, _job(factory, job_id).status) == (2, 1, "done")

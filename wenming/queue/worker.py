@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from wenming.db import transaction, utcnow
@@ -55,6 +56,7 @@ class WorkerStats:
     dead: int = 0
     lost: int = 0
     reaped: int = 0
+    db_errors: int = 0
     job_ids: list[int] = field(default_factory=list)
 
     @property
@@ -125,7 +127,13 @@ class Worker:
         while not self._stopping.is_set():
             if max_jobs is not None and self.stats.processed >= max_jobs:
                 break
-            if self.work_one():
+            try:
+                if self.work_one():
+                    continue
+            except DBAPIError:  # database restarting or unreachable: keep the worker alive and try again
+                log.warning("数据库暂时不可用，稍后重试", exc_info=True)
+                self.stats.db_errors += 1
+                self._stopping.wait(max(self.settings.queue_poll_seconds, 1.0))
                 continue
             if burst:
                 break
