@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from classifier.ocr import banners, engine
 from classifier.ocr.models import MediaText, MediaTextLine, MediaTextStatus, ReportPhotoEvidence
 from ingest.media import MediaError, resolve_under
-from ingest.models import Media, Report, ReportPhoto, ReportStatus
+from ingest.models import Media, Report, ReportPhoto, ReportStatus, Unit
+from ingest.resolution import UnitMatcher
 from wenming.queue import service as queue_service
 from wenming.queue.models import Job, JobStatus
 from wenming.settings import Settings
@@ -189,6 +190,9 @@ def update_evidence(session: Session, report: Report) -> ReportPhotoEvidence:
     partner = banners.extract_partner(lines) if photo_kind == "pairing" else None
     if partner:
         facts["partner"] = partner
+    unit = _unit_named_in(session, lines)
+    if unit is not None:
+        facts["unit_id"], facts["unit"] = unit.id, unit.name
     evidence = session.scalars(
         select(ReportPhotoEvidence).where(ReportPhotoEvidence.report_id == report.id)
     ).one_or_none()
@@ -205,6 +209,15 @@ def update_evidence(session: Session, report: Report) -> ReportPhotoEvidence:
     evidence.facts = facts
     session.flush()
     return evidence
+
+
+def _unit_named_in(session: Session, lines: list[str]) -> Unit | None:
+    """The one unit the banners name (by name or alias), for staff to confirm; none when zero or several."""
+    if not lines:
+        return None
+    units = session.execute(select(Unit.id, Unit.name, Unit.aliases).where(Unit.active.is_(True))).all()
+    unit_id = UnitMatcher((row.id, row.name, row.aliases or []) for row in units).match("\n".join(lines))
+    return session.get(Unit, unit_id) if unit_id is not None else None
 
 
 def evidence_lines(evidence: ReportPhotoEvidence) -> list[str]:

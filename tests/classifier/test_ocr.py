@@ -16,7 +16,7 @@ from classifier.ocr.engine import OcrLine
 from classifier.ocr.jobs import handle_ocr_report
 from classifier.ocr.models import MediaText, MediaTextLine, ReportPhotoEvidence
 from ingest.media import relative_path_for
-from ingest.models import Media, Report, ReportPhoto
+from ingest.models import Media, Report, ReportPhoto, Unit
 from tests.classifier.ocr_support import feed_report, huge_png, install_fake_classifier
 from tests.ingest.builders import photo
 from wenming.queue.models import Job
@@ -121,6 +121,8 @@ def test_enqueue_once_per_photo_set(session: Session, settings: Settings) -> Non
 
 
 def test_evidence_counts_distinct_photos_and_read_banners(session: Session, settings: Settings) -> None:
+    hospital = Unit(name="长兴县人民医院", aliases=["县人民医院"])
+    session.add_all([hospital, Unit(name="长兴县教育局", aliases=["县教育局"])])
     report = feed_report(session, settings, photo(21), photo(22), text="县人民医院开展义诊志愿服务")
     photos = list(session.scalars(select(ReportPhoto).where(ReportPhoto.report_id == report.id)))
     photos[1].repost_of_media_id = photos[0].media_id  # the re-post check flagged the second photo
@@ -138,6 +140,7 @@ def test_evidence_counts_distinct_photos_and_read_banners(session: Session, sett
     assert (evidence.photo_count, evidence.distinct_photos, evidence.photos_read) == (2, 1, 1)
     assert evidence.banner_read and evidence.banner_lines == ["县人民医院义诊志愿服务活动"]
     assert (evidence.text_kind, evidence.photo_kind, evidence.kinds_agree) == ("volunteer", "volunteer", True)
+    assert evidence.facts == {"unit_id": hospital.id, "unit": "长兴县人民医院"}
     assert ocr_service.evidence_lines(evidence) == ["横幅：县人民医院义诊志愿服务活动"]
 
 
