@@ -189,9 +189,9 @@ def test_expired_lease_on_last_attempt_goes_to_dead_letters(
 
 
 def test_heartbeat_keeps_a_slow_job_from_being_taken(factory: sessionmaker[Session], queue_settings: Settings) -> None:
-    short_lease = queue_settings.model_copy(update={"queue_lease_seconds": 1})
+    short_lease = queue_settings.model_copy(update={"queue_lease_seconds": 2})
     with transaction(factory) as session:
-        job_id = queue_service.enqueue(session, "test.record", {"sleep": 2.5}).id
+        job_id = queue_service.enqueue(session, "test.record", {"sleep": 3.0}).id
     slow = Worker(factory, short_lease, HANDLERS, worker_id="slow")
     thread = threading.Thread(target=slow.work_one)
     thread.start()

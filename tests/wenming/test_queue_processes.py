@@ -96,10 +96,10 @@ def _job(factory: sessionmaker[Session], job_id: int) -> Job:
 def test_sigkilled_worker_job_is_retried_once_never_lost(
     factory: sessionmaker[Session], fresh_database_url: str
 ) -> None:
-    settings = _settings(fresh_database_url, lease=2)
+    settings = _settings(fresh_database_url, lease=4)
     with transaction(factory) as session:
         job_id = queue_service.enqueue(session, "test.record", {"first_attempt_sleep": 60}).id
-    child = _spawn(fresh_database_url, 2, "doomed")
+    child = _spawn(fresh_database_url, 4, "doomed")
     try:
         _wait_for(lambda: _job(factory, job_id).status == "running", timeout=30)
         time.sleep(0.5)
@@ -111,7 +111,7 @@ def test_sigkilled_worker_job_is_retried_once_never_lost(
 
     rescuer = Worker(factory, settings, HANDLERS, worker_id="rescuer")
     assert rescuer.work_one() is False  # the lease has not expired yet: the job is not handed out twice
-    _wait_for(lambda: rescuer.work_one(), timeout=10)
+    _wait_for(lambda: rescuer.work_one(), timeout=20)
     job = _job(factory, job_id)
     assert (job.status, job.attempts, job.locked_by, rescuer.stats.reaped) == ("done", 2, "rescuer", 1)
     with transaction(factory) as session:
