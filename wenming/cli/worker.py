@@ -8,8 +8,10 @@ import signal
 import typer
 from rich.table import Table
 
+from classifier.ocr import engine as ocr_engine
 from classifier.ocr import service as ocr_service
 from classifier.ocr.models import MediaTextStatus
+from classifier.ocr.service import OCR_REPORT_JOB
 from wenming.cli.common import UserError, console, friendly_errors, session_factory, settings, unit_of_work
 from wenming.queue import service as queue_service
 from wenming.queue.handlers import default_handlers
@@ -28,6 +30,8 @@ def register(app: typer.Typer) -> None:
 
 def _run_one_worker(burst: bool, kinds: list[str] | None) -> None:
     """Body of one worker process: engine and handlers (OCR model included) are loaded once, here."""
+    if settings().ocr_enabled and (not kinds or OCR_REPORT_JOB in kinds):
+        ocr_engine.get_engine(settings().ocr_threads)
     worker = Worker(session_factory(), settings(), default_handlers(), kinds=kinds or None)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
