@@ -76,9 +76,7 @@ def _parse_line(line: str, path: Path, number: int) -> Example:
     label, alt = data.get("label"), data.get("alt")
     for value in (label, alt):
         if value is not None and value not in _LABELS:
-            raise CorpusError(
-                f"{path.name} 第 {number} 行的类别 {value!r} 未知（应为 {'/'.join(sorted(_LABELS))}）"
-            )
+            raise CorpusError(f"{path.name} 第 {number} 行的类别 {value!r} 未知（应为 {'/'.join(sorted(_LABELS))}）")
     if label is None:
         raise CorpusError(f"{path.name} 第 {number} 行缺少 label 字段")
     photos = data.get("photos", 0)
@@ -95,9 +93,7 @@ class _Filler:
     def fill(self, template: str, depth: int = 0) -> str:
         if depth > 4:
             raise ValueError(f"placeholders nest too deep in {template!r}")
-        return _PLACEHOLDER.sub(
-            lambda m: self.fill(self.rng.choice(self.fillers[m.group(1)]), depth + 1), template
-        )
+        return _PLACEHOLDER.sub(lambda m: self.fill(self.rng.choice(self.fillers[m.group(1)]), depth + 1), template)
 
 
 # Share of each split's examples per kind; "article" is a long pasted 通讯稿 (news, alt = topic).
@@ -190,9 +186,7 @@ def build() -> tuple[list[Example], list[Example]]:
     """The seed corpus: train and held-out splits from separate template files; no text appears in both."""
     train = generate(CORPUS_DIR / "templates_train.yaml", 720, SEED)
     train_texts = {e.text for e in train}
-    heldout = [
-        e for e in generate(CORPUS_DIR / "templates_heldout.yaml", 260, SEED + 1) if e.text not in train_texts
-    ]
+    heldout = [e for e in generate(CORPUS_DIR / "templates_heldout.yaml", 260, SEED + 1) if e.text not in train_texts]
     return train, heldout
 
 

@@ -31,9 +31,7 @@ def score(gold: Sequence[tuple[str, str | None]], predicted: Sequence[str]) -> E
         precision = tp / predicted_n if predicted_n else 0.0
         recall = tp / support if support else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_label.append(
-            LabelMetrics(label=label, precision=precision, recall=recall, f1=f1, support=support)
-        )
+        per_label.append(LabelMetrics(label=label, precision=precision, recall=recall, f1=f1, support=support))
     macro = sum(m.f1 for m in per_label) / len(per_label) if per_label else 0.0
     return EvaluationReport(
         total=len(gold),

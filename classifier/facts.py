@@ -196,9 +196,7 @@ def find_partner(text: str) -> str | None:
         name = _partner_name(text[max(0, match.start() - 12) : match.start()]) + match.group(0)
         if name in _NOT_PARTNERS or len(name) < 3:
             continue
-        distance = min(
-            (abs(match.start() - text.find(cue)) for cue in _PAIRING_CUES if cue in text), default=999
-        )
+        distance = min((abs(match.start() - text.find(cue)) for cue in _PAIRING_CUES if cue in text), default=999)
         if best is None or distance < best[0]:
             best = (distance, name)
     return best[1] if best else None

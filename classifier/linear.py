@@ -84,9 +84,7 @@ class LinearModel:
         except (OSError, ValueError, KeyError) as exc:
             raise ModelFileError(f"模型文件损坏或缺失：{directory}（{exc}）") from exc
         if meta.get("feature_version") != FEATURE_VERSION:
-            raise ModelFileError(
-                f"模型 {directory.name} 的特征版本与程序不一致，请重新训练：wenming classifier train"
-            )
+            raise ModelFileError(f"模型 {directory.name} 的特征版本与程序不一致，请重新训练：wenming classifier train")
         vocab = {name: i for i, name in enumerate(meta["features"])}
         return cls(meta["labels"], vocab, weights, rule_weights, intercept)
 
@@ -133,9 +131,7 @@ def _fit_binary(
         grad[n_features] = dz.sum()
         return loss, grad
 
-    result = minimize(
-        loss_and_grad, np.zeros(n_features + 1), jac=True, method="L-BFGS-B", options={"maxiter": 3000}
-    )
+    result = minimize(loss_and_grad, np.zeros(n_features + 1), jac=True, method="L-BFGS-B", options={"maxiter": 3000})
     return result.x[:n_features], float(result.x[n_features])
 
 

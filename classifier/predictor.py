@@ -21,7 +21,8 @@ from classifier.text import normalize, segment
 EXTRA_TEXT_WEIGHT = 0.5  # OCR lines and other secondary inputs count half
 SECONDARY_FLOOR = 0.2  # secondary labels below this are not even reported
 _OTHER = Label.OTHER.value
-_EXTRA_FACT_KEYS = {"outlet", "outlet_level", "article_title"}
+# Banners name the partner village and screenshots the outlet; their dates are publication dates, not activities.
+_EXTRA_FACT_KEYS = {"outlet", "outlet_level", "article_title", "partner"}
 _BUCKETS = {
     "p:0": "没有照片",
     "p:1-3": "有 1–3 张照片",
@@ -96,9 +97,7 @@ class Predictor:
             if not extra_norm:
                 continue
             extras.append(extra_norm)
-            extra_feats = features.extract(
-                extra_norm, segment(self.tok, extra_norm), photo_count, EXTRA_TEXT_WEIGHT
-            )
+            extra_feats = features.extract(extra_norm, segment(self.tok, extra_norm), photo_count, EXTRA_TEXT_WEIGHT)
             for _, level in self.outlets.mentioned(extra_norm):
                 extra_feats["o:outlet"] = extra_feats["o:" + level] = EXTRA_TEXT_WEIGHT
             features.merge(feats, extra_feats)

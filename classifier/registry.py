@@ -116,9 +116,7 @@ def ensure_seed(settings: Settings) -> str:
         files = _seed_bytes.get(version)
         if files is None:
             seed = corpus.read_jsonl(corpus.TRAIN_FILE)
-            staging = _train_into(
-                settings, seed, version, "seed", 0, SHIPPED_RULES, facts_mod.SHIPPED_OUTLETS
-            )
+            staging = _train_into(settings, seed, version, "seed", 0, SHIPPED_RULES, facts_mod.SHIPPED_OUTLETS)
             files = {p.name: p.read_bytes() for p in staging.iterdir()}
             _seed_bytes[version] = files
             _publish(staging, directory)
@@ -202,9 +200,7 @@ def _train_into(
         prepared = helper.prepare(example.text, example.photos)
         feature_maps.append(prepared.features)
         rule_scores.append(prepared.rule_scores)
-    model = linear.fit(
-        feature_maps, rule_scores, [e.labels() for e in examples], [e.weight for e in examples], LABELS
-    )
+    model = linear.fit(feature_maps, rule_scores, [e.labels() for e in examples], [e.weight for e in examples], LABELS)
     staging = _staging_dir(settings)
     model.save(staging)
     (staging / RULES_FILE).write_text(rules_text, encoding="utf-8")
@@ -264,6 +260,4 @@ def load_predictor(settings: Settings, version: str) -> Predictor:
     model = linear.LinearModel.load(directory)
     rules = RuleSet.load(directory / RULES_FILE)
     outlets = facts_mod.OutletTable.load(outlets_path(settings))
-    return Predictor(
-        version, model, rules, outlets, tokenizer(settings.data_dir), settings.classifier_review_threshold
-    )
+    return Predictor(version, model, rules, outlets, tokenizer(settings.data_dir), settings.classifier_review_threshold)

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from classifier.models import Classification, ClassificationSource, ReportTag
+from classifier.ocr.models import ReportPhotoEvidence
 from ingest.models import Report
 
 
@@ -32,8 +33,7 @@ def replace_tags(session: Session, report_id: int, tags: Sequence[tuple[str, boo
     """Rewrite the effective labels of a report: (label, is_primary, score) rows."""
     session.execute(delete(ReportTag).where(ReportTag.report_id == report_id))
     session.add_all(
-        ReportTag(report_id=report_id, label=label, is_primary=primary, score=score)
-        for label, primary, score in tags
+        ReportTag(report_id=report_id, label=label, is_primary=primary, score=score) for label, primary, score in tags
     )
 
 
@@ -63,3 +63,9 @@ def report_ids(session: Session, only: Sequence[int] | None = None) -> list[int]
     if only is not None:
         query = query.where(Report.id.in_(list(only)))
     return list(session.scalars(query))
+
+
+def banner_lines(session: Session, report_id: int) -> list[str]:
+    """Banner/slide lines already read from the report's photos (empty until OCR has run)."""
+    lines = session.scalar(select(ReportPhotoEvidence.banner_lines).where(ReportPhotoEvidence.report_id == report_id))
+    return list(lines or [])

@@ -118,6 +118,4 @@ def _parse_rule(item: object, number: int) -> Rule:
     keyword_re = None
     if keywords:
         keyword_re = re.compile("|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)))
-    return Rule(
-        name=name, label=label, weight=weight, keywords=keywords, pattern=pattern, keyword_re=keyword_re
-    )
+    return Rule(name=name, label=label, weight=weight, keywords=keywords, pattern=pattern, keyword_re=keyword_re)

@@ -127,14 +127,28 @@ def _facts_date(facts: dict[str, Any]) -> date | None:
         return None
 
 
-def classify_report(session: Session, settings: Settings, report: Report) -> Classification | None:
-    """(Re)classify one report with the model; a staff classification is never overridden (returns None)."""
+def classify_report(
+    session: Session, settings: Settings, report: Report, *, extra_texts: Sequence[str] | None = None
+) -> Classification | None:
+    """(Re)classify one report with the model; a staff classification is never overridden (returns None).
+
+    ``extra_texts`` are banner lines read from the photos; when not given, the lines already read are used, so a
+    re-classification never forgets what the photos said.
+    """
     current = repository.current_classification(session, report.id)
     if current is not None and current.source == ClassificationSource.STAFF.value:
         return None
+    if extra_texts is None:
+        extra_texts = repository.banner_lines(session, report.id)
     result = classify_text(
-        report.text, photo_count=report.photo_count or 0, post_date=report.post_date, settings=settings
+        report.text,
+        photo_count=report.photo_count or 0,
+        extra_texts=extra_texts,
+        post_date=report.post_date,
+        settings=settings,
     )
+    if extra_texts:
+        result.evidence = [*(f"横幅：{line}" for line in extra_texts), *result.evidence]
     repository.retire_classifications(session, report.id)
     row = Classification(
         report_id=report.id,
@@ -149,11 +163,7 @@ def classify_report(session: Session, settings: Settings, report: Report) -> Cla
     )
     session.add(row)
     tags = [(result.label, True, result.confidence)]
-    tags += [
-        (s.label, False, s.score)
-        for s in result.secondary
-        if s.score >= settings.classifier_secondary_threshold
-    ]
+    tags += [(s.label, False, s.score) for s in result.secondary if s.score >= settings.classifier_secondary_threshold]
     repository.replace_tags(session, report.id, tags)
     report.label = result.label
     report.confidence = result.confidence
@@ -251,9 +261,7 @@ def correct_classification(
     report.activity_date = _facts_date(merged)
     after = {"label": primary, "secondary_labels": secondary, "facts": merged}
     session.add(
-        Correction(
-            kind="classification", report_id=report_id, actor=actor, before=before, after=after, reason=reason
-        )
+        Correction(kind="classification", report_id=report_id, actor=actor, before=before, after=after, reason=reason)
     )
     session.flush()
     return row

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import inspect
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,22 +225,12 @@ def evidence_lines(evidence: ReportPhotoEvidence) -> list[str]:
 
 
 def reclassify(session: Session, settings: Settings, report: Report, banner_lines: list[str]) -> bool:
-    """Hand the banner lines to the classifier when it is installed; a staff correction is never touched."""
+    """Classify the report again with its banner lines; a staff correction is never touched."""
     if report.status == ReportStatus.CORRECTED.value:
         return False
-    try:
-        from classifier import service as classifier_service  # type: ignore[attr-defined]
-    except ImportError:
-        return False
-    classify_report = getattr(classifier_service, "classify_report", None)
-    if classify_report is None:
-        return False
-    parameters = inspect.signature(classify_report).parameters
-    if "extra_texts" in parameters:
-        classify_report(session, settings, report, extra_texts=tuple(banner_lines))
-    else:
-        classify_report(session, settings, report)
-    return True
+    from classifier import service as classifier_service
+
+    return classifier_service.classify_report(session, settings, report, extra_texts=tuple(banner_lines)) is not None
 
 
 @dataclass

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import struct
-import types
 import zlib
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import classifier
 from ingest import service as ingest_service
 from ingest.models import Report
 from tests.ingest.builders import T0, message
@@ -39,24 +34,3 @@ def huge_png(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     body = zlib.compress(b"\x00" * (width + 1))
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
-
-
-@dataclass
-class FakeClassifier:
-    """Stands in for ``classifier.service`` (built by another engineer): records what OCR hands over."""
-
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def classify_report(
-        self, session: Session, settings: Settings, report: Report, *, extra_texts: tuple[str, ...] = ()
-    ) -> None:
-        self.calls.append({"report_id": report.id, "extra_texts": tuple(extra_texts)})
-
-
-def install_fake_classifier(monkeypatch: pytest.MonkeyPatch) -> FakeClassifier:
-    fake = FakeClassifier()
-    module = types.ModuleType("classifier.service")
-    module.classify_report = fake.classify_report  # type: ignore[attr-defined]
-    monkeypatch.setitem(__import__("sys").modules, "classifier.service", module)
-    monkeypatch.setattr(classifier, "service", module, raising=False)
-    return fake

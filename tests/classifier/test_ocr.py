@@ -17,7 +17,7 @@ from classifier.ocr.jobs import handle_ocr_report
 from classifier.ocr.models import MediaText, MediaTextLine, ReportPhotoEvidence
 from ingest.media import relative_path_for
 from ingest.models import Media, Report, ReportPhoto, Unit
-from tests.classifier.ocr_support import feed_report, huge_png, install_fake_classifier
+from tests.classifier.ocr_support import feed_report, huge_png
 from tests.ingest.builders import photo
 from wenming.queue.models import Job
 from wenming.queue.worker import JobContext, PermanentJobError
@@ -156,16 +156,14 @@ def test_disabled_ocr_still_records_evidence_without_loading_the_model(
     assert (evidence.distinct_photos, evidence.photos_read, evidence.banner_read) == (2, 0, False)
 
 
-def test_staff_correction_is_never_reclassified(
-    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fake = install_fake_classifier(monkeypatch)
+def test_staff_correction_is_never_reclassified(session: Session, settings: Settings) -> None:
     report = feed_report(session, settings, photo(41))
     report.status, report.label = "corrected", "pairing"
     assert ocr_service.reclassify(session, settings, report, ["学雷锋志愿服务进社区活动"]) is False
+    assert report.label == "pairing"
     report.status = "classified"
     assert ocr_service.reclassify(session, settings, report, ["学雷锋志愿服务进社区活动"]) is True
-    assert fake.calls == [{"report_id": report.id, "extra_texts": ("学雷锋志愿服务进社区活动",)}]
+    assert report.label == "volunteer"
 
 
 def test_handler_refuses_a_payload_without_report(session: Session, settings: Settings) -> None:

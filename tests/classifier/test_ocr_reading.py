@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from classifier.models import Classification
 from classifier.ocr import banners, engine, samples
 from classifier.ocr import service as ocr_service
 from classifier.ocr.models import MediaText, MediaTextLine, ReportPhotoEvidence
 from ingest.models import Report
-from tests.classifier.ocr_support import feed_report, install_fake_classifier
+from tests.classifier.ocr_support import feed_report
 from wenming import schema
 from wenming.db import create_db_engine, make_session_factory, transaction
 from wenming.queue.handlers import default_handlers
@@ -66,7 +67,6 @@ def factory(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
 def test_photo_only_pairing_report_is_read_by_the_worker_once(
     factory: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    classifier = install_fake_classifier(monkeypatch)
     banner_photo, *_ = samples.render(PAIRING, seed=3, size=SMALL, blur=0.8, rotation=2.5, quality=65)
     plain_photo, *_ = samples.render(None, seed=4, size=SMALL, clutter=False)
     with transaction(factory) as session:
@@ -87,10 +87,12 @@ def test_photo_only_pairing_report_is_read_by_the_worker_once(
         lines = session.scalars(select(MediaTextLine)).all()
         assert {line.media_id for line in lines} == {stored.media_id}  # the plain photo has no lines
         report = session.get_one(Report, report.id)
-        assert report.status == "unclassified"  # the classifier (stand-in here) decides, not OCR
+        assert report.label == "pairing"  # a photo-only report, classified from its banner
+        classification = session.scalars(select(Classification).where(Classification.is_current.is_(True))).one()
+        assert classification.facts.get("partner") == "城东村"
+        assert f"横幅：{PAIRING}" in classification.evidence
         job = session.scalars(select(Job)).one()
         assert job.result is not None and job.result["media_read"] == 2
-    assert classifier.calls == [{"report_id": report.id, "extra_texts": (PAIRING,)}]
 
     monkeypatch.setattr(engine, "get_engine", lambda *_: pytest.fail("an image was read twice"))
     with transaction(factory) as session:

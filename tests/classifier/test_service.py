@@ -17,9 +17,7 @@ from wenming.settings import Settings
 
 def _current(session: Session, report_id: int) -> list[Classification]:
     return list(
-        session.scalars(
-            select(Classification).where(Classification.report_id == report_id, Classification.is_current)
-        )
+        session.scalars(select(Classification).where(Classification.report_id == report_id, Classification.is_current))
     )
 
 
@@ -54,9 +52,7 @@ def test_reclassifying_keeps_one_current_row(
     service.classify_report(session, settings, report)
     current = _current(session, report.id)
     assert [c.label for c in current] == ["other"]
-    assert (
-        len(list(session.scalars(select(Classification).where(Classification.report_id == report.id)))) == 2
-    )
+    assert len(list(session.scalars(select(Classification).where(Classification.report_id == report.id)))) == 2
     assert [t.label for t in repository.tags_of(session, report.id)] == ["other"]
     assert report.activity_date is None
 
@@ -147,9 +143,7 @@ def test_correction_then_retraining_flips_a_wrong_text(
     wrong = service.classify_text(text, photo_count=4, settings=isolated_settings).label
     assert wrong != "volunteer"
     report = make_report(text, photo_count=4)
-    service.correct_classification(
-        session, report.id, label="volunteer", actor="staff", reason="英文志愿活动"
-    )
+    service.correct_classification(session, report.id, label="volunteer", actor="staff", reason="英文志愿活动")
     assert [e.label for e in service.correction_examples(session, isolated_settings)] == ["volunteer"]
 
     info = service.train(session, isolated_settings)

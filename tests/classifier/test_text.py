@@ -22,6 +22,4 @@ def test_dedicated_tokenizer_keeps_domain_words_and_caches_in_the_data_dir(tmp_p
     words = text.segment(tok, "县局来到文明实践站开展结对共建和文明劝导，被湖州日报录用")
     for word in ("文明实践站", "结对共建", "文明劝导", "湖州日报"):
         assert word in words
-    assert (
-        "文明实践站" not in jieba.dt.FREQ or jieba.dt.FREQ["文明实践站"] == 0
-    )  # the global one is untouched
+    assert "文明实践站" not in jieba.dt.FREQ or jieba.dt.FREQ["文明实践站"] == 0  # the global one is untouched

@@ -42,9 +42,7 @@ def train(
         f"关键词基线 macro-F1 {info.baseline_macro_f1:.3f}"
     )
     if info.current:
-        console.print(
-            "新版本已启用。如需回退：wenming classifier use <旧版本号>；然后运行 wenming reports reclassify"
-        )
+        console.print("新版本已启用。如需回退：wenming classifier use <旧版本号>；然后运行 wenming reports reclassify")
     else:
         console.print(f"未启用。启用命令：wenming classifier use {info.version}")
 
@@ -99,9 +97,7 @@ def _fmt(value: float | None) -> str:
 @app.command("eval")
 @friendly_errors
 def evaluate(
-    file: Path = typer.Argument(
-        ..., help='JSONL 文件，每行 {"text": …, "label": …}，可选 "alt" 备选正确类别'
-    ),
+    file: Path = typer.Argument(..., help='JSONL 文件，每行 {"text": …, "label": …}，可选 "alt" 备选正确类别'),
     version: str | None = typer.Option(None, "--version", help="评测指定版本（默认当前版本）"),
 ) -> None:
     """评测模型：准确率、macro-F1、各类别指标、混淆矩阵，并与关键词基线对比。"""
@@ -152,7 +148,5 @@ def reclassify_command(
             TextColumn("重新分类"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
         ) as bar:
             task = bar.add_task("reclassify", total=total)
-            changed = classifier_service.reclassify(
-                session, config, report, progress=lambda n: bar.advance(task, n)
-            )
+            changed = classifier_service.reclassify(session, config, report, progress=lambda n: bar.advance(task, n))
     console.print(f"完成：共 {total} 条报告，重新分类 {changed} 条，{total - changed} 条为人工更正保持不变")
