@@ -10,11 +10,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import escape
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from api import auth, presenters, schemas, security
+from api import auth, exports, presenters, schemas, scores, security
 from api import repository as repo
 from api.deps import (
     CSRF_FIELD,
@@ -22,15 +24,19 @@ from api.deps import (
     SESSION_COOKIE,
     AppSettings,
     DbSession,
+    Pagination,
     ResourceId,
     client_address,
 )
 from api.errors import ApiError
 from api.models import Role
 from api.routers import reports as report_routes
+from api.routers import scores as score_routes
+from api.routers import units as unit_routes
 from api.routers.auth import set_session_cookie
 from classifier.models import Label
 from ingest.models import ChatGroup, HonourLevel, Member, Report, ReportStatus, Unit
+from scoring import models as sm
 from wenming.settings import Settings
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -64,6 +70,7 @@ def _setup_templates() -> None:
     }
     env.globals["label_zh"] = presenters.label_zh
     env.globals["CSRF_FIELD"] = CSRF_FIELD
+    env.globals["LEVEL_ZH"] = {level.value: level.zh for level in HonourLevel}
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 
 
@@ -214,9 +221,7 @@ def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff)
 
 
 def dashboard_board(db: Session, settings: Settings, today: date) -> dict[str, Any]:
-    """This month's ranking and the units at risk, when the scoring package is available."""
-    from api import scores
-
+    """This month's ranking and the units at risk, from scoring."""
     return scores.dashboard(db, settings, today)
 
 
@@ -353,8 +358,6 @@ def unit_page(request: Request, db: DbSession, settings: AppSettings, me: Staff,
     f = repo.ReportFilter(unit_id=unit_id)
     rows, total = repo.page_rows(db, repo.report_query(f), 0, 50), repo.count_reports(db, f)
     members = [m for m, _n in db.execute(repo.member_query(unit_id=unit_id).limit(100)).all()]
-    from api import scores
-
     explanation = scores.explain(db, settings, unit_id, datetime.now(settings.tz).year)
     return render(
         request,
@@ -382,8 +385,6 @@ def unit_save(
     headcount: Annotated[str, Form(max_length=10)] = "",
     active: Annotated[bool, Form()] = False,
 ) -> Response:
-    from api.routers import units as unit_routes
-
     try:
         body = schemas.UnitUpdate(
             name=name,
@@ -507,6 +508,156 @@ def install_console(app: FastAPI) -> None:
 
 
 def _escape(text: str) -> str:
-    from markupsafe import escape
-
     return str(escape(text))
+
+
+# --- leaderboards, exports and staff records (scoring) ---------------------------------------------
+
+
+@router.get("/leaderboards", response_class=HTMLResponse)
+def leaderboards_page(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    me: Staff,
+    rubric: Annotated[str, Query(max_length=100)] = "",
+    board: Annotated[str, Query(max_length=10)] = "monthly",
+    month: Annotated[str, Query(max_length=7)] = "",
+    quarter: Annotated[str, Query(max_length=7)] = "",
+    year: Annotated[str, Query(max_length=4)] = "",
+) -> HTMLResponse:
+    chosen = score_routes.get_rubric(settings, rubric or None)
+    today = datetime.now(settings.tz).date()
+    month = month or f"{today.year}-{today.month:02d}"
+    quarter = quarter or f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    year_value = int(year) if year.isdigit() else today.year
+    note = None
+    if board == "quarterly":
+        table = score_routes.quarterly(db, settings, chosen.name, quarter)
+        sheet, unit_ids = exports.quarter_sheet(table), [r.unit_id for r in table.rows]
+    elif board == "annual":
+        result = score_routes.annual(db, settings, chosen.name, year_value)
+        sheet = exports.annual_sheet(result.rows, result.year, chosen.title, chosen.name)
+        unit_ids = [r.unit_id for r in result.rows]
+    else:
+        board = "monthly"
+        ranking = score_routes.monthly(db, settings, chosen.name, month)
+        sheet, unit_ids, note = exports.monthly_sheet(ranking), [r.unit_id for r in ranking.rows], ranking.tie_rule
+    query = {"rubric": chosen.name, "month": month, "quarter": quarter, "year": year_value}
+    return render(
+        request,
+        "leaderboards.html",
+        me,
+        nav="leaderboards",
+        rubrics=[
+            score_routes.RubricOut(name=n, title=score_routes.scoring_service.load_rubric(n).title)
+            for n in score_routes.scoring_service.list_rubrics()
+        ],
+        rubric=chosen,
+        board=board,
+        month=month,
+        quarter=quarter,
+        year=year_value,
+        heading=sheet.title,
+        note=" ".join(x for x in (sheet.note, note) if x),
+        headers=sheet.headers,
+        rows=[{"unit_id": uid, "cells": cells} for uid, cells in zip(unit_ids, sheet.rows, strict=True)],
+        export_query=urlencode(query),
+    )
+
+
+def _record_context(db: Session, settings: Settings) -> dict[str, Any]:
+    today = datetime.now(settings.tz).date()
+    return {
+        "OUTLET_LEVELS": [(level.value, level.zh) for level in sm.OutletLevel],
+        "CHECK_KINDS": [(kind.value, kind.zh) for kind in sm.CheckKind],
+        "ADJUSTMENT_KINDS": [(kind.value, kind.zh, kind.is_bonus) for kind in sm.AdjustmentKind],
+        "units": repo.active_units(db),
+        "year": today.year,
+        "quarter": (today.month - 1) // 3 + 1,
+    }
+
+
+@router.get("/records", response_class=HTMLResponse)
+def records_page(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    me: Staff,
+    saved: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    recent = score_routes.list_records(db, me, Pagination(1, 50))
+    return render(
+        request,
+        "records.html",
+        me,
+        nav="records",
+        records=recent.items,
+        saved=saved,
+        error=None,
+        open="",
+        **_record_context(db, settings),
+    )
+
+
+RECORD_FORMS = {"criticism", "media_adoption", "pairing_sheet", "volunteer_stats", "check", "adjustment"}
+
+
+@router.post("/records/{kind}", response_class=HTMLResponse)
+async def record_submit(request: Request, kind: str, db: DbSession, settings: AppSettings, me: Writer) -> Response:
+    """Console forms for the staff records; the same validation and audit as the API."""
+    if kind not in RECORD_FORMS:
+        raise ApiError(404, "未知的记录类型")
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and v.strip() and k != CSRF_FIELD}
+    try:
+        message = await run_in_threadpool(_save_record_form, db, kind, form, me.actor)
+    except (ApiError, ValidationError, ValueError) as exc:
+        text = exc.message if isinstance(exc, ApiError) else _validation_text(exc)
+        context = _record_context(db, settings)
+        response = render(
+            request, "records.html", me, nav="records", records=[], saved="", error=text, open=kind, **context
+        )
+        response.status_code = 422
+        return response
+    return RedirectResponse("/records?" + urlencode({"saved": message}), status_code=303)
+
+
+def _validation_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "；".join(f"{'.'.join(map(str, e['loc']))}：{e['msg']}" for e in exc.errors())
+    return str(exc)
+
+
+def _save_record_form(db: Session, kind: str, form: dict[str, str], actor: str) -> str:
+    unit = repo.find_unit(db, form.pop("unit", ""))
+    if unit is None:
+        raise ApiError(422, "找不到该单位，请从列表中选择")
+    form["unit_id"] = str(unit.id)
+    models: dict[str, type] = {
+        "criticism": score_routes.CriticismBody,
+        "media_adoption": score_routes.MediaAdoptionBody,
+        "pairing_sheet": score_routes.PairingSheetBody,
+        "volunteer_stats": score_routes.VolunteerStatsBody,
+        "check": score_routes.CheckBody,
+        "adjustment": score_routes.AdjustmentBody,
+    }
+    body = models[kind].model_validate(form)
+    target = kind
+    if kind == "adjustment":
+        target = "bonus" if sm.AdjustmentKind(form["kind"]).is_bonus else "deduction"
+    out = score_routes.save_record(db, target, body, actor)
+    return f"{unit.name}：{out.summary}"
+
+
+@router.post("/records/{kind}/{record_id}/void")
+def record_void(
+    kind: str,
+    record_id: ResourceId,
+    db: DbSession,
+    me: Writer,
+    reason: Annotated[str, Form(min_length=1, max_length=500)],
+) -> Response:
+    if kind not in score_routes.RECORD_KINDS:
+        raise ApiError(404, "未知的记录类型")
+    score_routes.void_record(kind, record_id, score_routes.VoidBody(reason=reason), db, me)  # type: ignore[arg-type]
+    return RedirectResponse("/records?" + urlencode({"saved": f"已作废 {kind}:{record_id}"}), status_code=303)

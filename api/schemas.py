@@ -103,12 +103,20 @@ def _parse_level(value: object) -> object:
     return value
 
 
+def _plain_text(value: str, what: str) -> str:
+    """Names are shown, exported and matched against chat: no control characters."""
+    value = value.strip()
+    if not value:
+        raise ValueError(f"{what}不能为空")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError(f"{what}不能包含控制字符")
+    return value
+
+
 def _clean_aliases(values: list[str]) -> list[str]:
     seen: list[str] = []
     for raw in values:
-        alias = raw.strip()
-        if not alias:
-            raise ValueError("别名不能为空")
+        alias = _plain_text(raw, "别名")
         if alias not in seen:
             seen.append(alias)
     return seen
@@ -127,10 +135,7 @@ class UnitCreate(BaseModel):
     @field_validator("name")
     @classmethod
     def _strip_name(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("单位名称不能为空")
-        return value
+        return _plain_text(value, "单位名称")
 
     @field_validator("aliases")
     @classmethod
@@ -156,9 +161,7 @@ class UnitUpdate(BaseModel):
     @field_validator("name")
     @classmethod
     def _strip_name(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("单位名称不能为空")
-        return value.strip() if value else value
+        return None if value is None else _plain_text(value, "单位名称")
 
     @field_validator("aliases")
     @classmethod
@@ -196,6 +199,11 @@ class GroupUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _plain_text(value, "群名")
 
 
 class MemberOut(Orm):

@@ -143,6 +143,8 @@ def start_server(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str
             "--log-level",
             "warning",
             "--no-access-log",
+            "--timeout-keep-alive",
+            "120",  # under 100-client queueing, a 5 s idle close races with the client's next request
         ],
         cwd=ROOT,
         env=env,

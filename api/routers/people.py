@@ -99,6 +99,9 @@ def assign_member(
         raise NotFound("成员不存在")
     if body.unit_id is not None and db.get(Unit, body.unit_id) is None:
         raise ApiError(422, f"单位 {body.unit_id} 不存在", details=[{"loc": ["body", "unit_id"]}])
-    ingest_service.assign_member_unit(db, member_id, body.unit_id, actor=me.actor, reason=body.reason)
+    try:
+        ingest_service.assign_member_unit(db, member_id, body.unit_id, actor=me.actor, reason=body.reason)
+    except ingest_service.IngestError as exc:
+        raise ApiError(422, str(exc)) from None
     db.flush()
     return read_member(member_id, db, me)

@@ -80,15 +80,18 @@ def relabel(db: DbSession, report_id: int, body: schemas.ClassificationPatch, ac
     if db.get(Report, report_id) is None:
         raise NotFound(f"报送 {report_id} 不存在")
     secondary = [s.value for s in body.secondary_labels if s != body.label]
-    classifier_service.correct_classification(
-        db,
-        report_id,
-        label=body.label.value,
-        secondary_labels=list(dict.fromkeys(secondary)),
-        facts=body.facts,
-        actor=actor,
-        reason=body.reason,
-    )
+    try:
+        classifier_service.correct_classification(
+            db,
+            report_id,
+            label=body.label.value,
+            secondary_labels=list(dict.fromkeys(secondary)),
+            facts=body.facts,
+            actor=actor,
+            reason=body.reason,
+        )
+    except classifier_service.ClassifierError as exc:  # e.g. an unknown fact field
+        raise ApiError(422, str(exc)) from None
     db.flush()
 
 
@@ -101,14 +104,12 @@ def assign(db: DbSession, report_id: int, body: schemas.ReportAssign, actor: str
         raise ApiError(422, f"单位 {body.unit_id} 不存在", details=[{"loc": ["body", "unit_id"]}])
     if not unit.active:
         raise ApiError(409, f"单位「{unit.name}」已停用，不能再归入报送")
-    ingest_service.assign_report_unit(
-        db,
-        report_id,
-        body.unit_id,
-        actor=actor,
-        reason=body.reason,
-        remember_sender=body.remember_sender,
-    )
+    try:
+        ingest_service.assign_report_unit(
+            db, report_id, body.unit_id, actor=actor, reason=body.reason, remember_sender=body.remember_sender
+        )
+    except ingest_service.IngestError as exc:
+        raise ApiError(422, str(exc)) from None
     db.flush()
 
 

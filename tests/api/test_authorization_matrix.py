@@ -33,6 +33,24 @@ def _unit(d: Data, _s: Staff) -> tuple[str, dict[str, Any] | None]:
     return "/api/v1/units", {"name": f"单位{id(d)}-{d._next()}"}
 
 
+def _record(path: str, body: dict[str, Any]) -> Callable[[Data, Staff], tuple[str, dict[str, Any] | None]]:
+    def build(d: Data, _s: Staff) -> tuple[str, dict[str, Any] | None]:
+        return f"/api/v1/records/{path}", {"unit_id": d.unit(f"记{d._next()}").id, **body}
+
+    return build
+
+
+def _void(d: Data, _s: Staff) -> tuple[str, dict[str, Any] | None]:
+    from scoring import service as scoring_service
+    from scoring.schemas import CriticismIn
+
+    unit = d.unit(f"废{d._next()}")
+    record = scoring_service.add_criticism(
+        d.session, CriticismIn(unit_id=unit.id, occurred_on="2026-10-01", reason="误录"), "staff:test"
+    )
+    return f"/api/v1/records/criticism/{record.id}/void", {"reason": "录错了"}
+
+
 CASES = [
     Case("POST", "/api/v1/auth/logout", Role.VIEWER, lambda d, s: ("/api/v1/auth/logout", None)),
     Case("POST", "/api/v1/units", Role.REVIEWER, _unit),
@@ -97,6 +115,22 @@ CASES = [
         lambda d, s: (f"/api/v1/users/{s.users['viewer'].id}/tokens", {"name": "脚本"}),
     ),
     Case("DELETE", "/api/v1/tokens/{token_id}", Role.ADMIN, lambda d, s: ("/api/v1/tokens/1", None)),
+    *[
+        Case("POST", f"/api/v1/records/{path}", Role.REVIEWER, _record(path, body))
+        for path, body in [
+            ("criticisms", {"occurred_on": "2026-10-10", "reason": "督查发现未按要求开展活动"}),
+            (
+                "media-adoptions",
+                {"title": "文明实践进社区", "outlet": "湖州日报", "level": "市级", "published_on": "2026-10-12"},
+            ),
+            ("pairing-sheets", {"year": 2026, "quarter": 4, "partner": "城东村"}),
+            ("volunteer-stats", {"year": 2026, "quarter": 4, "headcount": 50, "registered": 20, "active": 15}),
+            ("checks", {"kind": "annual_plan", "year": 2026, "done_on": "2026-03-01"}),
+            ("bonuses", {"kind": "research_visit", "level": "city", "occurred_on": "2026-10-01", "reason": "市调研组"}),
+            ("deductions", {"kind": "materials_missing", "points": 1, "occurred_on": "2026-10-01", "reason": "未报送"}),
+        ]
+    ],
+    Case("POST", "/api/v1/records/{kind}/{record_id}/void", Role.REVIEWER, _void),
 ]
 
 

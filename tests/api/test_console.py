@@ -77,6 +77,10 @@ async def test_every_page_renders_for_a_viewer(client: httpx.AsyncClient, staff:
         ("/reports?q=档案", "档案馆开展文明实践活动"),
         (f"/reports/{report.id}", "修改记录"),
         ("/audit", "审计日志"),
+        ("/leaderboards", "活跃度排名"),
+        ("/leaderboards?board=quarterly", "合计"),
+        ("/leaderboards?board=annual", "年度得分"),
+        ("/records", "台账录入"),
     ]:
         page = await client.get(path)
         assert page.status_code == 200, path
@@ -178,3 +182,53 @@ async def test_logout_from_the_console(client: httpx.AsyncClient, staff: Staff) 
     out = await client.post("/logout", data={"csrf_token": _hidden(page.text, "csrf_token")})
     assert out.status_code == 303
     assert (await client.get("/")).status_code == 303
+
+
+async def test_dashboard_charts_this_months_ranking(
+    client: httpx.AsyncClient, staff: Staff, data: Data, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    first = datetime.now(settings.tz).date().replace(day=1)
+    unit = data.unit("县妇幼保健院")
+    data.report("开展文明实践活动", unit=unit, day=first, photos=1)
+    await console_login(client, "viewer")
+    page = await client.get("/")
+    assert '<ol class="chart"' in page.text and "县妇幼保健院" in page.text
+    assert "预警单位" in page.text
+
+
+async def test_records_form_enters_a_criticism_and_voids_it(
+    client: httpx.AsyncClient, staff: Staff, data: Data, session: Session
+) -> None:
+    data.unit("县城管局", aliases=["城管局"])
+    await console_login(client, "reviewer")
+    page = await client.get("/records")
+    token = _hidden(page.text, "csrf_token")
+    form = {"csrf_token": token, "unit": "城管局", "occurred_on": "2026-10-09", "reason": "门前三包检查不合格"}
+    saved = await client.post("/records/criticism", data=form)
+    assert saved.status_code == 303
+    listing = await client.get(saved.headers["location"])
+    assert "已保存：县城管局" in listing.text and "门前三包检查不合格" in listing.text
+    match = re.search(r'action="/records/criticism/(\d+)/void"', listing.text)
+    assert match
+    voided = await client.post(
+        f"/records/criticism/{match.group(1)}/void", data={"csrf_token": token, "reason": "录错"}
+    )
+    assert voided.status_code == 303
+    assert "门前三包检查不合格" not in (await client.get("/records")).text
+
+
+async def test_records_form_explains_what_is_wrong(client: httpx.AsyncClient, staff: Staff, data: Data) -> None:
+    data.unit("县团委")
+    await console_login(client, "reviewer")
+    token = _hidden((await client.get("/records")).text, "csrf_token")
+    form = {
+        "csrf_token": token,
+        "unit": "县团委",
+        "kind": "research_visit",
+        "occurred_on": "2026-10-09",
+        "reason": "调研",
+    }
+    response = await client.post("/records/adjustment", data=form)
+    assert response.status_code == 422 and "级别" in response.text
