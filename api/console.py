@@ -70,6 +70,7 @@ def _setup_templates() -> None:
     }
     env.globals["label_zh"] = presenters.label_zh
     env.globals["CSRF_FIELD"] = CSRF_FIELD
+    env.globals["PLATFORM_ZH"] = {"wechat": "微信", "qq": "QQ"}
     env.globals["LEVEL_ZH"] = {level.value: level.zh for level in HonourLevel}
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 

@@ -36,12 +36,22 @@ def seed_console_demo(session: Session, settings: Settings, today: date) -> dict
         (culture, "practice", "县文化馆举办非遗文化传承讲座", 7, 1),
         (culture, "practice", "县文化馆开展“我们的节日”文明实践活动", 9, 0),
     ]
+    reporters = {
+        market: d.member("市监局-陈晓", market),
+        school: d.member("实验小学 王老师", school),
+        hospital: d.member("人民医院宣传科", hospital),
+        power: d.member("供电公司-刘工", power),
+        culture: d.member("文化馆 小吴", culture),
+    }
     for unit, label, text, back, photos in plan:
-        d.report(text, unit=unit, label=label, confidence=0.93, day=_day(today, back), photos=photos)
+        d.report(
+            text, unit=unit, sender=reporters[unit], label=label, confidence=0.93, day=_day(today, back), photos=photos
+        )
 
     target = d.report(
         "组织职工志愿者到城东村敬老院开展助老服务，打扫卫生、陪老人聊天",
         unit=culture,
+        sender=reporters[culture],
         label="news",
         confidence=0.42,
         status="needs_review",

@@ -129,6 +129,13 @@ def test_log_in_relabel_from_the_review_queue_and_see_the_change(live_server: Li
             assert after != before, "the ranking should change after the relabel"
             culture = next(row for row in after if "县文化馆" in row)
             assert culture not in before
+            page.goto(f"{url}/units/{seed['target_unit']}")
+            expect(page.locator("table")).to_contain_text("常态化开展文明实践活动")
+            expect(page.locator(".timeline")).to_contain_text("敬老院")
+            page.screenshot(path=str(SCREENSHOT_DIR / "wenming-unit.png"), full_page=True)
+            page.goto(f"{url}/leaderboards?board=quarterly")
+            expect(page.locator("table")).to_contain_text("合计")
+            page.screenshot(path=str(SCREENSHOT_DIR / "wenming-leaderboards.png"), full_page=True)
             page.goto(f"{url}/audit")
             expect(page.locator("table")).to_contain_text("staff:shenhe")
 
