@@ -87,6 +87,7 @@ async def test_every_page_renders_for_a_viewer(client: httpx.AsyncClient, staff:
         assert expected in page.text, path
         assert 'name="viewport"' in page.text
     review = await client.get("/review")
+    assert "frame-ancestors 'none'" in review.headers["content-security-policy"]
     assert "/api/v1/media/" in review.text and "size=thumb" in review.text
     assert "hx-post" not in review.text  # a viewer sees no write buttons
 
