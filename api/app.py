@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRout
     # More pooled connections than request slots (see api.deps.get_db), so no request waits for a connection.
     engine = create_db_engine(settings.database_url, pool_size=max(1, connections // 4), max_overflow=connections)
     app.state.db_slots = anyio.CapacityLimiter(connections)
+    app.state.token_touches = {}  # token id -> monotonic time of the last last_used_at write
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api import security
@@ -36,6 +36,8 @@ class Principal:
     via: str  # "token" | "session"
     csrf_token: str | None = None
     session_id: int | None = None
+    token_id: int | None = None
+    token_stale: bool = False  # the token's last_used_at is old enough to be refreshed
 
     @property
     def actor(self) -> str:
@@ -195,9 +197,20 @@ def principal_from_token(session: Session, plain: str) -> Principal | None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        token.last_used_at = now  # coarse, so that reads do not write on every request
-    return _principal(user, "token")
+    stale = token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL
+    return _principal(user, "token", token_id=token.id, token_stale=stale)
+
+
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+def touch_token(session: Session, token_id: int) -> None:
+    """Record that a token was used; one statement, issued just before the request's commit.
+
+    Done at the end rather than while resolving the caller, so that a read request does not hold the
+    database's write lock for its whole duration (on SQLite that serialised concurrent readers).
+    """
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
 
 
 def principal_from_session(session: Session, cookie_value: str) -> Principal | None:

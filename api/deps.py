@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
@@ -47,7 +48,7 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         session: Session = request.app.state.session_factory()
         try:
             yield session
-            await anyio.to_thread.run_sync(session.commit)
+            await anyio.to_thread.run_sync(_finish, request, session)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(session.rollback)
@@ -55,6 +56,18 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(session.close)
+
+
+def _finish(request: Request, session: Session) -> None:
+    """Commit the request, first noting a bearer token's use (at most once per interval and process)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and principal.token_stale and principal.token_id is not None:
+        touched: dict[int, float] = request.app.state.token_touches
+        now = time.monotonic()
+        if now - touched.get(principal.token_id, -1e9) > auth.TOKEN_TOUCH_INTERVAL.total_seconds():
+            touched[principal.token_id] = now
+            auth.touch_token(session, principal.token_id)
+    session.commit()
 
 
 def get_settings(request: Request) -> Settings:

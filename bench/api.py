@@ -234,19 +234,18 @@ def main() -> None:
                 endpoints.append(
                     ("季度汇总表", f"/api/v1/leaderboards/quarterly?quarter={today.year}Q{(today.month - 1) // 3 + 1}")
                 )
-            results = []
+            print(f"\n{args.clients} 个并发客户端，每个接口 {args.requests} 次请求（p50 倍数以同次 /healthz 为基准）")
+            print(f"{'接口':<24}{'p50 ms':>10}{'p99 ms':>10}{'请求/秒':>10}{'p50 倍数':>10}{'错误':>6}", flush=True)
+            base_p50 = 0.0
             for name, path in endpoints:
-                stats = asyncio.run(measure(base, path, token, args.clients, args.requests))
-                results.append((name, stats))
+                s = asyncio.run(measure(base, path, token, args.clients, args.requests))
+                base_p50 = base_p50 or s["p50"]
+                ratio = s["p50"] / base_p50
+                row = f"{name:<24}{s['p50']:>10.1f}{s['p99']:>10.1f}{s['rps']:>10.0f}{ratio:>10.1f}{s['errors']:>6.0f}"
+                print(row, flush=True)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-    base_p50 = results[0][1]["p50"]
-    print(f"\n{args.clients} 个并发客户端，每个接口 {args.requests} 次请求")
-    print(f"{'接口':<24}{'p50 ms':>10}{'p99 ms':>10}{'请求/秒':>10}{'p50 倍数':>10}{'错误':>6}")
-    for name, s in results:
-        ratio = s["p50"] / base_p50
-        print(f"{name:<24}{s['p50']:>10.1f}{s['p99']:>10.1f}{s['rps']:>10.0f}{ratio:>10.1f}{s['errors']:>6.0f}")
 
 
 if __name__ == "__main__":

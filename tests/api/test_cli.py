@@ -7,9 +7,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.app import create_app
+from api.models import ApiToken
 from wenming import schema
 from wenming.cli import common
 from wenming.cli.main import app as cli
@@ -53,6 +55,11 @@ def test_users_add_and_token_work_against_the_api(cli_db: str, settings: Setting
 
     response = anyio.run(me)
     assert response.status_code == 200 and response.json()["display_name"] == "李明"
+    listed = runner.invoke(cli, ["users", "list"])
+    assert "李明" in listed.output
+    with app.state.session_factory() as session:
+        used = session.scalar(select(ApiToken.last_used_at))
+    assert used is not None  # the real request transaction (not the test override) noted the token's use
     app.state.engine.dispose()
 
 
