@@ -10,6 +10,7 @@ import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from api.cache import ResultCache
 from api.errors import ErrorResponse, install_error_handlers
 from api.routers import auth, misc, people, reports, scores, units
 from wenming.db import create_db_engine, make_session_factory
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRout
     # More pooled connections than request slots (see api.deps.get_db), so no request waits for a connection.
     engine = create_db_engine(settings.database_url, pool_size=max(1, connections // 4), max_overflow=connections)
     app.state.db_slots = anyio.CapacityLimiter(connections)
+    app.state.board_cache = ResultCache(settings.api_leaderboard_cache_seconds)
     app.state.token_touches = {}  # token id -> monotonic time of the last last_used_at write
     app.state.settings = settings
     app.state.engine = engine

@@ -223,7 +223,7 @@ def _dashboard_counts(db: Session, settings: Settings) -> dict[str, int]:
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff) -> HTMLResponse:
     today = datetime.now(settings.tz).date()
-    board = dashboard_board(db, settings, today)
+    board = dashboard_board(request, db, settings, today)
     return render(
         request,
         "dashboard.html",
@@ -235,9 +235,10 @@ def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff)
     )
 
 
-def dashboard_board(db: Session, settings: Settings, today: date) -> dict[str, Any]:
-    """This month's ranking and the units at risk, from scoring."""
-    return scores.dashboard(db, settings, today)
+def dashboard_board(request: Request, db: Session, settings: Settings, today: date) -> dict[str, Any]:
+    """This month's ranking and the units at risk, from scoring (cached like the leaderboards)."""
+    cache = request.app.state.board_cache
+    return cache.get(("dashboard", settings.api_default_rubric, today), lambda: scores.dashboard(db, settings, today))
 
 
 # --- review queue ----------------------------------------------------------------------------------

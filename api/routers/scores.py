@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from api import exports, schemas
 from api import repository as repo
+from api.cache import ResultCache
 from api.deps import MAX_ID, AppSettings, DbSession, OptionalId, Paging, ResourceId, Reviewer, Viewer
 from api.errors import ApiError, NotFound
 from ingest.models import Unit
@@ -97,28 +99,53 @@ def annual(db: DbSession, settings: Settings, rubric: str | None, year: int | No
     return AnnualBoard(rubric=r.name, year=y, rows=scoring_service.annual_scores(db, settings, r, y))
 
 
+def cached_json(request: Request, key: tuple[Any, ...], build: Callable[[], BaseModel]) -> Response:
+    """Serve a leaderboard from the app's cache (see api.cache); the key includes today's date."""
+    cache: ResultCache = request.app.state.board_cache
+    body = cache.get((*key, today(request.app.state.settings)), lambda: build().model_dump_json().encode())
+    return Response(body, media_type="application/json")
+
+
 @router.get("/leaderboards/monthly", response_model=ss.MonthlyRanking)
 def monthly_board(
-    db: DbSession, settings: AppSettings, _me: Viewer, rubric: RubricName = None, month: MonthText = None
-) -> ss.MonthlyRanking:
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    _me: Viewer,
+    rubric: RubricName = None,
+    month: MonthText = None,
+) -> Response:
     """活跃度 ranking of every unit for a month, with the formula and the tie rule."""
-    return monthly(db, settings, rubric, month)
+    key = ("monthly", get_rubric(settings, rubric).name, parse_month(month, settings))
+    return cached_json(request, key, lambda: monthly(db, settings, rubric, month))
 
 
 @router.get("/leaderboards/quarterly", response_model=ss.QuarterTable)
 def quarterly_board(
-    db: DbSession, settings: AppSettings, _me: Viewer, rubric: RubricName = None, quarter: QuarterText = None
-) -> ss.QuarterTable:
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    _me: Viewer,
+    rubric: RubricName = None,
+    quarter: QuarterText = None,
+) -> Response:
     """The quarterly summary table (附件3 under 长兴), ranked."""
-    return quarterly(db, settings, rubric, quarter)
+    key = ("quarterly", get_rubric(settings, rubric).name, parse_quarter(quarter, settings))
+    return cached_json(request, key, lambda: quarterly(db, settings, rubric, quarter))
 
 
 @router.get("/leaderboards/annual", response_model=AnnualBoard)
 def annual_board(
-    db: DbSession, settings: AppSettings, _me: Viewer, rubric: RubricName = None, year: YearNumber = None
-) -> AnnualBoard:
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    _me: Viewer,
+    rubric: RubricName = None,
+    year: YearNumber = None,
+) -> Response:
     """Annual scores with the <70 warning, 限期整改, year-over-year and the two-year average."""
-    return annual(db, settings, rubric, year)
+    key = ("annual", get_rubric(settings, rubric).name, year or today(settings).year)
+    return cached_json(request, key, lambda: annual(db, settings, rubric, year))
 
 
 @router.get("/units/{unit_id}/score", response_model=ss.UnitExplanation)
