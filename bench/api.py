@@ -122,9 +122,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, data_dir: Path, cache_seconds: float) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = os.environ | {
+        "WENMING_API_LEADERBOARD_CACHE_SECONDS": str(cache_seconds),
         "WENMING_DATABASE_URL": url,
         "WENMING_DATA_DIR": str(data_dir),
         "WENMING_MEDIA_DIR": str(data_dir / "media"),
@@ -208,6 +209,7 @@ def main() -> None:
     parser.add_argument("--reports-per-unit", type=int, default=25)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--requests", type=int, default=2000, help="每个接口的请求数")
+    parser.add_argument("--cache-seconds", type=float, default=30, help="排行缓存秒数；0 表示每次都重新计算")
     args = parser.parse_args()
 
     today = date.today()
@@ -219,7 +221,7 @@ def main() -> None:
             f"数据库：{url.split('@')[-1]}，{args.units} 个单位，{args.units * args.reports_per_unit} 条报送，"
             f"建库 {time.perf_counter() - t0:.1f} s"
         )
-        proc, base = start_server(url, Path(tmp))
+        proc, base = start_server(url, Path(tmp), args.cache_seconds)
         try:
             endpoints = [
                 ("/healthz", "/healthz"),
