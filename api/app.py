@@ -8,6 +8,8 @@ from pathlib import Path
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.cache import ResultCache
@@ -59,7 +61,7 @@ def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRout
         version="1.0",
         description=DESCRIPTION,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served below from the package's own copy of Swagger UI: offices are often offline
         redoc_url=None,
         responses={
             400: {"model": ErrorResponse, "description": "请求有误"},
@@ -82,6 +84,16 @@ def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRout
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(misc.health_router)
+
+    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json",
+            title="Wenming 接口文档",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
 
     from api.console import install_console  # the console imports templates; keep the API importable alone
 

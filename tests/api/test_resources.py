@@ -324,3 +324,12 @@ async def test_readyz_says_why_an_unmigrated_database_is_not_ready(settings: Set
         schema.upgrade(fresh_database_url)
         assert (await c.get("/readyz")).status_code == 200
     app.state.engine.dispose()
+
+
+async def test_api_docs_work_offline(client: httpx.AsyncClient) -> None:
+    page = await client.get("/api/v1/docs")
+    assert page.status_code == 200 and "/static/swagger/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    assert (await client.get("/static/swagger/swagger-ui-bundle.js")).status_code == 200
+    schema = (await client.get("/api/v1/openapi.json")).json()
+    assert "/api/v1/reports/{report_id}/classification" in schema["paths"]
