@@ -214,7 +214,7 @@ def _dashboard_counts(db: Session, settings: Settings) -> dict[str, int]:
     unassigned_members = select(func.count()).where(Member.unit_id.is_(None), Member.is_staff.is_(False))
     return {
         "month_reports": int(db.scalar(month_reports) or 0),
-        "review": repo.count_reports(db, review=True),
+        "review": repo.count_review(db),
         "unassigned_members": int(db.scalar(unassigned_members) or 0),
         "units": int(db.scalar(select(func.count()).where(Unit.active.is_(True))) or 0),
     }
@@ -270,7 +270,7 @@ def review_page(
     me: Staff,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    total = repo.count_reports(db, review=True)
+    total = repo.count_review(db)
     rows = repo.page_rows(db, repo.review_query(), (page - 1) * REVIEW_PAGE_SIZE, REVIEW_PAGE_SIZE)
     return render(
         request,

@@ -200,16 +200,28 @@ def _report_conditions(f: ReportFilter) -> list[Any]:
     return conds
 
 
-def _review_conditions() -> list[Any]:
-    """Unsure classifications and unattributed reports that may score; never staff's own posts."""
-    staff = select(Member.id).where(Member.is_staff.is_(True))
-    unsure = select(Report.id).where(Report.status == ReportStatus.NEEDS_REVIEW.value)
+def _review_ids() -> Any:
+    """Ids of reports staff must look at: unsure classifications and unattributed reports that may score.
+
+    Two indexed lookups (status, unit_id) joined back by primary key, instead of an OR over every report.
+    """
+    unsure = select(Report.id.label("id")).where(Report.status == ReportStatus.NEEDS_REVIEW.value)
     # confident chatter without a unit cannot score, so it is left out
-    unattributed = select(Report.id).where(
+    unattributed = select(Report.id.label("id")).where(
         Report.unit_id.is_(None), or_(Report.label.is_(None), Report.label != Label.OTHER.value)
     )
-    # two indexed lookups (status, unit_id) instead of one OR that scans every report
-    return [Report.sender_id.not_in(staff), Report.id.in_(union(unsure, unattributed))]
+    return union(unsure, unattributed).subquery("review_ids")
+
+
+def _review_from(stmt: Select[Any], unit_id: int | None) -> Select[Any]:
+    ids = _review_ids()
+    stmt = (
+        stmt.select_from(ids)
+        .join(Report, Report.id == ids.c.id)
+        .join(Member, Member.id == Report.sender_id)
+        .where(Member.is_staff.is_(False))  # staff's own notices are never queued
+    )
+    return stmt.where(Report.unit_id == unit_id) if unit_id is not None else stmt
 
 
 def _with_names(conds: list[Any]) -> Select[Any]:
@@ -231,18 +243,18 @@ def report_query(f: ReportFilter, newest_first: bool = True) -> Select[Any]:
 
 def review_query(unit_id: int | None = None) -> Select[Any]:
     """Reports staff must look at, oldest first."""
-    conds = _review_conditions()
-    if unit_id is not None:
-        conds.append(Report.unit_id == unit_id)
-    return _with_names(conds).order_by(Report.first_message_at, Report.id)
+    stmt = _review_from(select(Report, Unit.name, Member.display_name), unit_id)
+    return stmt.outerjoin(Unit, Unit.id == Report.unit_id).order_by(Report.first_message_at, Report.id)
 
 
-def count_reports(session: Session, f: ReportFilter | None = None, review: bool = False) -> int:
-    """The number of reports matching a filter (or in the review queue), counted on the reports table only."""
-    conds = _review_conditions() if review else []
-    if f is not None:
-        conds += _report_conditions(f)
+def count_reports(session: Session, f: ReportFilter | None = None) -> int:
+    """The number of reports matching a filter, counted on the reports table only."""
+    conds = _report_conditions(f) if f is not None else []
     return int(session.scalar(select(func.count()).select_from(Report).where(*conds)) or 0)
+
+
+def count_review(session: Session, unit_id: int | None = None) -> int:
+    return int(session.scalar(_review_from(select(func.count()), unit_id)) or 0)
 
 
 def page_rows(session: Session, stmt: Select[Any], offset: int, limit: int) -> list[Any]:

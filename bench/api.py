@@ -112,6 +112,9 @@ def build_database(url: str, units: int, reports_per_unit: int, year: int, month
         user = auth.create_user(session, "bench", "bench-password-1", Role.VIEWER)
         _token, plain = auth.create_token(session, user, "压测")
         session.commit()
+    with engine.connect() as conn:  # statistics, as autovacuum (PostgreSQL) or an operator (SQLite) would have
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
     engine.dispose()
     return plain
 

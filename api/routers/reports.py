@@ -59,8 +59,7 @@ def list_reports(
 @router.get("/review", response_model=schemas.Page[schemas.ReportOut])
 def review_queue(db: DbSession, _me: Viewer, paging: Paging, unit_id: OptionalId = None) -> schemas.Page:
     """Reports awaiting staff: low-confidence classifications and reports without a unit, oldest first."""
-    f = repo.ReportFilter(unit_id=unit_id)
-    return _page(db, repo.review_query(unit_id), repo.count_reports(db, f, review=True), paging)
+    return _page(db, repo.review_query(unit_id), repo.count_review(db, unit_id), paging)
 
 
 def _detail(db: DbSession, report_id: int) -> schemas.ReportDetail:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api import repository
@@ -68,5 +67,5 @@ def seed_console_demo(session: Session, settings: Settings, today: date) -> dict
         photos=1,
     )
     session.flush()
-    review_count = session.scalar(select(func.count()).select_from(repository.review_query().subquery())) or 0
+    review_count = repository.count_review(session)
     return {"target_report": target.id, "target_unit": culture.id, "review_count": int(review_count)}
