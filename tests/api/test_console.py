@@ -80,6 +80,8 @@ async def test_every_page_renders_for_a_viewer(client: httpx.AsyncClient, staff:
         ("/leaderboards", "活跃度排名"),
         ("/leaderboards?board=quarterly", "合计"),
         ("/leaderboards?board=annual", "年度得分"),
+        ("/leaderboards?rubric=xixiang-2022&board=quarterly", "合计"),
+        ("/leaderboards?rubric=xixiang-2022&board=annual", "年度得分"),
         ("/records", "台账录入"),
     ]:
         page = await client.get(path)

@@ -223,3 +223,15 @@ async def test_exports_survive_control_characters_in_names_from_chat(
     assert "县供水公司" in names
     typed = await client.post("/api/v1/units", json={"name": "县\x07水务局"}, headers=staff.headers("reviewer"))
     assert typed.status_code == 422
+
+
+@pytest.mark.parametrize("board", ["monthly.xlsx", "quarterly.xlsx", "annual.xlsx", "quarterly.csv"])
+async def test_xixiang_exports(
+    client: httpx.AsyncClient, staff: Staff, data: Data, settings: Settings, board: str
+) -> None:
+    _two_units(data, settings)
+    response = await client.get(f"/api/v1/exports/{board}?rubric=xixiang-2022", headers=staff.headers("viewer"))
+    assert response.status_code == 200, response.text
+    if board.endswith(".xlsx"):
+        ws = load_workbook(io.BytesIO(response.content)).active
+        assert ws["A2"].value in ("排名", "季度排名") and ws.max_row >= 4
