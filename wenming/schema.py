@@ -21,6 +21,7 @@ def load_all_models() -> None:
     """Import every model module so that ``Base.metadata`` knows every table."""
     import classifier.models  # noqa: F401
     import ingest.models  # noqa: F401
+    import scoring.models  # noqa: F401
 
 
 def alembic_config(url: str) -> Config:
