@@ -1,0 +1,301 @@
+"""Scoring queries: every count is a GROUP BY in SQL over date windows computed in Python (office time zone)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select
+from sqlalchemy.orm import Session
+
+from classifier.models import Classification, ReportTag
+from ingest.models import Report, ReportStatus, Unit
+from scoring import models as m
+from scoring.rubric import Counting, Liveliness
+
+LABELS = ("practice", "pairing", "news", "volunteer", "other")
+
+
+def counted_statuses(counting: Counting) -> list[str]:
+    """Statuses whose labels count; ``needs_review`` only when the rubric says so."""
+    statuses = [ReportStatus.CLASSIFIED.value, ReportStatus.CORRECTED.value]
+    if counting.count_needs_review:
+        statuses.append(ReportStatus.NEEDS_REVIEW.value)
+    return statuses
+
+
+def effective_date(counting: Counting) -> ColumnElement[date]:
+    """The date a report counts on: the stated activity date when found (rubric parameter), else the post date."""
+    if counting.date_basis == "activity_date":
+        return func.coalesce(Report.activity_date, Report.post_date)
+    return Report.post_date
+
+
+def _window(counting: Counting, start: date, end: date, unit_id: int | None) -> list[ColumnElement[bool]]:
+    day = effective_date(counting)
+    conditions = [
+        Report.unit_id.is_not(None),
+        day >= start,
+        day < end,
+        Report.status.in_(counted_statuses(counting)),
+    ]
+    if unit_id is not None:
+        conditions.append(Report.unit_id == unit_id)
+    return conditions
+
+
+def _flagged_reports(
+    counting: Counting,
+    start: date,
+    end: date,
+    groups: Mapping[str, Sequence[str]],
+    unit_id: int | None,
+    repost_photos: bool = False,
+) -> Any:
+    """One row per counted report: unit, day, evidential photos and a 0/1 flag per label group."""
+    day = effective_date(counting)
+    photos = (
+        Report.photo_count if repost_photos else case((Report.possible_repost, 0), else_=Report.photo_count)
+    )
+    wanted = sorted({label for labels in groups.values() for label in labels})
+    flags = [
+        func.max(case((ReportTag.label.in_(labels), 1), else_=0)).label(name)
+        for name, labels in groups.items()
+    ]
+    return (
+        select(Report.unit_id.label("unit_id"), day.label("d"), photos.label("photos"), *flags)
+        .join(ReportTag, and_(ReportTag.report_id == Report.id, ReportTag.label.in_(wanted)))
+        .where(*_window(counting, start, end, unit_id))
+        .group_by(Report.id, Report.unit_id, day, photos)
+        .subquery("flagged")
+    )
+
+
+def _bucket(column: Any, bounds: Sequence[date]) -> Any:
+    """Index of the window a date falls in; ``bounds`` are the exclusive ends of consecutive windows."""
+    return case(*[(column < bound, literal(i)) for i, bound in enumerate(bounds)], else_=literal(len(bounds)))
+
+
+def bucket_counts(
+    session: Session,
+    counting: Counting,
+    start: date,
+    bounds: Sequence[date],
+    groups: Mapping[str, Sequence[str]],
+    unit_id: int | None = None,
+) -> dict[tuple[int, int], dict[str, int]]:
+    """Reports per (unit, window index) for each label group; a report with two labels of a group counts once."""
+    flagged = _flagged_reports(counting, start, bounds[-1], groups, unit_id)
+    bucket = _bucket(flagged.c.d, bounds)
+    query = select(
+        flagged.c.unit_id, bucket.label("b"), *[func.sum(flagged.c[name]).label(name) for name in groups]
+    ).group_by(flagged.c.unit_id, bucket)
+    return {
+        (row.unit_id, row.b): {name: int(getattr(row, name) or 0) for name in groups}
+        for row in session.execute(query)
+    }
+
+
+@dataclass
+class LivelinessRow:
+    unit_id: int
+    counted_reports: int
+    active_days: int
+    photos: int
+    counted_photos: int
+    practice_count: int
+    label_counts: dict[str, int] = field(default_factory=dict)
+
+
+def liveliness(
+    session: Session,
+    counting: Counting,
+    rule: Liveliness,
+    practice_labels: Sequence[str],
+    start: date,
+    end: date,
+    unit_id: int | None = None,
+) -> dict[int, LivelinessRow]:
+    """Per unit: daily-capped reports, active days, daily-capped photos, and the month's label counts."""
+    groups: dict[str, Sequence[str]] = {"live": rule.labels, "practice_group": practice_labels}
+    groups.update({f"l_{label}": [label] for label in LABELS})
+    flagged = _flagged_reports(
+        counting, start, end, groups, unit_id, repost_photos=not rule.exclude_repost_photos
+    )
+    daily = (
+        select(
+            flagged.c.unit_id,
+            func.sum(flagged.c.live).label("n"),
+            func.sum(flagged.c.live * flagged.c.photos).label("ph"),
+            *[func.sum(flagged.c[name]).label(name) for name in groups if name != "live"],
+        )
+        .group_by(flagged.c.unit_id, flagged.c.d)
+        .subquery("daily")
+    )
+    cap, photo_cap = rule.daily_report_cap, rule.daily_photo_cap
+    query = select(
+        daily.c.unit_id,
+        func.sum(case((daily.c.n > cap, cap), else_=daily.c.n)).label("counted"),
+        func.sum(case((daily.c.n > 0, 1), else_=0)).label("days"),
+        func.sum(daily.c.ph).label("photos"),
+        func.sum(case((daily.c.ph > photo_cap, photo_cap), else_=daily.c.ph)).label("counted_photos"),
+        *[func.sum(daily.c[name]).label(name) for name in groups if name != "live"],
+    ).group_by(daily.c.unit_id)
+    result: dict[int, LivelinessRow] = {}
+    for row in session.execute(query):
+        result[row.unit_id] = LivelinessRow(
+            unit_id=row.unit_id,
+            counted_reports=int(row.counted or 0),
+            active_days=int(row.days or 0),
+            photos=int(row.photos or 0),
+            counted_photos=int(row.counted_photos or 0),
+            practice_count=int(row.practice_group or 0),
+            label_counts={label: int(getattr(row, f"l_{label}") or 0) for label in LABELS},
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class AdoptionCandidate:
+    """A media adoption from a staff record or a classified news report, before deduplication."""
+
+    unit_id: int
+    day: date
+    level: str
+    title: str | None
+    outlet: str | None
+    report_id: int | None
+    record_id: int | None
+
+
+def report_adoptions(
+    session: Session, counting: Counting, start: date, end: date, unit_id: int | None = None
+) -> list[AdoptionCandidate]:
+    """News reports whose current classification found an outlet level (录用通知): only those rows are read."""
+    day = effective_date(counting)
+    level = Classification.facts["outlet_level"].as_string()
+    is_news = exists().where(ReportTag.report_id == Report.id, ReportTag.label == "news")
+    query = (
+        select(
+            Report.unit_id,
+            Report.id,
+            day.label("d"),
+            level.label("level"),
+            Classification.facts["article_title"].as_string().label("title"),
+            Classification.facts["outlet"].as_string().label("outlet"),
+        )
+        .join(
+            Classification, and_(Classification.report_id == Report.id, Classification.is_current.is_(True))
+        )
+        .where(
+            *_window(counting, start, end, unit_id),
+            is_news,
+            level.in_(["county", "city", "province", "central"]),
+        )
+    )
+    return [
+        AdoptionCandidate(row.unit_id, row.d, row.level, row.title, row.outlet, row.id, None)
+        for row in session.execute(query)
+    ]
+
+
+def record_adoptions(
+    session: Session, start: date, end: date, unit_id: int | None = None
+) -> list[AdoptionCandidate]:
+    query = select(m.MediaAdoption).where(
+        m.MediaAdoption.voided_at.is_(None),
+        m.MediaAdoption.published_on >= start,
+        m.MediaAdoption.published_on < end,
+    )
+    if unit_id is not None:
+        query = query.where(m.MediaAdoption.unit_id == unit_id)
+    return [
+        AdoptionCandidate(a.unit_id, a.published_on, a.level, a.title, a.outlet, a.report_id, a.id)
+        for a in session.scalars(query)
+    ]
+
+
+def report_hours(
+    session: Session,
+    counting: Counting,
+    labels: Sequence[str],
+    start: date,
+    end: date,
+    unit_id: int | None = None,
+) -> dict[int, float]:
+    """Volunteer person-hours stated in reports: volunteer_hours × participants (1 when absent), summed per unit."""
+    hours = Classification.facts["volunteer_hours"].as_float()
+    people = func.coalesce(Classification.facts["participants"].as_float(), 1.0)
+    tagged = exists().where(ReportTag.report_id == Report.id, ReportTag.label.in_(list(labels)))
+    query = (
+        select(Report.unit_id, func.sum(hours * people).label("h"))
+        .join(
+            Classification, and_(Classification.report_id == Report.id, Classification.is_current.is_(True))
+        )
+        .where(*_window(counting, start, end, unit_id), tagged, hours.is_not(None))
+        .group_by(Report.unit_id)
+    )
+    return {row.unit_id: float(row.h or 0) for row in session.execute(query)}
+
+
+def report_listing(
+    session: Session, counting: Counting, start: date, end: date, unit_id: int
+) -> list[tuple[int, date, str]]:
+    """(report id, counting day, label) for one unit: the evidence behind its explanation."""
+    day = effective_date(counting)
+    query = (
+        select(Report.id, day.label("d"), ReportTag.label)
+        .join(ReportTag, ReportTag.report_id == Report.id)
+        .where(*_window(counting, start, end, unit_id))
+        .order_by(day, Report.id)
+    )
+    return [(row.id, row.d, row.label) for row in session.execute(query)]
+
+
+def _records(model: Any, unit_id: int | None) -> Select[Any]:
+    query = select(model).where(model.voided_at.is_(None))
+    if unit_id is not None:
+        query = query.where(model.unit_id == unit_id)
+    return query.order_by(model.id)
+
+
+def criticisms(session: Session, start: date, end: date, unit_id: int | None = None) -> list[m.Criticism]:
+    query = _records(m.Criticism, unit_id).where(
+        m.Criticism.occurred_on >= start, m.Criticism.occurred_on < end
+    )
+    return list(session.scalars(query))
+
+
+def pairing_sheets(session: Session, year: int, unit_id: int | None = None) -> list[m.PairingSheet]:
+    return list(session.scalars(_records(m.PairingSheet, unit_id).where(m.PairingSheet.year == year)))
+
+
+def volunteer_stats(session: Session, year: int, unit_id: int | None = None) -> list[m.VolunteerStats]:
+    """All stats rows of a year in entry order, so that the newest per quarter is last."""
+    return list(session.scalars(_records(m.VolunteerStats, unit_id).where(m.VolunteerStats.year == year)))
+
+
+def checks(session: Session, year: int, unit_id: int | None = None) -> list[m.XixiangCheck]:
+    return list(session.scalars(_records(m.XixiangCheck, unit_id).where(m.XixiangCheck.year == year)))
+
+
+def adjustments(session: Session, start: date, end: date, unit_id: int | None = None) -> list[m.Adjustment]:
+    query = _records(m.Adjustment, unit_id).where(
+        m.Adjustment.occurred_on >= start, m.Adjustment.occurred_on < end
+    )
+    return list(session.scalars(query))
+
+
+def units(session: Session, unit_id: int | None = None) -> list[Unit]:
+    """Active units (or the one asked for, active or not), by name."""
+    query = select(Unit).order_by(Unit.name)
+    query = query.where(Unit.id == unit_id) if unit_id is not None else query.where(Unit.active.is_(True))
+    return list(session.scalars(query))
+
+
+def has_reports(session: Session, start: date, end: date) -> bool:
+    """Whether the system holds any report in a window (a year before it was in use is not scored)."""
+    query = select(literal(1)).where(Report.post_date >= start, Report.post_date < end).limit(1)
+    return session.execute(query).first() is not None
