@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from classifier.models import Classification, ReportTag
 from ingest.models import Report, ReportStatus, Unit
@@ -46,7 +46,22 @@ def _window(counting: Counting, start: date, end: date, unit_id: int | None) -> 
     return conditions
 
 
-def _flagged_reports(
+def _first_in_group(labels: Sequence[str]) -> ColumnElement[int]:
+    """1 on the tag row that represents its report in a label group (the group's smallest label the report has).
+
+    Tags are unique per (report, label), so summing this over tag rows counts each report once per group without
+    grouping by report first; only rows of a non-smallest label probe the report's other tags.
+    """
+    ordered = sorted(set(labels))
+    whens: list[tuple[ColumnElement[bool], int]] = [(ReportTag.label == ordered[0], 1)]
+    other = aliased(ReportTag)
+    for i, label in enumerate(ordered[1:], start=1):
+        smaller = exists().where(other.report_id == ReportTag.report_id, other.label.in_(ordered[:i]))
+        whens.append((and_(ReportTag.label == label, ~smaller), 1))
+    return case(*whens, else_=0)
+
+
+def _tag_rows(
     counting: Counting,
     start: date,
     end: date,
@@ -54,22 +69,15 @@ def _flagged_reports(
     unit_id: int | None,
     repost_photos: bool = False,
 ) -> Any:
-    """One row per counted report: unit, day, evidential photos and a 0/1 flag per label group."""
+    """One row per tag of a counted report: unit, day, evidential photos and a 0/1 group flag per group."""
     day = effective_date(counting)
-    photos = (
-        Report.photo_count if repost_photos else case((Report.possible_repost, 0), else_=Report.photo_count)
-    )
-    wanted = sorted({label for labels in groups.values() for label in labels})
-    flags = [
-        func.max(case((ReportTag.label.in_(labels), 1), else_=0)).label(name)
-        for name, labels in groups.items()
-    ]
+    photos = Report.photo_count if repost_photos else case((Report.possible_repost, 0), else_=Report.photo_count)
+    flags = [_first_in_group(labels).label(name) for name, labels in groups.items()]
     return (
         select(Report.unit_id.label("unit_id"), day.label("d"), photos.label("photos"), *flags)
-        .join(ReportTag, and_(ReportTag.report_id == Report.id, ReportTag.label.in_(wanted)))
+        .join(ReportTag, ReportTag.report_id == Report.id)
         .where(*_window(counting, start, end, unit_id))
-        .group_by(Report.id, Report.unit_id, day, photos)
-        .subquery("flagged")
+        .subquery("tagged")
     )
 
 
@@ -87,7 +95,7 @@ def bucket_counts(
     unit_id: int | None = None,
 ) -> dict[tuple[int, int], dict[str, int]]:
     """Reports per (unit, window index) for each label group; a report with two labels of a group counts once."""
-    flagged = _flagged_reports(counting, start, bounds[-1], groups, unit_id)
+    flagged = _tag_rows(counting, start, bounds[-1], groups, unit_id)
     bucket = _bucket(flagged.c.d, bounds)
     query = select(
         flagged.c.unit_id, bucket.label("b"), *[func.sum(flagged.c[name]).label(name) for name in groups]
@@ -121,9 +129,7 @@ def liveliness(
     """Per unit: daily-capped reports, active days, daily-capped photos, and the month's label counts."""
     groups: dict[str, Sequence[str]] = {"live": rule.labels, "practice_group": practice_labels}
     groups.update({f"l_{label}": [label] for label in LABELS})
-    flagged = _flagged_reports(
-        counting, start, end, groups, unit_id, repost_photos=not rule.exclude_repost_photos
-    )
+    flagged = _tag_rows(counting, start, end, groups, unit_id, repost_photos=not rule.exclude_repost_photos)
     daily = (
         select(
             flagged.c.unit_id,
@@ -176,7 +182,6 @@ def report_adoptions(
     """News reports whose current classification found an outlet level (录用通知): only those rows are read."""
     day = effective_date(counting)
     level = Classification.facts["outlet_level"].as_string()
-    is_news = exists().where(ReportTag.report_id == Report.id, ReportTag.label == "news")
     query = (
         select(
             Report.unit_id,
@@ -186,14 +191,11 @@ def report_adoptions(
             Classification.facts["article_title"].as_string().label("title"),
             Classification.facts["outlet"].as_string().label("outlet"),
         )
+        .join(ReportTag, and_(ReportTag.report_id == Report.id, ReportTag.label == "news"))
         .join(
             Classification, and_(Classification.report_id == Report.id, Classification.is_current.is_(True))
         )
-        .where(
-            *_window(counting, start, end, unit_id),
-            is_news,
-            level.in_(["county", "city", "province", "central"]),
-        )
+        .where(*_window(counting, start, end, unit_id), level.in_(["county", "city", "province", "central"]))
     )
     return [
         AdoptionCandidate(row.unit_id, row.d, row.level, row.title, row.outlet, row.id, None)
@@ -218,23 +220,18 @@ def record_adoptions(
 
 
 def report_hours(
-    session: Session,
-    counting: Counting,
-    labels: Sequence[str],
-    start: date,
-    end: date,
-    unit_id: int | None = None,
+    session: Session, counting: Counting, start: date, end: date, unit_id: int | None = None
 ) -> dict[int, float]:
-    """Volunteer person-hours stated in reports: volunteer_hours × participants (1 when absent), summed per unit."""
+    """Person-hours stated in volunteer reports: volunteer_hours × participants (1 when absent), per unit."""
     hours = Classification.facts["volunteer_hours"].as_float()
     people = func.coalesce(Classification.facts["participants"].as_float(), 1.0)
-    tagged = exists().where(ReportTag.report_id == Report.id, ReportTag.label.in_(list(labels)))
     query = (
         select(Report.unit_id, func.sum(hours * people).label("h"))
+        .join(ReportTag, and_(ReportTag.report_id == Report.id, ReportTag.label == "volunteer"))
         .join(
             Classification, and_(Classification.report_id == Report.id, Classification.is_current.is_(True))
         )
-        .where(*_window(counting, start, end, unit_id), tagged, hours.is_not(None))
+        .where(*_window(counting, start, end, unit_id), hours.is_not(None))
         .group_by(Report.unit_id)
     )
     return {row.unit_id: float(row.h or 0) for row in session.execute(query)}

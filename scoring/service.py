@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.models import Report, Unit
@@ -62,6 +63,7 @@ __all__ = [
     "load_rubric",
     "monthly_ranking",
     "quarter_table",
+    "resolve_unit",
     "set_volunteer_stats",
     "void_record",
 ]
@@ -387,6 +389,25 @@ def _unit(session: Session, unit_id: int) -> Unit:
     if unit is None:
         raise ScoringError(f"没有编号为 {unit_id} 的单位")
     return unit
+
+
+def resolve_unit(session: Session, ref: str) -> Unit:
+    """A unit by id, exact name, alias, or a name fragment that matches exactly one unit."""
+    text = ref.strip()
+    if text.isdigit():
+        return _unit(session, int(text))
+    exact = session.scalars(select(Unit).where(Unit.name == text)).first()
+    if exact is not None:
+        return exact
+    candidates = list(session.scalars(select(Unit).where(Unit.name.contains(text, autoescape=True)).limit(6)))
+    if not candidates:
+        candidates = [u for u in session.scalars(select(Unit).where(Unit.active.is_(True))) if text in (u.aliases or [])]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise ScoringError(f"找不到单位 {text!r}")
+    names = "、".join(u.name for u in candidates[:5])
+    raise ScoringError(f"单位 {text!r} 不唯一：{names}……请写全称或编号")
 
 
 def explain_unit(

@@ -78,7 +78,7 @@ def gather(
     services = {uid: n["services"] for (uid, _), n in counts.items()}
     hours: dict[int, float] = {}
     if rubric.items.activity.participation.hours_source == "stats_then_reports":
-        hours = repository.report_hours(session, c, rule.labels, start, end, unit_id)
+        hours = repository.report_hours(session, c, start, end, unit_id)
     media: dict[int, list[repository.AdoptionCandidate]] = defaultdict(list)
     found = repository.report_adoptions(session, c, start, end, unit_id)
     for candidate in found + repository.record_adoptions(session, start, end, unit_id):
