@@ -1,7 +1,9 @@
+# ruff: noqa: E402
 """Scoring benchmark: 2,000 units × one year (≈ 500k reports) timed against a bare GROUP BY in the same run.
 
     .venv/bin/python bench/scoring.py                       # SQLite file under ./var/bench
-    WENMING_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/wm_h3 .venv/bin/python bench/scoring.py --reset
+    WENMING_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/wm_h3 \
+        .venv/bin/python bench/scoring.py --reset
 
 The database must be empty (or pass ``--reset``, which wipes it). Rows are generated with bulk inserts; a
 classification row is written only for reports whose facts scoring reads (news with an outlet level, volunteer
@@ -16,7 +18,7 @@ import statistics
 import sys
 from pathlib import Path
 
-# Run as a script, this file's directory comes first on sys.path and its name would shadow the scoring package.
+# Run as a script, this directory comes first on sys.path and this file would shadow the scoring package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 import time
 from collections.abc import Callable
@@ -35,7 +37,18 @@ from wenming.db import create_db_engine
 from wenming.settings import Settings
 
 YEAR = 2026
-LABELS = ["practice", "practice", "practice", "volunteer", "volunteer", "news", "news", "pairing", "other", "other"]
+LABELS = [
+    "practice",
+    "practice",
+    "practice",
+    "volunteer",
+    "volunteer",
+    "news",
+    "news",
+    "pairing",
+    "other",
+    "other",
+]
 LEVELS = ["county", "county", "county", "city", "city", "province", "central"]
 BATCH = 20_000
 BENCH_SQLITE = "sqlite:///./var/bench/scoring.db"
@@ -60,7 +73,9 @@ def _flush(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
         rows.clear()
 
 
-def _report_rows(rng: random.Random, unit_id: int, report_id: int, day: date) -> tuple[dict[str, Any], list[str]]:
+def _report_rows(
+    rng: random.Random, unit_id: int, report_id: int, day: date
+) -> tuple[dict[str, Any], list[str]]:
     at = datetime(day.year, day.month, day.day, rng.randint(0, 23), rng.randint(0, 59), tzinfo=UTC)
     label = rng.choice(LABELS)
     labels = [label] + (["volunteer"] if label == "practice" and rng.random() < 0.2 else [])
@@ -88,27 +103,43 @@ def _report_rows(rng: random.Random, unit_id: int, report_id: int, day: date) ->
 
 
 def generate(url: str, units: int, per_unit: int, seed: int) -> int:
-    """Bulk-insert units, members, reports, tags and the classifications scoring reads; returns report count."""
+    """Bulk-insert units, members, reports, tags and the classifications scoring reads."""
     rng = random.Random(seed)
     engine = create_db_engine(url)
     now = datetime.now(UTC)
     start = date(YEAR, 1, 1)
     with Session(engine) as session:
-        session.execute(insert(ChatGroup), [{"id": 1, "platform": "wechat", "platform_id": "bench", "created_at": now}])
+        session.execute(
+            insert(ChatGroup), [{"id": 1, "platform": "wechat", "platform_id": "bench", "created_at": now}]
+        )
         levels = ["county"] * 6 + ["city"] * 2 + ["provincial", "national"]
         session.execute(
             insert(Unit),
             [
-                {"id": i, "name": f"单位{i:04d}", "aliases": [], "honour_level": rng.choice(levels),
-                 "headcount": rng.randint(20, 400), "active": True, "created_at": now}
+                {
+                    "id": i,
+                    "name": f"单位{i:04d}",
+                    "aliases": [],
+                    "honour_level": rng.choice(levels),
+                    "headcount": rng.randint(20, 400),
+                    "active": True,
+                    "created_at": now,
+                }
                 for i in range(1, units + 1)
             ],
         )
         session.execute(
             insert(Member),
             [
-                {"id": i, "platform": "wechat", "platform_user_id": f"wx{i}", "unit_id": i, "is_staff": False,
-                 "first_seen_at": now, "last_seen_at": now}
+                {
+                    "id": i,
+                    "platform": "wechat",
+                    "platform_user_id": f"wx{i}",
+                    "unit_id": i,
+                    "is_staff": False,
+                    "first_seen_at": now,
+                    "last_seen_at": now,
+                }
                 for i in range(1, units + 1)
             ],
         )
@@ -120,7 +151,9 @@ def generate(url: str, units: int, per_unit: int, seed: int) -> int:
             count = max(0, int(rng.gauss(per_unit, per_unit / 3)))
             for _ in range(count):
                 report_id += 1
-                row, labels = _report_rows(rng, unit_id, report_id, start + timedelta(days=rng.randint(0, 364)))
+                row, labels = _report_rows(
+                    rng, unit_id, report_id, start + timedelta(days=rng.randint(0, 364))
+                )
                 reports.append(row)
                 tags.extend(
                     {"report_id": report_id, "label": lab, "is_primary": i == 0, "score": 0.8}
@@ -129,8 +162,17 @@ def generate(url: str, units: int, per_unit: int, seed: int) -> int:
                 facts = _facts(rng, labels[0], report_id)
                 if facts:
                     classes.append(
-                        {"report_id": report_id, "label": labels[0], "secondary_labels": [], "confidence": 0.8,
-                         "facts": facts, "evidence": [], "source": "model", "is_current": True, "created_at": now}
+                        {
+                            "report_id": report_id,
+                            "label": labels[0],
+                            "secondary_labels": [],
+                            "confidence": 0.8,
+                            "facts": facts,
+                            "evidence": [],
+                            "source": "model",
+                            "is_current": True,
+                            "created_at": now,
+                        }
                     )
             if len(reports) >= BATCH:
                 _flush(session, Report, reports)
@@ -148,7 +190,11 @@ def generate(url: str, units: int, per_unit: int, seed: int) -> int:
 
 def _facts(rng: random.Random, label: str, report_id: int) -> dict[str, Any] | None:
     if label == "news" and rng.random() < 0.3:
-        return {"outlet": "长兴新闻网", "outlet_level": rng.choice(LEVELS), "article_title": f"文明实践简讯{report_id // 3}"}
+        return {
+            "outlet": "长兴新闻网",
+            "outlet_level": rng.choice(LEVELS),
+            "article_title": f"文明实践简讯{report_id // 3}",
+        }
     if label == "volunteer" and rng.random() < 0.5:
         return {"volunteer_hours": rng.choice([1.0, 2.0, 3.5]), "participants": rng.randint(3, 30)}
     return None
@@ -172,23 +218,45 @@ def run(url: str, repeat: int) -> None:
     as_of = date(YEAR, 12, 31)
     with Session(engine) as session:
         total = session.scalar(select(func.count()).select_from(Report))
-        unit_id = session.scalar(select(Report.unit_id).group_by(Report.unit_id).order_by(func.count().desc()).limit(1))
+        unit_id = session.scalar(
+            select(Report.unit_id).group_by(Report.unit_id).order_by(func.count().desc()).limit(1)
+        )
 
         def bare() -> Any:
             return session.execute(select(Report.unit_id, func.count()).group_by(Report.unit_id)).all()
 
         cases: list[tuple[str, Callable[[], Any]]] = [
-            ("月度活跃度排名 2026-10（长兴）", lambda: service.monthly_ranking(session, settings, changxing, YEAR, 10)),
-            ("季度汇总表 2026Q3（长兴）", lambda: service.quarter_table(session, settings, changxing, YEAR, 3, as_of)),
-            ("季度考核表 2026Q3（西乡）", lambda: service.quarter_table(session, settings, xixiang, YEAR, 3, as_of)),
-            ("单位年度得分说明（长兴）", lambda: service.explain_unit(session, settings, changxing, unit_id, YEAR, as_of)),
-            ("单位年度得分说明（西乡）", lambda: service.explain_unit(session, settings, xixiang, unit_id, YEAR, as_of)),
-            ("全部单位年度得分（长兴，参考）", lambda: service.annual_scores(session, settings, changxing, YEAR, as_of)),
+            (
+                "月度活跃度排名 2026-10（长兴）",
+                lambda: service.monthly_ranking(session, settings, changxing, YEAR, 10),
+            ),
+            (
+                "季度汇总表 2026Q3（长兴）",
+                lambda: service.quarter_table(session, settings, changxing, YEAR, 3, as_of),
+            ),
+            (
+                "季度考核表 2026Q3（西乡）",
+                lambda: service.quarter_table(session, settings, xixiang, YEAR, 3, as_of),
+            ),
+            (
+                "单位年度得分说明（长兴）",
+                lambda: service.explain_unit(session, settings, changxing, unit_id, YEAR, as_of),
+            ),
+            (
+                "单位年度得分说明（西乡）",
+                lambda: service.explain_unit(session, settings, xixiang, unit_id, YEAR, as_of),
+            ),
+            (
+                "全部单位年度得分（长兴，参考）",
+                lambda: service.annual_scores(session, settings, changxing, YEAR, as_of),
+            ),
         ]
         bare()  # warm the cache for everyone alike
         baseline = timed(bare, repeat)
         print(f"数据库：{engine.dialect.name}；报送 {total} 条；单位 #{unit_id} 用于单位说明")
-        print(f"{'基准：SELECT unit_id, count(*) FROM reports GROUP BY unit_id':<48} {baseline:9.1f} ms   1.00×")
+        print(
+            f"{'基准：SELECT unit_id, count(*) FROM reports GROUP BY unit_id':<48} {baseline:9.1f} ms   1.00×"
+        )
         for name, fn in cases:
             fn()
             elapsed = timed(fn, repeat)

@@ -1,1 +1,1 @@
-"""Scoring: declarative rubrics, staff-entered records, monthly/quarterly/annual scores and liveliness ranking."""
+"""Scoring: declarative rubrics, staff-entered records, period scores and the liveliness ranking."""

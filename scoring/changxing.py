@@ -285,6 +285,10 @@ def volunteer_compliance(
     )
 
 
+def _ok(flag: bool | None) -> str:
+    return "达标" if flag else "未达标"
+
+
 def volunteer_lines(unit: Unit, compliance: VolunteerCompliance) -> list[str]:
     """The §四.2 flags as sentences for the explanation."""
     if compliance.stats_record_id is None:
@@ -293,8 +297,9 @@ def volunteer_lines(unit: Unit, compliance: VolunteerCompliance) -> list[str]:
     lines = [
         f"注册志愿者 {compliance.registered} / 员工 {compliance.headcount} = "
         f"{fmt((compliance.registered_ratio or 0) * 100)}%（{level}级文明单位要求 ≥ "
-        f"{fmt(compliance.required_registered_ratio * 100)}%）→ {'达标' if compliance.registered_ok else '未达标'}",
-        f"参加服务 {compliance.active} / 注册 {compliance.registered} = {fmt((compliance.active_ratio or 0) * 100)}%"
-        f"（要求 ≥ {fmt(compliance.required_active_ratio * 100)}%）→ {'达标' if compliance.active_ok else '未达标'}",
+        f"{fmt(compliance.required_registered_ratio * 100)}%）→ {_ok(compliance.registered_ok)}",
+        f"参加服务 {compliance.active} / 注册 {compliance.registered} = "
+        f"{fmt((compliance.active_ratio or 0) * 100)}%"
+        f"（要求 ≥ {fmt(compliance.required_active_ratio * 100)}%）→ {_ok(compliance.active_ok)}",
     ]
     return [f"志愿者比例（记录 volunteer_stats:{compliance.stats_record_id}）：{line}" for line in lines]

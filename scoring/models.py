@@ -1,4 +1,4 @@
-"""Staff-entered records that chat cannot show; every row says who entered it and when, and is voided, never deleted."""
+"""Staff-entered records that chat cannot show; each says who entered it and when; voided, never deleted."""
 
 from __future__ import annotations
 
@@ -229,8 +229,8 @@ class Adjustment(AuditMixin, Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
-# Covering indexes for the scoring windows: the month/quarter/year range on the counting day, with the columns the
-# GROUP BY reads, so that a month touches one twelfth of the index instead of every report row.
+# Covering indexes for the scoring windows: the month/quarter/year range on the counting day, with the
+# columns the GROUP BY reads, so that a month touches one twelfth of the index instead of every report row.
 Index(
     "ix_reports_scoring_effective_day",
     func.coalesce(Report.activity_date, Report.post_date),

@@ -1,4 +1,4 @@
-"""Scoring queries: every count is a GROUP BY in SQL over date windows computed in Python (office time zone)."""
+"""Scoring queries: every count is a GROUP BY in SQL over date windows computed in Python."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def counted_statuses(counting: Counting) -> list[str]:
 
 
 def effective_date(counting: Counting) -> ColumnElement[date]:
-    """The date a report counts on: the stated activity date when found (rubric parameter), else the post date."""
+    """The day a report counts on: its stated activity date when found (rubric choice), else its post date."""
     if counting.date_basis == "activity_date":
         return func.coalesce(Report.activity_date, Report.post_date)
     return Report.post_date
@@ -47,10 +47,10 @@ def _window(counting: Counting, start: date, end: date, unit_id: int | None) -> 
 
 
 def _first_in_group(labels: Sequence[str]) -> ColumnElement[int]:
-    """1 on the tag row that represents its report in a label group (the group's smallest label the report has).
+    """1 on the tag row that stands for its report in a label group (the smallest label of the group it has).
 
-    Tags are unique per (report, label), so summing this over tag rows counts each report once per group without
-    grouping by report first; only rows of a non-smallest label probe the report's other tags.
+    Tags are unique per (report, label), so summing this over tag rows counts each report once per group
+    without grouping by report first; only rows of a non-smallest label probe the report's other tags.
     """
     ordered = sorted(set(labels))
     whens: list[tuple[ColumnElement[bool], int]] = [(ReportTag.label == ordered[0], 1)]
@@ -71,7 +71,9 @@ def _tag_rows(
 ) -> Any:
     """One row per tag of a counted report: unit, day, evidential photos and a 0/1 group flag per group."""
     day = effective_date(counting)
-    photos = Report.photo_count if repost_photos else case((Report.possible_repost, 0), else_=Report.photo_count)
+    photos = (
+        Report.photo_count if repost_photos else case((Report.possible_repost, 0), else_=Report.photo_count)
+    )
     flags = [_first_in_group(labels).label(name) for name, labels in groups.items()]
     return (
         select(Report.unit_id.label("unit_id"), day.label("d"), photos.label("photos"), *flags)
@@ -94,7 +96,7 @@ def bucket_counts(
     groups: Mapping[str, Sequence[str]],
     unit_id: int | None = None,
 ) -> dict[tuple[int, int], dict[str, int]]:
-    """Reports per (unit, window index) for each label group; a report with two labels of a group counts once."""
+    """Reports per (unit, window index) and label group; two labels of one group count the report once."""
     flagged = _tag_rows(counting, start, bounds[-1], groups, unit_id)
     bucket = _bucket(flagged.c.d, bounds)
     query = select(
@@ -179,7 +181,7 @@ class AdoptionCandidate:
 def report_adoptions(
     session: Session, counting: Counting, start: date, end: date, unit_id: int | None = None
 ) -> list[AdoptionCandidate]:
-    """News reports whose current classification found an outlet level (录用通知): only those rows are read."""
+    """News reports whose current classification found an outlet level (录用通知); only those are read."""
     day = effective_date(counting)
     level = Classification.facts["outlet_level"].as_string()
     query = (

@@ -16,7 +16,7 @@ Points = Annotated[float, Field(ge=0, le=100)]
 
 
 class RubricError(ValueError):
-    """A rubric file is missing or malformed; the message names the file, the key and the problem (Chinese)."""
+    """A rubric file is missing or malformed; the Chinese message names the file, the key and the problem."""
 
 
 class _Strict(BaseModel):
@@ -45,7 +45,7 @@ class Liveliness(_Strict):
 
 
 class MonthlyCountItem(_Strict):
-    """Full points in a month with at least ``min_per_month`` reports; ``partial`` maps a smaller count to a fraction."""
+    """Full points for a month with ``min_per_month`` reports; ``partial`` maps fewer to a fraction."""
 
     points: Points
     labels: list[Literal["practice", "pairing", "news", "volunteer", "other"]] = Field(min_length=1)

@@ -68,7 +68,10 @@ __all__ = [
     "void_record",
 ]
 
-TIE_RULE = "活跃度相同者依次比较活跃天数、实践活动次数；仍相同则并列同一名次，下一名次顺延（如 1、2、2、4），并列单位按名称排序。"
+TIE_RULE = (
+    "活跃度相同者依次比较活跃天数、实践活动次数；仍相同则并列同一名次，"
+    "下一名次顺延（如 1、2、2、4），并列单位按名称排序。"
+)
 SATISFACTION_GRADES = ("优秀", "良好", "一般")
 
 
@@ -241,7 +244,7 @@ def _counted_quarters(rubric: XixiangRubric, year: int, as_of: date) -> list[int
 def _xixiang_year(
     session: Session, rubric: XixiangRubric, year: int, as_of: date, units: list[Unit], evidence: bool = False
 ) -> dict[int, list[LineItem]]:
-    """Per unit: the six items averaged over the counted quarters (lines per quarter), then bonus and deduction."""
+    """Per unit: the six items averaged over the counted quarters, then bonus and deduction."""
     unit_id = units[0].id if evidence else None
     data = _year_data(session, year, unit_id)
     quarters = _counted_quarters(rubric, year, as_of)
@@ -401,7 +404,9 @@ def resolve_unit(session: Session, ref: str) -> Unit:
         return exact
     candidates = list(session.scalars(select(Unit).where(Unit.name.contains(text, autoescape=True)).limit(6)))
     if not candidates:
-        candidates = [u for u in session.scalars(select(Unit).where(Unit.active.is_(True))) if text in (u.aliases or [])]
+        candidates = [
+            u for u in session.scalars(select(Unit).where(Unit.active.is_(True))) if text in (u.aliases or [])
+        ]
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
@@ -455,7 +460,7 @@ def _history_notes(
             f"{year - 1}年得分 {fmt(row.previous_score)} 分，同比 {row.year_over_year:+g} 分；"
             f"两年平均 {fmt(row.two_year_average or 0)} 分"
             + (
-                f"（占下一年晋级/复评考核分的 {fmt((row.review_component or 0))} 分）"
+                f"（占下一年晋级/复评考核分的 {fmt(row.review_component or 0)} 分）"
                 if row.review_component is not None
                 else ""
             )
@@ -469,7 +474,7 @@ def _history_notes(
     return notes
 
 
-# ---- staff-entered records -------------------------------------------------------------------------------------
+# ---- staff-entered records ----
 
 
 def _check_actor(actor: str) -> str:
@@ -527,12 +532,13 @@ def add_pairing_sheet(session: Session, data: PairingSheetIn, actor: str) -> Rec
 
 
 def set_volunteer_stats(session: Session, data: VolunteerStatsIn, actor: str) -> RecordOut:
-    """Volunteer figures for a quarter; a newer entry for the same quarter supersedes (both kept for audit)."""
+    """Volunteer figures for a quarter; a newer entry for the quarter supersedes (both kept for audit)."""
     record = _save(session, m.VolunteerStats(**data.model_dump()), data.unit_id, actor)
     return _out(
         "volunteer_stats",
         record,
-        f"{data.year}年第{data.quarter}季度 员工 {data.headcount}、注册 {data.registered}、参加 {data.active}",
+        f"{data.year}年第{data.quarter}季度 员工 {data.headcount}、注册 {data.registered}、"
+        f"参加 {data.active}",
     )
 
 

@@ -27,7 +27,7 @@ COLUMNS = [
 
 
 def rounded(value: float, mode: str) -> float:
-    """Whole steps of a shortfall per the rubric: only complete points (floor), any started point (ceil), or exact."""
+    """Steps of a shortfall: only complete points (floor), any started point (ceil), or exact."""
     value = round(value, 6)
     if mode == "floor":
         return float(math.floor(value))
@@ -162,7 +162,8 @@ def _registration(
         else f"≥ {fmt(rule.min_ratio * 100)}%"
     )
     lines.append(
-        f"注册志愿者 {stats.registered} / 在编在岗 {stats.headcount} = {fmt(percent)}%，{detail} → {fmt(points)} 分"
+        f"注册志愿者 {stats.registered} / 在编在岗 {stats.headcount} = {fmt(percent)}%，"
+        f"{detail} → {fmt(points)} 分"
     )
     return points
 
@@ -196,7 +197,8 @@ def _services(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts, lines: l
     ids = facts.service_ids.get(unit_id, [])
     evidence = "（报送 " + "、".join(f"#{i}" for i in ids) + "）" if ids else ""
     lines.append(
-        f"{project_text}，要求每季度 {required} 次；服务 {done} 次{evidence}，少 {missing} 次 × {fmt(rule.per_missing)}"
+        f"{project_text}，要求每季度 {required} 次；服务 {done} 次{evidence}，"
+        f"少 {missing} 次 × {fmt(rule.per_missing)}"
         f" → {fmt(points)} 分"
     )
     return points
@@ -219,7 +221,8 @@ def _participation(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts, lin
     points = max(0.0, rule.points - rule.per_missing_hour * short)
     lines.append(
         f"志愿服务 {fmt(hours)} 小时（{source}）/ 注册 {stats.registered} 人 = 人均 {fmt(average)} 小时，"
-        f"要求 {fmt(rule.hours_per_volunteer)} 小时，计少 {fmt(short)} 小时 × {fmt(rule.per_missing_hour)} → {fmt(points)} 分"
+        f"要求 {fmt(rule.hours_per_volunteer)} 小时，计少 {fmt(short)} 小时 × {fmt(rule.per_missing_hour)}"
+        f" → {fmt(points)} 分"
     )
     return points
 
@@ -239,7 +242,8 @@ def _awareness(
     below = rounded(max(0.0, rule.min_percent - value), rubric.point_rounding)
     points = max(0.0, rule.points - rule.per_point_below * below)
     lines.append(
-        f"知晓率 {fmt(value)}%（{survey.done_on:%Y-%m-%d} 调查），低于 {fmt(rule.min_percent)}% 计 {fmt(below)} 个百分点 → {fmt(points)} 分"
+        f"知晓率 {fmt(value)}%（{survey.done_on:%Y-%m-%d} 调查），低于 {fmt(rule.min_percent)}% "
+        f"计 {fmt(below)} 个百分点 → {fmt(points)} 分"
     )
     return points
 

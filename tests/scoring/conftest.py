@@ -1,4 +1,4 @@
-"""Fixture builders for scoring tests: units, one chat group, one member per unit, reports with tags via the ORM."""
+"""Scoring fixtures built through the ORM: units, one chat group, a member per unit, reports and tags."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ class World:
         unit = Unit(name=name, honour_level=honour_level, headcount=headcount, aliases=[])
         self.session.add(unit)
         self.session.flush()
-        member = Member(platform="wechat", platform_user_id=f"wx-{unit.id}", display_name=name, unit_id=unit.id)
+        member = Member(
+            platform="wechat", platform_user_id=f"wx-{unit.id}", display_name=name, unit_id=unit.id
+        )
         self.session.add(member)
         self.session.flush()
         self.members[unit.id] = member
@@ -70,7 +72,9 @@ class World:
             self.session.add(ReportTag(report_id=report.id, label=label, is_primary=i == 0, score=0.9))
         if facts is not None:
             self.session.add(
-                Classification(report_id=report.id, label=labels[0], confidence=0.9, facts=facts, is_current=True)
+                Classification(
+                    report_id=report.id, label=labels[0], confidence=0.9, facts=facts, is_current=True
+                )
             )
         self.session.flush()
         return report

@@ -51,10 +51,16 @@ def test_pairing_sheet_required_when_rubric_says_sheet(world: World, settings: S
     other = world.unit("县民政局")
     world.report(unit, date(2026, 8, 1), ("pairing",))
     service.add_pairing_sheet(
-        world.session, PairingSheetIn(unit_id=other.id, year=2026, quarter=3, partner="城东村"), actor="郑书洋"
+        world.session,
+        PairingSheetIn(unit_id=other.id, year=2026, quarter=3, partner="城东村"),
+        actor="郑书洋",
     )
     strict = changxing.model_copy(
-        update={"items": changxing.items.model_copy(update={"pairing": changxing.items.pairing.model_copy(update={"evidence": "sheet"})})}
+        update={
+            "items": changxing.items.model_copy(
+                update={"pairing": changxing.items.pairing.model_copy(update={"evidence": "sheet"})}
+            )
+        }
     )
     table = service.quarter_table(world.session, settings, strict, 2026, 3, as_of=YEAR_END)
     assert _row(table, unit.id).items["pairing"] == 0.0
@@ -66,7 +72,13 @@ def test_adoptions_cap_at_ten(world: World, settings: Settings, changxing) -> No
     for i in range(4):  # 4 central articles × 3 = 12 → capped at 10
         service.add_media_adoption(
             world.session,
-            MediaAdoptionIn(unit_id=unit.id, title=f"稿件{i}", outlet="人民网", level="中央", published_on=date(2026, 5, i + 1)),
+            MediaAdoptionIn(
+                unit_id=unit.id,
+                title=f"稿件{i}",
+                outlet="人民网",
+                level="中央",
+                published_on=date(2026, 5, i + 1),
+            ),
             actor="郑书洋",
         )
     explanation = service.explain_unit(world.session, settings, changxing, unit.id, 2026, as_of=YEAR_END)
@@ -78,25 +90,41 @@ def test_adoptions_cap_at_ten(world: World, settings: Settings, changxing) -> No
 
 def test_same_article_counts_once_at_its_highest_level(world: World, settings: Settings, changxing) -> None:
     unit = world.unit("县农业农村局")
-    facts = {"outlet": "长兴新闻网", "outlet_level": "county", "article_title": "《我局开展“文明餐桌”志愿服务》"}
+    facts = {
+        "outlet": "长兴新闻网",
+        "outlet_level": "county",
+        "article_title": "《我局开展“文明餐桌”志愿服务》",
+    }
     notice = world.report(unit, date(2026, 4, 2), ("news",), facts=facts)
     # staff enter the provincial adoption of the same article, spelled with different spaces/quotes
     service.add_media_adoption(
         world.session,
         MediaAdoptionIn(
-            unit_id=unit.id, title="我局开展 “文明餐桌” 志愿服务", outlet="浙江文明网", level="省级", published_on=date(2026, 4, 9)
+            unit_id=unit.id,
+            title="我局开展 “文明餐桌” 志愿服务",
+            outlet="浙江文明网",
+            level="省级",
+            published_on=date(2026, 4, 9),
         ),
         actor="郑书洋",
     )
     # a second article found only by the classifier, city level
     other = world.report(
-        unit, date(2026, 4, 12), ("news",), facts={"outlet_level": "city", "article_title": "城乡结对共建见成效"}
+        unit,
+        date(2026, 4, 12),
+        ("news",),
+        facts={"outlet_level": "city", "article_title": "城乡结对共建见成效"},
     )
     # a staff record linked to that report (no need to retype the title the same way) does not double count
     service.add_media_adoption(
         world.session,
         MediaAdoptionIn(
-            unit_id=unit.id, title="结对共建", outlet="湖州日报", level="city", published_on=date(2026, 4, 13), report_id=other.id
+            unit_id=unit.id,
+            title="结对共建",
+            outlet="湖州日报",
+            level="city",
+            published_on=date(2026, 4, 13),
+            report_id=other.id,
         ),
         actor="郑书洋",
     )
@@ -120,10 +148,15 @@ def test_criticism_minus_five_each_down_to_zero(world: World, settings: Settings
                 CriticismIn(unit_id=unit.id, occurred_on=date(2026, 3, i + 1), reason="创建任务落实不到位"),
                 actor="督查组",
             )
-    scores = {s.unit_id: s for s in service.annual_scores(world.session, settings, changxing, 2026, as_of=YEAR_END)}
+    scores = {
+        s.unit_id: s for s in service.annual_scores(world.session, settings, changxing, 2026, as_of=YEAR_END)
+    }
     assert scores[twice.id].items["cooperation"] == 10.0
     assert scores[often.id].items["cooperation"] == 0.0  # 20 − 25 floors at 0
-    line = _item(service.explain_unit(world.session, settings, changxing, often.id, 2026, as_of=YEAR_END), "cooperation")
+    line = _item(
+        service.explain_unit(world.session, settings, changxing, often.id, 2026, as_of=YEAR_END),
+        "cooperation",
+    )
     assert line.lines[-1] == "20 − 5 × 5 次通报批评，扣完为止 = 0 分"
 
 
@@ -136,10 +169,15 @@ def test_volunteer_ratio_flags(world: World, settings: Settings, changxing) -> N
     for unit, registered, active in cases:
         service.set_volunteer_stats(
             world.session,
-            VolunteerStatsIn(unit_id=unit.id, year=2026, quarter=2, headcount=100, registered=registered, active=active),
+            VolunteerStatsIn(
+                unit_id=unit.id, year=2026, quarter=2, headcount=100, registered=registered, active=active
+            ),
             actor="郑书洋",
         )
-    scores = {s.unit_id: s.volunteer for s in service.annual_scores(world.session, settings, changxing, 2026, as_of=YEAR_END)}
+    scores = {
+        s.unit_id: s.volunteer
+        for s in service.annual_scores(world.session, settings, changxing, 2026, as_of=YEAR_END)
+    }
     assert scores[county_ok.id].registered_ok is True  # 13% ≥ 13%
     assert scores[county_ok.id].active_ok is True  # 12/13 = 92% ≥ 90%
     assert scores[county_low.id].registered_ok is False  # 12% < 13%
@@ -150,7 +188,9 @@ def test_volunteer_ratio_flags(world: World, settings: Settings, changxing) -> N
     assert scores[no_stats.id].registered_ok is None
 
 
-def test_warning_below_70_and_rectification_after_two_years(world: World, settings: Settings, changxing) -> None:
+def test_warning_below_70_and_rectification_after_two_years(
+    world: World, settings: Settings, changxing
+) -> None:
     steady = world.unit("稳定单位")
     idle = world.unit("落后单位")
     for month in range(1, 13):  # 2025: full practice and news marks, pairing sheets every quarter
@@ -164,7 +204,9 @@ def test_warning_below_70_and_rectification_after_two_years(world: World, settin
             actor="郑书洋",
         )
     world.report(idle, date(2025, 6, 1), ("other",))
-    scores = {s.unit_id: s for s in service.annual_scores(world.session, settings, changxing, 2026, as_of=YEAR_END)}
+    scores = {
+        s.unit_id: s for s in service.annual_scores(world.session, settings, changxing, 2026, as_of=YEAR_END)
+    }
     # 2025 steady: 30 + 20 + 20 + 0 + 20 = 90; 2026: only 重点工作配合 20
     assert scores[steady.id].previous_score == 90.0
     assert scores[steady.id].score == 20.0
@@ -188,7 +230,9 @@ def test_first_year_of_use_has_no_rectification(world: World, settings: Settings
 
 def test_quarter_boundary_at_midnight_shanghai(world: World, settings: Settings, changxing) -> None:
     unit = world.unit("县财政局")
-    world.report(unit, datetime(2026, 9, 30, 15, 59, 59, tzinfo=UTC), ("news",))  # 23:59:59 on 30 Sep in Shanghai
+    world.report(
+        unit, datetime(2026, 9, 30, 15, 59, 59, tzinfo=UTC), ("news",)
+    )  # 23:59:59 on 30 Sep in Shanghai
     world.report(unit, datetime(2026, 9, 30, 16, 0, 0, tzinfo=UTC), ("news",))  # 00:00 on 1 Oct in Shanghai
     q3 = service.quarter_table(world.session, settings, changxing, 2026, 3, as_of=YEAR_END)
     q4 = service.quarter_table(world.session, settings, changxing, 2026, 4, as_of=YEAR_END)
@@ -205,12 +249,16 @@ def test_backdated_report_counts_on_its_activity_date(world: World, settings: Se
     world.report(unit, date(2026, 10, 12))
     october = service.monthly_ranking(world.session, settings, changxing, 2026, 10).rows[0]
     assert october.practice_count == 2
-    by_post = changxing.model_copy(update={"counting": changxing.counting.model_copy(update={"date_basis": "post_date"})})
+    by_post = changxing.model_copy(
+        update={"counting": changxing.counting.model_copy(update={"date_basis": "post_date"})}
+    )
     assert service.monthly_ranking(world.session, settings, by_post, 2026, 10).rows[0].practice_count == 1
     assert service.monthly_ranking(world.session, settings, by_post, 2026, 11).rows[0].practice_count == 1
 
 
-def test_needs_review_counts_only_when_the_rubric_says_so(world: World, settings: Settings, changxing) -> None:
+def test_needs_review_counts_only_when_the_rubric_says_so(
+    world: World, settings: Settings, changxing
+) -> None:
     unit = world.unit("县统计局")
     world.report(unit, date(2026, 10, 3))
     world.report(unit, date(2026, 10, 4), status="needs_review")
@@ -225,7 +273,12 @@ def test_needs_review_counts_only_when_the_rubric_says_so(world: World, settings
 def test_quarter_table_has_the_attachment_3_layout(world: World, settings: Settings, changxing) -> None:
     world.unit("县委党校")
     table = service.quarter_table(world.session, settings, changxing, 2026, 3, as_of=YEAR_END)
-    assert [c.title for c in table.columns] == ["常态化开展文明实践活动", "开展结对共建活动", "信息材料报送", "重点工作配合"]
+    assert [c.title for c in table.columns] == [
+        "常态化开展文明实践活动",
+        "开展结对共建活动",
+        "信息材料报送",
+        "重点工作配合",
+    ]
     assert [c.max_points for c in table.columns] == [30, 20, 30, 20]
     assert table.title == "2026年第3季度 长兴县各级文明单位创建动态管理量化考核（季度）汇总表"
 
@@ -248,16 +301,22 @@ def test_in_progress_year_counts_started_months(world: World, settings: Settings
     for month in (1, 2, 3):
         world.report(unit, date(2026, month, 5))
         world.report(unit, date(2026, month, 6))
-    explanation = service.explain_unit(world.session, settings, changxing, unit.id, 2026, as_of=date(2026, 3, 20))
+    explanation = service.explain_unit(
+        world.session, settings, changxing, unit.id, 2026, as_of=date(2026, 3, 20)
+    )
     assert _item(explanation, "practice").points == 30.0  # 3 of 3 started months
     assert explanation.notes[0] == "年度进行中：按已开始的 3 个月计算"
 
 
-def test_criticism_entered_changes_the_score_at_once(session: Session, world: World, settings: Settings, changxing) -> None:
+def test_criticism_entered_changes_the_score_at_once(
+    session: Session, world: World, settings: Settings, changxing
+) -> None:
     unit = world.unit("县医保局")
     before = service.quarter_table(world.session, settings, changxing, 2026, 1, as_of=YEAR_END)
     record = service.add_criticism(
-        world.session, CriticismIn(unit_id=unit.id, occurred_on=date(2026, 2, 1), reason="迟报"), actor="督查组"
+        world.session,
+        CriticismIn(unit_id=unit.id, occurred_on=date(2026, 2, 1), reason="迟报"),
+        actor="督查组",
     )
     after = service.quarter_table(world.session, settings, changxing, 2026, 1, as_of=YEAR_END)
     assert _row(before, unit.id).total - _row(after, unit.id).total == 5

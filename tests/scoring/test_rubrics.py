@@ -1,4 +1,4 @@
-"""Rubric files load, and a malformed one is refused with an error naming the file, the key and the problem."""
+"""Rubric files load; a malformed one is refused with an error naming the file, the key and the problem."""
 
 from __future__ import annotations
 
@@ -63,7 +63,9 @@ def test_out_of_range_and_bad_choice_are_explained(tmp_path: Path) -> None:
 
 def test_partial_credit_must_be_below_the_minimum(tmp_path: Path) -> None:
     path = _broken(tmp_path, lambda d: d["items"]["practice"].update(partial={2: 0.5}))
-    with pytest.raises(RubricError, match=r"items\.practice：partial 的次数 2 必须大于 0 且小于 min_per_month"):
+    with pytest.raises(
+        RubricError, match=r"items\.practice：partial 的次数 2 必须大于 0 且小于 min_per_month"
+    ):
         parse_rubric_file(path)
 
 

@@ -9,10 +9,11 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
+from rich.cells import cell_len
 from rich.table import Table
 
-from scoring import service
 from ingest.models import HonourLevel
+from scoring import service
 from scoring.models import AdjustmentKind, CheckKind
 from scoring.periods import parse_month, parse_quarter
 from scoring.rubric import RubricError
@@ -64,6 +65,12 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{round(value, 2):g}"
 
 
+def _unit_column(table: Table, names: list[str], title: str = "单位") -> None:
+    """Unit names are what staff look for: never ellipsized, folded only when longer than 15 characters."""
+    widest = max((cell_len(n) for n in names), default=4)
+    table.add_column(title, min_width=min(widest, 30), overflow="fold")
+
+
 def _flag(value: bool | None) -> str:
     return "—" if value is None else ("[green]是[/green]" if value else "[red]否[/red]")
 
@@ -90,9 +97,11 @@ def month(
     with unit_of_work() as session:
         ranking = service.monthly_ranking(session, settings(), rubric, year, month_number)
     table = Table(title=f"{year}年{month_number}月 文明实践活动活跃度排名（{rubric.name}）")
-    for header in ("名次", "单位", "级别", "实践活动", "志愿服务", "通讯稿", "活跃天数", "照片", "活跃度", "达标"):
-        table.add_column(header, justify="left" if header == "单位" else "right")
     rows = ranking.rows[:top] if top else ranking.rows
+    table.add_column("名次", justify="right")
+    _unit_column(table, [r.unit_name for r in rows])
+    for header in ("级别", "实践活动", "志愿服务", "通讯稿", "活跃天数", "照片", "活跃度", "达标"):
+        table.add_column(header, justify="right")
     for row in rows:
         table.add_row(
             str(row.rank),
@@ -131,7 +140,7 @@ def quarter(
         result = service.quarter_table(session, settings(), rubric, year, quarter_number)
     table = Table(title=result.title)
     table.add_column("季度排名", justify="right")
-    table.add_column("单位")
+    _unit_column(table, [r.unit_name for r in result.rows], "单   位")
     for column in result.columns:
         table.add_column(f"{column.title}（{_num(column.max_points)}分）", justify="right")
     table.add_column("合计", justify="right")
@@ -153,11 +162,13 @@ def year(
     with unit_of_work() as session:
         scores = service.annual_scores(session, settings(), rubric, year_number)
     table = Table(title=f"{year_number}年度 {rubric.title}")
-    headers = ["名次", "单位", "级别", "得分", "上年", "同比", "两年平均", "预警", "限期整改"]
+    headers = ["级别", "得分", "上年", "同比", "两年平均", "预警", "限期整改"]
     if rubric.kind == "changxing":
         headers += ["注册≥比例", "参加≥90%"]
+    table.add_column("名次", justify="right")
+    _unit_column(table, [s.unit_name for s in scores])
     for header in headers:
-        table.add_column(header, justify="left" if header == "单位" else "right")
+        table.add_column(header, justify="right")
     for s in scores:
         cells = [
             str(s.rank),
@@ -188,7 +199,8 @@ def explain(
     with unit_of_work() as session:
         unit_id = service.resolve_unit(session, unit).id
         result = service.explain_unit(session, settings(), rubric, unit_id, year_number)
-    console.print(f"[bold]{result.unit_name}[/bold] {year_number}年 {rubric.title}：[bold]{_num(result.total)} 分[/bold]")
+    total = _num(result.total)
+    console.print(f"[bold]{result.unit_name}[/bold] {year_number}年 {rubric.title}：[bold]{total} 分[/bold]")
     for item in result.items:
         limit = f" / {_num(item.max_points)}" if item.max_points is not None else ""
         console.print(f"\n[bold]{item.title}[/bold]：{_num(item.points)}{limit} 分")
@@ -362,7 +374,9 @@ def bonus(
 @domain_errors
 def deduct(
     unit: str = typer.Argument(..., help="单位编号或名称"),
-    kind: AdjustmentKind = typer.Argument(..., help="materials_missing / perfunctory / falsification / other"),
+    kind: AdjustmentKind = typer.Argument(
+        ..., help="materials_missing / perfunctory / falsification / other"
+    ),
     points: float = typer.Argument(..., help="扣分分值"),
     occurred_on: str = typer.Option(..., "--date", help="日期 YYYY-MM-DD"),
     reason: str = typer.Option(..., "--reason", help="事由"),
@@ -380,7 +394,10 @@ def deduct(
 @app.command("void")
 @domain_errors
 def void(
-    kind: str = typer.Argument(..., help="记录类型：criticism / media_adoption / pairing_sheet / volunteer_stats / check / adjustment"),
+    kind: str = typer.Argument(
+        ...,
+        help="记录类型：criticism / media_adoption / pairing_sheet / volunteer_stats / check / adjustment",
+    ),
     record_id: int = typer.Argument(..., help="记录编号"),
     reason: str = typer.Option(..., "--reason", help="作废原因"),
     by: str = typer.Option(..., "--by", help=BY_HELP),
