@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from classifier.models import ReportTag
 from ingest.models import Report
 from wenming.db import Base, UTCDateTime, utcnow
 
@@ -236,6 +237,7 @@ Index(
     func.coalesce(Report.activity_date, Report.post_date),
     Report.status,
     Report.unit_id,
+    Report.label,
     Report.photo_count,
     Report.possible_repost,
     Report.activity_date,
@@ -247,7 +249,16 @@ Index(
     Report.post_date,
     Report.status,
     Report.unit_id,
+    Report.label,
     Report.photo_count,
     Report.possible_repost,
     Report.id,
+)
+# Secondary labels are the minority: a partial index finds them without probing every report's tags.
+Index(
+    "ix_report_tags_secondary",
+    ReportTag.report_id,
+    ReportTag.label,
+    sqlite_where=ReportTag.is_primary == false(),
+    postgresql_where=ReportTag.is_primary == false(),
 )

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session
 
 from classifier.models import Classification, ReportTag
 from ingest.models import Report, ReportStatus, Unit
@@ -46,22 +46,14 @@ def _window(counting: Counting, start: date, end: date, unit_id: int | None) -> 
     return conditions
 
 
-def _first_in_group(labels: Sequence[str]) -> ColumnElement[int]:
-    """1 on the tag row that stands for its report in a label group (the smallest label of the group it has).
-
-    Tags are unique per (report, label), so summing this over tag rows counts each report once per group
-    without grouping by report first; only rows of a non-smallest label probe the report's other tags.
-    """
-    ordered = sorted(set(labels))
-    whens: list[tuple[ColumnElement[bool], int]] = [(ReportTag.label == ordered[0], 1)]
-    other = aliased(ReportTag)
-    for i, label in enumerate(ordered[1:], start=1):
-        smaller = exists().where(other.report_id == ReportTag.report_id, other.label.in_(ordered[:i]))
-        whens.append((and_(ReportTag.label == label, ~smaller), 1))
-    return case(*whens, else_=0)
+def _photos(repost_photos: bool) -> ColumnElement[int]:
+    """Photos that count as evidence: none from a report flagged as a possible re-post (rubric parameter)."""
+    if repost_photos:
+        return Report.photo_count
+    return case((Report.possible_repost, 0), else_=Report.photo_count)
 
 
-def _tag_rows(
+def _counted_rows(
     counting: Counting,
     start: date,
     end: date,
@@ -69,18 +61,37 @@ def _tag_rows(
     unit_id: int | None,
     repost_photos: bool = False,
 ) -> Any:
-    """One row per tag of a counted report: unit, day, evidential photos and a 0/1 group flag per group."""
+    """Rows (unit, day, photos, a 0/1 flag per label group) whose flag sums count each report once per group.
+
+    A report belongs to a group when its primary label (``reports.label``, mirroring the primary tag) or
+    any secondary tag is in the group. The first part reads only the covering window index on ``reports``;
+    the second adds, once per report, the groups only a secondary tag brings (partial index on those tags).
+    """
     day = effective_date(counting)
-    photos = (
-        Report.photo_count if repost_photos else case((Report.possible_repost, 0), else_=Report.photo_count)
+    photos = _photos(repost_photos)
+    window = _window(counting, start, end, unit_id)
+    primary = select(
+        Report.unit_id.label("unit_id"),
+        day.label("d"),
+        photos.label("photos"),
+        *[case((Report.label.in_(labels), 1), else_=0).label(name) for name, labels in groups.items()],
+    ).where(*window)
+    extra = [
+        func.max(case((and_(ReportTag.label.in_(labels), Report.label.not_in(labels)), 1), else_=0))
+        for labels in groups.values()
+    ]
+    secondary = (
+        select(
+            Report.unit_id.label("unit_id"),
+            day.label("d"),
+            photos.label("photos"),
+            *[flag.label(name) for flag, name in zip(extra, groups, strict=True)],
+        )
+        .join(ReportTag, and_(ReportTag.report_id == Report.id, ReportTag.is_primary == false()))
+        .where(*window)
+        .group_by(Report.id, Report.unit_id, day, photos)
     )
-    flags = [_first_in_group(labels).label(name) for name, labels in groups.items()]
-    return (
-        select(Report.unit_id.label("unit_id"), day.label("d"), photos.label("photos"), *flags)
-        .join(ReportTag, ReportTag.report_id == Report.id)
-        .where(*_window(counting, start, end, unit_id))
-        .subquery("tagged")
-    )
+    return union_all(primary, secondary).subquery("counted")
 
 
 def _bucket(column: Any, bounds: Sequence[date]) -> Any:
@@ -97,7 +108,7 @@ def bucket_counts(
     unit_id: int | None = None,
 ) -> dict[tuple[int, int], dict[str, int]]:
     """Reports per (unit, window index) and label group; two labels of one group count the report once."""
-    flagged = _tag_rows(counting, start, bounds[-1], groups, unit_id)
+    flagged = _counted_rows(counting, start, bounds[-1], groups, unit_id)
     bucket = _bucket(flagged.c.d, bounds)
     query = select(
         flagged.c.unit_id, bucket.label("b"), *[func.sum(flagged.c[name]).label(name) for name in groups]
@@ -131,7 +142,9 @@ def liveliness(
     """Per unit: daily-capped reports, active days, daily-capped photos, and the month's label counts."""
     groups: dict[str, Sequence[str]] = {"live": rule.labels, "practice_group": practice_labels}
     groups.update({f"l_{label}": [label] for label in LABELS})
-    flagged = _tag_rows(counting, start, end, groups, unit_id, repost_photos=not rule.exclude_repost_photos)
+    flagged = _counted_rows(
+        counting, start, end, groups, unit_id, repost_photos=not rule.exclude_repost_photos
+    )
     daily = (
         select(
             flagged.c.unit_id,
@@ -178,6 +191,14 @@ class AdoptionCandidate:
     record_id: int | None
 
 
+def _labelled(label: str) -> ColumnElement[bool]:
+    """The report carries ``label``: checked on the mirrored primary label first, then on secondary tags."""
+    secondary = exists().where(
+        ReportTag.report_id == Report.id, ReportTag.is_primary == false(), ReportTag.label == label
+    )
+    return or_(Report.label == label, secondary)
+
+
 def report_adoptions(
     session: Session, counting: Counting, start: date, end: date, unit_id: int | None = None
 ) -> list[AdoptionCandidate]:
@@ -193,11 +214,14 @@ def report_adoptions(
             Classification.facts["article_title"].as_string().label("title"),
             Classification.facts["outlet"].as_string().label("outlet"),
         )
-        .join(ReportTag, and_(ReportTag.report_id == Report.id, ReportTag.label == "news"))
         .join(
             Classification, and_(Classification.report_id == Report.id, Classification.is_current.is_(True))
         )
-        .where(*_window(counting, start, end, unit_id), level.in_(["county", "city", "province", "central"]))
+        .where(
+            *_window(counting, start, end, unit_id),
+            _labelled("news"),
+            level.in_(["county", "city", "province", "central"]),
+        )
     )
     return [
         AdoptionCandidate(row.unit_id, row.d, row.level, row.title, row.outlet, row.id, None)
@@ -229,11 +253,10 @@ def report_hours(
     people = func.coalesce(Classification.facts["participants"].as_float(), 1.0)
     query = (
         select(Report.unit_id, func.sum(hours * people).label("h"))
-        .join(ReportTag, and_(ReportTag.report_id == Report.id, ReportTag.label == "volunteer"))
         .join(
             Classification, and_(Classification.report_id == Report.id, Classification.is_current.is_(True))
         )
-        .where(*_window(counting, start, end, unit_id), hours.is_not(None))
+        .where(*_window(counting, start, end, unit_id), _labelled("volunteer"), hours.is_not(None))
         .group_by(Report.unit_id)
     )
     return {row.unit_id: float(row.h or 0) for row in session.execute(query)}

@@ -260,11 +260,10 @@ def _xixiang_year(
         for index, column in enumerate(xixiang.COLUMNS):
             parts = [per_quarter[q][unit.id][index] for q in quarters]
             average = sum(p.points for p in parts) / len(parts)
-            lines = [
-                f"第{q}季度 {fmt(p.points)} 分：{line}"
-                for q, p in zip(quarters, parts, strict=True)
-                for line in p.lines
-            ]
+            lines = []
+            for q, part in zip(quarters, parts, strict=True):
+                lines.append(f"第{q}季度：{fmt(part.points)} 分")
+                lines.extend(f"  · {line}" for line in part.lines)
             lines.append(
                 f"{' + '.join(fmt(p.points) for p in parts)} = {fmt(sum(p.points for p in parts))}，"
                 f"÷ {len(parts)} 个季度 = {fmt(average)} 分"

@@ -409,7 +409,7 @@ def adjustment_items(rubric: XixiangRubric, entries: list[Adjustment]) -> list[L
             key="deduction",
             title="扣分项目",
             max_points=None,
-            points=round(-deduction, 2),
+            points=round(-deduction, 2) if deduction else 0.0,
             lines=deduction_lines,
             record_ids=deduction_ids,
         ),

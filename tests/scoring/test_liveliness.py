@@ -99,14 +99,26 @@ def test_a_staff_correction_moves_a_rank(world: World, settings: Settings, chang
     world.report(runner, date(2026, 10, 4))
     before = _by_name(service.monthly_ranking(world.session, settings, changxing, 2026, 10))
     assert before["领先单位"].rank == 1 and before["追赶单位"].liveliness == 4.0
-    # staff relabel the report as practice (what the classifier's correction writes: tags + status)
+    # staff relabel the report as practice: a correction rewrites the tags and the mirrored label and status
     tag = world.session.scalars(select(ReportTag).where(ReportTag.report_id == mislabelled.id)).one()
     tag.label = "practice"
-    world.session.get(Report, mislabelled.id).status = "corrected"  # type: ignore[union-attr]
+    report = world.session.get(Report, mislabelled.id)
+    assert report is not None
+    report.label, report.status = "practice", "corrected"
     world.session.flush()
     after = _by_name(service.monthly_ranking(world.session, settings, changxing, 2026, 10))
     assert after["追赶单位"].liveliness == 6.0 and after["追赶单位"].rank == 1
     assert after["领先单位"].rank == 2
+
+
+def test_a_secondary_label_alone_makes_a_report_count(world: World, settings: Settings, changxing) -> None:
+    unit = world.unit("兼报单位")
+    world.report(unit, date(2026, 10, 2), ("other", "practice"), photos=3)
+    world.report(unit, date(2026, 10, 3), ("news", "volunteer", "practice"), photos=1)
+    row = service.monthly_ranking(world.session, settings, changxing, 2026, 10).rows[0]
+    assert row.practice_count == 2  # once each, though the second has two practice-group labels
+    assert row.photos == 4 and row.active_days == 2
+    assert row.label_counts == {"practice": 2, "pairing": 0, "news": 1, "volunteer": 1, "other": 1}
 
 
 def test_month_boundary_uses_shanghai_midnight(world: World, settings: Settings, changxing) -> None:
