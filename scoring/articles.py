@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from scoring.models import OutletLevel
 from scoring.repository import AdoptionCandidate
 
+LEVEL_RANK = {level.value: level.rank for level in OutletLevel}
+
 
 def normalize_title(title: str) -> str:
     """Title key for deduplication: NFKC, lower case, without spaces, punctuation or 《》 quotes."""
@@ -51,7 +53,7 @@ def dedupe(candidates: Iterable[AdoptionCandidate], per_level: Mapping[str, floa
     for c in sorted(items, key=lambda c: (c.day, c.record_id is None)):
         key = _key(c, linked)
         article = articles.setdefault(key, Article(key, c.title or f"报送 #{c.report_id}", c.level, 0.0))
-        if OutletLevel(c.level).rank > OutletLevel(article.level).rank:
+        if LEVEL_RANK.get(c.level, -1) > LEVEL_RANK.get(article.level, -1):
             article.level = c.level
         if c.outlet and c.outlet not in article.outlets:
             article.outlets.append(c.outlet)

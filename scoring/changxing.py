@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from ingest.models import HonourLevel, Unit
 from scoring import articles, repository
-from scoring.models import Criticism, PairingSheet, VolunteerStats
 from scoring.periods import month_bounds, month_start, quarter_of, started
+from scoring.repository import Record
 from scoring.rubric import ChangxingRubric, MonthlyCountItem
 from scoring.schemas import LineItem, TableColumn, VolunteerCompliance
 
@@ -68,9 +68,9 @@ class Facts:
     """Everything the items need for all units of a period, fetched with a handful of grouped queries."""
 
     counts: dict[tuple[int, int], dict[str, int]]
-    sheets: dict[int, list[PairingSheet]]
+    sheets: dict[int, list[Record]]
     adoptions: dict[int, list[repository.AdoptionCandidate]]
-    criticisms: dict[int, list[Criticism]]
+    criticisms: dict[int, list[Record]]
     evidence: dict[str, dict[int, list[int]]] = field(
         default_factory=dict
     )  # group → month index → report ids
@@ -85,14 +85,14 @@ def gather(session: Session, rubric: ChangxingRubric, period: Period, unit_id: i
     """Run the grouped queries for one period (all units, or one for an explanation)."""
     c = rubric.counting
     counts = repository.bucket_counts(session, c, period.start, period.bounds, _groups(rubric), unit_id)
-    sheets: dict[int, list[PairingSheet]] = defaultdict(list)
+    sheets: dict[int, list[Record]] = defaultdict(list)
     for sheet in repository.pairing_sheets(session, period.year, unit_id):
         sheets[sheet.unit_id].append(sheet)
     adoptions: dict[int, list[repository.AdoptionCandidate]] = defaultdict(list)
     found = repository.report_adoptions(session, c, period.start, period.end, unit_id)
     for candidate in found + repository.record_adoptions(session, period.start, period.end, unit_id):
         adoptions[candidate.unit_id].append(candidate)
-    criticisms: dict[int, list[Criticism]] = defaultdict(list)
+    criticisms: dict[int, list[Record]] = defaultdict(list)
     for criticism in repository.criticisms(session, period.start, period.end, unit_id):
         criticisms[criticism.unit_id].append(criticism)
     return Facts(counts, sheets, adoptions, criticisms)
@@ -248,9 +248,7 @@ def columns(items: list[LineItem]) -> dict[str, float]:
     }
 
 
-def volunteer_compliance(
-    rubric: ChangxingRubric, unit: Unit, stats: list[VolunteerStats]
-) -> VolunteerCompliance:
+def volunteer_compliance(rubric: ChangxingRubric, unit: Unit, stats: list[Record]) -> VolunteerCompliance:
     """§四.2 flags from the newest statistics of the year; missing figures give ``None`` flags."""
     rule = rubric.volunteer
     high = unit.honour_level in rule.high_levels

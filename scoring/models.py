@@ -64,17 +64,18 @@ class CheckKind(StrEnum):
     @property
     def scope(self) -> str:
         """``year``: holds for every quarter of the year; ``quarter``; ``month`` (monthly summary)."""
-        if self in (
-            CheckKind.ANNUAL_PLAN,
-            CheckKind.ANNUAL_SUMMARY,
-            CheckKind.TEAM_FLAG,
-            CheckKind.UNIFORMS,
-            CheckKind.BRAND_PLAN,
-            CheckKind.BRAND_PROMOTED,
-        ):
-            return "year"
-        return "month" if self is CheckKind.MONTHLY_SUMMARY else "quarter"
+        return CHECK_SCOPES.get(self.value, "quarter")
 
+
+CHECK_SCOPES: dict[str, str] = {
+    "annual_plan": "year",
+    "annual_summary": "year",
+    "team_flag": "year",
+    "uniforms": "year",
+    "brand_plan": "year",
+    "brand_promoted": "year",
+    "monthly_summary": "month",
+}
 
 CHECK_NAMES: dict[str, str] = {
     "annual_plan": "年度活动计划一览表",
@@ -230,12 +231,12 @@ class Adjustment(AuditMixin, Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
-# Covering indexes for the scoring windows: the month/quarter/year range on the counting day, with the
-# columns the GROUP BY reads, so that a month touches one twelfth of the index instead of every report row.
+# Covering indexes for the scoring windows: counted statuses, then the month/quarter/year range on the
+# counting day, then the columns the GROUP BY reads, so that a month reads a twelfth of one index.
 Index(
     "ix_reports_scoring_effective_day",
-    func.coalesce(Report.activity_date, Report.post_date),
     Report.status,
+    func.coalesce(Report.activity_date, Report.post_date),
     Report.unit_id,
     Report.label,
     Report.photo_count,
@@ -246,8 +247,8 @@ Index(
 )
 Index(
     "ix_reports_scoring_post_day",
-    Report.post_date,
     Report.status,
+    Report.post_date,
     Report.unit_id,
     Report.label,
     Report.photo_count,

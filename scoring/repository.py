@@ -7,7 +7,20 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from classifier.models import Classification, ReportTag
@@ -232,16 +245,12 @@ def report_adoptions(
 def record_adoptions(
     session: Session, start: date, end: date, unit_id: int | None = None
 ) -> list[AdoptionCandidate]:
-    query = select(m.MediaAdoption).where(
-        m.MediaAdoption.voided_at.is_(None),
-        m.MediaAdoption.published_on >= start,
-        m.MediaAdoption.published_on < end,
+    query = _records(m.MediaAdoption, unit_id).where(
+        m.MediaAdoption.published_on >= start, m.MediaAdoption.published_on < end
     )
-    if unit_id is not None:
-        query = query.where(m.MediaAdoption.unit_id == unit_id)
     return [
         AdoptionCandidate(a.unit_id, a.published_on, a.level, a.title, a.outlet, a.report_id, a.id)
-        for a in session.scalars(query)
+        for a in session.execute(query)
     ]
 
 
@@ -276,38 +285,48 @@ def report_listing(
     return [(row.id, row.d, row.label) for row in session.execute(query)]
 
 
+Record = Row[Any]  # a staff record as a plain row: the model's attributes, without ORM identity overhead
+
+
 def _records(model: Any, unit_id: int | None) -> Select[Any]:
-    query = select(model).where(model.voided_at.is_(None))
+    """Live (not voided) records as Core rows: thousands per period, too many for ORM objects."""
+    query = select(*model.__table__.columns).where(model.voided_at.is_(None))
     if unit_id is not None:
         query = query.where(model.unit_id == unit_id)
     return query.order_by(model.id)
 
 
-def criticisms(session: Session, start: date, end: date, unit_id: int | None = None) -> list[m.Criticism]:
+def criticisms(session: Session, start: date, end: date, unit_id: int | None = None) -> list[Record]:
     query = _records(m.Criticism, unit_id).where(
         m.Criticism.occurred_on >= start, m.Criticism.occurred_on < end
     )
-    return list(session.scalars(query))
+    return list(session.execute(query))
 
 
-def pairing_sheets(session: Session, year: int, unit_id: int | None = None) -> list[m.PairingSheet]:
-    return list(session.scalars(_records(m.PairingSheet, unit_id).where(m.PairingSheet.year == year)))
+def pairing_sheets(session: Session, year: int, unit_id: int | None = None) -> list[Record]:
+    return list(session.execute(_records(m.PairingSheet, unit_id).where(m.PairingSheet.year == year)))
 
 
-def volunteer_stats(session: Session, year: int, unit_id: int | None = None) -> list[m.VolunteerStats]:
+def volunteer_stats(session: Session, year: int, unit_id: int | None = None) -> list[Record]:
     """All stats rows of a year in entry order, so that the newest per quarter is last."""
-    return list(session.scalars(_records(m.VolunteerStats, unit_id).where(m.VolunteerStats.year == year)))
+    return list(session.execute(_records(m.VolunteerStats, unit_id).where(m.VolunteerStats.year == year)))
 
 
-def checks(session: Session, year: int, unit_id: int | None = None) -> list[m.XixiangCheck]:
-    return list(session.scalars(_records(m.XixiangCheck, unit_id).where(m.XixiangCheck.year == year)))
+def checks(
+    session: Session, year: int, unit_id: int | None = None, quarter: int | None = None
+) -> list[Record]:
+    """西乡 checks of a year; with ``quarter``, only those of that quarter and the year-scoped ones."""
+    query = _records(m.XixiangCheck, unit_id).where(m.XixiangCheck.year == year)
+    if quarter is not None:
+        query = query.where(or_(m.XixiangCheck.quarter.is_(None), m.XixiangCheck.quarter == quarter))
+    return list(session.execute(query))
 
 
-def adjustments(session: Session, start: date, end: date, unit_id: int | None = None) -> list[m.Adjustment]:
+def adjustments(session: Session, start: date, end: date, unit_id: int | None = None) -> list[Record]:
     query = _records(m.Adjustment, unit_id).where(
         m.Adjustment.occurred_on >= start, m.Adjustment.occurred_on < end
     )
-    return list(session.scalars(query))
+    return list(session.execute(query))
 
 
 def units(session: Session, unit_id: int | None = None) -> list[Unit]:

@@ -185,8 +185,14 @@ def _changxing_columns(
     return {u.id: changxing.columns(changxing.line_items(rubric, u.id, period, facts)) for u in units}
 
 
-def _year_data(session: Session, year: int, unit_id: int | None = None) -> tuple[dict, dict]:  # type: ignore[type-arg]
-    checks = xixiang.by_unit(repository.checks(session, year, unit_id))
+YearData = tuple[dict[tuple[int, str], list[repository.Record]], dict[int, list[repository.Record]]]
+
+
+def _year_data(
+    session: Session, year: int, unit_id: int | None = None, quarter: int | None = None
+) -> YearData:
+    """西乡 checks by (unit, kind) and volunteer statistics by unit, fetched once per table."""
+    checks = xixiang.by_unit_and_kind(repository.checks(session, year, unit_id, quarter))
     stats = xixiang.by_unit(repository.volunteer_stats(session, year, unit_id))
     return checks, stats
 
@@ -198,11 +204,11 @@ def _xixiang_quarter_items(
     quarter: int,
     as_of: date,
     units: list[Unit],
-    year_data: tuple[dict, dict] | None = None,  # type: ignore[type-arg]
+    year_data: YearData | None = None,
     evidence: bool = False,
 ) -> dict[int, list[LineItem]]:
     unit_id = units[0].id if evidence else None
-    checks, stats = year_data or _year_data(session, year, unit_id)
+    checks, stats = year_data or _year_data(session, year, unit_id, quarter)
     facts = xixiang.gather(session, rubric, year, quarter, as_of, checks, stats, unit_id)
     if evidence:
         xixiang.gather_evidence(session, rubric, facts, units[0].id)
@@ -251,7 +257,7 @@ def _xixiang_year(
     per_quarter = {
         q: _xixiang_quarter_items(session, rubric, year, q, as_of, units, data, evidence) for q in quarters
     }
-    entries: dict[int, list[m.Adjustment]] = defaultdict(list)
+    entries: dict[int, list[repository.Record]] = defaultdict(list)
     for entry in repository.adjustments(session, date(year, 1, 1), date(year + 1, 1, 1), unit_id):
         entries[entry.unit_id].append(entry)
     result: dict[int, list[LineItem]] = {}
@@ -350,7 +356,7 @@ def _annual_row(
     year: int,
     total: tuple[float, dict[str, float]],
     history: dict[int, dict[int, float]],
-    stats: list[m.VolunteerStats],
+    stats: list[repository.Record],
 ) -> AnnualScore:
     score, columns = total
     line = _warning_line(rubric)

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from scoring import articles, repository
 from scoring.changxing import fmt
-from scoring.models import Adjustment, AdjustmentKind, CheckKind, OutletLevel, VolunteerStats, XixiangCheck
+from scoring.models import AdjustmentKind, CheckKind, OutletLevel
 from scoring.periods import month_start, quarter_first_month
+from scoring.repository import Record
 from scoring.rubric import XixiangRubric
 from scoring.schemas import LineItem, TableColumn
 
@@ -46,8 +47,8 @@ class QuarterFacts:
     services: dict[int, int]
     report_hours: dict[int, float]
     media: dict[int, list[repository.AdoptionCandidate]]
-    checks: dict[int, list[XixiangCheck]]
-    stats: dict[int, list[VolunteerStats]]
+    checks: dict[tuple[int, str], list[Record]]  # (unit, kind) → checks of the year
+    stats: dict[int, list[Record]]
     service_ids: dict[int, list[int]] = field(default_factory=dict)
 
     @property
@@ -65,8 +66,8 @@ def gather(
     year: int,
     quarter: int,
     as_of: date,
-    checks: dict[int, list[XixiangCheck]],
-    stats: dict[int, list[VolunteerStats]],
+    checks: dict[tuple[int, str], list[Record]],
+    stats: dict[int, list[Record]],
     unit_id: int | None = None,
 ) -> QuarterFacts:
     """Grouped queries for one quarter; the year's checks and stats are fetched once by the caller."""
@@ -97,16 +98,23 @@ def gather_evidence(session: Session, rubric: XixiangRubric, facts: QuarterFacts
     facts.service_ids = {unit_id: ids}
 
 
-def by_unit(rows: list) -> dict[int, list]:  # type: ignore[type-arg]
-    grouped: dict[int, list] = defaultdict(list)  # type: ignore[type-arg]
+def by_unit(rows: list[Record]) -> dict[int, list[Record]]:
+    grouped: dict[int, list[Record]] = defaultdict(list)
     for row in rows:
         grouped[row.unit_id].append(row)
     return grouped
 
 
-def _checks(facts: QuarterFacts, unit_id: int, kind: CheckKind) -> list[XixiangCheck]:
+def by_unit_and_kind(rows: list[Record]) -> dict[tuple[int, str], list[Record]]:
+    grouped: dict[tuple[int, str], list[Record]] = defaultdict(list)
+    for row in rows:
+        grouped[(row.unit_id, row.kind)].append(row)
+    return grouped
+
+
+def _checks(facts: QuarterFacts, unit_id: int, kind: CheckKind) -> list[Record]:
     """Checks of a kind that apply to the quarter (year-scoped ones apply to every quarter of their year)."""
-    found = [c for c in facts.checks.get(unit_id, []) if c.kind == kind.value]
+    found = facts.checks.get((unit_id, kind.value), [])
     if kind.scope == "quarter":
         found = [c for c in found if c.quarter == facts.quarter]
     elif kind.scope == "month":
@@ -131,7 +139,7 @@ def _flag(
     return 0.0
 
 
-def _latest_stats(facts: QuarterFacts, unit_id: int) -> VolunteerStats | None:
+def _latest_stats(facts: QuarterFacts, unit_id: int) -> Record | None:
     """The newest statistics entered for this quarter, else for the latest earlier quarter of the year."""
     rows = [s for s in facts.stats.get(unit_id, []) if s.quarter <= facts.quarter]
     return max(rows, key=lambda s: (s.quarter, s.id)) if rows else None
@@ -145,9 +153,7 @@ def _plan(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[flo
     return points, lines, ids
 
 
-def _registration(
-    rubric: XixiangRubric, stats: VolunteerStats | None, lines: list[str], ids: list[str]
-) -> float:
+def _registration(rubric: XixiangRubric, stats: Record | None, lines: list[str], ids: list[str]) -> float:
     rule = rubric.items.team.registration
     if stats is None:
         lines.append("注册志愿者比例：未录入统计 → 0 分")
@@ -362,7 +368,7 @@ def quarter_items(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> l
     return items
 
 
-def adjustment_points(rubric: XixiangRubric, entry: Adjustment) -> float:
+def adjustment_points(rubric: XixiangRubric, entry: Record) -> float:
     """Signed points of a bonus (from the rubric's table) or a deduction (as staff decided)."""
     kind = AdjustmentKind(entry.kind)
     if not kind.is_bonus:
@@ -377,7 +383,7 @@ def adjustment_points(rubric: XixiangRubric, entry: Adjustment) -> float:
     return float(table.get(entry.level or "", 0.0))  # type: ignore[call-overload]
 
 
-def adjustment_items(rubric: XixiangRubric, entries: list[Adjustment]) -> list[LineItem]:
+def adjustment_items(rubric: XixiangRubric, entries: list[Record]) -> list[LineItem]:
     """加分 and 扣分 as two explained lines."""
     bonus_lines, deduction_lines, bonus_ids, deduction_ids = [], [], [], []
     bonus = deduction = 0.0
