@@ -476,6 +476,8 @@ def _history_notes(
         notes.append(f"连续两年低于 {fmt(line or 0)} 分：列入限期整改名单")
     elif row.warning:
         notes.append(f"低于 {fmt(line or 0)} 分：发出预警")
+    if as_of < date(year + 1, 1, 1) and (row.warning or row.rectification):
+        notes.append("年度尚未结束，预警与整改以年终得分为准")
     return notes
 
 

@@ -294,6 +294,7 @@ def test_explanation_names_reports_and_arithmetic(world: World, settings: Settin
     assert practice.report_ids == [first.id, second.id]
     assert explanation.total == 2.5 + 20
     assert "低于 70 分：发出预警" in explanation.notes
+    assert "年度尚未结束，预警与整改以年终得分为准" in explanation.notes  # as of 31 December
 
 
 def test_in_progress_year_counts_started_months(world: World, settings: Settings, changxing) -> None:
