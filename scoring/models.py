@@ -255,6 +255,19 @@ Index(
     Report.possible_repost,
     Report.id,
 )
+# One unit's year (an explanation) reads its own slice instead of the whole window.
+Index(
+    "ix_reports_scoring_unit_day",
+    Report.unit_id,
+    Report.status,
+    func.coalesce(Report.activity_date, Report.post_date),
+    Report.label,
+    Report.photo_count,
+    Report.possible_repost,
+    Report.activity_date,
+    Report.post_date,
+    Report.id,
+)
 # Secondary labels are the minority: a partial index finds them without probing every report's tags.
 Index(
     "ix_report_tags_secondary",

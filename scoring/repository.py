@@ -19,6 +19,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -29,6 +30,16 @@ from scoring import models as m
 from scoring.rubric import Counting, Liveliness
 
 LABELS = ("practice", "pairing", "news", "volunteer", "other")
+
+
+def prepare(session: Session) -> None:
+    """Tune the current transaction for short analytical queries.
+
+    PostgreSQL's JIT compiler triggers on the planner's (pessimistic) cost estimates for these GROUP BYs and
+    spends more time compiling than the queries take; ``SET LOCAL`` confines the change to this transaction.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
 
 
 def counted_statuses(counting: Counting) -> list[str]:
@@ -290,7 +301,9 @@ Record = Row[Any]  # a staff record as a plain row: the model's attributes, with
 
 def _records(model: Any, unit_id: int | None) -> Select[Any]:
     """Live (not voided) records as Core rows: thousands per period, too many for ORM objects."""
-    query = select(*model.__table__.columns).where(model.voided_at.is_(None))
+    audit = {"created_by", "created_at", "voided_by", "voided_at", "void_reason"}
+    columns = [c for c in model.__table__.columns if c.name not in audit]
+    query = select(*columns).where(model.voided_at.is_(None))
     if unit_id is not None:
         query = query.where(model.unit_id == unit_id)
     return query.order_by(model.id)

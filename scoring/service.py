@@ -115,6 +115,7 @@ def monthly_ranking(
     session: Session, settings: Settings, rubric: Rubric, year: int, month: int
 ) -> MonthlyRanking:
     """活跃度 ranking of every active unit for one month (units without reports rank last, tied)."""
+    repository.prepare(session)
     rule = rubric.liveliness
     start, end = month_start(year, month), month_start(year, month + 1)
     stats = repository.liveliness(session, rubric.counting, rule, _practice_labels(rubric), start, end)
@@ -219,6 +220,7 @@ def quarter_table(
     session: Session, settings: Settings, rubric: Rubric, year: int, quarter: int, as_of: date | None = None
 ) -> QuarterTable:
     """The 附件3 季度汇总表 (长兴: four columns) or the six-item quarterly assessment (西乡), ranked."""
+    repository.prepare(session)
     if not 1 <= quarter <= 4:
         raise ScoringError(f"季度应为 1–4，收到 {quarter}")
     units = repository.units(session)
@@ -332,6 +334,7 @@ def annual_scores(
     session: Session, settings: Settings, rubric: Rubric, year: int, as_of: date | None = None
 ) -> list[AnnualScore]:
     """Annual score per active unit with warning, 限期整改, year-over-year and two-year average, ranked."""
+    repository.prepare(session)
     day = _as_of(settings, as_of)
     units = repository.units(session)
     totals = _year_totals(session, rubric, year, day, units)
@@ -424,6 +427,7 @@ def explain_unit(
     session: Session, settings: Settings, rubric: Rubric, unit_id: int, year: int, as_of: date | None = None
 ) -> UnitExplanation:
     """Every line item of one unit's annual score with its reports, records and arithmetic in Chinese."""
+    repository.prepare(session)
     unit = _unit(session, unit_id)
     day = _as_of(settings, as_of)
     if isinstance(rubric, ChangxingRubric):
