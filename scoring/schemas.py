@@ -121,6 +121,9 @@ class RecordOut(_Out):
     summary: str
     created_by: str
     created_at: datetime
+    voided_by: str | None = None
+    voided_at: datetime | None = None
+    void_reason: str | None = None
 
 
 class _In(BaseModel):

@@ -17,6 +17,7 @@ from ingest.models import Report, Unit
 from scoring import changxing, repository, xixiang
 from scoring import models as m
 from scoring.articles import normalize_title
+from scoring.models import AdjustmentKind, CheckKind, OutletLevel
 from scoring.periods import month_start, quarter_first_month, started, today
 from scoring.rubric import (
     ChangxingRubric,
@@ -59,6 +60,7 @@ __all__ = [
     "add_xixiang_check",
     "annual_scores",
     "explain_unit",
+    "list_records",
     "list_rubrics",
     "load_rubric",
     "monthly_ranking",
@@ -495,14 +497,38 @@ def _check_actor(actor: str) -> str:
     return actor
 
 
-def _out(kind: str, record: Any, summary: str) -> RecordOut:
+def _summary(kind: str, r: Any) -> str:
+    """One Chinese line describing a staff record, the same in entry receipts and listings."""
+    if kind == "criticism":
+        return f"{r.occurred_on} 通报批评：{r.reason}"
+    if kind == "media_adoption":
+        return f"《{r.title}》 {r.outlet}（{OutletLevel(r.level).zh}）{r.published_on}"
+    if kind == "pairing_sheet":
+        return f"{r.year}年第{r.quarter}季度 结对 {r.partner}（{r.activity_count} 次）"
+    if kind == "volunteer_stats":
+        return f"{r.year}年第{r.quarter}季度 员工 {r.headcount}、注册 {r.registered}、参加 {r.active}"
+    if kind == "check":
+        detail = f" {r.value:g}%" if r.value is not None else (f" {r.grade}" if r.grade else "")
+        when = f"{r.month}月" if r.month else (f"第{r.quarter}季度" if r.quarter else "")
+        return f"{r.year}年{when} {CheckKind(r.kind).zh}{detail}（{r.done_on}）"
+    adjustment = AdjustmentKind(r.kind)
+    if adjustment.is_bonus:
+        level = f"（{OutletLevel(r.level).zh}）" if r.level else ""
+        return f"加分：{adjustment.zh}{level}（{r.occurred_on}）{r.reason}"
+    return f"扣分 {r.points:g}：{adjustment.zh}（{r.occurred_on}）{r.reason}"
+
+
+def _out(kind: str, record: Any, summary: str | None = None) -> RecordOut:
     return RecordOut(
         kind=kind,
         id=record.id,
         unit_id=record.unit_id,
-        summary=summary,
+        summary=summary or _summary(kind, record),
         created_by=record.created_by,
         created_at=record.created_at,
+        voided_by=record.voided_by,
+        voided_at=record.voided_at,
+        void_reason=record.void_reason,
     )
 
 
@@ -518,7 +544,7 @@ def _save(session: Session, record: Any, unit_id: int, actor: str) -> Any:
 def add_criticism(session: Session, data: CriticismIn, actor: str) -> RecordOut:
     """通报批评: −5 under 长兴 重点工作配合 from the moment it is entered."""
     record = _save(session, m.Criticism(**data.model_dump()), data.unit_id, actor)
-    return _out("criticism", record, f"{data.occurred_on} 通报批评：{data.reason}")
+    return _out("criticism", record)
 
 
 def add_media_adoption(session: Session, data: MediaAdoptionIn, actor: str) -> RecordOut:
@@ -531,26 +557,19 @@ def add_media_adoption(session: Session, data: MediaAdoptionIn, actor: str) -> R
         raise ScoringError("稿件标题不能只有标点")
     values = data.model_dump() | {"level": data.level.value, "title_key": normalize_title(data.title)}
     record = _save(session, m.MediaAdoption(**values), data.unit_id, actor)
-    return _out(
-        "media_adoption", record, f"《{data.title}》 {data.outlet}（{data.level.zh}）{data.published_on}"
-    )
+    return _out("media_adoption", record)
 
 
 def add_pairing_sheet(session: Session, data: PairingSheetIn, actor: str) -> RecordOut:
     """《结对共建情况表》 for one quarter."""
     record = _save(session, m.PairingSheet(**data.model_dump()), data.unit_id, actor)
-    return _out("pairing_sheet", record, f"{data.year}年第{data.quarter}季度 结对 {data.partner}")
+    return _out("pairing_sheet", record)
 
 
 def set_volunteer_stats(session: Session, data: VolunteerStatsIn, actor: str) -> RecordOut:
     """Volunteer figures for a quarter; a newer entry for the quarter supersedes (both kept for audit)."""
     record = _save(session, m.VolunteerStats(**data.model_dump()), data.unit_id, actor)
-    return _out(
-        "volunteer_stats",
-        record,
-        f"{data.year}年第{data.quarter}季度 员工 {data.headcount}、注册 {data.registered}、"
-        f"参加 {data.active}",
-    )
+    return _out("volunteer_stats", record)
 
 
 def add_xixiang_check(session: Session, data: XixiangCheckIn, actor: str) -> RecordOut:
@@ -570,8 +589,7 @@ def add_xixiang_check(session: Session, data: XixiangCheckIn, actor: str) -> Rec
     if kind.value == "satisfaction" and data.grade not in SATISFACTION_GRADES:
         raise ScoringError(f"满意率评价应为 {'/'.join(SATISFACTION_GRADES)}，收到 {data.grade!r}")
     record = _save(session, m.XixiangCheck(**values), data.unit_id, actor)
-    detail = f" {data.value:g}%" if data.value is not None else (f" {data.grade}" if data.grade else "")
-    return _out("check", record, f"{data.year}年 {kind.zh}{detail}（{data.done_on}）")
+    return _out("check", record)
 
 
 def add_bonus(session: Session, data: AdjustmentIn, actor: str) -> RecordOut:
@@ -583,7 +601,7 @@ def add_bonus(session: Session, data: AdjustmentIn, actor: str) -> RecordOut:
     values = data.model_dump() | {"kind": data.kind.value, "level": data.level.value if data.level else None}
     values["points"] = None
     record = _save(session, m.Adjustment(**values), data.unit_id, actor)
-    return _out("adjustment", record, f"加分：{data.kind.zh}（{data.occurred_on}）{data.reason}")
+    return _out("adjustment", record)
 
 
 def add_deduction(session: Session, data: AdjustmentIn, actor: str) -> RecordOut:
@@ -594,9 +612,7 @@ def add_deduction(session: Session, data: AdjustmentIn, actor: str) -> RecordOut
         raise ScoringError("扣分项目请填写扣分分值")
     values = data.model_dump() | {"kind": data.kind.value, "level": None}
     record = _save(session, m.Adjustment(**values), data.unit_id, actor)
-    return _out(
-        "adjustment", record, f"扣分 {data.points:g}：{data.kind.zh}（{data.occurred_on}）{data.reason}"
-    )
+    return _out("adjustment", record)
 
 
 RECORD_MODELS: dict[str, Any] = {
@@ -623,4 +639,28 @@ def void_record(session: Session, kind: str, record_id: int, actor: str, reason:
         raise ScoringError("作废记录请说明原因")
     record.voided_by, record.voided_at, record.void_reason = _check_actor(actor), utcnow(), reason.strip()
     session.flush()
-    return _out(kind, record, f"已作废：{reason.strip()}")
+    return _out(kind, record)
+
+
+RECORD_DATES: dict[str, str] = {
+    "criticism": "occurred_on",
+    "media_adoption": "published_on",
+    "adjustment": "occurred_on",
+}
+
+
+def list_records(session: Session, unit_id: int, year: int, include_voided: bool = True) -> list[RecordOut]:
+    """Everything staff entered for a unit and year, oldest first, voided entries marked (the audit view)."""
+    _unit(session, unit_id)
+    found: list[RecordOut] = []
+    for kind, model in RECORD_MODELS.items():
+        query = select(model).where(model.unit_id == unit_id)
+        if kind in RECORD_DATES:
+            column = getattr(model, RECORD_DATES[kind])
+            query = query.where(column >= date(year, 1, 1), column < date(year + 1, 1, 1))
+        else:
+            query = query.where(model.year == year)
+        if not include_voided:
+            query = query.where(model.voided_at.is_(None))
+        found.extend(_out(kind, record) for record in session.scalars(query))
+    return sorted(found, key=lambda r: (r.created_at, r.kind, r.id))

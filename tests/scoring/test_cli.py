@@ -77,6 +77,11 @@ def test_entering_a_criticism_changes_the_quarter_table(cli_db: str) -> None:
     assert before != after
     explain = _run("explain", "县卫健局", "2025")
     assert "2025-11-02 通报批评：创建任务落实不到位 → −5" in explain
+    voided = _run("void", "criticism", "1", "--reason", "通报撤回", "--by", "李科长")
+    assert "已作废 criticism:1（李科长，原因：通报撤回）" in voided
+    assert _run("quarter", "2025Q4") == before
+    listing = _run("records", "县卫健局", "2025")
+    assert "criticism:1" in listing and "已作废" in listing and "郑书洋" in listing
 
 
 def test_errors_are_one_chinese_line(cli_db: str) -> None:

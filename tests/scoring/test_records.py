@@ -32,6 +32,35 @@ def test_records_carry_who_and_when_and_void_keeps_the_row(world: World) -> None
         service.void_record(world.session, "criticism", out.id, "李科长", "再次")
 
 
+def test_list_records_is_the_audit_view(world: World) -> None:
+    unit = world.unit("县审计局")
+    kept = service.add_criticism(
+        world.session, CriticismIn(unit_id=unit.id, occurred_on=date(2026, 5, 6), reason="迟报"), actor="甲"
+    )
+    wrong = service.add_media_adoption(
+        world.session,
+        MediaAdoptionIn(
+            unit_id=unit.id,
+            title="审计进社区",
+            outlet="湖州日报",
+            level="市级",
+            published_on=date(2026, 6, 1),
+        ),
+        actor="乙",
+    )
+    service.add_criticism(  # another year: not listed
+        world.session, CriticismIn(unit_id=unit.id, occurred_on=date(2025, 5, 6), reason="旧事"), actor="甲"
+    )
+    service.void_record(world.session, "media_adoption", wrong.id, "丙", "标题录错")
+    rows = service.list_records(world.session, unit.id, 2026)
+    assert [(r.kind, r.id) for r in rows] == [("criticism", kept.id), ("media_adoption", wrong.id)]
+    assert rows[1].summary == "《审计进社区》 湖州日报（市级）2026-06-01"
+    assert rows[1].voided_by == "丙" and rows[1].void_reason == "标题录错"
+    assert [r.id for r in service.list_records(world.session, unit.id, 2026, include_voided=False)] == [
+        kept.id
+    ]
+
+
 def test_actor_and_unit_are_required(world: World) -> None:
     unit = world.unit("县交通局")
     with pytest.raises(service.ScoringError, match="请注明录入人"):

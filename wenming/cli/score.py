@@ -405,7 +405,34 @@ def void(
     """作废一条录入错误的记录（保留原记录备查，得分立即更新）。"""
     with unit_of_work() as session:
         record = service.void_record(session, kind, record_id, by, reason)
-    console.print(f"{record.kind}:{record.id} {record.summary}")
+    who = f"{record.voided_by}，原因：{record.void_reason}"
+    console.print(f"已作废 {record.kind}:{record.id}（{who}）：{record.summary}")
+
+
+@app.command("records")
+@domain_errors
+def records(
+    unit: str = typer.Argument(..., help="单位编号或名称"),
+    year_number: int = typer.Argument(..., metavar="YYYY", help="年度"),
+) -> None:
+    """列出一个单位某年度的全部录入记录（含已作废的），用于核对与作废。"""
+    with unit_of_work() as session:
+        found = service.resolve_unit(session, unit)
+        rows = service.list_records(session, found.id, year_number)
+    table = Table(title=f"{found.name} {year_number}年 工作人员录入记录")
+    for header in ("记录", "内容", "录入人", "录入时间", "状态"):
+        table.add_column(header, overflow="fold")
+    tz = settings().tz
+    for r in rows:
+        state = f"[red]已作废[/red]（{r.voided_by}：{r.void_reason}）" if r.voided_at else "有效"
+        table.add_row(
+            f"{r.kind}:{r.id}",
+            r.summary,
+            r.created_by,
+            f"{r.created_at.astimezone(tz):%Y-%m-%d %H:%M}",
+            state,
+        )
+    console.print(table)
 
 
 def _date(text: str) -> date:
