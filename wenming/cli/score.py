@@ -142,7 +142,7 @@ def quarter(
     table.add_column("季度排名", justify="right")
     _unit_column(table, [r.unit_name for r in result.rows], "单   位")
     for column in result.columns:
-        table.add_column(f"{column.title}（{_num(column.max_points)}分）", justify="right")
+        table.add_column(f"{column.title}（{_num(column.max_points)}分）", justify="right", overflow="fold")
     table.add_column("合计", justify="right")
     for row in result.rows:
         table.add_row(
