@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from scoring.models import OutletLevel
 from scoring.repository import AdoptionCandidate
@@ -13,6 +14,7 @@ from scoring.repository import AdoptionCandidate
 LEVEL_RANK = {level.value: level.rank for level in OutletLevel}
 
 
+@lru_cache(maxsize=65536)
 def normalize_title(title: str) -> str:
     """Title key for deduplication: NFKC, lower case, without spaces, punctuation or 《》 quotes."""
     return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", title)).lower()

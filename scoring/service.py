@@ -212,7 +212,8 @@ def _xixiang_quarter_items(
 ) -> dict[int, list[LineItem]]:
     unit_id = units[0].id if evidence else None
     checks, stats = year_data or _year_data(session, year, unit_id, quarter)
-    facts = xixiang.gather(session, rubric, year, quarter, as_of, checks, stats, unit_id)
+    ids = [u.id for u in units]
+    facts = xixiang.gather(session, rubric, year, quarter, as_of, checks, stats, unit_id, ids)
     if evidence:
         xixiang.gather_evidence(session, rubric, facts, units[0].id)
     return {u.id: xixiang.quarter_items(rubric, u.id, facts) for u in units}

@@ -69,8 +69,12 @@ def gather(
     checks: dict[tuple[int, str], list[Record]],
     stats: dict[int, list[Record]],
     unit_id: int | None = None,
+    unit_ids: list[int] | None = None,
 ) -> QuarterFacts:
-    """Grouped queries for one quarter; the year's checks and stats are fetched once by the caller."""
+    """Grouped queries for one quarter; the year's checks and stats are fetched once by the caller.
+
+    Report-stated hours are summed only when a unit (of ``unit_ids``) lacks entered hours for the quarter.
+    """
     c = rubric.counting
     start = month_start(year, quarter_first_month(quarter))
     end = month_start(year, quarter_first_month(quarter) + 3)
@@ -78,13 +82,26 @@ def gather(
     counts = repository.bucket_counts(session, c, start, [end], {"services": rule.labels}, unit_id)
     services = {uid: n["services"] for (uid, _), n in counts.items()}
     hours: dict[int, float] = {}
-    if rubric.items.activity.participation.hours_source == "stats_then_reports":
+    if rubric.items.activity.participation.hours_source == "stats_then_reports" and _hours_missing(
+        stats, quarter, unit_ids if unit_ids is not None else list(stats)
+    ):
         hours = repository.report_hours(session, c, start, end, unit_id)
     media: dict[int, list[repository.AdoptionCandidate]] = defaultdict(list)
     found = repository.report_adoptions(session, c, start, end, unit_id)
     for candidate in found + repository.record_adoptions(session, start, end, unit_id):
         media[candidate.unit_id].append(candidate)
     return QuarterFacts(year, quarter, as_of, services, hours, media, checks, stats)
+
+
+def _hours_missing(stats: dict[int, list[Record]], quarter: int, unit_ids: list[int]) -> bool:
+    """Whether any of the units has no service hours entered for the quarter."""
+    return (
+        any(
+            not any(s.quarter == quarter and s.service_hours is not None for s in stats.get(uid, []))
+            for uid in unit_ids
+        )
+        or not unit_ids
+    )
 
 
 def gather_evidence(session: Session, rubric: XixiangRubric, facts: QuarterFacts, unit_id: int) -> None:
