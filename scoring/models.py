@@ -270,6 +270,13 @@ Index(
 )
 # Secondary labels are the minority: a partial index finds them without probing every report's tags.
 Index(
+    "ix_report_tags_secondary_label",
+    ReportTag.label,
+    ReportTag.report_id,
+    sqlite_where=ReportTag.is_primary == false(),
+    postgresql_where=ReportTag.is_primary == false(),
+)
+Index(
     "ix_report_tags_secondary",
     ReportTag.report_id,
     ReportTag.label,

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Select,
     and_,
     case,
-    exists,
     false,
     func,
     literal,
@@ -215,37 +214,38 @@ class AdoptionCandidate:
     record_id: int | None
 
 
-def _labelled(label: str) -> ColumnElement[bool]:
-    """The report carries ``label``: checked on the mirrored primary label first, then on secondary tags."""
-    secondary = exists().where(
-        ReportTag.report_id == Report.id, ReportTag.is_primary == false(), ReportTag.label == label
+def _labelled(counting: Counting, start: date, end: date, label: str, unit_id: int | None) -> Any:
+    """(id, unit_id, d) of counted reports carrying ``label``: by their primary label from the window index,
+    plus those that carry it only as a secondary tag, found from the (small) secondary-tag index."""
+    day = effective_date(counting)
+    window = _window(counting, start, end, unit_id)
+    primary = select(Report.id, Report.unit_id, day.label("d")).where(*window, Report.label == label)
+    tagged = select(ReportTag.report_id).where(ReportTag.is_primary == false(), ReportTag.label == label)
+    secondary = select(Report.id, Report.unit_id, day.label("d")).where(
+        Report.id.in_(tagged), Report.label != label, *window
     )
-    return or_(Report.label == label, secondary)
+    return union_all(primary, secondary).subquery(f"with_{label}")
 
 
 def report_adoptions(
     session: Session, counting: Counting, start: date, end: date, unit_id: int | None = None
 ) -> list[AdoptionCandidate]:
     """News reports whose current classification found an outlet level (录用通知); only those are read."""
-    day = effective_date(counting)
+    news = _labelled(counting, start, end, "news", unit_id)
     level = Classification.facts["outlet_level"].as_string()
     query = (
         select(
-            Report.unit_id,
-            Report.id,
-            day.label("d"),
+            news.c.unit_id,
+            news.c.id,
+            news.c.d,
             level.label("level"),
             Classification.facts["article_title"].as_string().label("title"),
             Classification.facts["outlet"].as_string().label("outlet"),
         )
         .join(
-            Classification, and_(Classification.report_id == Report.id, Classification.is_current.is_(True))
+            Classification, and_(Classification.report_id == news.c.id, Classification.is_current.is_(True))
         )
-        .where(
-            *_window(counting, start, end, unit_id),
-            _labelled("news"),
-            level.in_(["county", "city", "province", "central"]),
-        )
+        .where(level.in_(["county", "city", "province", "central"]))
     )
     return [
         AdoptionCandidate(row.unit_id, row.d, row.level, row.title, row.outlet, row.id, None)
@@ -269,15 +269,17 @@ def report_hours(
     session: Session, counting: Counting, start: date, end: date, unit_id: int | None = None
 ) -> dict[int, float]:
     """Person-hours stated in volunteer reports: volunteer_hours × participants (1 when absent), per unit."""
+    volunteer = _labelled(counting, start, end, "volunteer", unit_id)
     hours = Classification.facts["volunteer_hours"].as_float()
     people = func.coalesce(Classification.facts["participants"].as_float(), 1.0)
     query = (
-        select(Report.unit_id, func.sum(hours * people).label("h"))
+        select(volunteer.c.unit_id, func.sum(hours * people).label("h"))
         .join(
-            Classification, and_(Classification.report_id == Report.id, Classification.is_current.is_(True))
+            Classification,
+            and_(Classification.report_id == volunteer.c.id, Classification.is_current.is_(True)),
         )
-        .where(*_window(counting, start, end, unit_id), _labelled("volunteer"), hours.is_not(None))
-        .group_by(Report.unit_id)
+        .where(hours.is_not(None))
+        .group_by(volunteer.c.unit_id)
     )
     return {row.unit_id: float(row.h or 0) for row in session.execute(query)}
 
