@@ -71,9 +71,9 @@ class Facts:
     sheets: dict[int, list[Record]]
     adoptions: dict[int, list[repository.AdoptionCandidate]]
     criticisms: dict[int, list[Record]]
-    evidence: dict[str, dict[int, list[int]]] = field(
-        default_factory=dict
-    )  # group → month index → report ids
+    # group → month index → report ids (explanations only)
+    evidence: dict[str, dict[int, list[int]]] = field(default_factory=dict)
+    explain: bool = True  # False for tables: the same arithmetic without writing the Chinese lines
 
 
 def _groups(rubric: ChangxingRubric) -> dict[str, Sequence[str]]:
@@ -81,7 +81,13 @@ def _groups(rubric: ChangxingRubric) -> dict[str, Sequence[str]]:
     return {"practice": items.practice.labels, "news": items.news.labels, "pairing": ["pairing"]}
 
 
-def gather(session: Session, rubric: ChangxingRubric, period: Period, unit_id: int | None = None) -> Facts:
+def gather(
+    session: Session,
+    rubric: ChangxingRubric,
+    period: Period,
+    unit_id: int | None = None,
+    explain: bool = True,
+) -> Facts:
     """Run the grouped queries for one period (all units, or one for an explanation)."""
     c = rubric.counting
     counts = repository.bucket_counts(session, c, period.start, period.bounds, _groups(rubric), unit_id)
@@ -95,7 +101,7 @@ def gather(session: Session, rubric: ChangxingRubric, period: Period, unit_id: i
     criticisms: dict[int, list[Record]] = defaultdict(list)
     for criticism in repository.criticisms(session, period.start, period.end, unit_id):
         criticisms[criticism.unit_id].append(criticism)
-    return Facts(counts, sheets, adoptions, criticisms)
+    return Facts(counts, sheets, adoptions, criticisms, explain=explain)
 
 
 def gather_evidence(
@@ -129,14 +135,17 @@ def _monthly_item(
         if count >= rule.min_per_month:
             fraction, verdict = 1.0, "满分"
         elif count in rule.partial:
-            fraction = rule.partial[count]
-            verdict = f"未达 {rule.min_per_month} 次，按 {fmt(fraction * 100)}% 计"
+            fraction, verdict = rule.partial[count], "未达 {min} 次，按 {pct}% 计"
         else:
-            fraction, verdict = 0.0, f"未达 {rule.min_per_month} 次，不得分"
+            fraction, verdict = 0.0, "未达 {min} 次，不得分"
+        if facts.explain:
+            verdict = verdict.format(min=rule.min_per_month, pct=fmt(fraction * 100))
         total += fraction
-        lines.append(f"{period.month(index)}月：{count} {noun} → {verdict}{_ids(ids)}")
+        if facts.explain:
+            lines.append(f"{period.month(index)}月：{count} {noun} → {verdict}{_ids(ids)}")
     points = rule.points * total / len(period.counted)
-    lines.append(f"{fmt(rule.points)} × {fmt(total)} / {len(period.counted)} 个月 = {fmt(points)} 分")
+    if facts.explain:
+        lines.append(f"{fmt(rule.points)} × {fmt(total)} / {len(period.counted)} 个月 = {fmt(points)} 分")
     return LineItem(
         key=key,
         title=title,
@@ -161,6 +170,8 @@ def _pairing_item(rubric: ChangxingRubric, unit_id: int, period: Period, facts: 
         met += ok
         record_ids.extend(f"pairing_sheet:{s.id}" for s in sheets)
         report_ids.extend(ids if rule.evidence == "sheet_or_report" else [])
+        if not facts.explain:
+            continue
         partners = "、".join(s.partner for s in sheets)
         sheet_text = f"情况表 {len(sheets)} 份（{partners}）" if sheets else "未报送情况表"
         report_text = (
@@ -169,7 +180,8 @@ def _pairing_item(rubric: ChangxingRubric, unit_id: int, period: Period, facts: 
         lines.append(f"第{quarter}季度：{sheet_text}{report_text} → {'达标' if ok else '未达标'}")
     quarters = len(period.quarters)
     points = rule.points * met / quarters
-    lines.append(f"{fmt(rule.points)} × {met} / {quarters} 个季度 = {fmt(points)} 分")
+    if facts.explain:
+        lines.append(f"{fmt(rule.points)} × {met} / {quarters} 个季度 = {fmt(points)} 分")
     return LineItem(
         key="pairing",
         title="开展结对共建活动",
@@ -184,15 +196,17 @@ def _pairing_item(rubric: ChangxingRubric, unit_id: int, period: Period, facts: 
 def _adoption_item(rubric: ChangxingRubric, unit_id: int, facts: Facts) -> LineItem:
     rule = rubric.items.adoption
     found = articles.dedupe(facts.adoptions.get(unit_id, []), rule.per_article)
-    lines = [
-        f"《{a.title}》 {a.level_zh}（{'、'.join(a.outlets) or '未注明媒体'}）→ {fmt(a.points)} 分"
-        + ("（多级录用，取最高级别）" if len(a.report_ids) + len(a.record_ids) > 1 else "")
-        for a in found
-    ]
     raw = sum(a.points for a in found)
     points = min(raw, rule.cap) if rule.cap is not None else raw
-    capped = f"，加满 {fmt(rule.cap)} 分为止" if rule.cap is not None and raw > rule.cap else ""
-    lines.append(f"{len(found)} 篇合计 {fmt(raw)} 分{capped} → {fmt(points)} 分")
+    lines: list[str] = []
+    if facts.explain:
+        lines = [
+            f"《{a.title}》 {a.level_zh}（{'、'.join(a.outlets) or '未注明媒体'}）→ {fmt(a.points)} 分"
+            + ("（多级录用，取最高级别）" if len(a.report_ids) + len(a.record_ids) > 1 else "")
+            for a in found
+        ]
+        capped = f"，加满 {fmt(rule.cap)} 分为止" if rule.cap is not None and raw > rule.cap else ""
+        lines.append(f"{len(found)} 篇合计 {fmt(raw)} 分{capped} → {fmt(points)} 分")
     return LineItem(
         key="adoption",
         title="信息材料报送·录用情况",
@@ -207,12 +221,13 @@ def _adoption_item(rubric: ChangxingRubric, unit_id: int, facts: Facts) -> LineI
 def _cooperation_item(rubric: ChangxingRubric, unit_id: int, facts: Facts) -> LineItem:
     rule = rubric.items.cooperation
     found = facts.criticisms.get(unit_id, [])
-    lines = [f"{c.occurred_on:%Y-%m-%d} 通报批评：{c.reason} → −{fmt(rule.per_criticism)}" for c in found]
     points = max(0.0, rule.points - rule.per_criticism * len(found))
-    floor = "，扣完为止" if rule.per_criticism * len(found) > rule.points else ""
-    lines.append(
-        f"{fmt(rule.points)} − {fmt(rule.per_criticism)} × {len(found)} 次通报批评{floor} = {fmt(points)} 分"
-    )
+    lines: list[str] = []
+    if facts.explain:
+        lines = [f"{c.occurred_on:%Y-%m-%d} 通报批评：{c.reason} → −{fmt(rule.per_criticism)}" for c in found]
+        floor = "，扣完为止" if rule.per_criticism * len(found) > rule.points else ""
+        deducted = f"{fmt(rule.per_criticism)} × {len(found)} 次通报批评{floor}"
+        lines.append(f"{fmt(rule.points)} − {deducted} = {fmt(points)} 分")
     return LineItem(
         key="cooperation",
         title="重点工作配合",

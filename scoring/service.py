@@ -184,7 +184,7 @@ def _ranked_rows(units: list[Unit], columns: dict[int, dict[str, float]]) -> lis
 def _changxing_columns(
     session: Session, rubric: ChangxingRubric, period: changxing.Period, units: list[Unit]
 ) -> dict[int, dict[str, float]]:
-    facts = changxing.gather(session, rubric, period)
+    facts = changxing.gather(session, rubric, period, explain=False)
     return {u.id: changxing.columns(changxing.line_items(rubric, u.id, period, facts)) for u in units}
 
 

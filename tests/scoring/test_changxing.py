@@ -324,3 +324,28 @@ def test_criticism_entered_changes_the_score_at_once(
     service.void_record(world.session, "criticism", record.id, "督查组", "通报已撤回")
     restored = service.quarter_table(world.session, settings, changxing, 2026, 1, as_of=YEAR_END)
     assert _row(restored, unit.id).total == _row(before, unit.id).total
+
+
+def test_tables_and_explanations_agree(world: World, settings: Settings, changxing, xixiang) -> None:
+    """The table path skips writing lines; its numbers must equal the explained ones for every unit."""
+    busy = world.unit("忙碌单位")
+    quiet = world.unit("清闲单位")
+    for month in (2, 3, 5, 8, 11):
+        world.report(busy, date(2026, month, 4), ("practice", "news"), photos=2)
+        world.report(
+            busy, date(2026, month, 9), ("volunteer",), facts={"volunteer_hours": 3, "participants": 4}
+        )
+    world.report(quiet, date(2026, 6, 1), ("pairing",))
+    world.report(
+        quiet, date(2026, 7, 1), ("news",), facts={"outlet_level": "province", "article_title": "一篇"}
+    )
+    service.add_criticism(
+        world.session, CriticismIn(unit_id=quiet.id, occurred_on=date(2026, 9, 1), reason="迟报"), actor="甲"
+    )
+    for rubric in (changxing, xixiang):
+        scores = service.annual_scores(world.session, settings, rubric, 2026, as_of=YEAR_END)
+        for score in scores:
+            explained = service.explain_unit(
+                world.session, settings, rubric, score.unit_id, 2026, as_of=YEAR_END
+            )
+            assert explained.total == score.score, (rubric.name, score.unit_name)
