@@ -213,7 +213,9 @@ def _xixiang_quarter_items(
     unit_id = units[0].id if evidence else None
     checks, stats = year_data or _year_data(session, year, unit_id, quarter)
     ids = [u.id for u in units]
-    facts = xixiang.gather(session, rubric, year, quarter, as_of, checks, stats, unit_id, ids)
+    facts = xixiang.gather(
+        session, rubric, year, quarter, as_of, checks, stats, unit_id, ids, explain=evidence
+    )
     if evidence:
         xixiang.gather_evidence(session, rubric, facts, units[0].id)
     return {u.id: xixiang.quarter_items(rubric, u.id, facts) for u in units}
@@ -271,14 +273,15 @@ def _xixiang_year(
         for index, column in enumerate(xixiang.COLUMNS):
             parts = [per_quarter[q][unit.id][index] for q in quarters]
             average = sum(p.points for p in parts) / len(parts)
-            lines = []
-            for q, part in zip(quarters, parts, strict=True):
-                lines.append(f"第{q}季度：{fmt(part.points)} 分")
-                lines.extend(f"  · {line}" for line in part.lines)
-            lines.append(
-                f"{' + '.join(fmt(p.points) for p in parts)} = {fmt(sum(p.points for p in parts))}，"
-                f"÷ {len(parts)} 个季度 = {fmt(average)} 分"
-            )
+            lines: list[str] = []
+            if evidence:
+                for q, part in zip(quarters, parts, strict=True):
+                    lines.append(f"第{q}季度：{fmt(part.points)} 分")
+                    lines.extend(f"  · {line}" for line in part.lines)
+                lines.append(
+                    f"{' + '.join(fmt(p.points) for p in parts)} = {fmt(sum(p.points for p in parts))}，"
+                    f"÷ {len(parts)} 个季度 = {fmt(average)} 分"
+                )
             merged.append(
                 LineItem(
                     key=column.key,

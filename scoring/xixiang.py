@@ -50,6 +50,7 @@ class QuarterFacts:
     checks: dict[tuple[int, str], list[Record]]  # (unit, kind) → checks of the year
     stats: dict[int, list[Record]]
     service_ids: dict[int, list[int]] = field(default_factory=dict)
+    explain: bool = True  # False for tables: the same arithmetic, fewer Chinese lines written
 
     @property
     def start(self) -> date:
@@ -70,6 +71,7 @@ def gather(
     stats: dict[int, list[Record]],
     unit_id: int | None = None,
     unit_ids: list[int] | None = None,
+    explain: bool = True,
 ) -> QuarterFacts:
     """Grouped queries for one quarter; the year's checks and stats are fetched once by the caller.
 
@@ -90,7 +92,7 @@ def gather(
     found = repository.report_adoptions(session, c, start, end, unit_id)
     for candidate in found + repository.record_adoptions(session, start, end, unit_id):
         media[candidate.unit_id].append(candidate)
-    return QuarterFacts(year, quarter, as_of, services, hours, media, checks, stats)
+    return QuarterFacts(year, quarter, as_of, services, hours, media, checks, stats, explain=explain)
 
 
 def _hours_missing(stats: dict[int, list[Record]], quarter: int, unit_ids: list[int]) -> bool:
@@ -149,11 +151,10 @@ def _flag(
 ) -> float:
     found = _checks(facts, unit_id, kind)
     ids.extend(f"check:{c.id}" for c in found)
-    if found:
-        out.append(f"{kind.zh}：已核实（{found[0].done_on:%Y-%m-%d}）→ {fmt(points)} 分")
-        return points
-    out.append(f"{kind.zh}：未录入 → 0 分")
-    return 0.0
+    if facts.explain:
+        done = f"已核实（{found[0].done_on:%Y-%m-%d}）→ {fmt(points)} 分" if found else "未录入 → 0 分"
+        out.append(f"{kind.zh}：{done}")
+    return points if found else 0.0
 
 
 def _latest_stats(facts: QuarterFacts, unit_id: int) -> Record | None:
@@ -295,14 +296,18 @@ def _media(
 ) -> tuple[float, list[str], list[str], list[int]]:
     rule = rubric.items.media
     found = articles.dedupe(facts.media.get(unit_id, []), rule.per_item)
-    lines = [
-        f"《{a.title}》 {a.level_zh}（{'、'.join(a.outlets) or '未注明媒体'}）→ {fmt(a.points)} 分"
-        for a in found
-    ]
     raw = sum(a.points for a in found)
     points = min(raw, rule.cap) if rule.cap is not None else raw
-    cap_text = f"（上限 {fmt(rule.cap)}）" if rule.cap is not None else "（细则：超出标准分以实际得分为准）"
-    lines.append(f"{len(found)} 项合计 {fmt(raw)} 分{cap_text} → {fmt(points)} 分")
+    lines: list[str] = []
+    if facts.explain:
+        lines = [
+            f"《{a.title}》 {a.level_zh}（{'、'.join(a.outlets) or '未注明媒体'}）→ {fmt(a.points)} 分"
+            for a in found
+        ]
+        cap_text = (
+            f"（上限 {fmt(rule.cap)}）" if rule.cap is not None else "（细则：超出标准分以实际得分为准）"
+        )
+        lines.append(f"{len(found)} 项合计 {fmt(raw)} 分{cap_text} → {fmt(points)} 分")
     ids = [f"media_adoption:{r}" for a in found for r in a.record_ids]
     return points, lines, ids, [r for a in found for r in a.report_ids]
 
@@ -322,6 +327,9 @@ def _feedback(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple
         on_time = [c for c in summaries if c.month == month and c.done_on <= last_ok]
         late = [c for c in summaries if c.month == month and c.done_on > last_ok]
         ids.extend(f"check:{c.id}" for c in on_time + late)
+        if not facts.explain:
+            misses += not on_time and facts.as_of > last_ok
+            continue
         if on_time:
             lines.append(f"{month}月小结：{on_time[0].done_on:%m-%d} 报送，按时")
         elif facts.as_of <= last_ok:
