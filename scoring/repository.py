@@ -353,5 +353,12 @@ def units(session: Session, unit_id: int | None = None) -> list[Unit]:
 
 def has_reports(session: Session, start: date, end: date) -> bool:
     """Whether the system holds any report in a window (a year before it was in use is not scored)."""
-    query = select(literal(1)).where(Report.post_date >= start, Report.post_date < end).limit(1)
+    statuses = [
+        status.value for status in ReportStatus
+    ]  # every status: lets the status-led index serve the range
+    query = (
+        select(literal(1))
+        .where(Report.status.in_(statuses), Report.post_date >= start, Report.post_date < end)
+        .limit(1)
+    )
     return session.execute(query).first() is not None
