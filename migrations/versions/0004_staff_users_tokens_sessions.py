@@ -1,7 +1,7 @@
 """staff users tokens sessions
 
 Revision ID: 0004
-Revises: 0006
+Revises: 0003
 Create Date: 2026-11-23 13:37:59.949927
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = '0004'
-down_revision: str | None = '0006'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
