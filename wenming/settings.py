@@ -29,6 +29,21 @@ class Settings(BaseSettings):
 
     classifier_review_threshold: float = Field(0.6, ge=0.0, le=1.0)
 
+    # Bot adapters (bot/): secrets come from the environment only.
+    bot_adapters: list[str] = []  # which adapters `wenming run` starts: "onebot", "wechat"
+    onebot_secret: str | None = None  # HMAC-SHA1 key for the HTTP POST X-Signature
+    onebot_access_token: str | None = None  # Bearer token the OneBot implementation presents
+    onebot_action_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    media_download_timeout_seconds: float = Field(20.0, gt=0, le=600)
+    media_download_retries: int = Field(3, ge=1, le=10)
+    wechat_admin_group: str | None = None  # group name that receives bot alerts once back online
+    wechat_relogin_max_backoff_seconds: float = Field(600.0, ge=1)
+    bot_assemble_interval_seconds: float = Field(60.0, gt=0)
+    bot_post_misfire_grace_seconds: int = Field(6 * 3600, ge=60)
+    bot_post_default_top_n: int = Field(10, ge=1, le=100)
+    server_host: str = "127.0.0.1"  # where `wenming run` listens
+    server_port: int = Field(8000, ge=1, le=65535)
+
     @property
     def tz(self) -> ZoneInfo:
         """The office's local time zone; all day, month and quarter boundaries use it."""

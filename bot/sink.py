@@ -1,0 +1,147 @@
+"""Hand messages to ingest and commit at this edge; spool them when the database is unreachable."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.spool import Spool, decode_message, encode_message
+from ingest.schemas import IncomingMessage, IngestOutcome
+from wenming.db import transaction
+from wenming.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """True when the failure is the database being away, not bad data."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The result of handing one message over: stored (with ingest's outcome) or spooled."""
+
+    outcome: IngestOutcome | None
+    spooled: bool = False
+
+
+def _default_on_report() -> Callable[..., Any] | None:
+    """The classifier's hook when that package is installed; assembly works without it."""
+    try:
+        from classifier import service as classifier_service
+    except ImportError:
+        return None
+    return getattr(classifier_service, "classify_report", None)
+
+
+class IngestSink:
+    """The adapters' single way into ingest; thread-safe, one short transaction per message."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], settings: Settings, spool: Spool | None = None
+    ) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.spool = spool or Spool(settings.data_dir / "spool")
+        self._drain_lock = threading.Lock()
+
+    # -- synchronous core (adapters on threads, importers and CLI call these directly) --
+
+    def deliver_sync(self, message: IncomingMessage) -> Delivery:
+        """Store one message; on a database outage append it to the spool instead of losing it."""
+        from ingest import service as ingest_service
+
+        if self.spool.pending():
+            self.drain()
+        try:
+            with transaction(self.factory) as session:
+                outcome = ingest_service.receive(session, self.settings, message)
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
+            log.warning("数据库不可用，消息已暂存到 %s：%s", self.spool.path, exc)
+            self.spool.append({"kind": "message", "message": encode_message(message)})
+            return Delivery(outcome=None, spooled=True)
+        return Delivery(outcome=outcome)
+
+    def reject_sync(self, payload: dict[str, Any], error: str, platform: str) -> Delivery:
+        """Keep a malformed event raw with its Chinese error (spooled if the database is away)."""
+        from ingest import service as ingest_service
+
+        log.warning("无法解析的事件（%s）：%s", platform, error)
+        try:
+            with transaction(self.factory) as session:
+                outcome = ingest_service.record_rejected(
+                    session, payload=payload, error=error, platform=platform
+                )
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
+            self.spool.append({"kind": "rejected", "payload": payload, "error": error, "platform": platform})
+            return Delivery(outcome=None, spooled=True)
+        return Delivery(outcome=outcome)
+
+    def drain(self) -> int:
+        """Deliver spooled entries oldest first; stops at the first outage. Returns how many went in."""
+        if not self._drain_lock.acquire(blocking=False):
+            return 0  # another thread is draining
+        try:
+            return self._drain()
+        finally:
+            self._drain_lock.release()
+
+    def _drain(self) -> int:
+        from ingest import service as ingest_service
+
+        entries = self.spool.take()
+        done = 0
+        for entry in entries:
+            try:
+                with transaction(self.factory) as session:
+                    if entry["kind"] == "message":
+                        ingest_service.receive(session, self.settings, decode_message(entry["message"]))
+                    else:
+                        ingest_service.record_rejected(
+                            session,
+                            payload=entry["payload"],
+                            error=entry["error"],
+                            platform=entry["platform"],
+                        )
+            except Exception as exc:
+                if not _unreachable(exc):
+                    raise
+                break
+            done += 1
+        if entries:
+            self.spool.keep_only(entries[done:], done)
+            if done:
+                log.info("已从暂存区补录 %d 条消息", done)
+        return done
+
+    def assemble_sync(self) -> Any:
+        """Turn received messages into reports (and classify them when the classifier is present)."""
+        from ingest import service as ingest_service
+
+        with transaction(self.factory) as session:
+            return ingest_service.assemble_pending(session, self.settings, on_report=_default_on_report())
+
+    # -- asyncio faces for the adapters --
+
+    async def deliver(self, message: IncomingMessage) -> Delivery:
+        return await asyncio.to_thread(self.deliver_sync, message)
+
+    async def reject(self, payload: dict[str, Any], error: str, platform: str) -> Delivery:
+        return await asyncio.to_thread(self.reject_sync, payload, error, platform)
+
+    async def assemble(self) -> Any:
+        return await asyncio.to_thread(self.assemble_sync)
