@@ -98,9 +98,7 @@ class OneBotAdapter(Adapter):
         if account.online is False or not account.enabled:
             return False
         if account.heartbeat_interval_ms and account.last_heartbeat_at:
-            if now - account.last_heartbeat_at > timedelta(milliseconds=3 * account.heartbeat_interval_ms):
-                return False
-            return True
+            return now - account.last_heartbeat_at <= timedelta(milliseconds=3 * account.heartbeat_interval_ms)
         return any(c.self_id == account.self_id and not c.closed for c in self.connections)
 
     # -- connections --

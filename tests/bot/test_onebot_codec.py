@@ -86,5 +86,5 @@ def test_bot_own_messages_are_marked_from_self() -> None:
     ],
 )
 def test_malformed_message_events_raise_a_chinese_reason(broken: dict) -> None:
-    with pytest.raises(EventError, match="[\u4e00-\u9fff]"):
+    with pytest.raises(EventError, match=r"[\u4e00-\u9fff]"):
         group_message_drafts(broken)
