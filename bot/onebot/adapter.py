@@ -98,7 +98,8 @@ class OneBotAdapter(Adapter):
         if account.online is False or not account.enabled:
             return False
         if account.heartbeat_interval_ms and account.last_heartbeat_at:
-            return now - account.last_heartbeat_at <= timedelta(milliseconds=3 * account.heartbeat_interval_ms)
+            window = timedelta(milliseconds=3 * account.heartbeat_interval_ms)
+            return now - account.last_heartbeat_at <= window
         return any(c.self_id == account.self_id and not c.closed for c in self.connections)
 
     # -- connections --
