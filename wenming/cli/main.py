@@ -6,7 +6,5 @@ import typer
 
 from wenming.cli import db
 
-app = typer.Typer(
-    help="文明单位动态管理：采集、分类、计分", no_args_is_help=True, pretty_exceptions_enable=False
-)
+app = typer.Typer(help="文明单位动态管理：采集、分类、计分", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
