@@ -22,9 +22,7 @@ class PostPolicy(StrEnum):
 
     @property
     def zh(self) -> str:
-        return {"top_n": "仅前 N 名", "full": "完整排名", "staff_only": "仅工作人员", "none": "不发布"}[
-            self.value
-        ]
+        return {"top_n": "仅前 N 名", "full": "完整排名", "staff_only": "仅工作人员", "none": "不发布"}[self.value]
 
 
 class AdapterState(Base):
@@ -62,9 +60,7 @@ class PostRecord(Base):
     __table_args__ = (UniqueConstraint("kind", "period", "platform", "group_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(
-        String(40)
-    )  # monthly_ranking | quarterly_summary | reminder | year_warning
+    kind: Mapped[str] = mapped_column(String(40))  # monthly_ranking | quarterly_summary | reminder | year_warning
     period: Mapped[str] = mapped_column(String(20))  # 2026-10, 2026Q3, 2026
     platform: Mapped[str] = mapped_column(String(20))
     group_id: Mapped[str] = mapped_column(String(200))

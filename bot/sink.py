@@ -47,9 +47,7 @@ def _default_on_report() -> Callable[..., Any] | None:
 class IngestSink:
     """The adapters' single way into ingest; thread-safe, one short transaction per message."""
 
-    def __init__(
-        self, factory: sessionmaker[Session], settings: Settings, spool: Spool | None = None
-    ) -> None:
+    def __init__(self, factory: sessionmaker[Session], settings: Settings, spool: Spool | None = None) -> None:
         self.factory = factory
         self.settings = settings
         self.spool = spool or Spool(settings.data_dir / "spool")
@@ -81,9 +79,7 @@ class IngestSink:
         log.warning("无法解析的事件（%s）：%s", platform, error)
         try:
             with transaction(self.factory) as session:
-                outcome = ingest_service.record_rejected(
-                    session, payload=payload, error=error, platform=platform
-                )
+                outcome = ingest_service.record_rejected(session, payload=payload, error=error, platform=platform)
         except Exception as exc:
             if not _unreachable(exc):
                 raise

@@ -29,9 +29,7 @@ def decode_message(data: dict[str, Any]) -> IncomingMessage:
     data = dict(data)
     media = data.pop("media", None)
     if media is not None:
-        data["media"] = MediaContent(
-            data=base64.b64decode(media["data_b64"]), original_name=media.get("original_name")
-        )
+        data["media"] = MediaContent(data=base64.b64decode(media["data_b64"]), original_name=media.get("original_name"))
     return IncomingMessage.model_validate(data)
 
 

@@ -106,9 +106,7 @@ class OneBotAdapter(Adapter):
 
     def open_connection(self, self_id: int, role: str, send: Any) -> Connection:
         """Register a freshly accepted reverse WebSocket and start its event worker."""
-        conn = Connection(
-            self_id=self_id, role=role, send=send, timeout=self.settings.onebot_action_timeout_seconds
-        )
+        conn = Connection(self_id=self_id, role=role, send=send, timeout=self.settings.onebot_action_timeout_seconds)
         self.connections.append(conn)
         self.accounts.setdefault(self_id, Account(self_id)).online = True
         log.info("OneBot 账号 %s 已连接（%s）", self_id, role)
@@ -164,9 +162,7 @@ class OneBotAdapter(Adapter):
             return
         post_type = event.get("post_type")
         self_id = event.get("self_id", self_id_hint)
-        account = (
-            self.accounts.setdefault(int(self_id), Account(int(self_id))) if str(self_id).isdigit() else None
-        )
+        account = self.accounts.setdefault(int(self_id), Account(int(self_id))) if str(self_id).isdigit() else None
         if account is not None:
             account.last_event_at = utcnow()
         try:

@@ -202,9 +202,7 @@ def group_notice_draft(event: dict[str, Any]) -> Draft | None:
     template = _NOTICE_TEXT.get((notice_type, event.get("sub_type"))) or _NOTICE_TEXT.get((notice_type, None))
     if template is None:
         return None
-    text = template.format(
-        user=user, operator=event.get("operator_id", ""), duration=event.get("duration", 0)
-    )
+    text = template.format(user=user, operator=event.get("operator_id", ""), duration=event.get("duration", 0))
     return Draft(**base, message_id=None, kind=MessageKind.SYSTEM, text=text)
 
 

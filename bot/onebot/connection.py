@@ -44,9 +44,7 @@ class Connection:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[echo] = future
         try:
-            await self.send(
-                json.dumps({"action": action, "params": params, "echo": echo}, ensure_ascii=False)
-            )
+            await self.send(json.dumps({"action": action, "params": params, "echo": echo}, ensure_ascii=False))
             return await asyncio.wait_for(future, timeout or self.timeout)
         except TimeoutError:
             raise ActionError(f"调用 {action} 超时（{timeout or self.timeout:g} 秒无响应）") from None

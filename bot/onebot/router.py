@@ -56,9 +56,7 @@ def create_router(adapter: OneBotAdapter) -> APIRouter:
             settings.onebot_secret, body, request.headers.get("x-signature")
         ):
             return JSONResponse({"detail": "签名校验失败"}, status_code=401)
-        problem = _token_problem(
-            settings.onebot_access_token, _presented_token(request.headers, request.query_params)
-        )
+        problem = _token_problem(settings.onebot_access_token, _presented_token(request.headers, request.query_params))
         if problem is not None:
             return JSONResponse({"detail": "access token 缺失或错误"}, status_code=problem)
         try:
@@ -78,9 +76,7 @@ def create_router(adapter: OneBotAdapter) -> APIRouter:
         role = websocket.headers.get("x-client-role", "")
         if not self_id.isdigit() or role not in ROLES:
             log.warning("拒绝 OneBot 连接：缺少或无效的 X-Self-ID / X-Client-Role")
-            await websocket.close(
-                code=status.WS_1008_POLICY_VIOLATION, reason="missing X-Self-ID/X-Client-Role"
-            )
+            await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="missing X-Self-ID/X-Client-Role")
             return
         token = _presented_token(websocket.headers, websocket.query_params)
         if _token_problem(settings.onebot_access_token, token) is not None:

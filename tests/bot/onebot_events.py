@@ -51,9 +51,7 @@ def group_message_string(message_id: int = 102) -> dict[str, Any]:
     )
 
 
-def image_message(
-    message_id: int = 103, url: str | None = "https://img.example.test/a.png"
-) -> dict[str, Any]:
+def image_message(message_id: int = 103, url: str | None = "https://img.example.test/a.png") -> dict[str, Any]:
     data: dict[str, Any] = {"file": "A1B2C3.image", "subType": 0}
     if url:
         data["url"] = url

@@ -43,9 +43,7 @@ def test_string_message_unescapes_text_and_cq_parameters() -> None:
 def test_escape_round_trip_keeps_literal_entities() -> None:
     original = "a&#91;b [x], &amp;"
     assert unescape(escape(original, in_param=True)) == original
-    assert (
-        parse_cq_string("[CQ:share,title=标题中有=等号,url=http://x]")[0]["data"]["title"] == "标题中有=等号"
-    )
+    assert parse_cq_string("[CQ:share,title=标题中有=等号,url=http://x]")[0]["data"]["title"] == "标题中有=等号"
 
 
 def test_image_only_message_keeps_the_plain_message_key() -> None:

@@ -39,9 +39,7 @@ def _build(
         }
     )
     sink = RecordingSink()
-    http = httpx.AsyncClient(
-        transport=httpx.MockTransport(handler or (lambda r: httpx.Response(200, content=PNG)))
-    )
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler or (lambda r: httpx.Response(200, content=PNG))))
     adapter = OneBotAdapter(settings, sink, http)
     app = FastAPI()
     app.include_router(create_router(adapter))
@@ -60,9 +58,7 @@ def _signed(body: bytes, secret: str = "s3cret") -> dict[str, str]:
 
 def _post(client: TestClient, event: Any, headers: dict[str, str] | None = None) -> httpx.Response:
     body = json.dumps(event, ensure_ascii=False).encode()
-    return client.post(
-        "/onebot/v11/http", content=body, headers=headers if headers is not None else _signed(body)
-    )
+    return client.post("/onebot/v11/http", content=body, headers=headers if headers is not None else _signed(body))
 
 
 def test_http_post_with_valid_signature_delivers_the_message(settings: Settings) -> None:
@@ -151,9 +147,7 @@ def test_duplicate_pushes_are_delivered_once(settings: Settings) -> None:
         {"X-Self-ID": "10001000", "X-Client-Role": "Universal", "Authorization": "Bearer bad"},
     ],
 )
-def test_websocket_without_identity_or_token_is_closed_1008(
-    settings: Settings, headers: dict[str, str]
-) -> None:
+def test_websocket_without_identity_or_token_is_closed_1008(settings: Settings, headers: dict[str, str]) -> None:
     client, _, _ = _build(settings)
     with (
         pytest.raises(WebSocketDisconnect) as info,
@@ -166,9 +160,7 @@ def test_websocket_without_identity_or_token_is_closed_1008(
 def _answer(ws: Any, expected_action: str, data: Any, status: str = "ok") -> dict[str, Any]:
     frame = ws.receive_json()
     assert frame["action"] == expected_action
-    ws.send_json(
-        {"status": status, "retcode": 0 if status == "ok" else 100, "data": data, "echo": frame["echo"]}
-    )
+    ws.send_json({"status": status, "retcode": 0 if status == "ok" else 100, "data": data, "echo": frame["echo"]})
     return frame
 
 

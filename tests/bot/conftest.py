@@ -1,0 +1,40 @@
+"""Fixtures for bot tests that commit: a migrated private database and a real ingest sink."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.sink import IngestSink
+from wenming import schema
+from wenming.db import create_db_engine, make_session_factory
+from wenming.settings import Settings
+
+
+@pytest.fixture
+def committed_factory(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
+    """A session factory on an empty, migrated database (for code that commits at its edge)."""
+    schema.upgrade(fresh_database_url)
+    engine = create_db_engine(fresh_database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def live_settings(settings: Settings, fresh_database_url: str) -> Settings:
+    return settings.model_copy(update={"database_url": fresh_database_url})
+
+
+@pytest.fixture
+def sink(committed_factory: sessionmaker[Session], live_settings: Settings) -> IngestSink:
+    return IngestSink(committed_factory, live_settings)
+
+
+@pytest.fixture
+def unreachable_factory() -> Iterator[sessionmaker[Session]]:
+    """A factory whose database refuses connections, as during an outage."""
+    engine = create_db_engine("postgresql+psycopg://postgres@127.0.0.1:9/none", connect_args={"connect_timeout": 1})
+    yield make_session_factory(engine)
+    engine.dispose()
