@@ -311,6 +311,16 @@ class OneBotAdapter(Adapter):
             raise SendError(f"QQ 群 {group_id} 发送失败：{exc}") from exc
         return str(data["message_id"]) if isinstance(data, dict) and "message_id" in data else None
 
+    async def send_private(self, user_id: str, text: str) -> str | None:
+        """A private note (reminders to one unit's contact); NapCat/Lagrange allow it to group members."""
+        try:
+            data = await self.caller().call(
+                "send_private_msg", {"user_id": int(user_id), "message": [text_segment(text)]}
+            )
+        except ActionError as exc:
+            raise SendError(f"QQ 私信 {user_id} 发送失败：{exc}") from exc
+        return str(data["message_id"]) if isinstance(data, dict) and "message_id" in data else None
+
     async def send_text(self, group_id: str, text: str) -> str | None:
         return await self._send(group_id, [text_segment(text)])
 

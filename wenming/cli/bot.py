@@ -93,3 +93,80 @@ def status() -> None:
             state.detail,
         )
     console.print(table)
+
+
+policy_app = typer.Typer(help="各群的定时发布策略（仅前 N 名 / 完整排名 / 仅工作人员 / 不发布）", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("set")
+@friendly_errors
+def policy_set(
+    platform: str = typer.Argument(..., help="qq 或 wechat"),
+    group: str = typer.Argument(..., help="QQ 群号；微信群填群名称"),
+    policy: str = typer.Argument(..., help="top_n | full | staff_only | none"),
+    top_n: int = typer.Option(10, "--top-n", help="top_n 策略下公布前几名"),
+) -> None:
+    """设置一个群能看到的排行内容（公开群建议仅前 N 名，避免公开末位单位）。"""
+    from bot.models import PostPolicy
+    from bot.posts.policy import PolicyError, set_policy
+
+    try:
+        with unit_of_work() as session:
+            row = set_policy(session, platform, group, policy, top_n)
+    except PolicyError as exc:
+        raise UserError(str(exc)) from None
+    extra = f"（前 {row.top_n} 名）" if row.policy == PostPolicy.TOP_N.value else ""
+    console.print(f"已设置 {platform} 群 {group}：{PostPolicy(row.policy).zh}{extra}")
+
+
+@policy_app.command("list")
+@friendly_errors
+def policy_list() -> None:
+    """列出各群的发布策略。"""
+    from bot.models import PostPolicy
+    from bot.posts.policy import policies
+
+    with unit_of_work() as session:
+        rows = policies(session)
+    if not rows:
+        console.print("尚未设置任何群的发布策略：定时发布不会发到任何群。用 wenming bot policy set 设置。")
+        return
+    table = Table(title="定时发布策略")
+    for column in ("平台", "群", "策略", "前 N 名"):
+        table.add_column(column)
+    for row in rows:
+        top = str(row.top_n) if row.policy == PostPolicy.TOP_N.value else "-"
+        table.add_row(row.platform, row.group_id, PostPolicy(row.policy).zh, top)
+    console.print(table)
+
+
+@app.command("post")
+@friendly_errors
+def post(
+    kind: str = typer.Argument("monthly_ranking", help="monthly_ranking | quarterly_summary | reminder | year_warning"),
+    period: str | None = typer.Option(None, help="期间，如 2026-10、2026Q3、2026（默认按今天推算）"),
+    out: Path = typer.Option(Path("var/posts/dry-run"), help="图表 PNG 保存目录"),
+    dry_run: bool = typer.Option(True, "--dry-run/--send", help="只预览（真正发送由 wenming run 的调度器完成）"),
+) -> None:
+    """预览（dry-run）一次定时发布：打印各群将收到的内容并保存图表 PNG，不发送。"""
+    if not dry_run:
+        raise UserError("命令行只做预览；实际发送由 wenming run 中的调度器按时完成（连接着的机器人账号才能发）")
+    from bot.posts.jobs import KINDS, PostError, PostRuntime, run_post
+    from wenming.cli.common import session_factory
+
+    runtime = PostRuntime(session_factory(), settings())
+    try:
+        results = asyncio.run(run_post(runtime, kind, period=period, dry_run=True, out_dir=out))
+    except PostError as exc:
+        raise UserError(str(exc)) from None
+    except ImportError:
+        raise UserError("评分模块（scoring）尚未安装，无法生成排行") from None
+    if not results:
+        console.print(f"{KINDS[kind]}：没有目标群（请先用 wenming bot policy set 设置发布策略）或本期无需发布")
+        return
+    for result in results:
+        console.rule(f"{KINDS[kind]} {result.period} → {result.platform} 群 {result.group_id}（预览，未发送）")
+        console.print(result.text)
+        if result.png_path:
+            console.print(f"[dim]图表：{result.png_path}[/dim]")
