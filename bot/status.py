@@ -12,7 +12,7 @@ from bot.base import AdapterStatus
 from bot.models import AdapterState
 from wenming.db import utcnow
 
-STALE_AFTER = timedelta(seconds=60)  # `wenming run` writes every 10 s
+STALE_AFTER = timedelta(seconds=60)  # `wenming run` writes every WENMING_BOT_STATUS_INTERVAL_SECONDS
 
 
 @dataclass(frozen=True)

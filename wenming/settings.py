@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     wechat_admin_group: str | None = None  # group name that receives bot alerts once back online
     wechat_relogin_max_backoff_seconds: float = Field(600.0, ge=1)
     bot_assemble_interval_seconds: float = Field(60.0, gt=0)
+    bot_status_interval_seconds: float = Field(10.0, gt=0)
     bot_post_misfire_grace_seconds: int = Field(36 * 3600, ge=60)  # a restart within this still posts
     bot_post_rubric: str = "changxing-2020"  # which scoring rubric the scheduled posts use
     bot_post_default_top_n: int = Field(10, ge=1, le=100)
