@@ -102,9 +102,14 @@ class WeChatAdapter(Adapter):
         threading.Thread(target=self._login_forever, name="wechat-login", daemon=True).start()
 
     async def stop(self) -> None:
+        """Stop receiving but keep the web session for the next hot reload (no server-side logout)."""
         self._stopping.set()
         if self.connected:
-            await asyncio.to_thread(self.core.logout)
+            await asyncio.to_thread(self.core.dump_login_status, str(self.state_dir / "itchat.pkl"))
+        # With ``alive`` False, itchat's receive loop ends and its logout() skips the webwxlogout request.
+        self.core.alive = False
+        self.connected = False
+        self.detail = "已停止（下次启动将尝试免扫码登录）"
 
     def _login_forever(self) -> None:
         """Log in (hot reload first) and keep re-trying with exponential backoff."""
@@ -139,12 +144,25 @@ class WeChatAdapter(Adapter):
 
     def on_qr(self, uuid: str | None = None, status: str | None = None, qrcode: bytes | None = None) -> None:
         """Save the QR as a PNG the console can show; status 201 means scanned, waiting for confirm."""
+        if status == "0" and uuid:
+            self._print_terminal_qr(uuid)
         if qrcode:
             self.state_dir.mkdir(parents=True, exist_ok=True)
             tmp = self.qr_path.with_suffix(".tmp")
             tmp.write_bytes(qrcode)
             tmp.replace(self.qr_path)
         self.detail = "已扫码，请在手机上确认登录" if status == "201" else f"等待扫码登录：{self.qr_path}"
+
+    @staticmethod
+    def _print_terminal_qr(uuid: str) -> None:
+        """What ``enableCmdQR=2`` prints when no qrCallback is given, so a terminal user can scan too."""
+        try:
+            from itchat.utils import print_cmd_qr
+            from pyqrcode import QRCode
+
+            print_cmd_qr(QRCode("https://login.weixin.qq.com/l/" + uuid).text(1), enableCmdQR=2)
+        except Exception:  # the PNG is the primary channel; the terminal QR is a convenience
+            log.debug("无法在终端显示二维码", exc_info=True)
 
     def on_login(self) -> None:
         self.connected = True
@@ -164,12 +182,13 @@ class WeChatAdapter(Adapter):
     def on_exit(self) -> None:
         """The web session died: alert (log + console banner + admin group later) and re-login."""
         self.connected = False
+        if self._stopping.is_set():
+            return  # our own shutdown, not an outage
         self.alert = f"微信网页会话于 {utcnow().astimezone(self.settings.tz):%Y-%m-%d %H:%M} 断开，正在自动重新登录"
         self._alert_pending = True
         self.detail = self.alert
         log.error("【告警】%s", self.alert)
-        if not self._stopping.is_set():
-            threading.Thread(target=self._login_forever, name="wechat-relogin", daemon=True).start()
+        threading.Thread(target=self._login_forever, name="wechat-relogin", daemon=True).start()
 
     def status(self) -> AdapterStatus:
         nickname = self.core.storageClass.nickName

@@ -189,7 +189,17 @@ def test_private_chats_are_not_captured(wired: Any) -> None:
     assert sink.messages == []
 
 
-def test_exit_raises_alert_and_relogin_sends_notice_to_admin_group(settings: Settings) -> None:
+class _Started:
+    def __init__(self, log: list[str], name: str) -> None:
+        self.log, self.name = log, name
+
+    def start(self) -> None:
+        self.log.append(self.name)
+
+
+def test_exit_raises_alert_and_relogin_sends_notice_to_admin_group(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     core = _core()
     settings = settings.model_copy(update={"wechat_admin_group": "全县文明单位工作群"})
     adapter = WeChatAdapter(settings, RecordingSink(), core)
@@ -207,11 +217,12 @@ def test_exit_raises_alert_and_relogin_sends_notice_to_admin_group(settings: Set
 
     core.auto_login = auto_login
     core.run = lambda blockThread: None
-    adapter._stopping.set()  # on_exit must not spawn a background thread in this test
+    started: list[str] = []
+    monkeypatch.setattr("bot.wechat.adapter.threading.Thread", lambda target, name, daemon: _Started(started, name))
     adapter.on_exit()
     status = adapter.status()
     assert not status.connected and "断开" in status.detail
-    adapter._stopping.clear()
+    assert started == ["wechat-relogin"]
     waits: list[float] = []
     adapter._sleep = waits.append
     adapter._login_forever()
@@ -235,3 +246,19 @@ def test_redelivery_after_restart_is_stored_once_by_ingest(sink: Any, live_setti
         rows = list(session.scalars(select(RawMessage)))
     assert [r.platform_message_id for r in rows] == ["7009"]
     assert rows[0].sender_name == "县人民医院-王医生"
+
+
+def test_stop_keeps_the_session_for_hot_reload(settings: Settings) -> None:
+    import asyncio
+
+    core = _core()
+    adapter = WeChatAdapter(settings, RecordingSink(), core)
+    dumped: list[str] = []
+    core.dump_login_status = dumped.append
+    core.alive = True
+    adapter.on_login()
+    asyncio.run(adapter.stop())
+    assert dumped == [str(settings.data_dir / "wechat" / "itchat.pkl")]
+    assert core.alive is False and core.s.requests == []  # no webwxlogout request
+    adapter.on_exit()  # itchat's receive loop ends and calls exitCallback
+    assert not adapter.status().connected and adapter.alert is None  # a shutdown is not an outage
