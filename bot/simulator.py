@@ -82,7 +82,8 @@ def _event(
     self_id: int, group_id: int, user_id: int, card: str, message_id: int, sent: int, segments: list[dict[str, Any]]
 ) -> dict[str, Any]:
     raw = "".join(
-        s["data"]["text"] if s["type"] == "text" else f"[CQ:image,file={s['data']['file']}]" for s in segments
+        s["data"]["text"] if s["type"] == "text" else f"[CQ:{s['type']},file={s['data'].get('file', '')}]"
+        for s in segments
     )
     return {
         "time": sent,
@@ -97,7 +98,7 @@ def _event(
         "message": segments,
         "raw_message": raw,
         "font": 0,
-        "sender": {"user_id": user_id, "nickname": card.split()[-1], "card": card, "role": "member"},
+        "sender": {"user_id": user_id, "nickname": (card.split() or [""])[-1], "card": card, "role": "member"},
     }
 
 
@@ -111,18 +112,48 @@ def load_traffic(path: Path, self_id: int, limit: int | None = None) -> Traffic:
             continue
         if record.get("platform") != "qq":
             continue  # the simulator stands in for a QQ bot only
-        group_id, user_id = int(record["group_id"]), int(record["sender_id"])
+        group_id = int(record["group_id"])
         traffic.groups[group_id] = record.get("group_name") or str(group_id)
         sent = int(datetime.fromisoformat(record["sent_at"]).timestamp())
-        if record.get("kind") == "image" and record.get("image"):
-            name = str(record.get("image_name") or Path(record["image"]).name)
-            traffic.images[name] = (path.parent / record["image"]).read_bytes()
-            segments = [{"type": "image", "data": {"file": name, "subType": 0}}]
-        else:
-            segments = [{"type": "text", "data": {"text": record.get("text") or ""}}]
-        card = record.get("sender_name") or str(user_id)
-        traffic.events.append(_event(self_id, group_id, user_id, card, int(record["message_id"]), sent, segments))
+        traffic.events.append(_record_event(record, path, traffic, self_id, group_id, sent))
     return traffic
+
+
+def _record_event(
+    record: dict[str, Any], path: Path, traffic: Traffic, self_id: int, group_id: int, sent: int
+) -> dict[str, Any]:
+    """A demo record as the OneBot message event an implementation would push for it."""
+    kind, message_id = record.get("kind"), int(record["message_id"])
+    if kind == "recall":
+        recalled = str((record.get("payload") or {}).get("recalled_message_id", message_id))
+        return {
+            "time": sent,
+            "self_id": self_id,
+            "post_type": "notice",
+            "notice_type": "group_recall",
+            "group_id": group_id,
+            "user_id": int(record.get("sender_id") or 0),
+            "operator_id": int(record.get("sender_id") or 0),
+            "message_id": int(recalled) if recalled.isdigit() else 0,
+        }
+    if kind == "system" or not record.get("sender_id"):
+        event = _event(self_id, group_id, 10000, "", message_id, sent, [_text(record.get("text") or "")])
+        return event | {"sub_type": "notice"}
+    if kind == "image" and record.get("image"):
+        name = str(record.get("image_name") or Path(record["image"]).name)
+        traffic.images[name] = (path.parent / record["image"]).read_bytes()
+        segments = [{"type": "image", "data": {"file": name, "subType": 0}}]
+    elif kind == "other":
+        segments = [{"type": "face", "data": {"id": "178"}}]  # stickers and the like
+    else:
+        segments = [_text(record.get("text") or "")]
+    card = record.get("sender_name") or str(record["sender_id"])
+    event = _event(self_id, group_id, int(record["sender_id"]), card, message_id, sent, segments)
+    return event | ({"raw_message": record.get("text") or "[表情]"} if kind == "other" else {})
+
+
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "text", "data": {"text": text}}
 
 
 def _lines(path: Path, limit: int | None) -> Iterator[str]:

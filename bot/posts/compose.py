@@ -41,7 +41,12 @@ def monthly_ranking_post(ranking: Any, policy: PostPolicy, top_n: int, minimum: 
     elif policy is PostPolicy.TOP_N:
         lines.append("感谢各单位积极参与，完整排名请咨询县文明办。")
     bars = [
-        Bar(r.unit_name, r.liveliness, f"实践 {r.practice_count} 次 · {r.active_days} 天", not r.meets_minimum)
+        Bar(
+            f"{r.rank}. {r.unit_name}",
+            r.liveliness,
+            f"实践 {r.practice_count} 次 · {r.active_days} 天",
+            not r.meets_minimum,
+        )
         for r in rows
     ]
     footer = f"橙色：未达每月 {minimum} 次实践" if policy is not PostPolicy.TOP_N else "数据来源：文明单位工作群动态"
@@ -60,7 +65,7 @@ def quarterly_post(table: Any, policy: PostPolicy, top_n: int) -> Post:
         lines.append(f"{MEDALS.get(row.rank, f'{row.rank}.')} {row.unit_name}  合计 {row.total:g}（{items}）")
     if policy is PostPolicy.TOP_N and len(table.rows) > len(rows):
         lines.append(f"以上为前 {len(rows)} 名，完整汇总表请咨询县文明办。")
-    bars = [Bar(r.unit_name, r.total) for r in rows]
+    bars = [Bar(f"{r.rank}. {r.unit_name}", r.total) for r in rows]
     chart = bar_chart(f"{table.year}年第{table.quarter}季度 考核汇总", table.title, bars, "按季度合计得分排序")
     return Post("\n".join(lines), chart)
 
