@@ -15,7 +15,7 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -105,7 +105,9 @@ def _event(
 def load_traffic(path: Path, self_id: int, limit: int | None = None) -> Traffic:
     """Read a JSONL traffic file: OneBot events as they are, QQ demo records converted to events."""
     traffic = Traffic(events=[])
-    for line in _lines(path, limit):
+    for line in _lines(path):
+        if limit is not None and len(traffic.events) >= limit:
+            break
         record = json.loads(line)
         if "post_type" in record:
             traffic.events.append(record | {"self_id": self_id})
@@ -156,10 +158,9 @@ def _text(text: str) -> dict[str, Any]:
     return {"type": "text", "data": {"text": text}}
 
 
-def _lines(path: Path, limit: int | None) -> Iterator[str]:
+def _lines(path: Path) -> Iterator[str]:
     with path.open(encoding="utf-8") as handle:
-        lines: Iterable[str] = (line for line in handle if line.strip())
-        yield from itertools.islice(lines, limit)
+        yield from (line for line in handle if line.strip())
 
 
 class OneBotSimulator:

@@ -19,8 +19,11 @@ DEMO_TRAFFIC = Path("demo/data/messages.jsonl")
 def _describe(event: dict) -> str:
     parts = []
     for segment in event.get("message") or []:
-        if segment["type"] in ("text", "image"):
-            parts.append(segment["data"].get("text", "") if segment["type"] == "text" else "[图片]")
+        labels = {"image": "[图片]", "face": "[表情]"}
+        if segment["type"] == "text":
+            parts.append(segment["data"].get("text", ""))
+        elif segment["type"] in labels:
+            parts.append(labels[segment["type"]])
     card = (event.get("sender") or {}).get("card") or event.get("user_id")
     return f"{card}：{''.join(parts)[:60]}"
 
@@ -30,7 +33,7 @@ def _describe(event: dict) -> str:
 def simulate(
     url: str = typer.Option("", help="反向 WebSocket 地址（默认 ws://<监听地址>:<端口>/onebot/v11/ws）"),
     traffic: Path | None = typer.Option(None, help="回放的 JSONL 流量文件（默认 demo/data/messages.jsonl 或内置示例）"),
-    limit: int | None = typer.Option(None, help="最多回放多少条"),
+    limit: int | None = typer.Option(None, help="最多回放多少条 QQ 事件"),
     interval: float = typer.Option(0.3, help="每条消息之间的间隔（秒）"),
     self_id: int = typer.Option(DEFAULT_SELF_ID, help="模拟的机器人 QQ 号"),
     linger: float = typer.Option(3.0, help="回放结束后保持连接的秒数（用于接收发布）"),
