@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -30,7 +32,7 @@ class Settings(BaseSettings):
     classifier_review_threshold: float = Field(0.6, ge=0.0, le=1.0)
 
     # Bot adapters (bot/): secrets come from the environment only.
-    bot_adapters: list[str] = []  # which adapters `wenming run` starts: "onebot", "wechat"
+    bot_adapters: Annotated[list[str], NoDecode] = []  # `wenming run` starts these: "onebot,wechat"
     onebot_secret: str | None = None  # HMAC-SHA1 key for the HTTP POST X-Signature
     onebot_access_token: str | None = None  # Bearer token the OneBot implementation presents
     onebot_action_timeout_seconds: float = Field(10.0, gt=0, le=300)
@@ -45,6 +47,15 @@ class Settings(BaseSettings):
     bot_post_default_top_n: int = Field(10, ge=1, le=100)
     server_host: str = "127.0.0.1"  # where `wenming run` listens
     server_port: int = Field(8000, ge=1, le=65535)
+
+    @field_validator("bot_adapters", mode="before")
+    @classmethod
+    def _adapter_list(cls, value: Any) -> Any:
+        """Accept ``onebot,wechat`` as well as a JSON list from the environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",") if p.strip()]
+        return value
 
     @property
     def tz(self) -> ZoneInfo:

@@ -38,6 +38,8 @@ def run(
     console.print(f"Wenming 启动：http://{config.host}:{config.port}  适配器：{enabled}")
     if "onebot" in services.adapters:
         console.print(f"QQ：让 OneBot 实现反向 WebSocket 连接 ws://{config.host}:{config.port}/onebot/v11/ws")
+        if not s.onebot_access_token:
+            console.print("[yellow]警告：未设置 WENMING_ONEBOT_ACCESS_TOKEN，任何人都能向 OneBot 端点推送消息[/yellow]")
 
     async def main() -> None:
         await runtime.start(services, with_scheduler=not no_scheduler)
