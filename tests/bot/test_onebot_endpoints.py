@@ -221,3 +221,31 @@ def test_action_failure_and_timeout_surface_as_send_errors(settings: Settings) -
             future.result(timeout=3)
         with pytest.raises(SendError, match="超时"):
             client.portal.call(adapter.send_text, "1", "hi")
+
+
+def test_image_download_retries_server_errors(settings: Settings) -> None:
+    answers = [httpx.Response(502), httpx.Response(200, content=PNG)]
+    client, _, sink = _build(settings, lambda r: answers.pop(0))
+    _post(client, ev.image_message())
+    assert sink.messages[0].media is not None and answers == []
+
+
+def test_http_post_mode_is_connected_while_heartbeats_arrive(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    import bot.onebot.adapter as adapter_module
+
+    client, adapter, _ = _build(settings)
+    assert not adapter.status().connected and adapter.status().detail == "尚无 OneBot 实现连接"
+    _post(client, ev.lifecycle("enable"))
+    _post(client, ev.heartbeat(interval=5000))
+    assert adapter.status().connected
+    later = adapter_module.utcnow() + timedelta(seconds=16)
+    monkeypatch.setattr(adapter_module, "utcnow", lambda: later)
+    assert not adapter.status().connected  # three missed heartbeats
+    _post(client, ev.heartbeat(interval=5000))
+    assert adapter.status().connected
+    _post(client, ev.lifecycle("disable"))
+    assert not adapter.status().connected
