@@ -19,17 +19,21 @@ class Post:
     png: bytes | None = None
 
 
-def _shown(rows: list[Any], policy: PostPolicy, top_n: int) -> list[Any]:
-    """Top N only, or everything (full table and staff groups)."""
-    return rows[:top_n] if policy is PostPolicy.TOP_N else rows
+def _shown(rows: list[Any], policy: PostPolicy, top_n: int, value: str) -> list[Any]:
+    """Top N places (ties at the cut included, units with nothing left out), or everything for full/staff."""
+    if policy is not PostPolicy.TOP_N:
+        return rows
+    return [r for r in rows if r.rank <= top_n and getattr(r, value) > 0]
 
 
 def monthly_ranking_post(ranking: Any, policy: PostPolicy, top_n: int, minimum: int) -> Post:
     """The 1st-of-month leaderboard: public groups see no bottom places unless the office chose ``full``."""
-    rows = _shown(list(ranking.rows), policy, top_n)
-    scope = f"前 {len(rows)} 名" if policy is PostPolicy.TOP_N else f"共 {len(ranking.rows)} 个单位"
+    rows = _shown(list(ranking.rows), policy, top_n, "liveliness")
+    scope = f"前 {top_n} 名" if policy is PostPolicy.TOP_N else f"共 {len(ranking.rows)} 个单位"
     head = f"【{ranking.year}年{ranking.month}月 文明单位活跃度排行（{scope}）】"
     lines = [head]
+    if not rows:
+        lines.append("本月暂无单位在群内报送活动。")
     for row in rows:
         medal = MEDALS.get(row.rank, f"{row.rank}.")
         detail = f"实践 {row.practice_count} 次，活跃 {row.active_days} 天"
@@ -56,7 +60,7 @@ def monthly_ranking_post(ranking: Any, policy: PostPolicy, top_n: int, minimum: 
 
 def quarterly_post(table: Any, policy: PostPolicy, top_n: int) -> Post:
     """The quarterly summary after quarter end, ranked by total."""
-    rows = _shown(list(table.rows), policy, top_n)
+    rows = _shown(list(table.rows), policy, top_n, "total")
     lines = [f"【{table.title}】"]
     for row in rows:
         items = "，".join(
@@ -64,7 +68,7 @@ def quarterly_post(table: Any, policy: PostPolicy, top_n: int) -> Post:
         )
         lines.append(f"{MEDALS.get(row.rank, f'{row.rank}.')} {row.unit_name}  合计 {row.total:g}（{items}）")
     if policy is PostPolicy.TOP_N and len(table.rows) > len(rows):
-        lines.append(f"以上为前 {len(rows)} 名，完整汇总表请咨询县文明办。")
+        lines.append(f"以上为前 {top_n} 名，完整汇总表请咨询县文明办。")
     bars = [Bar(f"{r.rank}. {r.unit_name}", r.total) for r in rows]
     chart = bar_chart(f"{table.year}年第{table.quarter}季度 考核汇总", table.title, bars, "按季度合计得分排序")
     return Post("\n".join(lines), chart)

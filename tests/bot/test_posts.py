@@ -310,3 +310,15 @@ def test_cli_policy_and_dry_run_post(
     assert [p.name for p in out.iterdir()] == ["monthly_ranking-2026-10-qq-650433512.png"]
     with cli_env() as session:
         assert list(session.scalars(select(PostRecord))) == []
+
+
+def test_top_n_keeps_ties_at_the_cut_and_leaves_out_units_without_activity() -> None:
+    ranking = _ranking()
+    ranking.rows[3].rank = 3  # tied with the third place
+    ranking.rows[3].liveliness = ranking.rows[2].liveliness
+    post = compose.monthly_ranking_post(ranking, PostPolicy.TOP_N, 3, 2)
+    assert "🥉 长兴县教育局" in post.text and "长兴县公安局" not in post.text
+    for row in ranking.rows:
+        row.rank, row.liveliness = 1, 0.0
+    empty = compose.monthly_ranking_post(ranking, PostPolicy.TOP_N, 3, 2)
+    assert "本月暂无单位在群内报送活动" in empty.text and "长兴" not in empty.text
