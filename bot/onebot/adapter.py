@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from bot.base import Adapter, AdapterStatus, GroupInfo, MessageSink, SendError
 from bot.onebot.codec import (
@@ -26,6 +27,7 @@ from bot.onebot.connection import ActionError, Connection
 from bot.onebot.media import MediaError, download
 from ingest.models import Platform
 from ingest.schemas import IncomingMessage, MediaContent
+from ingest.validation import describe_validation_error
 from wenming.db import utcnow
 from wenming.settings import Settings
 
@@ -207,7 +209,11 @@ class OneBotAdapter(Adapter):
         if key is not None and key in self._recent:
             log.debug("重复推送的消息已忽略：%s", key)
             return
-        message = await self._materialize(draft)
+        try:
+            message = await self._materialize(draft)
+        except ValidationError as exc:  # e.g. a group id longer than any real one
+            await self.sink.reject(draft.payload, describe_validation_error(exc), PLATFORM)
+            return
         await self.sink.deliver(message)
         if key is not None:
             self._recent[key] = None

@@ -7,15 +7,17 @@ import io
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from bot.base import Adapter, AdapterStatus, GroupInfo, MessageSink, SendError
-from bot.wechat.convert import message_id_of, to_incoming
+from bot.wechat.convert import message_id_of, payload_of, to_incoming
 from ingest.models import Platform
-from ingest.schemas import IncomingMessage
+from ingest.validation import describe_validation_error
 from wenming.db import utcnow
 from wenming.settings import Settings
 
@@ -72,8 +74,15 @@ class WeChatAdapter(Adapter):
         key = message_id_of(msg)
         if key is not None and key in self._recent:
             return
-        message = to_incoming(msg, self_user_name=self.core.storageClass.userName, download=self._downloader(msg))
-        self._hand_over(message)
+        try:
+            message = to_incoming(msg, self_user_name=self.core.storageClass.userName, download=self._downloader(msg))
+        except (KeyError, TypeError, ValueError) as exc:  # keep what we could not read, raw, with the reason
+            reason = (
+                describe_validation_error(exc) if isinstance(exc, ValidationError) else f"无法解析的微信消息：{exc!r}"
+            )
+            self._run(self.sink.reject(payload_of(msg), reason, Platform.WECHAT.value))
+            return
+        self._run(self.sink.deliver(message))
         if key is not None:
             self._recent[key] = None
             while len(self._recent) > self._recent_size:
@@ -87,12 +96,13 @@ class WeChatAdapter(Adapter):
 
         return download
 
-    def _hand_over(self, message: IncomingMessage) -> None:
+    def _run(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a sink call from itchat's thread on the server loop (or a private one in tests/tools)."""
         loop = self._loop
         if loop is not None and loop.is_running():
-            asyncio.run_coroutine_threadsafe(self.sink.deliver(message), loop).result(timeout=120)
+            asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=120)
         else:
-            asyncio.run(self.sink.deliver(message))
+            asyncio.run(coro)
 
     # -- login lifecycle --
 

@@ -262,3 +262,13 @@ def test_stop_keeps_the_session_for_hot_reload(settings: Settings) -> None:
     assert core.alive is False and core.s.requests == []  # no webwxlogout request
     adapter.on_exit()  # itchat's receive loop ends and calls exitCallback
     assert not adapter.status().connected and adapter.alert is None  # a shutdown is not an outage
+
+
+def test_unreadable_message_is_kept_raw_with_a_reason(wired: Any) -> None:
+    core, _, sink = wired
+    raw = _raw(1, f"{MEMBER}:<br/>没有时间戳的消息", 49)
+    del raw["CreateTime"]
+    _dispatch(core, [raw])
+    assert sink.messages == []
+    [(payload, reason, platform)] = sink.rejected
+    assert platform == "wechat" and "CreateTime" in reason and payload["NewMsgId"] == 49
