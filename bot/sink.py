@@ -51,6 +51,7 @@ class IngestSink:
         self.factory = factory
         self.settings = settings
         self.spool = spool or Spool(settings.data_dir / "spool")
+        self.dead_letters = Spool(self.spool.path.parent, "failed.jsonl")
         self._drain_lock = threading.Lock()
 
     # -- synchronous core (adapters on threads, importers and CLI call these directly) --
@@ -59,18 +60,21 @@ class IngestSink:
         """Store one message; on a database outage append it to the spool instead of losing it."""
         from ingest import service as ingest_service
 
-        if self.spool.pending():
-            self.drain()
+        if self.spool.pending() and self._drain_until_outage()[1]:
+            return self._spool_message(message, "暂存区仍无法写入数据库")
         try:
             with transaction(self.factory) as session:
                 outcome = ingest_service.receive(session, self.settings, message)
         except Exception as exc:
             if not _unreachable(exc):
                 raise
-            log.warning("数据库不可用，消息已暂存到 %s：%s", self.spool.path, exc)
-            self.spool.append({"kind": "message", "message": encode_message(message)})
-            return Delivery(outcome=None, spooled=True)
+            return self._spool_message(message, str(exc))
         return Delivery(outcome=outcome)
+
+    def _spool_message(self, message: IncomingMessage, why: str) -> Delivery:
+        log.warning("数据库不可用，消息已暂存到 %s：%s", self.spool.path, why)
+        self.spool.append({"kind": "message", "message": encode_message(message)})
+        return Delivery(outcome=None, spooled=True)
 
     def reject_sync(self, payload: dict[str, Any], error: str, platform: str) -> Delivery:
         """Keep a malformed event raw with its Chinese error (spooled if the database is away)."""
@@ -89,40 +93,47 @@ class IngestSink:
 
     def drain(self) -> int:
         """Deliver spooled entries oldest first; stops at the first outage. Returns how many went in."""
+        return self._drain_until_outage()[0]
+
+    def _drain_until_outage(self) -> tuple[int, bool]:
         if not self._drain_lock.acquire(blocking=False):
-            return 0  # another thread is draining
+            return 0, False  # another thread is draining
         try:
             return self._drain()
         finally:
             self._drain_lock.release()
 
-    def _drain(self) -> int:
-        from ingest import service as ingest_service
-
+    def _drain(self) -> tuple[int, bool]:
         entries = self.spool.take()
-        done = 0
+        done, outage = 0, False
         for entry in entries:
             try:
-                with transaction(self.factory) as session:
-                    if entry["kind"] == "message":
-                        ingest_service.receive(session, self.settings, decode_message(entry["message"]))
-                    else:
-                        ingest_service.record_rejected(
-                            session,
-                            payload=entry["payload"],
-                            error=entry["error"],
-                            platform=entry["platform"],
-                        )
+                self._store_entry(entry)
             except Exception as exc:
-                if not _unreachable(exc):
-                    raise
-                break
+                if _unreachable(exc):
+                    outage = True
+                    break
+                # never let one bad entry block the spool: set it aside with the reason
+                log.exception("暂存消息无法入库，已移到 %s", self.dead_letters.path)
+                self.dead_letters.append(entry | {"failure": repr(exc)})
             done += 1
-        if entries:
+        if done:
             self.spool.keep_only(entries[done:], done)
-            if done:
-                log.info("已从暂存区补录 %d 条消息", done)
-        return done
+            log.info("已从暂存区处理 %d 条消息", done)
+        return done, outage
+
+    def _store_entry(self, entry: dict[str, Any]) -> None:
+        from ingest import service as ingest_service
+
+        with transaction(self.factory) as session:
+            if entry.get("kind") == "message":
+                ingest_service.receive(session, self.settings, decode_message(entry["message"]))
+            elif entry.get("kind") == "rejected":
+                ingest_service.record_rejected(
+                    session, payload=entry["payload"], error=entry["error"], platform=entry["platform"]
+                )
+            else:
+                raise ValueError(f"暂存区中无法识别的记录：{str(entry)[:200]}")
 
     def assemble_sync(self) -> Any:
         """Turn received messages into reports (and classify them when the classifier is present)."""

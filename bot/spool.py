@@ -62,8 +62,12 @@ class Spool:
             return
         with self.path.open(encoding="utf-8") as handle:
             for line in handle:
-                if line.strip():
+                if not line.strip():
+                    continue
+                try:
                     yield json.loads(line)
+                except json.JSONDecodeError:  # a line cut short by a crash mid-write
+                    yield {"kind": "corrupt", "line": line.rstrip("\n")}
 
     def take(self) -> list[dict[str, Any]]:
         """All entries, in arrival order."""

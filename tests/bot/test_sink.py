@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import func, select
@@ -77,3 +78,28 @@ def test_next_delivery_drains_the_spool_first(
     asyncio.run(_adapter(sink, live_settings).handle_event(ev.group_message_array(message_id=8)))
     assert [r.platform_message_id for r in _raws(working)] == [f"{ev.SELF_ID}:7", f"{ev.SELF_ID}:8"]
     assert not sink.spool.pending()
+
+
+def test_a_bad_spool_entry_is_set_aside_and_never_blocks_the_rest(sink: IngestSink, live_settings: Settings) -> None:
+    from bot.spool import encode_message
+    from ingest.models import MessageKind, Platform
+    from ingest.schemas import IncomingMessage
+
+    good = IncomingMessage(
+        platform=Platform.QQ,
+        group_id="1",
+        sender_id="2",
+        message_id="1:1",
+        sent_at=datetime(2026, 11, 1, tzinfo=UTC),
+        kind=MessageKind.TEXT,
+        text="好的",
+    )
+    sink.spool.append({"kind": "mystery"})
+    sink.spool.append({"kind": "message", "message": encode_message(good)})
+    with sink.spool.path.open("a", encoding="utf-8") as handle:
+        handle.write('{"kind": "message", "mess')  # cut short by a crash
+    assert sink.drain() == 3
+    assert not sink.spool.pending()
+    assert [r.platform_message_id for r in _raws(sink.factory)] == ["1:1"]
+    failed = sink.dead_letters.take()
+    assert [f["kind"] for f in failed] == ["mystery", "corrupt"] and all("failure" in f for f in failed)
