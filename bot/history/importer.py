@@ -82,6 +82,15 @@ class ImportSummary:
     errors: list[str] = field(default_factory=list)
 
 
+def _resolve_group(session: Session, platform: Platform, name: str, given_id: str | None) -> tuple[str, int | None]:
+    """The group's platform id and, when it is already stored, its primary key."""
+    key = _group_key(session, platform, name, given_id)
+    pk = session.scalars(
+        select(ChatGroup.id).where(ChatGroup.platform == platform.value, ChatGroup.platform_id == key)
+    ).first()
+    return key, pk
+
+
 def _group_key(session: Session, platform: Platform, name: str, given_id: str | None) -> str:
     """WeChat groups are keyed by name; a QQ group by its number, looked up by name if not given."""
     if platform is Platform.WECHAT or given_id:
@@ -162,19 +171,23 @@ def import_history(
         raise HistoryFormatError("文件里没有消息")
     if on_total:
         on_total(len(records))
-    name = group_name or records[0].group_name or path.stem.removesuffix("_utf8")
-    summary = ImportSummary(format=fmt, group_name=name)
-    platform = records[0].platform
+    if fmt == "pywxdump-csv" and not group_name:
+        raise HistoryFormatError("PyWxDump 导出文件里没有群名称，请用 --group 指定（与机器人看到的群名一致）")
+    default_name = records[0].group_name or path.stem.removesuffix("_utf8")
+    names = {group_name or r.group_name or default_name for r in records}
+    if group_id and len(names) > 1:
+        raise HistoryFormatError("文件里有多个群（" + "、".join(sorted(names)) + "），--group-id 只能用于单个群的导出")
+    summary = ImportSummary(format=fmt, group_name="、".join(sorted(names)))
     used: set[int] = set()
     for batch_start in range(0, len(records), BATCH):
         with transaction(factory) as session:
-            key = _group_key(session, platform, name, group_id or records[0].group_id)
-            group_pk = session.scalars(
-                select(ChatGroup.id).where(ChatGroup.platform == platform.value, ChatGroup.platform_id == key)
-            ).first()
+            groups: dict[str, tuple[str, int | None]] = {}
             for record in records[batch_start : batch_start + BATCH]:
-                message = _incoming(record, key, name, settings)
-                _import_one(session, settings, summary, message, group_pk, used)
+                name = group_name or record.group_name or default_name
+                if name not in groups:
+                    groups[name] = _resolve_group(session, record.platform, name, group_id or record.group_id)
+                key, group_pk = groups[name]
+                _import_one(session, settings, summary, _incoming(record, key, name, settings), group_pk, used)
                 if progress:
                     progress(1)
     with transaction(factory) as session:

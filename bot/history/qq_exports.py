@@ -18,6 +18,7 @@ QQ_TXT_HEADER = re.compile(
     r"(?:【(?P<title>[^】]*)】)?(?P<name>.*?)(?:\((?P<qq>\d{5,12})\)|<(?P<email>[^<>\s]+)>)$"
 )
 _OBJECT = re.compile(r"^消息对象[:：](?P<name>.+)$")
+_SEPARATOR = re.compile(r"^={10,}\s*$")
 
 
 def _clock(match: re.Match[str]) -> datetime:
@@ -70,6 +71,10 @@ def parse_qq_txt(path: Path) -> Iterator[HistoryRecord]:
         if match:
             yield from flush()
             header, body, header_line, seen_header = match, [], number, True
+            continue
+        if _SEPARATOR.match(line):  # "=====" lines open the next chat's section in a whole-account export
+            yield from flush()
+            header, body = None, []
             continue
         obj = _OBJECT.match(line.strip())
         if obj and header is None:

@@ -95,3 +95,12 @@ def test_cli_import_rejects_an_unknown_file(cli_env: sessionmaker[Session], tmp_
     bad.write_text("随便写的笔记\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["import", str(bad)])
     assert result.exit_code == 1 and "无法识别导出格式" in result.output
+
+
+def test_pywxdump_needs_a_group_name(committed_factory: sessionmaker[Session], live_settings: Settings) -> None:
+    import pytest
+
+    from bot.history.records import HistoryFormatError
+
+    with pytest.raises(HistoryFormatError, match="--group"):
+        import_history(committed_factory, live_settings, FIXTURES / "pywxdump.csv")

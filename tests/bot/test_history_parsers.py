@@ -89,3 +89,23 @@ def test_unknown_file_is_a_chinese_error(tmp_path: Path) -> None:
         detect_format(path)
     with pytest.raises(HistoryFormatError, match="消息头"):
         list(PARSERS["qq-txt"](path))
+
+
+def test_qq_txt_with_several_chats_keeps_each_section_apart(tmp_path: Path) -> None:
+    text = (FIXTURES / "qq_gb18030.txt").read_bytes().decode("gb18030")
+    second = """
+================================================================
+消息分组:我的QQ群
+================================================================
+消息对象:长兴县志愿者群
+================================================================
+
+2023-11-21 上午 8:00:00 县团委-小周(55555555)
+周末志愿服务报名
+"""
+    path = tmp_path / "all.txt"
+    path.write_bytes((text + second).encode("gb18030"))
+    records = list(PARSERS["qq-txt"](path))
+    assert [r.group_name for r in records[-2:]] == ["全县文明单位QQ群", "长兴县志愿者群"]
+    assert records[-2].text == "县交通局-刘科长 修改了群名片"  # the separator did not leak into the body
+    assert records[-1].text == "周末志愿服务报名"
