@@ -109,13 +109,32 @@ class Planned:
     private_to: str | None = None  # a QQ user id for private reminders
 
 
-def plan(session: Session, runtime: PostRuntime, kind: str, period: str, today: date) -> list[Planned]:
+@dataclass(frozen=True)
+class Target:
+    platform: str
+    group_id: str
+    policy: str
+    top_n: int
+
+
+def preview_targets(settings: Settings, staff_only: bool) -> list[Target]:
+    """For a dry run before any policy is set: one public (top N) and one staff group, as examples."""
+    staff = Target("preview", "工作人员群（示例）", PostPolicy.STAFF_ONLY.value, settings.bot_post_default_top_n)
+    public = Target("preview", "公开群（示例）", PostPolicy.TOP_N.value, settings.bot_post_default_top_n)
+    return [staff] if staff_only else [public, staff]
+
+
+def plan(
+    session: Session, runtime: PostRuntime, kind: str, period: str, today: date, *, preview: bool = False
+) -> list[Planned]:
     """Compose the post for every target group (and private reminders), without sending."""
     scoring = runtime.scoring_service()
     rubric = scoring.load_rubric(runtime.settings.bot_post_rubric)
     minimum = int(rubric.liveliness.min_practice_per_month)
     year, part = _parse(period)
-    groups = targets(session, staff_only=kind in STAFF_KINDS)
+    groups: list[Any] = list(targets(session, staff_only=kind in STAFF_KINDS))
+    if preview and not groups:
+        groups = preview_targets(runtime.settings, kind in STAFF_KINDS)
     planned: list[Planned] = []
     if kind == "monthly_ranking":
         ranking = scoring.monthly_ranking(session, runtime.settings, rubric, year, part)
@@ -149,6 +168,7 @@ def _private_reminders(session: Session, ranking: Any, minimum: int, month: int)
     )
     out = []
     for member in members:
+        assert member.unit_id is not None
         row = lagging[member.unit_id]
         text = compose.unit_reminder_text(row.unit_name, row.practice_count, minimum, month)
         out.append(
@@ -231,7 +251,7 @@ async def run_post(
 
     def compute() -> list[Planned]:
         with transaction(runtime.factory) as session:
-            return plan(session, runtime, kind, period, local_now.date())
+            return plan(session, runtime, kind, period, local_now.date(), preview=dry_run)
 
     results = []
     for item in await asyncio.to_thread(compute):

@@ -322,3 +322,13 @@ def test_top_n_keeps_ties_at_the_cut_and_leaves_out_units_without_activity() -> 
         row.rank, row.liveliness = 1, 0.0
     empty = compose.monthly_ranking_post(ranking, PostPolicy.TOP_N, 3, 2)
     assert "本月暂无单位在群内报送活动" in empty.text and "长兴" not in empty.text
+
+
+def test_dry_run_without_policies_previews_a_public_and_a_staff_group(
+    committed_factory: sessionmaker[Session], live_settings: Settings, tmp_path: Any
+) -> None:
+    runtime = jobs.PostRuntime(committed_factory, live_settings, scoring=FakeScoring())
+    results = asyncio.run(jobs.run_post(runtime, "monthly_ranking", period="2026-10", dry_run=True, out_dir=tmp_path))
+    assert [r.group_id for r in results] == ["公开群（示例）", "工作人员群（示例）"]
+    assert "长兴县公安局" not in results[0].text and "长兴县公安局" in results[1].text
+    assert asyncio.run(jobs.run_post(runtime, "monthly_ranking", period="2026-10")) == []  # real runs need policies

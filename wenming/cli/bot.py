@@ -166,10 +166,11 @@ def post(
     except ImportError:
         raise UserError("评分模块（scoring）尚未安装，无法生成排行") from None
     if not results:
-        console.print(f"{KINDS[kind]}：没有目标群（请先用 wenming bot policy set 设置发布策略）或本期无需发布")
+        console.print(f"{KINDS[kind]}：本期没有需要发布的内容")
         return
     for result in results:
-        console.rule(f"{KINDS[kind]} {result.period} → {result.platform} 群 {result.group_id}（预览，未发送）")
+        where = result.group_id if result.platform == "preview" else f"{result.platform} 群 {result.group_id}"
+        console.rule(f"{KINDS[kind]} {result.period} → {where}（预览，未发送）")
         console.print(result.text)
         if result.png_path:
             console.print(f"[dim]图表：{result.png_path}[/dim]")
