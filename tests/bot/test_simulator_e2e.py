@@ -168,6 +168,11 @@ def test_bot_status_command_shows_saved_states(cli_env: Any) -> None:
                 AdapterStatus("wechat", "wechat", False, "等待扫码登录"),
             ],
         )
+    from bot.spool import Spool
+    from wenming.settings import get_settings
+
+    Spool(get_settings().data_dir / "spool").append({"kind": "message", "message": {}})
     result = CliRunner().invoke(app, ["bot", "status"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "已连接" in result.output and "未连接" in result.output and "等待扫码登录" in result.output
+    assert "暂存区有 1 条消息等待写入数据库" in result.output

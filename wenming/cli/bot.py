@@ -96,6 +96,19 @@ def status() -> None:
             state.detail,
         )
     console.print(table)
+    _print_spool()
+
+
+def _print_spool() -> None:
+    """Messages waiting in the outage spool on this machine (they are stored once the database answers)."""
+    from bot.spool import Spool
+
+    directory = settings().data_dir / "spool"
+    waiting, failed = len(Spool(directory)), len(Spool(directory, "failed.jsonl"))
+    if waiting:
+        console.print(f"[yellow]暂存区有 {waiting} 条消息等待写入数据库[/yellow]（{directory}）")
+    if failed:
+        console.print(f"[red]{failed} 条暂存消息无法入库，见 {directory / 'failed.jsonl'}[/red]")
 
 
 policy_app = typer.Typer(help="各群的定时发布策略（仅前 N 名 / 完整排名 / 仅工作人员 / 不发布）", no_args_is_help=True)

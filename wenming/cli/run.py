@@ -41,6 +41,9 @@ def run(
         if not s.onebot_access_token:
             console.print("[yellow]警告：未设置 WENMING_ONEBOT_ACCESS_TOKEN，任何人都能向 OneBot 端点推送消息[/yellow]")
 
+    if "wechat" in services.adapters:
+        console.print(f"微信：需要扫码时二维码显示在终端，并保存为 {s.data_dir / 'wechat' / 'qr.png'}")
+
     async def main() -> None:
         await runtime.start(services, with_scheduler=not no_scheduler)
         try:
