@@ -203,10 +203,9 @@ class OneBotSimulator:
                     await ws.send(json.dumps(event, ensure_ascii=False))
                     self.on_event(event)
                     await asyncio.sleep(self.interval)
-                if stop is not None:
-                    await stop.wait()
-                else:
-                    await asyncio.sleep(linger)
+                waiter = asyncio.ensure_future(stop.wait() if stop is not None else asyncio.sleep(linger))
+                await asyncio.wait({waiter, reader}, return_when=asyncio.FIRST_COMPLETED)  # or the server left
+                waiter.cancel()
             finally:
                 beats.cancel()
                 reader.cancel()

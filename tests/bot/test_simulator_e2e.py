@@ -176,3 +176,21 @@ def test_bot_status_command_shows_saved_states(cli_env: Any) -> None:
     assert result.exit_code == 0, result.output
     assert "已连接" in result.output and "未连接" in result.output and "等待扫码登录" in result.output
     assert "暂存区有 1 条消息等待写入数据库" in result.output
+
+
+def test_bot_simulate_with_wrong_token_says_why(
+    served: tuple[str, OneBotAdapter, dict[str, Any]], monkeypatch: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from wenming.cli.main import app
+    from wenming.settings import get_settings
+
+    url, _, _ = served
+    monkeypatch.setenv("WENMING_ONEBOT_ACCESS_TOKEN", "not-the-token")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["bot", "simulate", "--url", url, "--interval", "0", "--linger", "0"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1 and "连接被拒绝" in result.output and "WENMING_ONEBOT_ACCESS_TOKEN" in result.output

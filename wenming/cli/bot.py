@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import typer
+import websockets
 from rich.table import Table
 
 from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic, load_traffic
@@ -60,10 +61,12 @@ def simulate(
         asyncio.run(sim.run(linger=linger))
     except OSError as exc:
         raise UserError(f"无法连接 {target}（{exc}），请先运行：wenming run") from None
-    except Exception as exc:  # websockets handshake rejections
-        if "HTTP 403" in str(exc) or "1008" in str(exc):
+    except websockets.exceptions.InvalidStatus as exc:  # the handshake was refused
+        raise UserError(f"连接被拒绝（{exc}）：请检查 WENMING_ONEBOT_ACCESS_TOKEN 是否一致") from None
+    except websockets.exceptions.ConnectionClosed as exc:
+        if exc.rcvd is not None and exc.rcvd.code == 1008:
             raise UserError("连接被拒绝：access token 不一致（WENMING_ONEBOT_ACCESS_TOKEN）") from None
-        raise
+        raise UserError("服务端关闭了连接（wenming run 已停止？）") from None
     console.print(f"[green]回放完成[/green]：{len(data.events)} 条事件，收到机器人发布 {len(sim.sent)} 条")
 
 
