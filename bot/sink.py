@@ -35,13 +35,23 @@ class Delivery:
     spooled: bool = False
 
 
-def _default_on_report() -> Callable[..., Any] | None:
-    """The classifier's hook when that package is installed; assembly works without it."""
+def report_hook(settings: Settings) -> Callable[[Session, Any], None] | None:
+    """What happens to each new or changed report: classify it, then queue reading its photos (OCR)."""
     try:
         from classifier import service as classifier_service
     except ImportError:
         return None
-    return getattr(classifier_service, "classify_report", None)
+    try:
+        from classifier.ocr import service as ocr_service
+    except ImportError:
+        ocr_service = None
+
+    def hook(session: Session, report: Any) -> None:
+        classifier_service.classify_report(session, settings, report)
+        if ocr_service is not None and report.photo_count:
+            ocr_service.enqueue_ocr_for_report(session, report.id, settings)
+
+    return hook
 
 
 class IngestSink:
@@ -140,7 +150,7 @@ class IngestSink:
         from ingest import service as ingest_service
 
         with transaction(self.factory) as session:
-            return ingest_service.assemble_pending(session, self.settings, on_report=_default_on_report())
+            return ingest_service.assemble_pending(session, self.settings, on_report=report_hook(self.settings))
 
     # -- asyncio faces for the adapters --
 

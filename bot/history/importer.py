@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.history.qq_exports import QQ_TXT_HEADER, parse_qce_json, parse_qq_txt
 from bot.history.records import IMAGE_PLACEHOLDER, HistoryFormatError, HistoryRecord, read_text
 from bot.history.wechat_exports import parse_pywxdump_csv, parse_wechatmsg_csv, parse_wechatmsg_txt
+from bot.sink import report_hook
 from ingest.models import ChatGroup, MessageKind, Platform, RawMessage
 from ingest.schemas import IncomingMessage
 from wenming.db import transaction
@@ -191,7 +192,7 @@ def import_history(
                 if progress:
                     progress(1)
     with transaction(factory) as session:
-        ingest_service.assemble_pending(session, settings, on_report=_classifier_hook())
+        ingest_service.assemble_pending(session, settings, on_report=report_hook(settings))
     return summary
 
 
@@ -225,14 +226,6 @@ def _import_one(
     else:
         summary.stored += 1
         summary.kinds[message.kind.value] += 1
-
-
-def _classifier_hook() -> Callable[..., object] | None:
-    try:
-        from classifier import service as classifier_service
-    except ImportError:
-        return None
-    return getattr(classifier_service, "classify_report", None)
 
 
 def iter_formats() -> Iterable[tuple[str, str]]:
