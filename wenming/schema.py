@@ -23,6 +23,7 @@ def load_all_models() -> None:
     import classifier.models
     import classifier.ocr.models  # noqa: F401
     import ingest.models  # noqa: F401
+    import scoring.models  # noqa: F401
     import wenming.queue.models  # noqa: F401
 
 

@@ -1,7 +1,7 @@
 """bot adapter state, post policies, post log, scheduler jobs
 
 Revision ID: 0005
-Revises: 0006
+Revises: 0003
 Create Date: 2026-11-23 13:41:55.503023
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = '0005'
-down_revision: str | None = '0006'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from wenming.cli import bot, classifier, db, history, run, worker
+from wenming.cli import bot, classifier, db, history, run, score, worker
 
 app = typer.Typer(help="文明单位动态管理：采集、分类、计分", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
 app.add_typer(classifier.app, name="classifier")
+app.add_typer(score.app, name="score")
 app.add_typer(bot.app, name="bot")
 worker.register(app)
 app.command("import", help="导入微信/QQ 聊天记录导出文件")(history.import_file)

@@ -1,0 +1,376 @@
+# ruff: noqa: E402
+"""Scoring benchmark: 2,000 units × one year (≈ 500k reports) timed against a bare GROUP BY in the same run.
+
+    .venv/bin/python bench/scoring.py                       # SQLite file under ./var/bench
+    WENMING_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/wm_h3 \
+        .venv/bin/python bench/scoring.py --reset
+
+The database must be empty (or pass ``--reset``, which wipes it). Rows are generated with bulk inserts; a
+classification row is written only for reports whose facts scoring reads (news with an outlet level, volunteer
+reports with hours), which is all that scoring joins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+from pathlib import Path
+
+# Run as a script, this directory comes first on sys.path and this file would shadow the scoring package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from classifier.models import Classification, ReportTag
+from ingest.models import ChatGroup, Member, Report, Unit
+from scoring import service
+from scoring.models import Criticism, MediaAdoption, PairingSheet, VolunteerStats, XixiangCheck
+from wenming import schema
+from wenming.db import create_db_engine
+from wenming.settings import Settings
+
+YEAR = 2026
+LABELS = [
+    "practice",
+    "practice",
+    "practice",
+    "volunteer",
+    "volunteer",
+    "news",
+    "news",
+    "pairing",
+    "other",
+    "other",
+]
+LEVELS = ["county", "county", "county", "city", "city", "province", "central"]
+BATCH = 20_000
+BENCH_SQLITE = "sqlite:///./var/bench/scoring.db"
+
+
+def _reset(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
+        return
+    engine = create_db_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _flush(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(model), rows)
+        rows.clear()
+
+
+def _report_rows(rng: random.Random, unit_id: int, report_id: int, day: date) -> tuple[dict[str, Any], list[str]]:
+    at = datetime(day.year, day.month, day.day, rng.randint(0, 23), rng.randint(0, 59), tzinfo=UTC)
+    label = rng.choice(LABELS)
+    labels = [label] + (["volunteer"] if label == "practice" and rng.random() < 0.2 else [])
+    status = rng.choices(["classified", "needs_review", "corrected"], [85, 10, 5])[0]
+    activity = day - timedelta(days=rng.randint(0, 5)) if rng.random() < 0.3 else None
+    row = {
+        "id": report_id,
+        "unit_id": unit_id,
+        "group_id": 1,
+        "sender_id": unit_id,
+        "first_message_at": at,
+        "last_message_at": at,
+        "post_date": day,
+        "activity_date": activity,
+        "text": "开展新时代文明实践志愿服务活动",
+        "photo_count": rng.randint(0, 9),
+        "status": status,
+        "label": label,
+        "confidence": 0.8,
+        "possible_repost": rng.random() < 0.03,
+        "created_at": at,
+        "updated_at": at,
+    }
+    return row, labels
+
+
+def generate(url: str, units: int, per_unit: int, seed: int) -> int:
+    """Bulk-insert units, members, reports, tags and the classifications scoring reads."""
+    rng = random.Random(seed)
+    engine = create_db_engine(url)
+    now = datetime.now(UTC)
+    start = date(YEAR, 1, 1)
+    with Session(engine) as session:
+        session.execute(insert(ChatGroup), [{"id": 1, "platform": "wechat", "platform_id": "bench", "created_at": now}])
+        levels = ["county"] * 6 + ["city"] * 2 + ["provincial", "national"]
+        session.execute(
+            insert(Unit),
+            [
+                {
+                    "id": i,
+                    "name": f"单位{i:04d}",
+                    "aliases": [],
+                    "honour_level": rng.choice(levels),
+                    "headcount": rng.randint(20, 400),
+                    "active": True,
+                    "created_at": now,
+                }
+                for i in range(1, units + 1)
+            ],
+        )
+        session.execute(
+            insert(Member),
+            [
+                {
+                    "id": i,
+                    "platform": "wechat",
+                    "platform_user_id": f"wx{i}",
+                    "unit_id": i,
+                    "is_staff": False,
+                    "first_seen_at": now,
+                    "last_seen_at": now,
+                }
+                for i in range(1, units + 1)
+            ],
+        )
+        reports: list[dict[str, Any]] = []
+        tags: list[dict[str, Any]] = []
+        classes: list[dict[str, Any]] = []
+        report_id = 0
+        for unit_id in range(1, units + 1):
+            count = max(0, int(rng.gauss(per_unit, per_unit / 3)))
+            for _ in range(count):
+                report_id += 1
+                row, labels = _report_rows(rng, unit_id, report_id, start + timedelta(days=rng.randint(0, 364)))
+                reports.append(row)
+                tags.extend(
+                    {"report_id": report_id, "label": lab, "is_primary": i == 0, "score": 0.8}
+                    for i, lab in enumerate(labels)
+                )
+                facts = _facts(rng, labels[0], report_id)
+                classes.append(
+                    {
+                        "report_id": report_id,
+                        "label": labels[0],
+                        "secondary_labels": [],
+                        "confidence": 0.8,
+                        "facts": facts,
+                        "evidence": [],
+                        "source": "model",
+                        "is_current": True,
+                        "created_at": now,
+                    }
+                )
+            if len(reports) >= BATCH:
+                _flush(session, Report, reports)
+                _flush(session, ReportTag, tags)
+                _flush(session, Classification, classes)
+        _flush(session, Report, reports)
+        _flush(session, ReportTag, tags)
+        _flush(session, Classification, classes)
+        _staff_records(session, rng, units, now)
+        session.commit()
+    # what autovacuum would have done on a live server: statistics, and on PostgreSQL the visibility map
+    statement = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+    return report_id
+
+
+def _staff_records(session: Session, rng: random.Random, units: int, now: datetime) -> None:
+    """A year of staff entries: pairing sheets, volunteer stats, 西乡 checks, criticisms, adoptions."""
+    audit = {"created_by": "bench", "created_at": now}
+    sheets, stats, checks, criticisms, adoptions = [], [], [], [], []
+    for unit_id in range(1, units + 1):
+        for quarter in range(1, 5):
+            if rng.random() < 0.8:
+                sheets.append(
+                    {
+                        "unit_id": unit_id,
+                        "year": YEAR,
+                        "quarter": quarter,
+                        "partner": "某村",
+                        "activity_count": 1,
+                    }
+                    | audit
+                )
+            headcount = rng.randint(20, 400)
+            registered = rng.randint(headcount // 10, headcount)
+            stats.append(
+                {
+                    "unit_id": unit_id,
+                    "year": YEAR,
+                    "quarter": quarter,
+                    "headcount": headcount,
+                    "registered": registered,
+                    "active": rng.randint(0, registered),
+                    "service_projects": rng.randint(1, 6),
+                    "service_hours": rng.uniform(0, 8) * registered,
+                }
+                | audit
+            )
+            checks.append(
+                {
+                    "unit_id": unit_id,
+                    "kind": "awareness",
+                    "year": YEAR,
+                    "quarter": quarter,
+                    "done_on": date(YEAR, 3 * quarter, 15),
+                    "value": rng.uniform(60, 100),
+                }
+                | audit
+            )
+        for month in range(1, 13):
+            checks.append(
+                {
+                    "unit_id": unit_id,
+                    "kind": "monthly_summary",
+                    "year": YEAR,
+                    "quarter": (month + 2) // 3,
+                    "month": month,
+                    "done_on": date(YEAR, month, rng.randint(10, 28)),
+                }
+                | audit
+            )
+        if rng.random() < 0.1:
+            criticisms.append(
+                {"unit_id": unit_id, "occurred_on": date(YEAR, rng.randint(1, 12), 5), "reason": "督查通报"} | audit
+            )
+        for i in range(2):
+            title = f"文明实践简讯{unit_id}-{i}"
+            adoptions.append(
+                {
+                    "unit_id": unit_id,
+                    "title": title,
+                    "title_key": title,
+                    "outlet": "湖州日报",
+                    "level": rng.choice(LEVELS),
+                    "published_on": date(YEAR, rng.randint(1, 12), 9),
+                }
+                | audit
+            )
+    for model, rows in (
+        (PairingSheet, sheets),
+        (VolunteerStats, stats),
+        (XixiangCheck, checks),
+        (Criticism, criticisms),
+        (MediaAdoption, adoptions),
+    ):
+        for i in range(0, len(rows), BATCH):
+            session.execute(insert(model), rows[i : i + BATCH])
+
+
+def _facts(rng: random.Random, label: str, report_id: int) -> dict[str, Any]:
+    if label == "news" and rng.random() < 0.3:
+        return {
+            "outlet": "长兴新闻网",
+            "outlet_level": rng.choice(LEVELS),
+            "article_title": f"文明实践简讯{report_id // 3}",
+        }
+    if label == "volunteer" and rng.random() < 0.5:
+        return {"volunteer_hours": rng.choice([1.0, 2.0, 3.5]), "participants": rng.randint(3, 30)}
+    return {}
+
+
+def _ms(fn: Callable[[], Any]) -> float:
+    began = time.perf_counter()
+    fn()
+    return (time.perf_counter() - began) * 1000
+
+
+def timed_pair(fn: Callable[[], Any], bare: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """Median times of ``fn`` and of the bare query, run alternately so that machine load hits both alike."""
+    ours, base = [], []
+    for _ in range(repeat):
+        base.append(_ms(bare))
+        ours.append(_ms(fn))
+    return statistics.median(ours), statistics.median(base)
+
+
+def run(url: str, repeat: int) -> None:
+    engine = create_db_engine(url)
+    settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+    changxing = service.load_rubric("changxing-2020")
+    xixiang = service.load_rubric("xixiang-2022")
+    as_of = date(YEAR, 12, 31)
+    with Session(engine) as session:
+        total = session.scalar(select(func.count()).select_from(Report))
+        unit_id = session.scalar(select(Report.unit_id).group_by(Report.unit_id).order_by(func.count().desc()).limit(1))
+
+        def bare() -> Any:
+            return session.execute(select(Report.unit_id, func.count()).group_by(Report.unit_id)).all()
+
+        cases: list[tuple[str, Callable[[], Any]]] = [
+            (
+                "月度活跃度排名 2026-10（长兴）",
+                lambda: service.monthly_ranking(session, settings, changxing, YEAR, 10),
+            ),
+            (
+                "季度汇总表 2026Q3（长兴）",
+                lambda: service.quarter_table(session, settings, changxing, YEAR, 3, as_of),
+            ),
+            (
+                "季度考核表 2026Q3（西乡）",
+                lambda: service.quarter_table(session, settings, xixiang, YEAR, 3, as_of),
+            ),
+            (
+                "单位年度得分说明（长兴）",
+                lambda: service.explain_unit(session, settings, changxing, unit_id, YEAR, as_of),
+            ),
+            (
+                "单位年度得分说明（西乡）",
+                lambda: service.explain_unit(session, settings, xixiang, unit_id, YEAR, as_of),
+            ),
+            (
+                "全部单位年度得分（长兴，参考）",
+                lambda: service.annual_scores(session, settings, changxing, YEAR, as_of),
+            ),
+        ]
+        bare()  # warm the cache for everyone alike
+        print(f"数据库：{engine.dialect.name}；报送 {total} 条；单位 #{unit_id} 用于单位说明")
+        print(f"基准：SELECT unit_id, count(*) FROM reports GROUP BY unit_id（与每项交替 {repeat} 次，取中位数）")
+        print(f"{'项目':<30}{'用时':>10}{'基准':>10}{'倍数':>8}")
+        for name, fn in cases:
+            fn()
+            elapsed, baseline = timed_pair(fn, bare, repeat)
+            print(f"{name:<30}{elapsed:8.1f}ms{baseline:8.1f}ms{elapsed / baseline:7.2f}×")
+    engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="评分性能基准：与同一张表上的 GROUP BY 计数对比")
+    parser.add_argument("--units", type=int, default=2000)
+    parser.add_argument("--per-unit", type=int, default=250, help="每个单位一年的平均报送数")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=20261)
+    parser.add_argument("--reset", action="store_true", help="清空目标数据库后重新生成")
+    parser.add_argument("--reuse", action="store_true", help="沿用已生成的数据，只计时")
+    args = parser.parse_args(argv)
+    url = Settings().database_url
+    if url == Settings.model_fields["database_url"].default:
+        url = BENCH_SQLITE
+    if not args.reuse:
+        if args.reset or url == BENCH_SQLITE:
+            _reset(url)
+        schema.upgrade(url)
+        engine = create_db_engine(url)
+        with engine.connect() as conn:
+            if conn.execute(select(func.count()).select_from(Unit)).scalar():
+                sys.exit("目标数据库不是空的；请加 --reset（会清空数据库）或 --reuse")
+        engine.dispose()
+        began = time.perf_counter()
+        count = generate(url, args.units, args.per_unit, args.seed)
+        print(f"生成 {args.units} 个单位、{count} 条报送用时 {time.perf_counter() - began:.1f} s")
+    run(url, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

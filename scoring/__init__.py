@@ -1,0 +1,1 @@
+"""Scoring: declarative rubrics, staff-entered records, period scores and the liveliness ranking."""

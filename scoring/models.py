@@ -1,0 +1,285 @@
+"""Staff-entered records that chat cannot show; each says who entered it and when; voided, never deleted."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, false, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from classifier.models import ReportTag
+from ingest.models import Report
+from wenming.db import Base, UTCDateTime, utcnow
+
+
+class OutletLevel(StrEnum):
+    """Level of a medium, a visiting research group or a leader's instruction."""
+
+    COUNTY = "county"
+    CITY = "city"
+    PROVINCE = "province"
+    CENTRAL = "central"
+
+    @property
+    def zh(self) -> str:
+        return {"county": "县级", "city": "市级", "province": "省级", "central": "中央"}[self.value]
+
+    @property
+    def rank(self) -> int:
+        return ["county", "city", "province", "central"].index(self.value)
+
+    @classmethod
+    def parse(cls, value: str) -> OutletLevel:
+        """Accept the code or the Chinese form (县/县级/市/市级/省/省级/中央/国家/国家级)."""
+        text = value.strip().removesuffix("级")
+        aliases = {"县": "county", "市": "city", "省": "province", "中央": "central", "国家": "central"}
+        text = aliases.get(text, text)
+        for level in cls:
+            if text == level.value:
+                return level
+        raise ValueError(f"未知的级别：{value!r}（应为 县级/市级/省级/中央）")
+
+
+class CheckKind(StrEnum):
+    """The 西乡 细则 items that staff verify by hand (查阅资料 / 查证资料 / 电话调查 / 系统评价)."""
+
+    ANNUAL_PLAN = "annual_plan"
+    ANNUAL_SUMMARY = "annual_summary"
+    MATERIALS = "materials"
+    TEAM_FLAG = "team_flag"
+    UNIFORMS = "uniforms"
+    UNIFORM_WORN = "uniform_worn"
+    TRAINING = "training"
+    BRAND_PLAN = "brand_plan"
+    BRAND_PROMOTED = "brand_promoted"
+    AWARENESS = "awareness"
+    SATISFACTION = "satisfaction"
+    MONTHLY_SUMMARY = "monthly_summary"
+
+    @property
+    def zh(self) -> str:
+        return CHECK_NAMES[self]
+
+    @property
+    def scope(self) -> str:
+        """``year``: holds for every quarter of the year; ``quarter``; ``month`` (monthly summary)."""
+        return CHECK_SCOPES.get(self.value, "quarter")
+
+
+CHECK_SCOPES: dict[str, str] = {
+    "annual_plan": "year",
+    "annual_summary": "year",
+    "team_flag": "year",
+    "uniforms": "year",
+    "brand_plan": "year",
+    "brand_promoted": "year",
+    "monthly_summary": "month",
+}
+
+CHECK_NAMES: dict[str, str] = {
+    "annual_plan": "年度活动计划一览表",
+    "annual_summary": "年度工作总结",
+    "materials": "资料上传（报送）",
+    "team_flag": "志愿服务队队旗",
+    "uniforms": "志愿者服装满足需要",
+    "uniform_worn": "着装参与志愿活动",
+    "training": "志愿者队伍培训",
+    "brand_plan": "品牌活动实施方案",
+    "brand_promoted": "创新做法、案例在全县推广",
+    "awareness": "知晓率电话调查",
+    "satisfaction": "满意率评价",
+    "monthly_summary": "月度活动小结",
+}
+
+
+class AdjustmentKind(StrEnum):
+    """Bonus (加分) and deduction (扣分) items of the 西乡 办法."""
+
+    HOSTED_EVENT = "hosted_event"
+    RESEARCH_VISIT = "research_visit"
+    LEADER_INSTRUCTION = "leader_instruction"
+    MATERIALS_MISSING = "materials_missing"
+    PERFUNCTORY = "perfunctory"
+    FALSIFICATION = "falsification"
+    OTHER = "other"
+
+    @property
+    def zh(self) -> str:
+        return {
+            "hosted_event": "承办县新时代文明实践中心会议、活动",
+            "research_visit": "承接调研组现场调研指导",
+            "leader_instruction": "做法受到领导批示",
+            "materials_missing": "未按要求报送资料",
+            "perfunctory": "志愿服务活动敷衍了事、形式主义",
+            "falsification": "志愿服务涉嫌造假经核实属实",
+            "other": "其他",
+        }[self.value]
+
+    @property
+    def is_bonus(self) -> bool:
+        return self in (
+            AdjustmentKind.HOSTED_EVENT,
+            AdjustmentKind.RESEARCH_VISIT,
+            AdjustmentKind.LEADER_INSTRUCTION,
+        )
+
+
+class AuditMixin:
+    """Who entered a record and when; voiding keeps the row for the audit trail."""
+
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    voided_by: Mapped[str | None] = mapped_column(String(100))
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Criticism(AuditMixin, Base):
+    """通报批评: one −5 under 长兴 重点工作配合."""
+
+    __tablename__ = "scoring_criticisms"
+    __table_args__ = (Index("ix_scoring_criticisms_unit_date", "unit_id", "occurred_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    document: Mapped[str | None] = mapped_column(String(200))  # 督查通报 文号
+
+
+class MediaAdoption(AuditMixin, Base):
+    """An article adopted (录用/刊登) by a medium; deduplicated by ``title_key`` at scoring time."""
+
+    __tablename__ = "scoring_media_adoptions"
+    __table_args__ = (Index("ix_scoring_media_adoptions_unit_date", "unit_id", "published_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(500))
+    title_key: Mapped[str] = mapped_column(String(500), index=True)
+    outlet: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(20))
+    published_on: Mapped[date] = mapped_column(Date)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    url: Mapped[str | None] = mapped_column(String(1000))
+
+
+class PairingSheet(AuditMixin, Base):
+    """《文明单位结对共建情况表》 for one quarter."""
+
+    __tablename__ = "scoring_pairing_sheets"
+    __table_args__ = (Index("ix_scoring_pairing_sheets_unit_year", "unit_id", "year", "quarter"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    partner: Mapped[str] = mapped_column(String(200))  # 行政村（居）
+    activity_count: Mapped[int] = mapped_column(Integer, default=1)
+    activity_date: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class VolunteerStats(AuditMixin, Base):
+    """Volunteer registration figures from the 志愿服务 system; the newest row per unit and quarter wins."""
+
+    __tablename__ = "scoring_volunteer_stats"
+    __table_args__ = (Index("ix_scoring_volunteer_stats_unit_year", "unit_id", "year", "quarter"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    headcount: Mapped[int] = mapped_column(Integer)  # 员工总数 / 在编在岗总数
+    registered: Mapped[int] = mapped_column(Integer)  # 注册志愿者
+    active: Mapped[int] = mapped_column(Integer)  # 参加志愿服务活动的注册志愿者
+    service_projects: Mapped[int | None] = mapped_column(Integer)  # 点单服务项目数
+    service_hours: Mapped[float | None] = mapped_column(Float)  # 本季度志愿服务总时长（小时）
+
+
+class XixiangCheck(AuditMixin, Base):
+    """A 西乡 细则 item verified by staff; ``value`` holds a percentage, ``grade`` a satisfaction grade."""
+
+    __tablename__ = "scoring_checks"
+    __table_args__ = (Index("ix_scoring_checks_unit_year", "unit_id", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int | None] = mapped_column(Integer)
+    month: Mapped[int | None] = mapped_column(Integer)
+    done_on: Mapped[date] = mapped_column(Date)  # date of the document, survey or submission
+    value: Mapped[float | None] = mapped_column(Float)
+    grade: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Adjustment(AuditMixin, Base):
+    """A bonus (加分) or deduction (扣分) entry; bonus points come from the rubric's table at scoring time."""
+
+    __tablename__ = "scoring_adjustments"
+    __table_args__ = (Index("ix_scoring_adjustments_unit_date", "unit_id", "occurred_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    level: Mapped[str | None] = mapped_column(String(20))
+    points: Mapped[float | None] = mapped_column(Float)  # deductions: the points staff decided (酌情扣分)
+    occurred_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+# Covering indexes for the scoring windows: counted statuses, then the month/quarter/year range on the
+# counting day, then the columns the GROUP BY reads, so that a month reads a twelfth of one index.
+Index(
+    "ix_reports_scoring_effective_day",
+    Report.status,
+    func.coalesce(Report.activity_date, Report.post_date),
+    Report.unit_id,
+    Report.label,
+    Report.photo_count,
+    Report.possible_repost,
+    Report.activity_date,
+    Report.post_date,
+    Report.id,
+)
+Index(
+    "ix_reports_scoring_post_day",
+    Report.status,
+    Report.post_date,
+    Report.unit_id,
+    Report.label,
+    Report.photo_count,
+    Report.possible_repost,
+    Report.id,
+)
+# One unit's year (an explanation) reads its own slice instead of the whole window.
+Index(
+    "ix_reports_scoring_unit_day",
+    Report.unit_id,
+    Report.status,
+    func.coalesce(Report.activity_date, Report.post_date),
+    Report.label,
+    Report.photo_count,
+    Report.possible_repost,
+    Report.activity_date,
+    Report.post_date,
+    Report.id,
+)
+# Secondary labels are the minority: a partial index finds them without probing every report's tags.
+Index(
+    "ix_report_tags_secondary_label",
+    ReportTag.label,
+    ReportTag.report_id,
+    sqlite_where=ReportTag.is_primary == false(),
+    postgresql_where=ReportTag.is_primary == false(),
+)
+Index(
+    "ix_report_tags_secondary",
+    ReportTag.report_id,
+    ReportTag.label,
+    sqlite_where=ReportTag.is_primary == false(),
+    postgresql_where=ReportTag.is_primary == false(),
+)

@@ -1,0 +1,349 @@
+"""Scoring queries: every count is a GROUP BY in SQL over date windows computed in Python."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from classifier.models import Classification, ReportTag
+from ingest.models import Report, ReportStatus, Unit
+from scoring import models as m
+from scoring.rubric import Counting, Liveliness
+
+LABELS = ("practice", "pairing", "news", "volunteer", "other")
+
+
+def prepare(session: Session) -> None:
+    """Tune the current transaction for short analytical queries.
+
+    PostgreSQL's JIT compiler triggers on the planner's (pessimistic) cost estimates for these GROUP BYs and
+    spends more time compiling than the queries take; ``SET LOCAL`` confines the change to this transaction.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+
+
+def counted_statuses(counting: Counting) -> list[str]:
+    """Statuses whose labels count; ``needs_review`` only when the rubric says so."""
+    statuses = [ReportStatus.CLASSIFIED.value, ReportStatus.CORRECTED.value]
+    if counting.count_needs_review:
+        statuses.append(ReportStatus.NEEDS_REVIEW.value)
+    return statuses
+
+
+def effective_date(counting: Counting) -> ColumnElement[date]:
+    """The day a report counts on: its stated activity date when found (rubric choice), else its post date."""
+    if counting.date_basis == "activity_date":
+        return func.coalesce(Report.activity_date, Report.post_date)
+    return Report.post_date
+
+
+def _window(counting: Counting, start: date, end: date, unit_id: int | None) -> list[ColumnElement[bool]]:
+    day = effective_date(counting)
+    conditions = [
+        Report.unit_id.is_not(None),
+        day >= start,
+        day < end,
+        Report.status.in_(counted_statuses(counting)),
+    ]
+    if unit_id is not None:
+        conditions.append(Report.unit_id == unit_id)
+    return conditions
+
+
+def _photos(repost_photos: bool) -> ColumnElement[int]:
+    """Photos that count as evidence: none from a report flagged as a possible re-post (rubric parameter)."""
+    if repost_photos:
+        return Report.photo_count
+    return case((Report.possible_repost, 0), else_=Report.photo_count)
+
+
+def _counted_rows(
+    counting: Counting,
+    start: date,
+    end: date,
+    groups: Mapping[str, Sequence[str]],
+    unit_id: int | None,
+    repost_photos: bool = False,
+) -> Any:
+    """Rows (unit, day, photos, a 0/1 flag per label group) whose flag sums count each report once per group.
+
+    A report belongs to a group when its primary label (``reports.label``, mirroring the primary tag) or
+    any secondary tag is in the group. The first part reads only the covering window index on ``reports``;
+    the second adds, once per report, the groups only a secondary tag brings (partial index on those tags).
+    """
+    day = effective_date(counting)
+    photos = _photos(repost_photos)
+    window = _window(counting, start, end, unit_id)
+    primary = select(
+        Report.unit_id.label("unit_id"),
+        day.label("d"),
+        photos.label("photos"),
+        *[case((Report.label.in_(labels), 1), else_=0).label(name) for name, labels in groups.items()],
+    ).where(*window)
+    extra = [
+        func.max(case((and_(ReportTag.label.in_(labels), Report.label.not_in(labels)), 1), else_=0))
+        for labels in groups.values()
+    ]
+    secondary = (
+        select(
+            Report.unit_id.label("unit_id"),
+            day.label("d"),
+            photos.label("photos"),
+            *[flag.label(name) for flag, name in zip(extra, groups, strict=True)],
+        )
+        .join(ReportTag, and_(ReportTag.report_id == Report.id, ReportTag.is_primary == false()))
+        .where(*window)
+        .group_by(Report.id, Report.unit_id, day, photos)
+    )
+    return union_all(primary, secondary).subquery("counted")
+
+
+def _bucket(column: Any, bounds: Sequence[date]) -> Any:
+    """Index of the window a date falls in; ``bounds`` are the exclusive ends of consecutive windows."""
+    return case(*[(column < bound, literal(i)) for i, bound in enumerate(bounds)], else_=literal(len(bounds)))
+
+
+def bucket_counts(
+    session: Session,
+    counting: Counting,
+    start: date,
+    bounds: Sequence[date],
+    groups: Mapping[str, Sequence[str]],
+    unit_id: int | None = None,
+) -> dict[tuple[int, int], dict[str, int]]:
+    """Reports per (unit, window index) and label group; two labels of one group count the report once."""
+    flagged = _counted_rows(counting, start, bounds[-1], groups, unit_id)
+    bucket = _bucket(flagged.c.d, bounds)
+    query = select(
+        flagged.c.unit_id, bucket.label("b"), *[func.sum(flagged.c[name]).label(name) for name in groups]
+    ).group_by(flagged.c.unit_id, bucket)
+    return {
+        (row.unit_id, row.b): {name: int(getattr(row, name) or 0) for name in groups} for row in session.execute(query)
+    }
+
+
+@dataclass
+class LivelinessRow:
+    unit_id: int
+    counted_reports: int
+    active_days: int
+    photos: int
+    counted_photos: int
+    practice_count: int
+    label_counts: dict[str, int] = field(default_factory=dict)
+
+
+def liveliness(
+    session: Session,
+    counting: Counting,
+    rule: Liveliness,
+    practice_labels: Sequence[str],
+    start: date,
+    end: date,
+    unit_id: int | None = None,
+) -> dict[int, LivelinessRow]:
+    """Per unit: daily-capped reports, active days, daily-capped photos, and the month's label counts."""
+    groups: dict[str, Sequence[str]] = {"live": rule.labels, "practice_group": practice_labels}
+    groups.update({f"l_{label}": [label] for label in LABELS})
+    flagged = _counted_rows(counting, start, end, groups, unit_id, repost_photos=not rule.exclude_repost_photos)
+    daily = (
+        select(
+            flagged.c.unit_id,
+            func.sum(flagged.c.live).label("n"),
+            func.sum(flagged.c.live * flagged.c.photos).label("ph"),
+            *[func.sum(flagged.c[name]).label(name) for name in groups if name != "live"],
+        )
+        .group_by(flagged.c.unit_id, flagged.c.d)
+        .subquery("daily")
+    )
+    cap, photo_cap = rule.daily_report_cap, rule.daily_photo_cap
+    query = select(
+        daily.c.unit_id,
+        func.sum(case((daily.c.n > cap, cap), else_=daily.c.n)).label("counted"),
+        func.sum(case((daily.c.n > 0, 1), else_=0)).label("days"),
+        func.sum(daily.c.ph).label("photos"),
+        func.sum(case((daily.c.ph > photo_cap, photo_cap), else_=daily.c.ph)).label("counted_photos"),
+        *[func.sum(daily.c[name]).label(name) for name in groups if name != "live"],
+    ).group_by(daily.c.unit_id)
+    result: dict[int, LivelinessRow] = {}
+    for row in session.execute(query):
+        result[row.unit_id] = LivelinessRow(
+            unit_id=row.unit_id,
+            counted_reports=int(row.counted or 0),
+            active_days=int(row.days or 0),
+            photos=int(row.photos or 0),
+            counted_photos=int(row.counted_photos or 0),
+            practice_count=int(row.practice_group or 0),
+            label_counts={label: int(getattr(row, f"l_{label}") or 0) for label in LABELS},
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class AdoptionCandidate:
+    """A media adoption from a staff record or a classified news report, before deduplication."""
+
+    unit_id: int
+    day: date
+    level: str
+    title: str | None
+    outlet: str | None
+    report_id: int | None
+    record_id: int | None
+
+
+def _labelled(counting: Counting, start: date, end: date, label: str, unit_id: int | None) -> Any:
+    """(id, unit_id, d) of counted reports carrying ``label``: by their primary label from the window index,
+    plus those that carry it only as a secondary tag, found from the (small) secondary-tag index."""
+    day = effective_date(counting)
+    window = _window(counting, start, end, unit_id)
+    primary = select(Report.id, Report.unit_id, day.label("d")).where(*window, Report.label == label)
+    tagged = select(ReportTag.report_id).where(ReportTag.is_primary == false(), ReportTag.label == label)
+    secondary = select(Report.id, Report.unit_id, day.label("d")).where(
+        Report.id.in_(tagged), Report.label != label, *window
+    )
+    return union_all(primary, secondary).subquery(f"with_{label}")
+
+
+def report_adoptions(
+    session: Session, counting: Counting, start: date, end: date, unit_id: int | None = None
+) -> list[AdoptionCandidate]:
+    """News reports whose current classification found an outlet level (录用通知); only those are read."""
+    news = _labelled(counting, start, end, "news", unit_id)
+    level = Classification.facts["outlet_level"].as_string()
+    query = (
+        select(
+            news.c.unit_id,
+            news.c.id,
+            news.c.d,
+            level.label("level"),
+            Classification.facts["article_title"].as_string().label("title"),
+            Classification.facts["outlet"].as_string().label("outlet"),
+        )
+        .join(Classification, and_(Classification.report_id == news.c.id, Classification.is_current.is_(True)))
+        .where(level.in_(["county", "city", "province", "central"]))
+    )
+    return [
+        AdoptionCandidate(row.unit_id, row.d, row.level, row.title, row.outlet, row.id, None)
+        for row in session.execute(query)
+    ]
+
+
+def record_adoptions(session: Session, start: date, end: date, unit_id: int | None = None) -> list[AdoptionCandidate]:
+    query = _records(m.MediaAdoption, unit_id).where(
+        m.MediaAdoption.published_on >= start, m.MediaAdoption.published_on < end
+    )
+    return [
+        AdoptionCandidate(a.unit_id, a.published_on, a.level, a.title, a.outlet, a.report_id, a.id)
+        for a in session.execute(query)
+    ]
+
+
+def report_hours(
+    session: Session, counting: Counting, start: date, end: date, unit_id: int | None = None
+) -> dict[int, float]:
+    """Person-hours stated in volunteer reports: volunteer_hours × participants (1 when absent), per unit."""
+    volunteer = _labelled(counting, start, end, "volunteer", unit_id)
+    hours = Classification.facts["volunteer_hours"].as_float()
+    people = func.coalesce(Classification.facts["participants"].as_float(), 1.0)
+    query = (
+        select(volunteer.c.unit_id, func.sum(hours * people).label("h"))
+        .join(
+            Classification,
+            and_(Classification.report_id == volunteer.c.id, Classification.is_current.is_(True)),
+        )
+        .where(hours.is_not(None))
+        .group_by(volunteer.c.unit_id)
+    )
+    return {row.unit_id: float(row.h or 0) for row in session.execute(query)}
+
+
+def report_listing(
+    session: Session, counting: Counting, start: date, end: date, unit_id: int
+) -> list[tuple[int, date, str]]:
+    """(report id, counting day, label) for one unit: the evidence behind its explanation."""
+    day = effective_date(counting)
+    query = (
+        select(Report.id, day.label("d"), ReportTag.label)
+        .join(ReportTag, ReportTag.report_id == Report.id)
+        .where(*_window(counting, start, end, unit_id))
+        .order_by(day, Report.id)
+    )
+    return [(row.id, row.d, row.label) for row in session.execute(query)]
+
+
+Record = Row[Any]  # a staff record as a plain row: the model's attributes, without ORM identity overhead
+
+
+def _records(model: Any, unit_id: int | None) -> Select[Any]:
+    """Live (not voided) records as Core rows: thousands per period, too many for ORM objects."""
+    audit = {"created_by", "created_at", "voided_by", "voided_at", "void_reason"}
+    columns = [c for c in model.__table__.columns if c.name not in audit]
+    query = select(*columns).where(model.voided_at.is_(None))
+    if unit_id is not None:
+        query = query.where(model.unit_id == unit_id)
+    return query.order_by(model.id)
+
+
+def criticisms(session: Session, start: date, end: date, unit_id: int | None = None) -> list[Record]:
+    query = _records(m.Criticism, unit_id).where(m.Criticism.occurred_on >= start, m.Criticism.occurred_on < end)
+    return list(session.execute(query))
+
+
+def pairing_sheets(session: Session, year: int, unit_id: int | None = None) -> list[Record]:
+    return list(session.execute(_records(m.PairingSheet, unit_id).where(m.PairingSheet.year == year)))
+
+
+def volunteer_stats(session: Session, year: int, unit_id: int | None = None) -> list[Record]:
+    """All stats rows of a year in entry order, so that the newest per quarter is last."""
+    return list(session.execute(_records(m.VolunteerStats, unit_id).where(m.VolunteerStats.year == year)))
+
+
+def checks(session: Session, year: int, unit_id: int | None = None, quarter: int | None = None) -> list[Record]:
+    """西乡 checks of a year; with ``quarter``, only those of that quarter and the year-scoped ones."""
+    query = _records(m.XixiangCheck, unit_id).where(m.XixiangCheck.year == year)
+    if quarter is not None:
+        query = query.where(or_(m.XixiangCheck.quarter.is_(None), m.XixiangCheck.quarter == quarter))
+    return list(session.execute(query))
+
+
+def adjustments(session: Session, start: date, end: date, unit_id: int | None = None) -> list[Record]:
+    query = _records(m.Adjustment, unit_id).where(m.Adjustment.occurred_on >= start, m.Adjustment.occurred_on < end)
+    return list(session.execute(query))
+
+
+def units(session: Session, unit_id: int | None = None) -> list[Unit]:
+    """Active units (or the one asked for, active or not), by name."""
+    query = select(Unit).order_by(Unit.name)
+    query = query.where(Unit.id == unit_id) if unit_id is not None else query.where(Unit.active.is_(True))
+    return list(session.scalars(query))
+
+
+def has_reports(session: Session, start: date, end: date) -> bool:
+    """Whether the system holds any report in a window (a year before it was in use is not scored)."""
+    statuses = [status.value for status in ReportStatus]  # every status: lets the status-led index serve the range
+    query = (
+        select(literal(1))
+        .where(Report.status.in_(statuses), Report.post_date >= start, Report.post_date < end)
+        .limit(1)
+    )
+    return session.execute(query).first() is not None

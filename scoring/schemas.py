@@ -1,0 +1,207 @@
+"""What scoring answers (rankings, tables, scores, explanations) and the staff record inputs it accepts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from scoring.models import AdjustmentKind, CheckKind, OutletLevel
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class MonthlyRankingRow(_Out):
+    rank: int
+    unit_id: int
+    unit_name: str
+    honour_level: str
+    practice_count: int  # reports counted by the practice item (practice + volunteer under 长兴)
+    label_counts: dict[str, int]  # reports per effective label (practice/pairing/news/volunteer/other)
+    active_days: int
+    photos: int  # non-repost photos of liveliness reports, before the daily cap
+    liveliness: float
+    meets_minimum: bool
+
+
+class MonthlyRanking(_Out):
+    rubric: str
+    year: int
+    month: int
+    start: date
+    end: date  # exclusive
+    formula: str  # the liveliness formula, in Chinese
+    tie_rule: str
+    rows: list[MonthlyRankingRow]
+
+
+class TableColumn(_Out):
+    key: str
+    title: str
+    max_points: float | None
+
+
+class QuarterRow(_Out):
+    rank: int
+    unit_id: int
+    unit_name: str
+    honour_level: str
+    items: dict[str, float]
+    total: float
+
+
+class QuarterTable(_Out):
+    rubric: str
+    title: str
+    year: int
+    quarter: int
+    columns: list[TableColumn]
+    rows: list[QuarterRow]
+
+
+class VolunteerCompliance(_Out):
+    """长兴 §四.2 ratios as flags; ``None`` ratios mean no statistics were entered."""
+
+    stats_record_id: int | None
+    headcount: int | None
+    registered: int | None
+    active: int | None
+    registered_ratio: float | None
+    required_registered_ratio: float
+    registered_ok: bool | None
+    active_ratio: float | None
+    required_active_ratio: float
+    active_ok: bool | None
+
+
+class AnnualScore(_Out):
+    rank: int
+    unit_id: int
+    unit_name: str
+    honour_level: str
+    year: int
+    score: float
+    items: dict[str, float]
+    warning: bool  # below the rubric's warning line
+    rectification: bool  # 限期整改: below the line in this and the previous year(s)
+    previous_score: float | None  # None when the system holds no data for the previous year
+    year_over_year: float | None
+    two_year_average: float | None  # mean of this and the previous year, the basis for the next 晋级/复评
+    review_component: float | None  # the share of that average in the next 晋级/复评 score (50% under 长兴)
+    volunteer: VolunteerCompliance | None
+
+
+class LineItem(_Out):
+    key: str
+    title: str
+    max_points: float | None
+    points: float
+    lines: list[str]
+    report_ids: list[int] = []
+    record_ids: list[str] = []  # "<kind>:<id>", e.g. "criticism:3"
+
+
+class UnitExplanation(_Out):
+    rubric: str
+    unit_id: int
+    unit_name: str
+    honour_level: str
+    year: int
+    total: float
+    items: list[LineItem]
+    notes: list[str]
+
+
+class RecordOut(_Out):
+    kind: str
+    id: int
+    unit_id: int
+    summary: str
+    created_by: str
+    created_at: datetime
+    voided_by: str | None = None
+    voided_at: datetime | None = None
+    void_reason: str | None = None
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+
+class CriticismIn(_In):
+    unit_id: int
+    occurred_on: date
+    reason: str = Field(min_length=1, max_length=2000)
+    document: str | None = Field(None, max_length=200)
+
+
+class MediaAdoptionIn(_In):
+    unit_id: int
+    title: str = Field(min_length=1, max_length=500)
+    outlet: str = Field(min_length=1, max_length=200)
+    level: OutletLevel
+    published_on: date
+    report_id: int | None = None
+    url: str | None = Field(None, max_length=1000)
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return OutletLevel.parse(value) if isinstance(value, str) else value
+
+
+class PairingSheetIn(_In):
+    unit_id: int
+    year: int = Field(ge=2000, le=2100)
+    quarter: int = Field(ge=1, le=4)
+    partner: str = Field(min_length=1, max_length=200)
+    activity_count: int = Field(1, ge=0)
+    activity_date: date | None = None
+    note: str | None = None
+
+
+class VolunteerStatsIn(_In):
+    unit_id: int
+    year: int = Field(ge=2000, le=2100)
+    quarter: int = Field(ge=1, le=4)
+    headcount: int = Field(gt=0)
+    registered: int = Field(ge=0)
+    active: int = Field(ge=0)
+    service_projects: int | None = Field(None, ge=0)
+    service_hours: float | None = Field(None, ge=0)
+
+    @field_validator("active")
+    @classmethod
+    def _active_within_registered(cls, value: int, info) -> int:  # type: ignore[no-untyped-def]
+        registered = info.data.get("registered")
+        if registered is not None and value > registered:
+            raise ValueError("参加服务人数不能超过注册志愿者人数")
+        return value
+
+
+class XixiangCheckIn(_In):
+    unit_id: int
+    kind: CheckKind
+    year: int = Field(ge=2000, le=2100)
+    quarter: int | None = Field(None, ge=1, le=4)
+    month: int | None = Field(None, ge=1, le=12)
+    done_on: date
+    value: float | None = Field(None, ge=0, le=100)
+    grade: str | None = Field(None, max_length=20)
+    note: str | None = None
+
+
+class AdjustmentIn(_In):
+    unit_id: int
+    kind: AdjustmentKind
+    level: OutletLevel | None = None
+    points: float | None = Field(None, gt=0, le=100)
+    occurred_on: date
+    reason: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return OutletLevel.parse(value) if isinstance(value, str) else value

@@ -1,0 +1,648 @@
+"""Scoring service: rankings, quarterly tables, annual scores, explanations and staff record entry.
+
+Everything is computed from the current tables on every call, so staff corrections and new records change
+scores at once. Services only ``flush()``; the edge commits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingest.models import Report, Unit
+from scoring import changxing, repository, xixiang
+from scoring import models as m
+from scoring.articles import normalize_title
+from scoring.models import AdjustmentKind, CheckKind, OutletLevel
+from scoring.periods import month_start, quarter_first_month, started, today
+from scoring.rubric import (
+    ChangxingRubric,
+    RubricError,
+    XixiangRubric,
+    list_rubric_names,
+    load_rubric_by_name,
+)
+from scoring.schemas import (
+    AdjustmentIn,
+    AnnualScore,
+    CriticismIn,
+    LineItem,
+    MediaAdoptionIn,
+    MonthlyRanking,
+    MonthlyRankingRow,
+    PairingSheetIn,
+    QuarterRow,
+    QuarterTable,
+    RecordOut,
+    UnitExplanation,
+    VolunteerStatsIn,
+    XixiangCheckIn,
+)
+from wenming.db import utcnow
+from wenming.settings import Settings
+
+Rubric = ChangxingRubric | XixiangRubric
+fmt = changxing.fmt
+
+__all__ = [
+    "Rubric",
+    "RubricError",
+    "ScoringError",
+    "add_bonus",
+    "add_criticism",
+    "add_deduction",
+    "add_media_adoption",
+    "add_pairing_sheet",
+    "add_xixiang_check",
+    "annual_scores",
+    "explain_unit",
+    "list_records",
+    "list_rubrics",
+    "load_rubric",
+    "monthly_ranking",
+    "quarter_table",
+    "resolve_unit",
+    "set_volunteer_stats",
+    "void_record",
+]
+
+TIE_RULE = (
+    "活跃度相同者依次比较活跃天数、实践活动次数；仍相同则并列同一名次，"
+    "下一名次顺延（如 1、2、2、4），并列单位按名称排序。"
+)
+SATISFACTION_GRADES = ("优秀", "良好", "一般")
+
+
+class ScoringError(ValueError):
+    """A request staff can fix (unknown unit, missing field for a record kind); the message is Chinese."""
+
+
+def load_rubric(name: str) -> Rubric:
+    """Load a shipped rubric by name (``changxing-2020``) or a YAML path; raises ``RubricError``."""
+    return load_rubric_by_name(name)
+
+
+def list_rubrics() -> list[str]:
+    return list_rubric_names()
+
+
+def _competition_ranks(keys: list[tuple[Any, ...]]) -> list[int]:
+    """1, 2, 2, 4 ranking of already sorted keys."""
+    ranks: list[int] = []
+    for i, key in enumerate(keys):
+        ranks.append(ranks[-1] if i and key == keys[i - 1] else i + 1)
+    return ranks
+
+
+def liveliness_formula(rubric: Rubric) -> str:
+    rule = rubric.liveliness
+    return (
+        f"活跃度 = {fmt(rule.report_weight)} × 每日计入报送数（每日最多 {rule.daily_report_cap} 条）"
+        f" + {fmt(rule.day_weight)} × 活跃天数 + {fmt(rule.photo_weight)} × 每日照片数（每日最多 "
+        f"{rule.daily_photo_cap} 张{'，疑似转发不计' if rule.exclude_repost_photos else ''}）"
+    )
+
+
+def _practice_labels(rubric: Rubric) -> list[str]:
+    if isinstance(rubric, ChangxingRubric):
+        return list(rubric.items.practice.labels)
+    return list(rubric.liveliness.labels)
+
+
+def monthly_ranking(session: Session, settings: Settings, rubric: Rubric, year: int, month: int) -> MonthlyRanking:
+    """活跃度 ranking of every active unit for one month (units without reports rank last, tied)."""
+    repository.prepare(session)
+    rule = rubric.liveliness
+    start, end = month_start(year, month), month_start(year, month + 1)
+    stats = repository.liveliness(session, rubric.counting, rule, _practice_labels(rubric), start, end)
+    scored = []
+    for unit in repository.units(session):
+        row = stats.get(unit.id) or repository.LivelinessRow(unit.id, 0, 0, 0, 0, 0)
+        score = round(
+            rule.report_weight * row.counted_reports
+            + rule.day_weight * row.active_days
+            + rule.photo_weight * row.counted_photos,
+            2,
+        )
+        scored.append((unit, row, score))
+    scored.sort(key=lambda t: (-t[2], -t[1].active_days, -t[1].practice_count, t[0].name))
+    ranks = _competition_ranks([(s, r.active_days, r.practice_count) for _, r, s in scored])
+    rows = [
+        MonthlyRankingRow(
+            rank=rank,
+            unit_id=unit.id,
+            unit_name=unit.name,
+            honour_level=unit.honour_level,
+            practice_count=row.practice_count,
+            label_counts=row.label_counts or {label: 0 for label in repository.LABELS},
+            active_days=row.active_days,
+            photos=row.photos,
+            liveliness=score,
+            meets_minimum=row.practice_count >= rule.min_practice_per_month,
+        )
+        for rank, (unit, row, score) in zip(ranks, scored, strict=True)
+    ]
+    return MonthlyRanking(
+        rubric=rubric.name,
+        year=year,
+        month=month,
+        start=start,
+        end=end,
+        formula=liveliness_formula(rubric),
+        tie_rule=TIE_RULE,
+        rows=rows,
+    )
+
+
+def _as_of(settings: Settings, as_of: date | None) -> date:
+    return as_of or today(settings)
+
+
+def _ranked_rows(units: list[Unit], columns: dict[int, dict[str, float]]) -> list[QuarterRow]:
+    totals = {u.id: round(sum(columns[u.id].values()), 2) for u in units}
+    ordered = sorted(units, key=lambda u: (-totals[u.id], u.name))
+    ranks = _competition_ranks([(totals[u.id],) for u in ordered])
+    return [
+        QuarterRow(
+            rank=rank,
+            unit_id=u.id,
+            unit_name=u.name,
+            honour_level=u.honour_level,
+            items=columns[u.id],
+            total=totals[u.id],
+        )
+        for rank, u in zip(ranks, ordered, strict=True)
+    ]
+
+
+def _changxing_columns(
+    session: Session, rubric: ChangxingRubric, period: changxing.Period, units: list[Unit]
+) -> dict[int, dict[str, float]]:
+    facts = changxing.gather(session, rubric, period, explain=False)
+    return {u.id: changxing.columns(changxing.line_items(rubric, u.id, period, facts)) for u in units}
+
+
+YearData = tuple[dict[tuple[int, str], list[repository.Record]], dict[int, list[repository.Record]]]
+
+
+def _year_data(session: Session, year: int, unit_id: int | None = None, quarter: int | None = None) -> YearData:
+    """西乡 checks by (unit, kind) and volunteer statistics by unit, fetched once per table."""
+    checks = xixiang.by_unit_and_kind(repository.checks(session, year, unit_id, quarter))
+    stats = xixiang.by_unit(repository.volunteer_stats(session, year, unit_id))
+    return checks, stats
+
+
+def _xixiang_quarter_items(
+    session: Session,
+    rubric: XixiangRubric,
+    year: int,
+    quarter: int,
+    as_of: date,
+    units: list[Unit],
+    year_data: YearData | None = None,
+    evidence: bool = False,
+) -> dict[int, list[LineItem]]:
+    unit_id = units[0].id if evidence else None
+    checks, stats = year_data or _year_data(session, year, unit_id, quarter)
+    ids = [u.id for u in units]
+    facts = xixiang.gather(session, rubric, year, quarter, as_of, checks, stats, unit_id, ids, explain=evidence)
+    if evidence:
+        xixiang.gather_evidence(session, rubric, facts, units[0].id)
+    return {u.id: xixiang.quarter_items(rubric, u.id, facts) for u in units}
+
+
+def quarter_table(
+    session: Session, settings: Settings, rubric: Rubric, year: int, quarter: int, as_of: date | None = None
+) -> QuarterTable:
+    """The 附件3 季度汇总表 (长兴: four columns) or the six-item quarterly assessment (西乡), ranked."""
+    repository.prepare(session)
+    if not 1 <= quarter <= 4:
+        raise ScoringError(f"季度应为 1–4，收到 {quarter}")
+    units = repository.units(session)
+    day = _as_of(settings, as_of)
+    if isinstance(rubric, ChangxingRubric):
+        period = changxing.Period.of(year, quarter_first_month(quarter), 3, day, rubric.counting.in_progress)
+        columns = _changxing_columns(session, rubric, period, units)
+        cols, title = changxing.COLUMNS, "长兴县各级文明单位创建动态管理量化考核（季度）汇总表"
+    else:
+        items = _xixiang_quarter_items(session, rubric, year, quarter, day, units)
+        columns = {uid: {i.key: i.points for i in unit_items} for uid, unit_items in items.items()}
+        cols, title = xixiang.COLUMNS, "西乡县部门（单位）新时代文明实践工作季度考核"
+    return QuarterTable(
+        rubric=rubric.name,
+        title=f"{year}年第{quarter}季度 {title}",
+        year=year,
+        quarter=quarter,
+        columns=cols,
+        rows=_ranked_rows(units, columns),
+    )
+
+
+def _counted_quarters(rubric: XixiangRubric, year: int, as_of: date) -> list[int]:
+    starts = [month_start(year, quarter_first_month(q)) for q in range(1, 5)]
+    mode = "all" if rubric.annual.average_over == "all_quarters" else rubric.counting.in_progress
+    return [i + 1 for i in started(starts, as_of, mode)]
+
+
+def _xixiang_year(
+    session: Session, rubric: XixiangRubric, year: int, as_of: date, units: list[Unit], evidence: bool = False
+) -> dict[int, list[LineItem]]:
+    """Per unit: the six items averaged over the counted quarters, then bonus and deduction."""
+    unit_id = units[0].id if evidence else None
+    data = _year_data(session, year, unit_id)
+    quarters = _counted_quarters(rubric, year, as_of)
+    per_quarter = {q: _xixiang_quarter_items(session, rubric, year, q, as_of, units, data, evidence) for q in quarters}
+    entries: dict[int, list[repository.Record]] = defaultdict(list)
+    for entry in repository.adjustments(session, date(year, 1, 1), date(year + 1, 1, 1), unit_id):
+        entries[entry.unit_id].append(entry)
+    result: dict[int, list[LineItem]] = {}
+    for unit in units:
+        merged = []
+        for index, column in enumerate(xixiang.COLUMNS):
+            parts = [per_quarter[q][unit.id][index] for q in quarters]
+            average = sum(p.points for p in parts) / len(parts)
+            lines: list[str] = []
+            if evidence:
+                for q, part in zip(quarters, parts, strict=True):
+                    lines.append(f"第{q}季度：{fmt(part.points)} 分")
+                    lines.extend(f"  · {line}" for line in part.lines)
+                lines.append(
+                    f"{' + '.join(fmt(p.points) for p in parts)} = {fmt(sum(p.points for p in parts))}，"
+                    f"÷ {len(parts)} 个季度 = {fmt(average)} 分"
+                )
+            merged.append(
+                LineItem(
+                    key=column.key,
+                    title=column.title,
+                    max_points=column.max_points,
+                    points=round(average, 2),
+                    lines=lines,
+                    report_ids=sorted({r for p in parts for r in p.report_ids}),
+                    record_ids=sorted({r for p in parts for r in p.record_ids}),
+                )
+            )
+        merged.extend(xixiang.adjustment_items(rubric, entries.get(unit.id, [])))
+        result[unit.id] = merged
+    return result
+
+
+def _year_totals(
+    session: Session, rubric: Rubric, year: int, as_of: date, units: list[Unit]
+) -> dict[int, tuple[float, dict[str, float]]]:
+    """Per unit: the year's score and its columns."""
+    if isinstance(rubric, ChangxingRubric):
+        period = changxing.Period.of(year, 1, 12, as_of, rubric.counting.in_progress)
+        columns = _changxing_columns(session, rubric, period, units)
+        return {uid: (round(sum(cols.values()), 2), cols) for uid, cols in columns.items()}
+    years = _xixiang_year(session, rubric, year, as_of, units)
+    return {
+        uid: (round(sum(i.points for i in items), 2), {i.key: i.points for i in items}) for uid, items in years.items()
+    }
+
+
+def _warning_line(rubric: Rubric) -> float | None:
+    return rubric.annual.warning_below
+
+
+def _history_years(rubric: Rubric) -> int:
+    return rubric.annual.rectification_years if isinstance(rubric, ChangxingRubric) else 2
+
+
+def _previous_totals(
+    session: Session, rubric: Rubric, year: int, as_of: date, units: list[Unit]
+) -> dict[int, dict[int, float]]:
+    """Scores of the earlier years the rules look at, for years in which the system holds any report."""
+    history: dict[int, dict[int, float]] = {}
+    for back in range(1, _history_years(rubric)):
+        earlier = year - back
+        if not repository.has_reports(session, date(earlier, 1, 1), date(earlier + 1, 1, 1)):
+            break
+        history[earlier] = {uid: t[0] for uid, t in _year_totals(session, rubric, earlier, as_of, units).items()}
+    return history
+
+
+def annual_scores(
+    session: Session, settings: Settings, rubric: Rubric, year: int, as_of: date | None = None
+) -> list[AnnualScore]:
+    """Annual score per active unit with warning, 限期整改, year-over-year and two-year average, ranked."""
+    repository.prepare(session)
+    day = _as_of(settings, as_of)
+    units = repository.units(session)
+    totals = _year_totals(session, rubric, year, day, units)
+    history = _previous_totals(session, rubric, year, day, units)
+    stats = xixiang.by_unit(repository.volunteer_stats(session, year)) if isinstance(rubric, ChangxingRubric) else {}
+    ordered = sorted(units, key=lambda u: (-totals[u.id][0], u.name))
+    ranks = _competition_ranks([(totals[u.id][0],) for u in ordered])
+    return [
+        _annual_row(rubric, unit, rank, year, totals[unit.id], history, stats.get(unit.id, []))
+        for rank, unit in zip(ranks, ordered, strict=True)
+    ]
+
+
+def _annual_row(
+    rubric: Rubric,
+    unit: Unit,
+    rank: int,
+    year: int,
+    total: tuple[float, dict[str, float]],
+    history: dict[int, dict[int, float]],
+    stats: list[repository.Record],
+) -> AnnualScore:
+    score, columns = total
+    line = _warning_line(rubric)
+    previous = history.get(year - 1, {}).get(unit.id)
+    earlier = [history[y][unit.id] for y in sorted(history, reverse=True)]
+    needed = _history_years(rubric) - 1
+    rectification = (
+        line is not None and score < line and len(earlier) >= needed and all(s < line for s in earlier[:needed])
+    )
+    average = round((score + previous) / 2, 2) if previous is not None else None
+    weight = rubric.annual.review_weight if isinstance(rubric, ChangxingRubric) else None
+    volunteer = changxing.volunteer_compliance(rubric, unit, stats) if isinstance(rubric, ChangxingRubric) else None
+    return AnnualScore(
+        rank=rank,
+        unit_id=unit.id,
+        unit_name=unit.name,
+        honour_level=unit.honour_level,
+        year=year,
+        score=score,
+        items=columns,
+        warning=line is not None and score < line,
+        rectification=rectification,
+        previous_score=previous,
+        year_over_year=round(score - previous, 2) if previous is not None else None,
+        two_year_average=average,
+        review_component=round(average * weight, 2) if average is not None and weight is not None else None,
+        volunteer=volunteer,
+    )
+
+
+def _unit(session: Session, unit_id: int) -> Unit:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise ScoringError(f"没有编号为 {unit_id} 的单位")
+    return unit
+
+
+def resolve_unit(session: Session, ref: str) -> Unit:
+    """A unit by id, exact name, alias, or a name fragment that matches exactly one unit."""
+    text = ref.strip()
+    if text.isdigit():
+        return _unit(session, int(text))
+    exact = session.scalars(select(Unit).where(Unit.name == text)).first()
+    if exact is not None:
+        return exact
+    candidates = list(session.scalars(select(Unit).where(Unit.name.contains(text, autoescape=True)).limit(6)))
+    if not candidates:
+        candidates = [
+            u for u in session.scalars(select(Unit).where(Unit.active.is_(True))) if text in (u.aliases or [])
+        ]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise ScoringError(f"找不到单位 {text!r}")
+    names = "、".join(u.name for u in candidates[:5])
+    raise ScoringError(f"单位 {text!r} 不唯一：{names}……请写全称或编号")
+
+
+def explain_unit(
+    session: Session, settings: Settings, rubric: Rubric, unit_id: int, year: int, as_of: date | None = None
+) -> UnitExplanation:
+    """Every line item of one unit's annual score with its reports, records and arithmetic in Chinese."""
+    repository.prepare(session)
+    unit = _unit(session, unit_id)
+    day = _as_of(settings, as_of)
+    if isinstance(rubric, ChangxingRubric):
+        period = changxing.Period.of(year, 1, 12, day, rubric.counting.in_progress)
+        facts = changxing.gather(session, rubric, period, unit.id)
+        changxing.gather_evidence(session, rubric, period, unit.id, facts)
+        items = changxing.line_items(rubric, unit.id, period, facts)
+        stats = repository.volunteer_stats(session, year, unit.id)
+        notes = changxing.volunteer_lines(unit, changxing.volunteer_compliance(rubric, unit, stats))
+        if len(period.counted) < 12:
+            notes.insert(0, f"年度进行中：按已开始的 {len(period.counted)} 个月计算")
+    else:
+        items = _xixiang_year(session, rubric, year, day, [unit], evidence=True)[unit.id]
+        quarters = _counted_quarters(rubric, year, day)
+        notes = [f"年度 = 第{'、'.join(map(str, quarters))}季度得分平均 + 加分 − 扣分"]
+    total = round(sum(i.points for i in items), 2)
+    notes.extend(_history_notes(session, rubric, unit, year, day, total))
+    return UnitExplanation(
+        rubric=rubric.name,
+        unit_id=unit.id,
+        unit_name=unit.name,
+        honour_level=unit.honour_level,
+        year=year,
+        total=total,
+        items=items,
+        notes=notes,
+    )
+
+
+def _history_notes(session: Session, rubric: Rubric, unit: Unit, year: int, as_of: date, total: float) -> list[str]:
+    history = _previous_totals(session, rubric, year, as_of, [unit])
+    row = _annual_row(rubric, unit, 0, year, (total, {}), history, [])
+    notes = [f"{year}年得分 {fmt(total)} 分"]
+    line = _warning_line(rubric)
+    if row.previous_score is not None:
+        notes.append(
+            f"{year - 1}年得分 {fmt(row.previous_score)} 分，同比 {row.year_over_year:+g} 分；"
+            f"两年平均 {fmt(row.two_year_average or 0)} 分"
+            + (
+                f"（占下一年晋级/复评考核分的 {fmt(row.review_component or 0)} 分）"
+                if row.review_component is not None
+                else ""
+            )
+        )
+    else:
+        notes.append(f"{year - 1}年系统无数据，不计同比与两年平均")
+    if row.rectification:
+        notes.append(f"连续两年低于 {fmt(line or 0)} 分：列入限期整改名单")
+    elif row.warning:
+        notes.append(f"低于 {fmt(line or 0)} 分：发出预警")
+    if as_of < date(year + 1, 1, 1) and (row.warning or row.rectification):
+        notes.append("年度尚未结束，预警与整改以年终得分为准")
+    return notes
+
+
+# ---- staff-entered records ----
+
+
+def _check_actor(actor: str) -> str:
+    actor = actor.strip()
+    if not actor:
+        raise ScoringError("请注明录入人（actor）")
+    return actor
+
+
+def _summary(kind: str, r: Any) -> str:
+    """One Chinese line describing a staff record, the same in entry receipts and listings."""
+    if kind == "criticism":
+        return f"{r.occurred_on} 通报批评：{r.reason}"
+    if kind == "media_adoption":
+        return f"《{r.title}》 {r.outlet}（{OutletLevel(r.level).zh}）{r.published_on}"
+    if kind == "pairing_sheet":
+        return f"{r.year}年第{r.quarter}季度 结对 {r.partner}（{r.activity_count} 次）"
+    if kind == "volunteer_stats":
+        return f"{r.year}年第{r.quarter}季度 员工 {r.headcount}、注册 {r.registered}、参加 {r.active}"
+    if kind == "check":
+        detail = f" {r.value:g}%" if r.value is not None else (f" {r.grade}" if r.grade else "")
+        when = f"{r.month}月" if r.month else (f"第{r.quarter}季度" if r.quarter else "")
+        return f"{r.year}年{when} {CheckKind(r.kind).zh}{detail}（{r.done_on}）"
+    adjustment = AdjustmentKind(r.kind)
+    if adjustment.is_bonus:
+        level = f"（{OutletLevel(r.level).zh}）" if r.level else ""
+        return f"加分：{adjustment.zh}{level}（{r.occurred_on}）{r.reason}"
+    return f"扣分 {r.points:g}：{adjustment.zh}（{r.occurred_on}）{r.reason}"
+
+
+def _out(kind: str, record: Any, summary: str | None = None) -> RecordOut:
+    return RecordOut(
+        kind=kind,
+        id=record.id,
+        unit_id=record.unit_id,
+        summary=summary or _summary(kind, record),
+        created_by=record.created_by,
+        created_at=record.created_at,
+        voided_by=record.voided_by,
+        voided_at=record.voided_at,
+        void_reason=record.void_reason,
+    )
+
+
+def _save(session: Session, record: Any, unit_id: int, actor: str) -> Any:
+    _unit(session, unit_id)
+    record.created_by = _check_actor(actor)
+    record.created_at = utcnow()
+    session.add(record)
+    session.flush()
+    return record
+
+
+def add_criticism(session: Session, data: CriticismIn, actor: str) -> RecordOut:
+    """通报批评: −5 under 长兴 重点工作配合 from the moment it is entered."""
+    record = _save(session, m.Criticism(**data.model_dump()), data.unit_id, actor)
+    return _out("criticism", record)
+
+
+def add_media_adoption(session: Session, data: MediaAdoptionIn, actor: str) -> RecordOut:
+    """An adoption (录用); linking the chat report keeps it from counting twice."""
+    if data.report_id is not None:
+        report = session.get(Report, data.report_id)
+        if report is None or report.unit_id != data.unit_id:
+            raise ScoringError(f"报送 #{data.report_id} 不存在或不属于该单位")
+    if not normalize_title(data.title):
+        raise ScoringError("稿件标题不能只有标点")
+    values = data.model_dump() | {"level": data.level.value, "title_key": normalize_title(data.title)}
+    record = _save(session, m.MediaAdoption(**values), data.unit_id, actor)
+    return _out("media_adoption", record)
+
+
+def add_pairing_sheet(session: Session, data: PairingSheetIn, actor: str) -> RecordOut:
+    """《结对共建情况表》 for one quarter."""
+    record = _save(session, m.PairingSheet(**data.model_dump()), data.unit_id, actor)
+    return _out("pairing_sheet", record)
+
+
+def set_volunteer_stats(session: Session, data: VolunteerStatsIn, actor: str) -> RecordOut:
+    """Volunteer figures for a quarter; a newer entry for the quarter supersedes (both kept for audit)."""
+    record = _save(session, m.VolunteerStats(**data.model_dump()), data.unit_id, actor)
+    return _out("volunteer_stats", record)
+
+
+def add_xixiang_check(session: Session, data: XixiangCheckIn, actor: str) -> RecordOut:
+    """A 西乡 hand-verified item; the fields each kind needs are enforced here."""
+    kind = data.kind
+    values = data.model_dump() | {"kind": kind.value}
+    if kind.scope == "quarter" and data.quarter is None:
+        raise ScoringError(f"{kind.zh} 按季度考核，请注明季度")
+    if kind.scope == "month":
+        if data.month is None:
+            raise ScoringError(f"{kind.zh} 按月考核，请注明月份")
+        values["quarter"] = (data.month - 1) // 3 + 1
+    if kind.scope == "year":
+        values["quarter"] = None
+    if kind.value == "awareness" and data.value is None:
+        raise ScoringError("知晓率调查请填写百分比（0–100）")
+    if kind.value == "satisfaction" and data.grade not in SATISFACTION_GRADES:
+        raise ScoringError(f"满意率评价应为 {'/'.join(SATISFACTION_GRADES)}，收到 {data.grade!r}")
+    record = _save(session, m.XixiangCheck(**values), data.unit_id, actor)
+    return _out("check", record)
+
+
+def add_bonus(session: Session, data: AdjustmentIn, actor: str) -> RecordOut:
+    """加分 entry; its points come from the rubric's bonus table at scoring time."""
+    if not data.kind.is_bonus:
+        raise ScoringError(f"{data.kind.zh} 不是加分项目")
+    if data.kind.value != "hosted_event" and data.level is None:
+        raise ScoringError(f"{data.kind.zh} 需注明级别（县级/市级/省级/中央）")
+    values = data.model_dump() | {"kind": data.kind.value, "level": data.level.value if data.level else None}
+    values["points"] = None
+    record = _save(session, m.Adjustment(**values), data.unit_id, actor)
+    return _out("adjustment", record)
+
+
+def add_deduction(session: Session, data: AdjustmentIn, actor: str) -> RecordOut:
+    """扣分 entry with the points staff decided (细则：酌情扣分)."""
+    if data.kind.is_bonus:
+        raise ScoringError(f"{data.kind.zh} 是加分项目，不能作为扣分录入")
+    if data.points is None:
+        raise ScoringError("扣分项目请填写扣分分值")
+    values = data.model_dump() | {"kind": data.kind.value, "level": None}
+    record = _save(session, m.Adjustment(**values), data.unit_id, actor)
+    return _out("adjustment", record)
+
+
+RECORD_MODELS: dict[str, Any] = {
+    "criticism": m.Criticism,
+    "media_adoption": m.MediaAdoption,
+    "pairing_sheet": m.PairingSheet,
+    "volunteer_stats": m.VolunteerStats,
+    "check": m.XixiangCheck,
+    "adjustment": m.Adjustment,
+}
+
+
+def void_record(session: Session, kind: str, record_id: int, actor: str, reason: str) -> RecordOut:
+    """Withdraw a wrong entry: it stops counting at once and stays in the table for audit."""
+    model = RECORD_MODELS.get(kind)
+    if model is None:
+        raise ScoringError(f"未知的记录类型 {kind!r}（可选：{'、'.join(RECORD_MODELS)}）")
+    record = session.get(model, record_id)
+    if record is None:
+        raise ScoringError(f"没有编号为 {record_id} 的 {kind} 记录")
+    if record.voided_at is not None:
+        raise ScoringError(f"{kind}:{record_id} 已于 {record.voided_at:%Y-%m-%d} 作废")
+    if not reason.strip():
+        raise ScoringError("作废记录请说明原因")
+    record.voided_by, record.voided_at, record.void_reason = _check_actor(actor), utcnow(), reason.strip()
+    session.flush()
+    return _out(kind, record)
+
+
+RECORD_DATES: dict[str, str] = {
+    "criticism": "occurred_on",
+    "media_adoption": "published_on",
+    "adjustment": "occurred_on",
+}
+
+
+def list_records(session: Session, unit_id: int, year: int, include_voided: bool = True) -> list[RecordOut]:
+    """Everything staff entered for a unit and year, oldest first, voided entries marked (the audit view)."""
+    _unit(session, unit_id)
+    found: list[RecordOut] = []
+    for kind, model in RECORD_MODELS.items():
+        query = select(model).where(model.unit_id == unit_id)
+        if kind in RECORD_DATES:
+            column = getattr(model, RECORD_DATES[kind])
+            query = query.where(column >= date(year, 1, 1), column < date(year + 1, 1, 1))
+        else:
+            query = query.where(model.year == year)
+        if not include_voided:
+            query = query.where(model.voided_at.is_(None))
+        found.extend(_out(kind, record) for record in session.scalars(query))
+    return sorted(found, key=lambda r: (r.created_at, r.kind, r.id))

@@ -1,0 +1,428 @@
+"""西乡 2022 quarterly items and annual bonus/deductions: arithmetic over SQL aggregates and staff records."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy.orm import Session
+
+from scoring import articles, repository
+from scoring.changxing import fmt
+from scoring.models import AdjustmentKind, CheckKind, OutletLevel
+from scoring.periods import month_start, quarter_first_month
+from scoring.repository import Record
+from scoring.rubric import XixiangRubric
+from scoring.schemas import LineItem, TableColumn
+
+COLUMNS = [
+    TableColumn(key="plan", title="计划总结资料上传", max_points=5),
+    TableColumn(key="team", title="队伍建设", max_points=15),
+    TableColumn(key="activity", title="活动开展", max_points=50),
+    TableColumn(key="brand", title="打造品牌", max_points=10),
+    TableColumn(key="media", title="媒体宣传", max_points=10),
+    TableColumn(key="feedback", title="反馈评价", max_points=10),
+]
+
+
+def rounded(value: float, mode: str) -> float:
+    """Steps of a shortfall: only complete points (floor), any started point (ceil), or exact."""
+    value = round(value, 6)
+    if mode == "floor":
+        return float(math.floor(value))
+    if mode == "ceil":
+        return float(math.ceil(value))
+    return value
+
+
+@dataclass
+class QuarterFacts:
+    """One quarter's aggregates for all units (or one)."""
+
+    year: int
+    quarter: int
+    as_of: date
+    services: dict[int, int]
+    report_hours: dict[int, float]
+    media: dict[int, list[repository.AdoptionCandidate]]
+    checks: dict[tuple[int, str], list[Record]]  # (unit, kind) → checks of the year
+    stats: dict[int, list[Record]]
+    service_ids: dict[int, list[int]] = field(default_factory=dict)
+    explain: bool = True  # False for tables: the same arithmetic, fewer Chinese lines written
+
+    @property
+    def start(self) -> date:
+        return month_start(self.year, quarter_first_month(self.quarter))
+
+    @property
+    def end(self) -> date:
+        return month_start(self.year, quarter_first_month(self.quarter) + 3)
+
+
+def gather(
+    session: Session,
+    rubric: XixiangRubric,
+    year: int,
+    quarter: int,
+    as_of: date,
+    checks: dict[tuple[int, str], list[Record]],
+    stats: dict[int, list[Record]],
+    unit_id: int | None = None,
+    unit_ids: list[int] | None = None,
+    explain: bool = True,
+) -> QuarterFacts:
+    """Grouped queries for one quarter; the year's checks and stats are fetched once by the caller.
+
+    Report-stated hours are summed only when a unit (of ``unit_ids``) lacks entered hours for the quarter.
+    """
+    c = rubric.counting
+    start = month_start(year, quarter_first_month(quarter))
+    end = month_start(year, quarter_first_month(quarter) + 3)
+    rule = rubric.items.activity.services
+    counts = repository.bucket_counts(session, c, start, [end], {"services": rule.labels}, unit_id)
+    services = {uid: n["services"] for (uid, _), n in counts.items()}
+    hours: dict[int, float] = {}
+    if rubric.items.activity.participation.hours_source == "stats_then_reports" and _hours_missing(
+        stats, quarter, unit_ids if unit_ids is not None else list(stats)
+    ):
+        hours = repository.report_hours(session, c, start, end, unit_id)
+    media: dict[int, list[repository.AdoptionCandidate]] = defaultdict(list)
+    found = repository.report_adoptions(session, c, start, end, unit_id)
+    for candidate in found + repository.record_adoptions(session, start, end, unit_id):
+        media[candidate.unit_id].append(candidate)
+    return QuarterFacts(year, quarter, as_of, services, hours, media, checks, stats, explain=explain)
+
+
+def _hours_missing(stats: dict[int, list[Record]], quarter: int, unit_ids: list[int]) -> bool:
+    """Whether any of the units has no service hours entered for the quarter."""
+    return (
+        any(
+            not any(s.quarter == quarter and s.service_hours is not None for s in stats.get(uid, []))
+            for uid in unit_ids
+        )
+        or not unit_ids
+    )
+
+
+def gather_evidence(session: Session, rubric: XixiangRubric, facts: QuarterFacts, unit_id: int) -> None:
+    labels = rubric.items.activity.services.labels
+    ids: list[int] = []
+    for report_id, _day, label in repository.report_listing(session, rubric.counting, facts.start, facts.end, unit_id):
+        if label in labels and report_id not in ids:
+            ids.append(report_id)
+    facts.service_ids = {unit_id: ids}
+
+
+def by_unit(rows: list[Record]) -> dict[int, list[Record]]:
+    grouped: dict[int, list[Record]] = defaultdict(list)
+    for row in rows:
+        grouped[row.unit_id].append(row)
+    return grouped
+
+
+def by_unit_and_kind(rows: list[Record]) -> dict[tuple[int, str], list[Record]]:
+    grouped: dict[tuple[int, str], list[Record]] = defaultdict(list)
+    for row in rows:
+        grouped[(row.unit_id, row.kind)].append(row)
+    return grouped
+
+
+def _checks(facts: QuarterFacts, unit_id: int, kind: CheckKind) -> list[Record]:
+    """Checks of a kind that apply to the quarter (year-scoped ones apply to every quarter of their year)."""
+    found = facts.checks.get((unit_id, kind.value), [])
+    if kind.scope == "quarter":
+        found = [c for c in found if c.quarter == facts.quarter]
+    elif kind.scope == "month":
+        found = [
+            c
+            for c in found
+            if c.month and quarter_first_month(facts.quarter) <= c.month < quarter_first_month(facts.quarter) + 3
+        ]
+    return found
+
+
+def _flag(facts: QuarterFacts, unit_id: int, kind: CheckKind, points: float, out: list[str], ids: list[str]) -> float:
+    found = _checks(facts, unit_id, kind)
+    ids.extend(f"check:{c.id}" for c in found)
+    if facts.explain:
+        done = f"已核实（{found[0].done_on:%Y-%m-%d}）→ {fmt(points)} 分" if found else "未录入 → 0 分"
+        out.append(f"{kind.zh}：{done}")
+    return points if found else 0.0
+
+
+def _latest_stats(facts: QuarterFacts, unit_id: int) -> Record | None:
+    """The newest statistics entered for this quarter, else for the latest earlier quarter of the year."""
+    rows = [s for s in facts.stats.get(unit_id, []) if s.quarter <= facts.quarter]
+    return max(rows, key=lambda s: (s.quarter, s.id)) if rows else None
+
+
+def _plan(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[float, list[str], list[str]]:
+    rule, lines, ids = rubric.items.plan, [], []
+    points = _flag(facts, unit_id, CheckKind.ANNUAL_PLAN, rule.annual_plan, lines, ids)
+    points += _flag(facts, unit_id, CheckKind.ANNUAL_SUMMARY, rule.annual_summary, lines, ids)
+    points += _flag(facts, unit_id, CheckKind.MATERIALS, rule.materials, lines, ids)
+    return points, lines, ids
+
+
+def _registration(rubric: XixiangRubric, stats: Record | None, lines: list[str], ids: list[str]) -> float:
+    rule = rubric.items.team.registration
+    if stats is None:
+        lines.append("注册志愿者比例：未录入统计 → 0 分")
+        return 0.0
+    ids.append(f"volunteer_stats:{stats.id}")
+    percent = 100.0 * stats.registered / stats.headcount
+    below = rounded(max(0.0, rule.min_ratio * 100 - percent), rubric.point_rounding)
+    points = max(0.0, rule.points - rule.per_point_below * below)
+    detail = (
+        f"低于 {fmt(rule.min_ratio * 100)}% 计 {fmt(below)} 个百分点，扣 {fmt(rule.per_point_below * below)}"
+        if below
+        else f"≥ {fmt(rule.min_ratio * 100)}%"
+    )
+    lines.append(
+        f"注册志愿者 {stats.registered} / 在编在岗 {stats.headcount} = {fmt(percent)}%，{detail} → {fmt(points)} 分"
+    )
+    return points
+
+
+def _team(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[float, list[str], list[str]]:
+    rule, lines, ids = rubric.items.team, [], []
+    points = _flag(facts, unit_id, CheckKind.TEAM_FLAG, rule.team_flag, lines, ids)
+    points += _flag(facts, unit_id, CheckKind.UNIFORMS, rule.uniforms, lines, ids)
+    points += _flag(facts, unit_id, CheckKind.UNIFORM_WORN, rule.uniform_worn, lines, ids)
+    points += _registration(rubric, _latest_stats(facts, unit_id), lines, ids)
+    trainings = _checks(facts, unit_id, CheckKind.TRAINING)
+    ids.extend(f"check:{c.id}" for c in trainings)
+    ok = len(trainings) >= rule.training.min_per_quarter
+    points += rule.training.points if ok else 0.0
+    lines.append(f"志愿者队伍培训 {len(trainings)} 次 → {fmt(rule.training.points if ok else 0)} 分")
+    return points, lines, ids
+
+
+def _services(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts, lines: list[str]) -> float:
+    rule = rubric.items.activity.services
+    stats = _latest_stats(facts, unit_id)
+    projects = stats.service_projects if stats and stats.service_projects is not None else None
+    counted_projects = rule.projects_when_unknown if projects is None else projects
+    required = rule.small_min_services if counted_projects <= rule.small_max_projects else rule.large_min_services
+    done = facts.services.get(unit_id, 0)
+    missing = max(0, required - done)
+    points = max(0.0, rule.points - rule.per_missing * missing)
+    project_text = f"点单服务项目 {projects} 个" if projects is not None else "未录入点单服务项目数"
+    ids = facts.service_ids.get(unit_id, [])
+    evidence = "（报送 " + "、".join(f"#{i}" for i in ids) + "）" if ids else ""
+    lines.append(
+        f"{project_text}，要求每季度 {required} 次；服务 {done} 次{evidence}，"
+        f"少 {missing} 次 × {fmt(rule.per_missing)}"
+        f" → {fmt(points)} 分"
+    )
+    return points
+
+
+def _participation(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts, lines: list[str]) -> float:
+    rule = rubric.items.activity.participation
+    stats = _latest_stats(facts, unit_id)
+    if stats is None or stats.registered == 0:
+        lines.append("参与率：未录入注册志愿者人数 → 0 分")
+        return 0.0
+    if stats.service_hours is not None and stats.quarter == facts.quarter:
+        hours, source = stats.service_hours, "系统统计"
+    elif rule.hours_source == "stats_then_reports":
+        hours, source = facts.report_hours.get(unit_id, 0.0), "报送中提取"
+    else:
+        hours, source = 0.0, "未录入"
+    average = hours / stats.registered
+    short = rounded(max(0.0, rule.hours_per_volunteer - average), rubric.point_rounding)
+    points = max(0.0, rule.points - rule.per_missing_hour * short)
+    lines.append(
+        f"志愿服务 {fmt(hours)} 小时（{source}）/ 注册 {stats.registered} 人 = 人均 {fmt(average)} 小时，"
+        f"要求 {fmt(rule.hours_per_volunteer)} 小时，计少 {fmt(short)} 小时 × {fmt(rule.per_missing_hour)}"
+        f" → {fmt(points)} 分"
+    )
+    return points
+
+
+def _awareness(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts, lines: list[str], ids: list[str]) -> float:
+    rule = rubric.items.activity.awareness
+    surveys = [c for c in _checks(facts, unit_id, CheckKind.AWARENESS) if c.value is not None]
+    if not surveys:
+        points = rule.points if rule.when_missing == "full" else 0.0
+        lines.append(f"知晓率：本季度未调查 → 按{'满分' if points else '0 分'}计")
+        return points
+    survey = max(surveys, key=lambda c: (c.done_on, c.id))
+    ids.append(f"check:{survey.id}")
+    value = float(survey.value or 0)
+    below = rounded(max(0.0, rule.min_percent - value), rubric.point_rounding)
+    points = max(0.0, rule.points - rule.per_point_below * below)
+    lines.append(
+        f"知晓率 {fmt(value)}%（{survey.done_on:%Y-%m-%d} 调查），低于 {fmt(rule.min_percent)}% "
+        f"计 {fmt(below)} 个百分点 → {fmt(points)} 分"
+    )
+    return points
+
+
+def _activity(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[float, list[str], list[str]]:
+    lines: list[str] = []
+    ids: list[str] = []
+    points = _services(rubric, unit_id, facts, lines)
+    points += _participation(rubric, unit_id, facts, lines)
+    points += _awareness(rubric, unit_id, facts, lines, ids)
+    stats = _latest_stats(facts, unit_id)
+    if stats is not None:
+        ids.append(f"volunteer_stats:{stats.id}")
+    return points, lines, ids
+
+
+def _brand(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[float, list[str], list[str]]:
+    rule, lines, ids = rubric.items.brand, [], []
+    points = _flag(facts, unit_id, CheckKind.BRAND_PLAN, rule.brand_plan, lines, ids)
+    points += _flag(facts, unit_id, CheckKind.BRAND_PROMOTED, rule.brand_promoted, lines, ids)
+    return points, lines, ids
+
+
+def _media(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[float, list[str], list[str], list[int]]:
+    rule = rubric.items.media
+    found = articles.dedupe(facts.media.get(unit_id, []), rule.per_item)
+    raw = sum(a.points for a in found)
+    points = min(raw, rule.cap) if rule.cap is not None else raw
+    lines: list[str] = []
+    if facts.explain:
+        lines = [
+            f"《{a.title}》 {a.level_zh}（{'、'.join(a.outlets) or '未注明媒体'}）→ {fmt(a.points)} 分" for a in found
+        ]
+        cap_text = f"（上限 {fmt(rule.cap)}）" if rule.cap is not None else "（细则：超出标准分以实际得分为准）"
+        lines.append(f"{len(found)} 项合计 {fmt(raw)} 分{cap_text} → {fmt(points)} 分")
+    ids = [f"media_adoption:{r}" for a in found for r in a.record_ids]
+    return points, lines, ids, [r for a in found for r in a.report_ids]
+
+
+def _deadline(year: int, month: int, day: int) -> date:
+    return date(year, month, day)
+
+
+def _feedback(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[float, list[str], list[str]]:
+    rule, lines, ids = rubric.items.feedback, [], []
+    summary = rule.monthly_summary
+    summaries = _checks(facts, unit_id, CheckKind.MONTHLY_SUMMARY)
+    misses = 0
+    for month in range(quarter_first_month(facts.quarter), quarter_first_month(facts.quarter) + 3):
+        deadline = _deadline(facts.year, month, summary.deadline_day)
+        last_ok = deadline if summary.deadline_inclusive else deadline - timedelta(days=1)
+        on_time = [c for c in summaries if c.month == month and c.done_on <= last_ok]
+        late = [c for c in summaries if c.month == month and c.done_on > last_ok]
+        ids.extend(f"check:{c.id}" for c in on_time + late)
+        if not facts.explain:
+            misses += not on_time and facts.as_of > last_ok
+            continue
+        if on_time:
+            lines.append(f"{month}月小结：{on_time[0].done_on:%m-%d} 报送，按时")
+        elif facts.as_of <= last_ok:
+            lines.append(f"{month}月小结：截止 {last_ok:%m-%d} 未到，暂不扣分")
+        else:
+            misses += 1
+            when = f"{late[0].done_on:%m-%d} 才报送（逾期）" if late else "未报送"
+            lines.append(f"{month}月小结：{when} → −{fmt(summary.per_miss)}")
+    points = max(0.0, summary.points - summary.per_miss * misses)
+    lines.append(f"月度小结 {fmt(summary.points)} − {fmt(summary.per_miss)} × {misses} = {fmt(points)} 分")
+    grades = [c for c in _checks(facts, unit_id, CheckKind.SATISFACTION) if c.grade]
+    if grades:
+        grade = max(grades, key=lambda c: (c.done_on, c.id))
+        ids.append(f"check:{grade.id}")
+        satisfaction = rule.satisfaction.grades.get(grade.grade or "", rule.satisfaction.when_missing)
+        lines.append(f"满意率评价：{grade.grade} → {fmt(satisfaction)} 分")
+    else:
+        satisfaction = rule.satisfaction.when_missing
+        lines.append(f"满意率评价：未录入 → {fmt(satisfaction)} 分")
+    return points + satisfaction, lines, ids
+
+
+def quarter_items(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> list[LineItem]:
+    """The six items of one quarter, each with its lines and evidence."""
+    media_points, media_lines, media_ids, media_reports = _media(rubric, unit_id, facts)
+    parts = {
+        "plan": _plan(rubric, unit_id, facts),
+        "team": _team(rubric, unit_id, facts),
+        "activity": _activity(rubric, unit_id, facts),
+        "brand": _brand(rubric, unit_id, facts),
+        "feedback": _feedback(rubric, unit_id, facts),
+    }
+    items = []
+    for column in COLUMNS:
+        if column.key == "media":
+            items.append(
+                LineItem(
+                    key="media",
+                    title=column.title,
+                    max_points=rubric.items.media.points,
+                    points=round(media_points, 2),
+                    lines=media_lines,
+                    report_ids=media_reports,
+                    record_ids=media_ids,
+                )
+            )
+            continue
+        points, lines, ids = parts[column.key]
+        report_ids = facts.service_ids.get(unit_id, []) if column.key == "activity" else []
+        items.append(
+            LineItem(
+                key=column.key,
+                title=column.title,
+                max_points=column.max_points,
+                points=round(points, 2),
+                lines=lines,
+                report_ids=report_ids,
+                record_ids=sorted(set(ids), key=ids.index),
+            )
+        )
+    return items
+
+
+def adjustment_points(rubric: XixiangRubric, entry: Record) -> float:
+    """Signed points of a bonus (from the rubric's table) or a deduction (as staff decided)."""
+    kind = AdjustmentKind(entry.kind)
+    if not kind.is_bonus:
+        return -float(entry.points or 0)
+    if kind is AdjustmentKind.HOSTED_EVENT:
+        return rubric.bonus.hosted_event
+    table = rubric.bonus.research_visit if kind is AdjustmentKind.RESEARCH_VISIT else rubric.bonus.leader_instruction
+    return float(table.get(entry.level or "", 0.0))  # type: ignore[call-overload]
+
+
+def adjustment_items(rubric: XixiangRubric, entries: list[Record]) -> list[LineItem]:
+    """加分 and 扣分 as two explained lines."""
+    bonus_lines, deduction_lines, bonus_ids, deduction_ids = [], [], [], []
+    bonus = deduction = 0.0
+    for entry in entries:
+        points = adjustment_points(rubric, entry)
+        kind = AdjustmentKind(entry.kind)
+        level = f"（{OutletLevel(entry.level).zh}）" if entry.level else ""
+        text = f"{entry.occurred_on:%Y-%m-%d} {kind.zh}{level}：{entry.reason}"
+        if kind.is_bonus:
+            bonus += points
+            bonus_ids.append(f"adjustment:{entry.id}")
+            bonus_lines.append(f"{text} → +{fmt(points)}" + ("（不在加分表内）" if points == 0 else ""))
+        else:
+            deduction -= points
+            deduction_ids.append(f"adjustment:{entry.id}")
+            deduction_lines.append(f"{text} → −{fmt(-points)}")
+    bonus_lines.append(f"加分合计 {fmt(bonus)} 分")
+    deduction_lines.append(f"扣分合计 {fmt(deduction)} 分")
+    return [
+        LineItem(
+            key="bonus",
+            title="加分项目",
+            max_points=None,
+            points=round(bonus, 2),
+            lines=bonus_lines,
+            record_ids=bonus_ids,
+        ),
+        LineItem(
+            key="deduction",
+            title="扣分项目",
+            max_points=None,
+            points=round(-deduction, 2) if deduction else 0.0,
+            lines=deduction_lines,
+            record_ids=deduction_ids,
+        ),
+    ]
