@@ -1,6 +1,8 @@
 """Capture overhead of the bot edge: OneBot events and a history import against direct ingest, same run.
 
-.venv/bin/python bench/bot_capture.py [N]        # SQLite in a temp dir; WENMING_DATABASE_URL for PostgreSQL
+.venv/bin/python -P bench/bot_capture.py [N]     # SQLite in a temp dir; WENMING_DATABASE_URL for PostgreSQL
+
+(-P keeps bench/ off sys.path, where bench/scoring.py would shadow the scoring package.)
 """
 
 from __future__ import annotations
