@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -55,6 +57,30 @@ class Settings(BaseSettings):
     session_cookie_secure: bool | None = None  # None: Secure exactly when the request came over HTTPS
     login_max_failures: int = Field(5, ge=1, le=100)  # per user name and per client address
     login_window_minutes: int = Field(15, ge=1, le=24 * 60)
+
+    # Bot adapters (bot/): secrets come from the environment only.
+    bot_adapters: Annotated[list[str], NoDecode] = []  # `wenming run` starts these: "onebot,wechat"
+    onebot_secret: str | None = None  # HMAC-SHA1 key for the HTTP POST X-Signature
+    onebot_access_token: str | None = None  # Bearer token the OneBot implementation presents
+    onebot_action_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    media_download_timeout_seconds: float = Field(20.0, gt=0, le=600)
+    media_download_retries: int = Field(3, ge=1, le=10)
+    wechat_admin_group: str | None = None  # group name that receives bot alerts once back online
+    wechat_relogin_max_backoff_seconds: float = Field(600.0, ge=1)
+    bot_assemble_interval_seconds: float = Field(60.0, gt=0)
+    bot_status_interval_seconds: float = Field(10.0, gt=0)
+    bot_post_misfire_grace_seconds: int = Field(36 * 3600, ge=60)  # a restart within this still posts
+    bot_post_rubric: str = "changxing-2020"  # which scoring rubric the scheduled posts use
+    bot_post_default_top_n: int = Field(10, ge=1, le=100)
+
+    @field_validator("bot_adapters", mode="before")
+    @classmethod
+    def _adapter_list(cls, value: Any) -> Any:
+        """Accept ``onebot,wechat`` as well as a JSON list from the environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",") if p.strip()]
+        return value
 
     @property
     def tz(self) -> ZoneInfo:

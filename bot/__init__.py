@@ -1,0 +1,1 @@
+"""Chat-platform edges: adapters, history import, scheduled posts. No business logic lives here."""

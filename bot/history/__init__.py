@@ -1,0 +1,1 @@
+"""Chat-history import: exports from WeChatMsg, PyWxDump, QQ PC and qq-chat-exporter into ingest."""

@@ -1,0 +1,83 @@
+"""Tables the bot edge owns: adapter connection state, per-group post policy, and the post log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import Float, Unicode
+
+from wenming.db import Base, UTCDateTime, utcnow
+
+
+class PostPolicy(StrEnum):
+    """What a group may see of a ranking; public bottom places can embarrass units."""
+
+    TOP_N = "top_n"  # only the first N places
+    FULL = "full"  # the whole table
+    STAFF_ONLY = "staff_only"  # staff group: full table plus warnings and reminders
+    NONE = "none"  # nothing is posted here
+
+    @property
+    def zh(self) -> str:
+        return {"top_n": "仅前 N 名", "full": "完整排名", "staff_only": "仅工作人员", "none": "不发布"}[self.value]
+
+
+class AdapterState(Base):
+    """Last known connection state per adapter, written by `wenming run` for `wenming bot status`."""
+
+    __tablename__ = "bot_adapter_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    connected: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    accounts: Mapped[str] = mapped_column(String(500), default="")
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupPostPolicy(Base):
+    """Per-group choice of what scheduled posts may say there."""
+
+    __tablename__ = "bot_group_policies"
+    __table_args__ = (UniqueConstraint("platform", "group_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    group_id: Mapped[str] = mapped_column(String(200))  # platform id (QQ) or group name (WeChat)
+    policy: Mapped[str] = mapped_column(String(20), default=PostPolicy.TOP_N.value)
+    top_n: Mapped[int] = mapped_column(Integer, default=10)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PostRecord(Base):
+    """Every scheduled post sent (or attempted); the unique key stops a restart from posting twice."""
+
+    __tablename__ = "bot_posts"
+    __table_args__ = (UniqueConstraint("kind", "period", "platform", "group_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # monthly_ranking | quarterly_summary | reminder | year_warning
+    period: Mapped[str] = mapped_column(String(20))  # 2026-10, 2026Q3, 2026
+    platform: Mapped[str] = mapped_column(String(20))
+    group_id: Mapped[str] = mapped_column(String(200))
+    policy: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # sending | sent | failed
+    text: Mapped[str] = mapped_column(Text)
+    image_path: Mapped[str | None] = mapped_column(String(500))
+    platform_message_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SchedulerJob(Base):
+    """APScheduler's SQLAlchemyJobStore table, declared here so Alembic owns it too."""
+
+    __tablename__ = "apscheduler_jobs"
+
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)

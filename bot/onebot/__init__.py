@@ -1,0 +1,1 @@
+"""QQ through OneBot v11 (NapCat, Lagrange.OneBot, LLOneBot, go-cqhttp)."""

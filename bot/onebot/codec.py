@@ -1,0 +1,217 @@
+"""OneBot v11 wire shapes → normalized drafts: pure functions, no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ingest.models import MessageKind, Platform
+
+_CQ_CODE = re.compile(r"\[CQ:([^,\]]+)((?:,[^\]]*)?)\]")
+
+
+class EventError(ValueError):
+    """An event that cannot become a message; the text is the Chinese reason kept with the raw event."""
+
+
+def unescape(text: str) -> str:
+    """Undo CQ-code escaping (``&amp;`` last so ``&amp;#91;`` stays literal)."""
+    return text.replace("&#91;", "[").replace("&#93;", "]").replace("&#44;", ",").replace("&amp;", "&")
+
+
+def escape(text: str, *, in_param: bool = False) -> str:
+    """CQ-code escaping for plain text (and commas inside parameter values)."""
+    text = text.replace("&", "&amp;").replace("[", "&#91;").replace("]", "&#93;")
+    return text.replace(",", "&#44;") if in_param else text
+
+
+def parse_cq_string(message: str) -> list[dict[str, Any]]:
+    """The string (CQ-code) message format as the array format's segments."""
+    segments: list[dict[str, Any]] = []
+    pos = 0
+    for match in _CQ_CODE.finditer(message):
+        if match.start() > pos:
+            segments.append({"type": "text", "data": {"text": unescape(message[pos : match.start()])}})
+        data: dict[str, str] = {}
+        for part in match.group(2)[1:].split(",") if match.group(2) else []:
+            key, _, value = part.partition("=")
+            data[key] = unescape(value)
+        segments.append({"type": match.group(1), "data": data})
+        pos = match.end()
+    if pos < len(message):
+        segments.append({"type": "text", "data": {"text": unescape(message[pos:])}})
+    return segments
+
+
+def segments_of(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """Segments of a message event in either post format."""
+    message = event.get("message")
+    if isinstance(message, str):
+        return parse_cq_string(message)
+    if isinstance(message, list) and all(isinstance(s, dict) and "type" in s for s in message):
+        return [{"type": s["type"], "data": s.get("data") or {}} for s in message]
+    raise EventError("消息内容既不是数组格式也不是字符串格式")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """Where an image segment's bytes can be fetched: its ``url``, else the ``get_image`` action."""
+
+    file: str | None
+    url: str | None
+
+
+@dataclass
+class Draft:
+    """Everything of an ``IncomingMessage`` except the media bytes, which the adapter fetches."""
+
+    platform: Platform
+    group_id: str
+    sender_id: str | None
+    sender_name: str | None
+    message_id: str | None
+    sent_at: datetime
+    kind: MessageKind
+    text: str | None = None
+    from_self: bool = False
+    image: ImageRef | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def _int_field(event: dict[str, Any], key: str) -> int:
+    value = event.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).lstrip("-").isdigit():
+        raise EventError(f"事件缺少有效的 {key} 字段")
+    return int(value)
+
+
+def event_time(event: dict[str, Any]) -> datetime:
+    """The event's ``time`` (Unix seconds) as an aware UTC datetime."""
+    value = event.get("time")
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise EventError("事件缺少有效的 time 字段")
+    return datetime.fromtimestamp(value, UTC)
+
+
+def message_key(self_id: int, message_id: int | str) -> str:
+    """Dedup key: OneBot message ids are per bot account, so the account is part of the key."""
+    return f"{self_id}:{message_id}"
+
+
+def _sender(event: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Stable sender id and display name: group card before nickname; anonymous by its name."""
+    anonymous = event.get("anonymous")
+    if isinstance(anonymous, dict) and anonymous.get("name"):
+        return f"anonymous:{anonymous['name']}", f"匿名：{anonymous['name']}"
+    sender = event.get("sender") if isinstance(event.get("sender"), dict) else {}
+    name = (sender.get("card") or "").strip() or (sender.get("nickname") or "").strip() or None
+    return str(_int_field(event, "user_id")), name
+
+
+def _text_of(segments: list[dict[str, Any]]) -> str:
+    parts: list[str] = []
+    for segment in segments:
+        data = segment["data"]
+        if segment["type"] == "text":
+            parts.append(str(data.get("text", "")))
+        elif segment["type"] == "at":
+            parts.append("@全体成员 " if str(data.get("qq")) == "all" else f"@{data.get('qq')} ")
+    return "".join(parts).strip()
+
+
+def group_message_drafts(event: dict[str, Any]) -> list[Draft]:
+    """One text draft plus one draft per image of a group message event (``message`` or ``message_sent``)."""
+    self_id = _int_field(event, "self_id")
+    group_id = _int_field(event, "group_id")
+    message_id = _int_field(event, "message_id")
+    sent_at = event_time(event)
+    sender_id, sender_name = _sender(event)
+    segments = segments_of(event)
+    from_self = event.get("post_type") == "message_sent" or sender_id == str(self_id)
+    base = {
+        "platform": Platform.QQ,
+        "group_id": str(group_id),
+        "sender_id": sender_id,
+        "sender_name": sender_name,
+        "sent_at": sent_at,
+        "from_self": from_self,
+        "payload": event,
+    }
+    key = message_key(self_id, message_id)
+    if event.get("sub_type") == "notice":  # grey system line such as 「管理员已禁止群内匿名聊天」
+        return [Draft(**base, message_id=key, kind=MessageKind.SYSTEM, text=_text_of(segments) or None)]
+    drafts: list[Draft] = []
+    text = _text_of(segments)
+    images = [s for s in segments if s["type"] == "image"]
+    if text:
+        drafts.append(Draft(**base, message_id=key, kind=MessageKind.TEXT, text=text))
+    for index, segment in enumerate(images):
+        data = segment["data"]
+        ref = ImageRef(file=data.get("file") or None, url=data.get("url") or None)
+        if ref.url is None and ref.file and ref.file.startswith(("http://", "https://")):
+            ref = ImageRef(file=ref.file, url=ref.file)
+        suffix = "" if not text and index == 0 else f"#img{index}"
+        drafts.append(Draft(**base, message_id=key + suffix, kind=MessageKind.IMAGE, image=ref))
+    if not drafts:
+        raw = event.get("raw_message") if isinstance(event.get("raw_message"), str) else None
+        kinds = ",".join(sorted({s["type"] for s in segments})) or "空消息"
+        drafts.append(Draft(**base, message_id=key, kind=MessageKind.OTHER, text=raw or f"[{kinds}]"))
+    return drafts
+
+
+_NOTICE_TEXT = {
+    ("group_increase", "approve"): "{user} 经管理员同意入群",
+    ("group_increase", "invite"): "{user} 被邀请入群",
+    ("group_decrease", "leave"): "{user} 退出了群",
+    ("group_decrease", "kick"): "{user} 被 {operator} 移出群",
+    ("group_decrease", "kick_me"): "机器人账号被移出群",
+    ("group_admin", "set"): "{user} 被设为管理员",
+    ("group_admin", "unset"): "{user} 被取消管理员",
+    ("group_ban", "ban"): "{user} 被 {operator} 禁言 {duration} 秒",
+    ("group_ban", "lift_ban"): "{user} 被 {operator} 解除禁言",
+    ("group_upload", None): "{user} 上传了群文件",
+}
+
+
+def group_notice_draft(event: dict[str, Any]) -> Draft | None:
+    """Group notices as system lines; a recall as a RECALL naming the recalled message. Others: None."""
+    notice_type = event.get("notice_type")
+    if "group_id" not in event:
+        return None
+    self_id = _int_field(event, "self_id")
+    group_id = _int_field(event, "group_id")
+    user = str(event.get("user_id", ""))
+    base = {
+        "platform": Platform.QQ,
+        "group_id": str(group_id),
+        "sender_id": None,
+        "sender_name": None,
+        "sent_at": event_time(event),
+        "payload": event,
+    }
+    if notice_type == "group_recall":
+        recalled = _int_field(event, "message_id")
+        return Draft(
+            **base | {"sender_id": user or None},
+            message_id=f"{message_key(self_id, recalled)}#recall",
+            kind=MessageKind.RECALL,
+            text=f"撤回了消息 {message_key(self_id, recalled)}",
+        )
+    template = _NOTICE_TEXT.get((notice_type, event.get("sub_type"))) or _NOTICE_TEXT.get((notice_type, None))
+    if template is None:
+        return None
+    text = template.format(user=user, operator=event.get("operator_id", ""), duration=event.get("duration", 0))
+    return Draft(**base, message_id=None, kind=MessageKind.SYSTEM, text=text)
+
+
+def image_segment(png: bytes) -> dict[str, Any]:
+    """An outgoing image segment carrying the bytes inline (``base64://``), so no shared disk is needed."""
+    import base64
+
+    return {"type": "image", "data": {"file": "base64://" + base64.b64encode(png).decode("ascii")}}
+
+
+def text_segment(text: str) -> dict[str, Any]:
+    return {"type": "text", "data": {"text": text}}

@@ -1,0 +1,1 @@
+"""Scheduled posts: monthly liveliness leaderboard, quarterly summary, reminders and warnings."""

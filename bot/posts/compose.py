@@ -1,0 +1,105 @@
+"""Post texts and charts from scoring results, shaped by a group's policy. Pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.models import PostPolicy
+from bot.posts.chart import Bar, bar_chart
+
+MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
+
+
+@dataclass(frozen=True)
+class Post:
+    """What goes to one group: text and an optional PNG."""
+
+    text: str
+    png: bytes | None = None
+
+
+def _shown(rows: list[Any], policy: PostPolicy, top_n: int, value: str) -> list[Any]:
+    """Top N places (ties at the cut included, units with nothing left out), or everything for full/staff."""
+    if policy is not PostPolicy.TOP_N:
+        return rows
+    return [r for r in rows if r.rank <= top_n and getattr(r, value) > 0]
+
+
+def monthly_ranking_post(ranking: Any, policy: PostPolicy, top_n: int, minimum: int) -> Post:
+    """The 1st-of-month leaderboard: public groups see no bottom places unless the office chose ``full``."""
+    rows = _shown(list(ranking.rows), policy, top_n, "liveliness")
+    scope = f"前 {top_n} 名" if policy is PostPolicy.TOP_N else f"共 {len(ranking.rows)} 个单位"
+    head = f"【{ranking.year}年{ranking.month}月 文明单位活跃度排行（{scope}）】"
+    lines = [head]
+    if not rows:
+        lines.append("本月暂无单位在群内报送活动。")
+    for row in rows:
+        medal = MEDALS.get(row.rank, f"{row.rank}.")
+        detail = f"实践 {row.practice_count} 次，活跃 {row.active_days} 天"
+        lines.append(f"{medal} {row.unit_name}  活跃度 {row.liveliness:g}（{detail}）")
+    lines.append(f"计分方法：{ranking.formula}")
+    if policy is PostPolicy.STAFF_ONLY:
+        lagging = [r.unit_name for r in ranking.rows if not r.meets_minimum]
+        lines.append(f"未达每月 {minimum} 次实践的单位（{len(lagging)} 个）：" + ("、".join(lagging) or "无"))
+    elif policy is PostPolicy.TOP_N:
+        lines.append("感谢各单位积极参与，完整排名请咨询县文明办。")
+    bars = [
+        Bar(
+            f"{r.rank}. {r.unit_name}",
+            r.liveliness,
+            f"实践 {r.practice_count} 次 · {r.active_days} 天",
+            not r.meets_minimum,
+        )
+        for r in rows
+    ]
+    footer = f"橙色：未达每月 {minimum} 次实践" if policy is not PostPolicy.TOP_N else "数据来源：文明单位工作群动态"
+    chart = bar_chart(f"{ranking.year}年{ranking.month}月 文明单位活跃度排行", ranking.formula, bars, footer)
+    return Post("\n".join(lines), chart)
+
+
+def quarterly_post(table: Any, policy: PostPolicy, top_n: int) -> Post:
+    """The quarterly summary after quarter end, ranked by total."""
+    rows = _shown(list(table.rows), policy, top_n, "total")
+    lines = [f"【{table.title}】"]
+    for row in rows:
+        items = "，".join(
+            f"{c.title} {row.items.get(c.key, 0):g}" for c in table.columns if row.items.get(c.key) is not None
+        )
+        lines.append(f"{MEDALS.get(row.rank, f'{row.rank}.')} {row.unit_name}  合计 {row.total:g}（{items}）")
+    if policy is PostPolicy.TOP_N and len(table.rows) > len(rows):
+        lines.append(f"以上为前 {top_n} 名，完整汇总表请咨询县文明办。")
+    bars = [Bar(f"{r.rank}. {r.unit_name}", r.total) for r in rows]
+    chart = bar_chart(f"{table.year}年第{table.quarter}季度 考核汇总", table.title, bars, "按季度合计得分排序")
+    return Post("\n".join(lines), chart)
+
+
+def reminder_post(ranking: Any, minimum: int, day: int) -> Post | None:
+    """Mid-month list for staff: units still under the monthly minimum of practice reports."""
+    lagging = [r for r in ranking.rows if r.practice_count < minimum]
+    if not lagging:
+        return None
+    lines = [f"【{ranking.year}年{ranking.month}月 中旬提醒（截至 {day} 日）】本月实践活动不足 {minimum} 次的单位："]
+    lines += [f"· {r.unit_name}：已报 {r.practice_count} 次" for r in lagging]
+    lines.append("请联络员提醒以上单位按时开展并在群内报送活动。")
+    return Post("\n".join(lines))
+
+
+def unit_reminder_text(unit_name: str, count: int, minimum: int, month: int) -> str:
+    """The private note to one lagging unit (never posted in a group)."""
+    return (
+        f"【县文明办提醒】{unit_name}：本月（{month}月）已在群内报送实践活动 {count} 次，"
+        f"按要求每月不少于 {minimum} 次，请在月底前开展并报送（文字+照片）。"
+    )
+
+
+def year_warning_post(scores: list[Any], year: int) -> Post | None:
+    """Year-end list for staff: units under the warning line, and those facing 限期整改."""
+    warned = [s for s in scores if s.warning]
+    if not warned:
+        return None
+    lines = [f"【{year}年度 文明单位考核预警（仅工作人员）】低于预警线的单位 {len(warned)} 个："]
+    for s in warned:
+        flag = "（连续低于预警线，限期整改）" if s.rectification else ""
+        lines.append(f"· {s.unit_name}：{s.score:g} 分{flag}")
+    return Post("\n".join(lines))

@@ -1,0 +1,41 @@
+"""Which groups get scheduled posts, and how much of a ranking each may see."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import GroupPostPolicy, PostPolicy
+
+
+class PolicyError(ValueError):
+    """Bad policy input; the message is Chinese."""
+
+
+def set_policy(session: Session, platform: str, group_id: str, policy: str, top_n: int = 10) -> GroupPostPolicy:
+    """Create or change a group's policy (``none`` keeps the row but posts nothing)."""
+    if platform not in ("qq", "wechat"):
+        raise PolicyError(f"平台应为 qq 或 wechat，收到 {platform!r}")
+    try:
+        chosen = PostPolicy(policy)
+    except ValueError:
+        raise PolicyError("发布策略应为：" + "、".join(f"{p.value}（{p.zh}）" for p in PostPolicy)) from None
+    if not 1 <= top_n <= 100:
+        raise PolicyError("前 N 名的 N 应在 1–100 之间")
+    row = session.scalars(
+        select(GroupPostPolicy).where(GroupPostPolicy.platform == platform, GroupPostPolicy.group_id == group_id)
+    ).first() or GroupPostPolicy(platform=platform, group_id=group_id)
+    row.policy, row.top_n = chosen.value, top_n
+    session.add(row)
+    session.flush()
+    return row
+
+
+def policies(session: Session) -> list[GroupPostPolicy]:
+    return list(session.scalars(select(GroupPostPolicy).order_by(GroupPostPolicy.platform, GroupPostPolicy.group_id)))
+
+
+def targets(session: Session, *, staff_only: bool) -> list[GroupPostPolicy]:
+    """Groups a post goes to: every group with a policy, or only staff groups for internal lists."""
+    wanted = [PostPolicy.STAFF_ONLY.value] if staff_only else [p.value for p in PostPolicy if p is not PostPolicy.NONE]
+    return [p for p in policies(session) if p.policy in wanted]

@@ -1,0 +1,56 @@
+"""APScheduler wiring: jobs persisted in the same database, office time zone, no skipped or double posts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Engine
+
+from bot.posts.jobs import KINDS
+from wenming.settings import Settings
+
+JOB_FUNC = "bot.posts.jobs:scheduled_post"  # a text reference: the job store pickles it, not a closure
+
+
+def triggers(settings: Settings) -> dict[str, CronTrigger]:
+    """When each post goes out, in the office's time zone."""
+    tz = settings.tz
+    return {
+        "monthly_ranking": CronTrigger(day=1, hour=9, minute=0, timezone=tz),
+        "quarterly_summary": CronTrigger(month="1,4,7,10", day=3, hour=9, minute=0, timezone=tz),
+        "reminder": CronTrigger(day=15, hour=9, minute=0, timezone=tz),
+        "year_warning": CronTrigger(month=12, day=15, hour=9, minute=0, timezone=tz),
+    }
+
+
+def build_scheduler(
+    settings: Settings, engine: Engine, scheduler_cls: type[BaseScheduler] = AsyncIOScheduler, **options: Any
+) -> BaseScheduler:
+    """Coalesce missed runs into one and still run within the grace time after a restart."""
+    return scheduler_cls(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
+        job_defaults={
+            "coalesce": True,
+            "misfire_grace_time": settings.bot_post_misfire_grace_seconds,
+            "max_instances": 1,
+        },
+        timezone=settings.tz,
+        **options,
+    )
+
+
+def start(scheduler: BaseScheduler, settings: Settings) -> None:
+    """Start with stored jobs intact: re-adding with replace_existing would reset next_run_time and
+    silently skip a post missed while the process was down, so existing jobs are only updated."""
+    scheduler.start(paused=True)
+    for kind, trigger in triggers(settings).items():
+        job = scheduler.get_job(kind)
+        if job is None:
+            scheduler.add_job(JOB_FUNC, trigger, args=[kind], id=kind, name=KINDS[kind])
+        elif str(job.trigger) != str(trigger):
+            scheduler.reschedule_job(kind, trigger=trigger)
+    scheduler.resume()

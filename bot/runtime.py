@@ -1,0 +1,147 @@
+"""The composition root of `wenming run`: API, adapters, spool drain, assembly, scheduler, one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.base import Adapter
+from bot.onebot.adapter import OneBotAdapter
+from bot.onebot.router import create_router
+from bot.posts import jobs, scheduler
+from bot.sink import IngestSink
+from bot.status import save_statuses
+from wenming.db import transaction
+from wenming.settings import Settings
+
+log = logging.getLogger(__name__)
+
+KNOWN_ADAPTERS = ("onebot", "wechat")
+
+
+def build_app(settings: Settings, routers: list[APIRouter]) -> FastAPI:
+    """The staff API with our routers mounted; a bare app when the API package is not installed."""
+    try:
+        from api.app import create_app
+    except ImportError:
+        app = FastAPI(title="Wenming")
+        for router in routers:
+            app.include_router(router)
+        return app
+    return create_app(settings, extra_routers=routers)
+
+
+@dataclass
+class Services:
+    """Everything `wenming run` keeps alive, stopped in reverse order."""
+
+    settings: Settings
+    factory: sessionmaker[Session]
+    engine: Engine
+    sink: IngestSink
+    adapters: dict[str, Adapter] = field(default_factory=dict)
+    http: httpx.AsyncClient | None = None
+    scheduler: Any = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def routers(self) -> list[APIRouter]:
+        onebot = self.adapters.get("onebot")
+        return [create_router(onebot)] if isinstance(onebot, OneBotAdapter) else []
+
+
+def make_services(
+    settings: Settings, factory: sessionmaker[Session], engine: Engine, names: list[str] | None = None
+) -> Services:
+    """Build the configured adapters (``WENMING_BOT_ADAPTERS``) around one ingest sink."""
+    names = list(names if names is not None else settings.bot_adapters)
+    unknown = [n for n in names if n not in KNOWN_ADAPTERS]
+    if unknown:
+        raise ValueError(f"未知的适配器：{'、'.join(unknown)}（可选：onebot、wechat）")
+    services = Services(settings, factory, engine, IngestSink(factory, settings))
+    if "onebot" in names:
+        services.http = httpx.AsyncClient(follow_redirects=True)
+        services.adapters["onebot"] = OneBotAdapter(settings, services.sink, services.http)
+    if "wechat" in names:
+        from bot.wechat.adapter import WeChatAdapter
+
+        services.adapters["wechat"] = WeChatAdapter(settings, services.sink)
+    return services
+
+
+async def _every(seconds: float, work: Callable[[], Awaitable[Any]], what: str) -> None:
+    while True:
+        try:
+            await work()
+        except Exception:  # keep the loop alive; the database may be briefly away
+            log.exception("%s 失败", what)
+        await asyncio.sleep(seconds)
+
+
+async def start(services: Services, *, with_scheduler: bool = True) -> None:
+    """Start adapters, the periodic drain/assemble and status writers, and the post scheduler."""
+    s = services.settings
+    for adapter in services.adapters.values():
+        await adapter.start()
+    services.tasks.append(
+        asyncio.create_task(_every(s.bot_status_interval_seconds, lambda: _write_status(services), "写入状态"))
+    )
+    services.tasks.append(
+        asyncio.create_task(_every(s.bot_assemble_interval_seconds, lambda: _drain_and_assemble(services), "整理报告"))
+    )
+    if with_scheduler:
+        adapters_by_platform = {a.platform.value: a for a in services.adapters.values()}
+        runtime = jobs.PostRuntime(services.factory, s, adapters_by_platform, loop=asyncio.get_running_loop())
+        jobs.install_runtime(runtime)
+        services.scheduler = scheduler.build_scheduler(s, services.engine)
+        scheduler.start(services.scheduler, s)
+
+
+async def stop(services: Services) -> None:
+    """Graceful shutdown: no new jobs, adapters closed, last state written, queued work finished."""
+    if services.scheduler is not None:
+        services.scheduler.shutdown(wait=False)
+        jobs.install_runtime(None)
+    for task in services.tasks:
+        task.cancel()
+    for task in services.tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for adapter in services.adapters.values():
+        await adapter.stop()
+    with contextlib.suppress(Exception):
+        await _drain_and_assemble(services)
+    with contextlib.suppress(Exception):
+        await _write_status(services, final=True)
+    if services.http is not None:
+        await services.http.aclose()
+
+
+async def _write_status(services: Services, final: bool = False) -> None:
+    statuses = [a.status() for a in services.adapters.values()]
+    if final:
+        for status in statuses:
+            status.connected, status.detail = False, "wenming run 已停止"
+
+    def write() -> None:
+        with transaction(services.factory) as session:
+            save_statuses(session, statuses)
+
+    await asyncio.to_thread(write)
+
+
+async def _drain_and_assemble(services: Services) -> None:
+    def work() -> None:
+        if services.sink.spool.pending():
+            services.sink.drain()
+        services.sink.assemble_sync()
+
+    await asyncio.to_thread(work)

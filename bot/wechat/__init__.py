@@ -1,0 +1,1 @@
+"""WeChat through itchat-uos (web WeChat with the UOS login patch)."""

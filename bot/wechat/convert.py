@@ -1,0 +1,117 @@
+"""itchat-uos group messages → ``IncomingMessage``: pure mapping, no network."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ingest.models import MessageKind, Platform
+from ingest.schemas import IncomingMessage, MediaContent
+
+log = logging.getLogger(__name__)
+
+# Raw web-WeChat fields worth keeping for inspection (no callables, no contact objects).
+_PAYLOAD_KEYS = (
+    "MsgId",
+    "NewMsgId",
+    "MsgType",
+    "AppMsgType",
+    "SubMsgType",
+    "CreateTime",
+    "FromUserName",
+    "ToUserName",
+    "ActualUserName",
+    "ActualNickName",
+    "Content",
+    "FileName",
+    "Url",
+    "Type",
+    "IsAt",
+)
+
+
+def payload_of(msg: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: msg[k] for k in _PAYLOAD_KEYS if k in msg and isinstance(msg[k], str | int | float | bool)}
+
+
+def group_name_of(msg: Mapping[str, Any]) -> str:
+    """Groups are keyed by name: the ``@@…`` user names change at every login."""
+    user = msg.get("User") or {}
+    name = (user.get("NickName") or "").strip()
+    return name or str(user.get("UserName") or msg.get("FromUserName"))
+
+
+def member_key(msg: Mapping[str, Any]) -> tuple[str, str | None]:
+    """A stable-as-possible member key and the name shown in the group.
+
+    Web WeChat never exposes the wxid of group members and their ``@…`` ids change every login, so the
+    member's own account nickname (``NickName`` in the chatroom member list) is the key; the group card
+    (``DisplayName``) is only the display name because members edit it far more often.
+    """
+    shown = (msg.get("ActualNickName") or "").strip() or None
+    nickname = None
+    user = msg.get("User") or {}
+    for member in user.get("MemberList") or []:
+        if member.get("UserName") == msg.get("ActualUserName"):
+            nickname = (member.get("NickName") or "").strip() or None
+            break
+    key = nickname or shown or str(msg.get("ActualUserName"))
+    return f"nick:{key}", shown
+
+
+def message_id_of(msg: Mapping[str, Any]) -> str | None:
+    """``NewMsgId`` is stable across hot-reload redelivery; ``MsgId`` is the older fallback."""
+    value = msg.get("NewMsgId") or msg.get("MsgId")
+    return str(value) if value else None
+
+
+def to_incoming(
+    msg: Mapping[str, Any],
+    *,
+    self_user_name: str | None,
+    download: Callable[[], bytes] | None = None,
+) -> IncomingMessage:
+    """Map one itchat group message (Text, Picture, Sharing, Note) to the normalized form."""
+    kind_name = msg.get("Type")
+    message_id = message_id_of(msg)
+    sent_at = datetime.fromtimestamp(int(msg["CreateTime"]), UTC)
+    payload = payload_of(msg)
+    base: dict[str, Any] = {
+        "platform": Platform.WECHAT,
+        "group_id": group_name_of(msg),
+        "group_name": group_name_of(msg),
+        "message_id": message_id,
+        "sent_at": sent_at,
+    }
+    if kind_name == "Note":  # system line: itchat fills the bot itself in as the "sender"
+        return IncomingMessage(**base, kind=MessageKind.SYSTEM, text=str(msg.get("Text") or ""), payload=payload)
+    sender_id, sender_name = member_key(msg)
+    base |= {
+        "sender_id": sender_id,
+        "sender_name": sender_name,
+        "from_self": bool(self_user_name) and msg.get("ActualUserName") == self_user_name,
+    }
+    if kind_name == "Text":
+        return IncomingMessage(**base, kind=MessageKind.TEXT, text=str(msg.get("Text") or ""), payload=payload)
+    if kind_name == "Sharing":
+        title = str(msg.get("Text") or msg.get("FileName") or "").strip()
+        url = str(msg.get("Url") or "").strip()
+        text = "\n".join(part for part in (f"[分享] {title}", url) if part)
+        return IncomingMessage(**base, kind=MessageKind.TEXT, text=text, payload=payload)
+    if kind_name == "Picture":
+        media = None
+        try:
+            data = download() if download else b""
+        except Exception as exc:  # the web session may have died mid-download
+            data = b""
+            payload["wenming_media_error"] = f"图片下载失败：{exc}"
+        if data:
+            # named by message id: itchat's FileName is a timestamp that collides within one second
+            media = MediaContent(data=data, original_name=f"{message_id}.png")
+        else:
+            payload.setdefault("wenming_media_error", "图片下载得到 0 字节")
+            log.warning("微信图片下载失败（群 %s，消息 %s）", base["group_id"], message_id)
+        return IncomingMessage(**base, kind=MessageKind.IMAGE, media=media, payload=payload)
+    return IncomingMessage(**base, kind=MessageKind.OTHER, text=str(msg.get("Text") or ""), payload=payload)

@@ -1,0 +1,108 @@
+"""History import into the real ingest: counts, idempotent re-import, and dedup against live capture."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from bot.history.importer import import_history
+from bot.onebot.adapter import OneBotAdapter
+from bot.sink import IngestSink
+from ingest.models import ChatGroup, RawMessage, Report
+from tests.bot import onebot_events as ev
+from tests.bot.fakes import png_bytes
+from wenming.cli.main import app
+from wenming.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures" / "history"
+
+
+def _count(factory: sessionmaker[Session], model: type) -> int:
+    with factory() as session:
+        return len(list(session.scalars(select(model))))
+
+
+def test_import_then_reimport_stores_each_message_once(
+    committed_factory: sessionmaker[Session], live_settings: Settings
+) -> None:
+    first = import_history(
+        committed_factory, live_settings, FIXTURES / "wechatmsg.csv", group_name="全县文明单位工作群"
+    )
+    assert (first.total, first.stored, first.rejected) == (5, 5, 0)
+    assert first.kinds == {"text": 3, "system": 1, "other": 1}
+    again = import_history(
+        committed_factory, live_settings, FIXTURES / "wechatmsg.csv", group_name="全县文明单位工作群"
+    )
+    assert (again.stored, again.already_imported) == (0, 5)
+    assert _count(committed_factory, RawMessage) == 5
+    with committed_factory() as session:
+        reports = list(session.scalars(select(Report)))
+    assert reports and all(r.label for r in reports)  # assembled and classified after import
+    with committed_factory() as session:
+        [group] = session.scalars(select(ChatGroup))
+    assert (group.platform, group.platform_id) == ("wechat", "全县文明单位工作群")
+
+
+def test_qq_export_skips_what_the_bot_captured_live(sink: IngestSink, live_settings: Settings) -> None:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=png_bytes())))
+    adapter = OneBotAdapter(live_settings, sink, http)
+    adapter.group_names[str(ev.GROUP_ID)] = "全县文明单位QQ群"
+    live = ev.group_message_array(
+        message_id=900,
+        time=1700461845,  # 2023-11-20 14:30:45 Asia/Shanghai
+        user_id=87654321,
+        message=[{"type": "text", "data": {"text": "县交通局开展“文明出行”志愿宣传活动\n发放宣传资料300份"}}],
+        sender={"user_id": 87654321, "nickname": "刘", "card": "县交通局-刘科长"},
+    )
+    photo = ev.image_message(message_id=901)
+    photo["time"] = 1700453400  # 12:10:00 local
+    photo["sender"] = {"user_id": 87654321, "card": "县交通局-刘科长"}
+    asyncio.run(adapter.handle_event(live))
+    asyncio.run(adapter.handle_event(photo))
+
+    summary = import_history(sink.factory, live_settings, FIXTURES / "qq_gb18030.txt")
+    assert summary.group_name == "全县文明单位QQ群"
+    assert (summary.total, summary.captured_live, summary.stored) == (5, 2, 3)
+    with sink.factory() as session:
+        groups = list(session.scalars(select(ChatGroup)))
+        assert [g.platform_id for g in groups] == [str(ev.GROUP_ID)]  # matched the live group by name
+        texts = [r.text for r in session.scalars(select(RawMessage).order_by(RawMessage.sent_at))]
+    assert texts.count("县交通局开展“文明出行”志愿宣传活动\n发放宣传资料300份") == 1
+
+
+def test_pywxdump_server_ids_dedup_against_itself(
+    committed_factory: sessionmaker[Session], live_settings: Settings
+) -> None:
+    import_history(committed_factory, live_settings, FIXTURES / "pywxdump.csv", group_name="全县文明单位工作群")
+    again = import_history(committed_factory, live_settings, FIXTURES / "pywxdump.csv", group_name="全县文明单位工作群")
+    assert again.stored == 0 and _count(committed_factory, RawMessage) == 3
+
+
+def test_cli_import_prints_a_chinese_summary(cli_env: sessionmaker[Session]) -> None:
+    result = CliRunner().invoke(app, ["import", str(FIXTURES / "qce.json"), "--group-id", "55667788"])
+    assert result.exit_code == 0, result.output
+    assert "qq-chat-exporter JSON" in result.output and "新入库" in result.output
+    with cli_env() as session:
+        [group] = session.scalars(select(ChatGroup))
+    assert group.platform_id == "55667788" and group.name == "全县文明单位QQ群"
+
+
+def test_cli_import_rejects_an_unknown_file(cli_env: sessionmaker[Session], tmp_path: Path) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("随便写的笔记\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["import", str(bad)])
+    assert result.exit_code == 1 and "无法识别导出格式" in result.output
+
+
+def test_pywxdump_needs_a_group_name(committed_factory: sessionmaker[Session], live_settings: Settings) -> None:
+    import pytest
+
+    from bot.history.records import HistoryFormatError
+
+    with pytest.raises(HistoryFormatError, match="--group"):
+        import_history(committed_factory, live_settings, FIXTURES / "pywxdump.csv")

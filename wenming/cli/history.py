@@ -1,0 +1,56 @@
+"""``wenming import FILE``: bring an exported chat history into the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from bot.history.importer import FORMAT_NAMES, PARSERS, import_history
+from bot.history.records import HistoryFormatError
+from wenming.cli.common import UserError, console, friendly_errors, session_factory, settings
+
+
+@friendly_errors
+def import_file(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="导出的聊天记录文件"),
+    format: str | None = typer.Option(None, "--format", "-f", help="格式（默认自动识别）：" + "、".join(PARSERS)),
+    group: str | None = typer.Option(None, "--group", "-g", help="群名称（文件里没有时默认用文件名）"),
+    group_id: str | None = typer.Option(None, "--group-id", help="QQ 群号（不填则按群名匹配机器人已采集的群）"),
+) -> None:
+    """导入微信/QQ 聊天记录（WeChatMsg、PyWxDump、QQ 电脑版 TXT、qq-chat-exporter JSON）。"""
+    with Progress(
+        TextColumn("[bold]导入中"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    ) as progress:
+        task = progress.add_task("import", total=None)
+        try:
+            summary = import_history(
+                session_factory(),
+                settings(),
+                file,
+                fmt=format,
+                group_name=group,
+                group_id=group_id,
+                progress=lambda n: progress.advance(task, n),
+                on_total=lambda n: progress.update(task, total=n),
+            )
+        except HistoryFormatError as exc:
+            raise UserError(f"{file.name}：{exc}") from None
+    table = Table(title=f"导入完成：{file.name}", show_header=False)
+    table.add_row("格式", FORMAT_NAMES[summary.format])
+    table.add_row("群", summary.group_name)
+    if summary.first and summary.last:
+        tz = settings().tz
+        table.add_row(
+            "时间范围", f"{summary.first.astimezone(tz):%Y-%m-%d %H:%M} 至 {summary.last.astimezone(tz):%Y-%m-%d %H:%M}"
+        )
+    table.add_row("消息总数", str(summary.total))
+    table.add_row("新入库", str(summary.stored))
+    table.add_row("机器人已实时采集（跳过）", str(summary.captured_live))
+    table.add_row("此前已导入（跳过）", str(summary.already_imported))
+    table.add_row("无法入库", str(summary.rejected))
+    console.print(table)
+    for error in sorted(set(summary.errors))[:5]:
+        console.print(f"[yellow]未入库原因：[/yellow]{error}")

@@ -1,0 +1,55 @@
+"""``wenming run``: the API, the chat adapters and the post scheduler in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from wenming.cli.common import UserError, console, engine, friendly_errors, session_factory, settings
+
+
+@friendly_errors
+def run(
+    host: str | None = typer.Option(None, help="监听地址（默认 WENMING_API_HOST）"),
+    port: int | None = typer.Option(None, help="端口（默认 WENMING_API_PORT）"),
+    adapters: str | None = typer.Option(
+        None, help="启用的适配器，逗号分隔：onebot,wechat（默认 WENMING_BOT_ADAPTERS）"
+    ),
+    no_scheduler: bool = typer.Option(False, "--no-scheduler", help="不启动定时发布"),
+) -> None:
+    """启动服务：管理接口与控制台、QQ/微信机器人适配器、定时发布；Ctrl+C 平稳退出。"""
+    import uvicorn
+
+    from bot import runtime
+
+    s = settings()
+    names = [n.strip() for n in adapters.split(",") if n.strip()] if adapters is not None else None
+    try:
+        services = runtime.make_services(s, session_factory(), engine(), names)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = runtime.build_app(s, services.routers())
+    config = uvicorn.Config(app, host=host or s.api_host, port=port or s.api_port, log_level="info")
+    server = uvicorn.Server(config)
+    enabled = "、".join(services.adapters) or "无（设置 WENMING_BOT_ADAPTERS=onebot,wechat）"
+    console.print(f"Wenming 启动：http://{config.host}:{config.port}  适配器：{enabled}")
+    if "onebot" in services.adapters:
+        console.print(f"QQ：让 OneBot 实现反向 WebSocket 连接 ws://{config.host}:{config.port}/onebot/v11/ws")
+        if not s.onebot_access_token:
+            console.print("[yellow]警告：未设置 WENMING_ONEBOT_ACCESS_TOKEN，任何人都能向 OneBot 端点推送消息[/yellow]")
+
+    if "wechat" in services.adapters:
+        console.print(f"微信：需要扫码时二维码显示在终端，并保存为 {s.data_dir / 'wechat' / 'qr.png'}")
+
+    async def main() -> None:
+        await runtime.start(services, with_scheduler=not no_scheduler)
+        try:
+            await server.serve()
+        finally:
+            await runtime.stop(services)
+            console.print("Wenming 已停止")
+
+    asyncio.run(main())
