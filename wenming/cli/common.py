@@ -45,7 +45,7 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-_engine: Engine | None = None
+_engines: dict[str, Engine] = {}
 
 
 def settings() -> Settings:
@@ -53,13 +53,21 @@ def settings() -> Settings:
 
 
 def engine(check_schema: bool = True) -> Engine:
-    """The process-wide engine; refuses an un-migrated database unless asked not to check."""
-    global _engine
-    if _engine is None:
-        _engine = create_db_engine(settings().database_url)
+    """The engine for the configured URL (one per URL, so re-configured runs never mix databases)."""
+    url = settings().database_url
+    eng = _engines.get(url)
+    if eng is None:
+        eng = _engines[url] = create_db_engine(url)
     if check_schema:
-        schema.ensure_current(_engine)
-    return _engine
+        schema.ensure_current(eng)
+    return eng
+
+
+def reset_engines() -> None:
+    """Dispose every cached engine; tests call it between databases, commands after a schema change."""
+    for eng in _engines.values():
+        eng.dispose()
+    _engines.clear()
 
 
 def session_factory() -> sessionmaker[Session]:
