@@ -208,6 +208,7 @@ class RawMessage(Base):
     platform: Mapped[str] = mapped_column(String(40))
     group_id: Mapped[int | None] = mapped_column(ForeignKey("chat_groups.id"))
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    sender_name: Mapped[str | None] = mapped_column(String(200))  # group card or nickname at the time
     platform_message_id: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(20))

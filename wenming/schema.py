@@ -55,6 +55,4 @@ def ensure_current(engine: Engine) -> None:
     if current is None:
         raise SchemaOutdatedError("数据库尚未初始化，请先运行：wenming db upgrade")
     if current != head:
-        raise SchemaOutdatedError(
-            f"数据库结构版本 {current} 落后于程序版本 {head}，请先运行：wenming db upgrade"
-        )
+        raise SchemaOutdatedError(f"数据库结构版本 {current} 落后于程序版本 {head}，请先运行：wenming db upgrade")

@@ -160,6 +160,7 @@ def upgrade() -> None:
     sa.Column('platform', sa.String(length=40), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=True),
     sa.Column('sender_id', sa.Integer(), nullable=True),
+    sa.Column('sender_name', sa.String(length=200), nullable=True),
     sa.Column('platform_message_id', sa.String(length=200), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('kind', sa.String(length=20), nullable=False),

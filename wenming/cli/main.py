@@ -6,9 +6,7 @@ import typer
 
 from wenming.cli import db, demo, ingest, reports, units
 
-app = typer.Typer(
-    help="文明单位动态管理：采集、分类、计分", no_args_is_help=True, pretty_exceptions_enable=False
-)
+app = typer.Typer(help="文明单位动态管理：采集、分类、计分", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
 app.add_typer(units.app, name="units")
 app.add_typer(ingest.app, name="ingest")

@@ -1,0 +1,203 @@
+"""Assemble raw messages into reports: a text opens a report, the sender's nearby photos join it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from ingest import repository
+from ingest.models import Media, Member, MessageKind, RawMessage, RawStatus, Report, ReportPhoto, ReportStatus
+from ingest.resolution import UnitMatcher, is_office_staff
+from wenming.settings import Settings
+
+
+@dataclass
+class AssemblyStats:
+    processed: int = 0
+    reports_created: int = 0
+    reports_updated: int = 0
+    ignored: int = 0
+    unassigned: int = 0
+    reposts: int = 0
+
+    def add(self, other: AssemblyStats) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class _PhashIndex:
+    ids: np.ndarray
+    hashes: np.ndarray
+
+    def near(self, phash: str, max_distance: int) -> list[int]:
+        if self.ids.size == 0:
+            return []
+        distance = np.bitwise_count(self.hashes ^ np.uint64(int(phash, 16)))
+        return self.ids[distance <= max_distance].tolist()
+
+
+@dataclass
+class Assembler:
+    """Processes raw messages in time order; decisions are time-window lookups, so arrival order matters little."""
+
+    session: Session
+    settings: Settings
+    stats: AssemblyStats = field(default_factory=AssemblyStats)
+    _changed: dict[int, Report] = field(default_factory=dict)
+    _matcher: UnitMatcher | None = None
+    _phashes: _PhashIndex | None = None
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(seconds=self.settings.assembly_window_seconds)
+
+    def changed_reports(self) -> list[Report]:
+        return list(self._changed.values())
+
+    def process(self, raw: RawMessage) -> None:
+        self.stats.processed += 1
+        member = self.session.get(Member, raw.sender_id) if raw.sender_id else None
+        if member is None or raw.sent_at is None or not self._is_report_material(raw, member):
+            raw.status = RawStatus.IGNORED.value
+            self.stats.ignored += 1
+            return
+        unit_id = self._resolve_unit(member, raw.sender_name)
+        is_text = raw.kind == MessageKind.TEXT.value
+        report = self._on_text(raw, unit_id) if is_text else self._on_photo(raw, unit_id)
+        raw.report_id = report.id
+        raw.status = RawStatus.ASSEMBLED.value
+
+    def _is_report_material(self, raw: RawMessage, member: Member) -> bool:
+        """Only unit members' texts and photos become reports; staff notices and the bot's own posts do not."""
+        if member.is_staff or is_office_staff(raw.sender_name, self.settings.office_markers):
+            return False
+        if raw.kind == MessageKind.TEXT.value:
+            return bool(raw.text and raw.text.strip())
+        return raw.kind == MessageKind.IMAGE.value and raw.media_id is not None
+
+    def _resolve_unit(self, member: Member, name: str | None) -> int | None:
+        """Staff mapping first; else the name convention; a name that says nothing keeps the earlier unit."""
+        if member.unit_source == "staff":
+            return member.unit_id
+        if self._matcher is None:
+            self._matcher = UnitMatcher(repository.unit_keys(self.session))
+        matched = self._matcher.match(name)
+        if matched is not None and matched != member.unit_id:
+            member.unit_id, member.unit_source = matched, "nickname"
+        return member.unit_id
+
+    def _new_report(self, raw: RawMessage, unit_id: int | None, text: str | None) -> Report:
+        assert raw.sent_at is not None and raw.group_id is not None and raw.sender_id is not None
+        report = Report(
+            unit_id=unit_id,
+            group_id=raw.group_id,
+            sender_id=raw.sender_id,
+            first_message_at=raw.sent_at,
+            last_message_at=raw.sent_at,
+            text_message_at=raw.sent_at if text is not None else None,
+            post_date=self._local_date(raw.sent_at),
+            text=text,
+            photo_count=0,
+            status=ReportStatus.UNCLASSIFIED.value,
+            possible_repost=False,
+        )
+        self.session.add(report)
+        self.session.flush()
+        self.stats.reports_created += 1
+        if unit_id is None:
+            self.stats.unassigned += 1
+        return report
+
+    def _local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.settings.tz).date()
+
+    def _touch(self, report: Report, moment: datetime, unit_id: int | None) -> None:
+        if moment < report.first_message_at:
+            report.first_message_at = moment
+            report.post_date = self._local_date(moment)
+        report.last_message_at = max(report.last_message_at, moment)
+        if report.unit_id is None and unit_id is not None:
+            report.unit_id = unit_id
+        if report.id not in self._changed:
+            self.stats.reports_updated += 1
+        self._changed[report.id] = report
+
+    def _on_text(self, raw: RawMessage, unit_id: int | None) -> Report:
+        assert raw.sent_at is not None and raw.group_id is not None and raw.sender_id is not None
+        text = (raw.text or "").strip()
+        waiting = [
+            r
+            for r in repository.photo_only_reports_near(
+                self.session, raw.group_id, raw.sender_id, raw.sent_at, self.window
+            )
+            if r.status != ReportStatus.CORRECTED.value
+        ]
+        if not waiting:
+            report = self._new_report(raw, unit_id, text)
+            self._changed[report.id] = report
+            return report
+        report, *others = waiting
+        report.text, report.text_message_at = text, raw.sent_at
+        self._touch(report, raw.sent_at, unit_id)
+        for other in others:
+            self._merge(other, into=report)
+        report.photo_count = repository.distinct_photo_count(self.session, report.id)
+        return report
+
+    def _merge(self, source: Report, *, into: Report) -> None:
+        """Fold a photo-only report into the text report its photos belong to."""
+        self.session.execute(update(ReportPhoto).where(ReportPhoto.report_id == source.id).values(report_id=into.id))
+        self.session.execute(update(RawMessage).where(RawMessage.report_id == source.id).values(report_id=into.id))
+        self._touch(into, source.first_message_at, source.unit_id)
+        self._touch(into, source.last_message_at, source.unit_id)
+        into.possible_repost = into.possible_repost or source.possible_repost
+        self._changed.pop(source.id, None)
+        self.session.execute(delete(Report).where(Report.id == source.id))
+        self.session.expunge(source)
+        self.stats.reports_created -= 1
+
+    def _on_photo(self, raw: RawMessage, unit_id: int | None) -> Report:
+        assert raw.sent_at is not None and raw.group_id is not None and raw.sender_id is not None
+        report = repository.nearest_text_report(self.session, raw.group_id, raw.sender_id, raw.sent_at, self.window)
+        if report is None:
+            waiting = repository.photo_only_reports_near(
+                self.session, raw.group_id, raw.sender_id, raw.sent_at, self.window
+            )
+            report = waiting[0] if waiting else None
+        if report is None:
+            report = self._new_report(raw, unit_id, None)
+            self._changed[report.id] = report
+        else:
+            self._touch(report, raw.sent_at, unit_id)
+        self._attach_photo(report, raw)
+        return report
+
+    def _attach_photo(self, report: Report, raw: RawMessage) -> None:
+        assert raw.media_id is not None and raw.sent_at is not None
+        photo = ReportPhoto(report_id=report.id, media_id=raw.media_id, raw_message_id=raw.id, posted_at=raw.sent_at)
+        earlier = repository.earliest_other_posting(
+            self.session, self._near_media(raw.media_id), report.id, raw.sent_at
+        )
+        if earlier is not None:
+            photo.repost_of_media_id = earlier.media_id
+            report.possible_repost = True
+            self.stats.reposts += 1
+        self.session.add(photo)
+        self.session.flush()
+        report.photo_count = repository.distinct_photo_count(self.session, report.id)
+
+    def _near_media(self, media_id: int) -> list[int]:
+        """This image and every stored image whose perceptual hash is within the re-post distance."""
+        media = self.session.get(Media, media_id)
+        if media is None or media.phash is None:
+            return [media_id]
+        if self._phashes is None:
+            self._phashes = _PhashIndex(*repository.phash_table(self.session))
+        near = set(self._phashes.near(media.phash, self.settings.repost_hamming_distance))
+        near.add(media_id)
+        return sorted(near)

@@ -1,0 +1,112 @@
+"""Content-addressed image storage: verify the bytes are a real image, never trust the sender's name."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import imagehash
+from PIL import Image, UnidentifiedImageError
+
+from wenming.settings import Settings
+
+# Magic bytes of the formats chat platforms deliver; anything else is refused before decoding.
+_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"GIF87a", "image/gif", "gif"),
+    (b"GIF89a", "image/gif", "gif"),
+    (b"BM", "image/bmp", "bmp"),
+)
+
+
+class MediaError(ValueError):
+    """The bytes are not an acceptable image; the message is shown to staff."""
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    sha256: str
+    phash: str
+    relative_path: str
+    mime: str
+    size: int
+    width: int
+    height: int
+
+
+def sniff(data: bytes) -> tuple[str, str]:
+    """Return (mime, extension) from magic bytes, or raise."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    for magic, mime, ext in _SIGNATURES:
+        if data.startswith(magic):
+            return mime, ext
+    raise MediaError("文件不是可识别的图片（JPEG/PNG/GIF/BMP/WEBP）")
+
+
+def inspect_image(data: bytes, settings: Settings) -> tuple[str, str, int, int, str]:
+    """Check size, format and full decodability; return (mime, ext, width, height, phash)."""
+    if not data:
+        raise MediaError("图片内容为空（下载失败或文件损坏）")
+    if len(data) > settings.max_image_bytes:
+        raise MediaError(f"图片过大：{len(data)} 字节，上限 {settings.max_image_bytes} 字节")
+    mime, ext = sniff(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                width, height = probe.size
+                if width * height > settings.max_image_pixels:
+                    raise MediaError(f"图片像素过多：{width}×{height}，上限 {settings.max_image_pixels} 像素")
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                phash = str(imagehash.phash(image))
+    except MediaError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise MediaError(f"图片无法解码（文件损坏或格式不符）：{exc.__class__.__name__}") from None
+    except Image.DecompressionBombWarning:
+        raise MediaError("图片像素过多，疑似解压炸弹，已拒收") from None
+    return mime, ext, width, height, phash
+
+
+def relative_path_for(sha256: str, ext: str) -> str:
+    """Where an image lives under the media dir: derived only from its hash."""
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}.{ext}"
+
+
+def resolve_under(media_dir: Path, relative: str) -> Path:
+    """Join a stored relative path to the media dir, refusing anything that escapes it."""
+    root = media_dir.resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root):
+        raise MediaError("非法的媒体路径")
+    return target
+
+
+def store_image(data: bytes, settings: Settings) -> StoredImage:
+    """Validate and write an image once, atomically, under the media directory."""
+    mime, ext, width, height, phash = inspect_image(data, settings)
+    sha = hashlib.sha256(data).hexdigest()
+    relative = relative_path_for(sha, ext)
+    target = resolve_under(settings.media_dir, relative)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return StoredImage(sha, phash, relative, mime, len(data), width, height)

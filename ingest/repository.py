@@ -1,0 +1,189 @@
+"""Queries for ingest: lookups by stable ids, pending work, and reports near a moment in time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ingest.models import (
+    ChatGroup,
+    Media,
+    Member,
+    MemberName,
+    RawMessage,
+    RawStatus,
+    Report,
+    ReportPhoto,
+    Unit,
+)
+
+_CACHE_KEY = "ingest.cache"
+
+
+def _cache(session: Session) -> dict[tuple[Any, ...], int]:
+    """Per-session id cache for groups and members: a replay touches the same few rows thousands of times."""
+    return session.info.setdefault(_CACHE_KEY, {})
+
+
+def get_or_create_group(session: Session, platform: str, platform_id: str, name: str | None) -> ChatGroup:
+    cache = _cache(session)
+    key = ("group", platform, platform_id)
+    group = session.get(ChatGroup, cache[key]) if key in cache else None
+    if group is None:
+        group = session.scalar(
+            select(ChatGroup).where(ChatGroup.platform == platform, ChatGroup.platform_id == platform_id)
+        )
+    if group is None:
+        group = ChatGroup(platform=platform, platform_id=platform_id, name=name)
+        session.add(group)
+        session.flush()
+    elif name and group.name != name:
+        group.name = name
+    cache[key] = group.id
+    return group
+
+
+def get_or_create_member(session: Session, platform: str, user_id: str, seen_at: datetime) -> Member:
+    cache = _cache(session)
+    key = ("member", platform, user_id)
+    member = session.get(Member, cache[key]) if key in cache else None
+    if member is None:
+        member = session.scalar(select(Member).where(Member.platform == platform, Member.platform_user_id == user_id))
+    if member is None:
+        member = Member(platform=platform, platform_user_id=user_id, first_seen_at=seen_at, last_seen_at=seen_at)
+        session.add(member)
+        session.flush()
+    cache[key] = member.id
+    return member
+
+
+def record_member_name(session: Session, member: Member, group_id: int, name: str, seen_at: datetime) -> None:
+    """Keep every name a member has used, with when it was first and last seen."""
+    cache = _cache(session)
+    key = ("name", member.id, group_id, name)
+    row = session.get(MemberName, cache[key]) if key in cache else None
+    if row is None:
+        row = session.scalar(
+            select(MemberName).where(
+                MemberName.member_id == member.id, MemberName.group_id == group_id, MemberName.name == name
+            )
+        )
+    if row is None:
+        row = MemberName(member_id=member.id, group_id=group_id, name=name, first_seen_at=seen_at, last_seen_at=seen_at)
+        session.add(row)
+        session.flush()
+    else:
+        row.first_seen_at = min(row.first_seen_at, seen_at)
+        row.last_seen_at = max(row.last_seen_at, seen_at)
+    cache[key] = row.id
+
+
+def find_raw(session: Session, platform: str, group_id: int, message_id: str) -> RawMessage | None:
+    return session.scalar(
+        select(RawMessage).where(
+            RawMessage.platform == platform,
+            RawMessage.group_id == group_id,
+            RawMessage.platform_message_id == message_id,
+        )
+    )
+
+
+def media_by_sha(session: Session, sha256: str) -> Media | None:
+    return session.scalar(select(Media).where(Media.sha256 == sha256))
+
+
+def pending_raw(session: Session, limit: int | None) -> Sequence[RawMessage]:
+    stmt = (
+        select(RawMessage)
+        .where(RawMessage.status == RawStatus.RECEIVED.value)
+        .order_by(RawMessage.sent_at, RawMessage.id)
+        .limit(limit)
+    )
+    return session.scalars(stmt).all()
+
+
+def unit_keys(session: Session) -> list[tuple[int, str, list[str]]]:
+    rows = session.execute(select(Unit.id, Unit.name, Unit.aliases).where(Unit.active.is_(True)))
+    return [(unit_id, name, list(aliases or [])) for unit_id, name, aliases in rows]
+
+
+def _near(column: Any, moment: datetime, window: timedelta) -> Any:
+    return column.between(moment - window, moment + window)
+
+
+def nearest_text_report(
+    session: Session, group_id: int, sender_id: int, moment: datetime, window: timedelta
+) -> Report | None:
+    """The sender's text report closest in time to ``moment``, preferring one posted before it."""
+    candidates = session.scalars(
+        select(Report).where(
+            Report.group_id == group_id,
+            Report.sender_id == sender_id,
+            Report.text_message_at.is_not(None),
+            _near(Report.text_message_at, moment, window),
+        )
+    ).all()
+    if not candidates:
+        return None
+    return min(candidates, key=lambda r: (r.text_message_at > moment, abs(r.text_message_at - moment)))
+
+
+def photo_only_reports_near(
+    session: Session, group_id: int, sender_id: int, moment: datetime, window: timedelta
+) -> Sequence[Report]:
+    """The sender's photo-only reports with a photo within ``window`` of ``moment``."""
+    return session.scalars(
+        select(Report)
+        .where(
+            Report.group_id == group_id,
+            Report.sender_id == sender_id,
+            Report.text_message_at.is_(None),
+            Report.last_message_at >= moment - window,
+            Report.first_message_at <= moment + window,
+        )
+        .order_by(Report.first_message_at, Report.id)
+    ).all()
+
+
+def distinct_photo_count(session: Session, report_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count(func.distinct(ReportPhoto.media_id))).where(ReportPhoto.report_id == report_id)
+        )
+        or 0
+    )
+
+
+def phash_table(session: Session) -> tuple[np.ndarray, np.ndarray]:
+    """All stored perceptual hashes as (media ids, uint64 hashes) for vectorised near-duplicate search."""
+    rows = session.execute(select(Media.id, Media.phash).where(Media.phash.is_not(None))).all()
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    hashes = np.fromiter((int(r[1], 16) for r in rows), dtype=np.uint64, count=len(rows))
+    return ids, hashes
+
+
+def earliest_other_posting(
+    session: Session, media_ids: Sequence[int], report_id: int, before: datetime
+) -> ReportPhoto | None:
+    """The first time one of ``media_ids`` was attached to a different report, no later than ``before``."""
+    if not media_ids:
+        return None
+    return session.scalar(
+        select(ReportPhoto)
+        .where(
+            ReportPhoto.media_id.in_(media_ids),
+            ReportPhoto.report_id != report_id,
+            ReportPhoto.posted_at <= before,
+        )
+        .order_by(ReportPhoto.posted_at, ReportPhoto.id)
+        .limit(1)
+    )
+
+
+def unassigned_reports_of(session: Session, sender_id: int) -> Sequence[Report]:
+    return session.scalars(select(Report).where(Report.sender_id == sender_id, Report.unit_id.is_(None))).all()

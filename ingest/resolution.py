@@ -1,0 +1,66 @@
+"""Which unit a sender belongs to, read from the group-card/nickname convention; ambiguity is never guessed."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_NOISE = re.compile(r"[\s\-—–_·•|/\\【】\[\]（）()<>《》「」:：,，.。]+")
+MIN_KEY_LENGTH = 3
+
+
+def normalize(text: str) -> str:
+    """Fold width and case and drop separators, so "【县市场监管局】张三" and "县市场监管局-张三" compare alike."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return _NOISE.sub("", folded)
+
+
+@dataclass(frozen=True)
+class UnitKey:
+    unit_id: int
+    key: str  # normalized name or alias
+
+
+class UnitMatcher:
+    """Finds unit names and aliases inside a display name; more than one unit is ambiguous."""
+
+    def __init__(self, units: Iterable[tuple[int, str, Iterable[str]]]) -> None:
+        keys: dict[str, set[int]] = {}
+        for unit_id, name, aliases in units:
+            for raw in (name, *aliases):
+                key = normalize(raw)
+                if len(key) >= MIN_KEY_LENGTH:
+                    keys.setdefault(key, set()).add(unit_id)
+        # Longest first, so "长兴县人民医院" is tried before "人民医院".
+        self._keys = sorted(keys.items(), key=lambda item: -len(item[0]))
+        self._cache: dict[str, int | None] = {}
+
+    def match(self, display_name: str | None) -> int | None:
+        """The single unit named in ``display_name``, or None when there is none or more than one."""
+        if not display_name:
+            return None
+        if display_name not in self._cache:
+            self._cache[display_name] = self._match(normalize(display_name))
+        return self._cache[display_name]
+
+    def _match(self, text: str) -> int | None:
+        spans: list[tuple[int, int, frozenset[int]]] = []
+        for key, unit_ids in self._keys:
+            start = text.find(key)
+            while start != -1:
+                end = start + len(key)
+                if not any(s <= start and end <= e for s, e, _ in spans):
+                    spans.append((start, end, frozenset(unit_ids)))
+                start = text.find(key, start + 1)
+        found = {unit_id for _, _, ids in spans for unit_id in ids}
+        return found.pop() if len(found) == 1 else None
+
+
+def is_office_staff(display_name: str | None, markers: Iterable[str]) -> bool:
+    """Office staff (文明办) post notices, not reports; recognised by markers in their group card."""
+    if not display_name:
+        return False
+    folded = unicodedata.normalize("NFKC", display_name)
+    return any(marker in folded for marker in markers)

@@ -1,0 +1,225 @@
+"""Ingest entry points: store every message first, then assemble reports and attribute them to units."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from classifier.models import Correction
+from ingest import media as media_store
+from ingest import repository
+from ingest.assembly import Assembler, AssemblyStats
+from ingest.models import Media, Member, MessageKind, RawMessage, RawStatus, Report, Unit
+from ingest.schemas import IncomingMessage, IngestOutcome
+from ingest.validation import describe_validation_error, jsonable_payload
+from wenming.db import utcnow
+from wenming.settings import Settings
+
+ReportHook = Callable[[Session, Report], object]
+
+
+class IngestError(ValueError):
+    """A staff action on ingest data that cannot be done; the message is Chinese."""
+
+
+def record_rejected(
+    session: Session, *, payload: Mapping[str, Any], error: str, platform: str = "unknown"
+) -> IngestOutcome:
+    """Keep input we cannot use, with the reason, so nothing is lost and staff can inspect it."""
+    raw = RawMessage(
+        platform=str(platform)[:40],
+        kind=MessageKind.OTHER.value,
+        payload=jsonable_payload(payload),
+        status=RawStatus.REJECTED.value,
+        error=error,
+    )
+    session.add(raw)
+    session.flush()
+    return IngestOutcome(raw_message_id=raw.id, status=raw.status, error=error)
+
+
+def receive(session: Session, settings: Settings, message: IncomingMessage | Mapping[str, Any]) -> IngestOutcome:
+    """Store one delivered message (idempotently) and its image; never raises for bad input."""
+    if not isinstance(message, IncomingMessage):
+        try:
+            message = IncomingMessage.model_validate(message)
+        except ValidationError as exc:
+            platform = message.get("platform", "unknown") if isinstance(message, Mapping) else "unknown"
+            return record_rejected(
+                session, payload=message, error=describe_validation_error(exc), platform=str(platform)
+            )
+    if message.sent_at.tzinfo is None:
+        message = message.model_copy(update={"sent_at": message.sent_at.replace(tzinfo=settings.tz)})
+    return _store(session, settings, message)
+
+
+def _store(session: Session, settings: Settings, message: IncomingMessage) -> IngestOutcome:
+    group = repository.get_or_create_group(session, message.platform.value, message.group_id, message.group_name)
+    message_key = message.message_id or _content_key(message)
+    existing = repository.find_raw(session, message.platform.value, group.id, message_key)
+    if existing is not None:
+        return IngestOutcome(raw_message_id=existing.id, duplicate=True, status=existing.status, error=existing.error)
+
+    sender = _touch_member(session, message, group.id)
+    raw = RawMessage(
+        platform=message.platform.value,
+        group_id=group.id,
+        sender_id=sender.id if sender else None,
+        sender_name=message.sender_name,
+        platform_message_id=message_key,
+        sent_at=message.sent_at,
+        kind=message.kind.value,
+        text=message.text,
+        media_ref=(message.media.original_name if message.media else None),
+        payload=jsonable_payload(message.payload),
+        received_at=utcnow(),
+        status=RawStatus.RECEIVED.value,
+    )
+    error = _check_limits(message, settings)
+    if error is None and message.media is not None:
+        try:
+            raw.media_id = _store_media(session, settings, message.media.data).id
+        except media_store.MediaError as exc:
+            error = str(exc)
+    if error is None and message.kind == MessageKind.IMAGE and message.media is None:
+        error = "图片消息没有图片内容（下载失败？）"
+    if message.from_self:
+        raw.status = RawStatus.IGNORED.value  # the bot's own posts are kept, never reports
+    if error is not None:
+        raw.status, raw.error = RawStatus.REJECTED.value, error
+        if raw.text and len(raw.text) > settings.max_text_length:
+            raw.text = raw.text[: settings.max_text_length]
+    session.add(raw)
+    session.flush()
+    return IngestOutcome(raw_message_id=raw.id, status=raw.status, error=raw.error)
+
+
+def _check_limits(message: IncomingMessage, settings: Settings) -> str | None:
+    if message.text and len(message.text) > settings.max_text_length:
+        return f"文本过长：{len(message.text)} 字，上限 {settings.max_text_length} 字（已截断保存原文开头）"
+    return None
+
+
+def _content_key(message: IncomingMessage) -> str:
+    """A stable id for platforms without message ids: who, where, when and what."""
+    digest = hashlib.sha256()
+    for part in (
+        message.group_id,
+        message.sender_id or "",
+        message.sent_at.isoformat(),
+        message.kind.value,
+        message.text or "",
+    ):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x00")
+    if message.media is not None:
+        digest.update(hashlib.sha256(message.media.data).digest())
+    return "h:" + digest.hexdigest()[:40]
+
+
+def _touch_member(session: Session, message: IncomingMessage, group_id: int) -> Member | None:
+    if message.sender_id is None:
+        return None
+    member = repository.get_or_create_member(session, message.platform.value, message.sender_id, message.sent_at)
+    if message.sent_at >= member.last_seen_at:
+        member.last_seen_at = message.sent_at
+        if message.sender_name:
+            member.display_name = message.sender_name
+    member.first_seen_at = min(member.first_seen_at, message.sent_at)
+    if message.sender_name:
+        repository.record_member_name(session, member, group_id, message.sender_name, message.sent_at)
+    return member
+
+
+def _store_media(session: Session, settings: Settings, data: bytes) -> Media:
+    stored = media_store.store_image(data, settings)
+    media = repository.media_by_sha(session, stored.sha256)
+    if media is None:
+        media = Media(
+            sha256=stored.sha256,
+            phash=stored.phash,
+            path=stored.relative_path,
+            mime=stored.mime,
+            bytes=stored.size,
+            width=stored.width,
+            height=stored.height,
+        )
+        session.add(media)
+        session.flush()
+    return media
+
+
+def assemble_pending(
+    session: Session, settings: Settings, *, on_report: ReportHook | None = None, limit: int | None = None
+) -> AssemblyStats:
+    """Turn stored raw messages into reports; safe to re-run after a crash (only ``received`` rows move)."""
+    assembler = Assembler(session, settings)
+    for raw in repository.pending_raw(session, limit):
+        assembler.process(raw)
+    session.flush()
+    if on_report is not None:
+        for report in assembler.changed_reports():
+            on_report(session, report)
+        session.flush()
+    return assembler.stats
+
+
+def assign_member_unit(
+    session: Session, member_id: int, unit_id: int | None, *, actor: str, reason: str | None = None
+) -> Member:
+    """Staff say which unit a sender belongs to; it wins over any nickname from now on."""
+    member = session.get(Member, member_id)
+    if member is None:
+        raise IngestError(f"找不到成员 {member_id}")
+    if unit_id is not None and session.get(Unit, unit_id) is None:
+        raise IngestError(f"找不到单位 {unit_id}")
+    before = {"unit_id": member.unit_id, "unit_source": member.unit_source}
+    member.unit_id = unit_id
+    member.unit_source = "staff" if unit_id is not None else None
+    session.add(
+        Correction(
+            kind="member_unit",
+            member_id=member.id,
+            actor=actor,
+            before=before,
+            after={"unit_id": unit_id, "unit_source": member.unit_source},
+            reason=reason,
+        )
+    )
+    session.flush()
+    return member
+
+
+def assign_report_unit(
+    session: Session,
+    report_id: int,
+    unit_id: int,
+    *,
+    actor: str,
+    reason: str | None = None,
+    remember_sender: bool = False,
+) -> Report:
+    """Attribute a report to a unit; optionally remember the sender, which also files their other unassigned reports."""
+    report = session.get(Report, report_id)
+    if report is None:
+        raise IngestError(f"找不到报送 {report_id}")
+    if session.get(Unit, unit_id) is None:
+        raise IngestError(f"找不到单位 {unit_id}")
+    before = {"unit_id": report.unit_id}
+    report.unit_id = unit_id
+    after: dict[str, Any] = {"unit_id": unit_id}
+    if remember_sender:
+        assign_member_unit(session, report.sender_id, unit_id, actor=actor, reason=reason)
+        others = repository.unassigned_reports_of(session, report.sender_id)
+        for other in others:
+            other.unit_id = unit_id
+        after["also_assigned_report_ids"] = [other.id for other in others]
+    session.add(
+        Correction(kind="report_unit", report_id=report.id, actor=actor, before=before, after=after, reason=reason)
+    )
+    session.flush()
+    return report
