@@ -34,7 +34,7 @@ OUT_DEFAULT = Path(__file__).resolve().parent / "data"
 UNITS: list[tuple[str, list[str], str, str, int, float, str, str]] = [
     ("长兴县市场监督管理局", ["县市场监管局", "市场监管局"], "省", "机关", 210, 8, "我局", "县市场监管局"),
     ("长兴县人民医院", ["县人民医院", "县医院"], "全国", "医院", 1500, 9, "我院", "县医院"),
-    ("长兴中学", ["长中"], "省", "学校", 260, 6, "我校", "长中"),
+    ("长兴中学", ["长中"], "省", "学校", 260, 6, "我校", "长兴中学"),
     ("长兴县公安局", ["县公安局"], "省", "机关", 800, 4, "我局", "县公安局"),
     ("国家税务总局长兴县税务局", ["长兴县税务局", "县税务局"], "全国", "机关", 260, 7, "我局", "县税务局"),
     ("长兴县教育局", ["县教育局"], "市", "机关", 90, 4, "我局", "县教育局"),
@@ -200,9 +200,7 @@ def _draw(rng: random.Random) -> Image.Image:
         draw.line([(0, i), (width, i)] if vertical else [(i, 0), (i, height)], fill=color)
     if rng.random() < 0.4:  # a red banner, as on most activity photos
         y = rng.randint(5, 60)
-        draw.rectangle(
-            [rng.randint(0, 60), y, rng.randint(240, 320), y + rng.randint(18, 34)], fill=(200, 20, 30)
-        )
+        draw.rectangle([rng.randint(0, 60), y, rng.randint(240, 320), y + rng.randint(18, 34)], fill=(200, 20, 30))
     for _ in range(rng.randint(4, 11)):
         x0, y0 = rng.randrange(width), rng.randrange(height)
         x1, y1 = x0 + rng.randint(12, 150), y0 + rng.randint(12, 110)
@@ -335,7 +333,8 @@ class Generator:
                     f"{rng.choice(['包粽子、做月饼', '诵读经典诗词', '开展手工制作', '观看主题展演'])}，"
                     f"共度{short_name}佳节。"
                 )
-                chat = f"今天{short}搞了{short_name}活动，大家一起{rng.choice(['做月饼', '唱红歌', '做手工'])}，很热闹😊"
+                doing = rng.choice(["做月饼", "唱红歌", "做手工"])
+                chat = f"今天{short}搞了{short_name}活动，大家一起{doing}，很热闹😊"
             else:
                 topic = rng.choice(
                     [
@@ -371,7 +370,7 @@ class Generator:
                     f"{short}：文明新风扑面来",
                     f"用心用情办好群众身边小事——{short}践行为民服务纪实",
                     f"{short}：让文明实践“活”起来",
-                    f"结对共建结出“共富果”",
+                    "结对共建结出“共富果”",
                 ]
             )
             formal = rng.choice(
@@ -383,9 +382,7 @@ class Generator:
             )
             chat = f"我们的稿子上{outlet}了😄《{title}》"
         elif label == "volunteer":
-            kind = rng.choice(
-                ["劝导", "清洁", "助老", "献血", "反诈", "义诊" if category == "医院" else "清洁"]
-            )
+            kind = rng.choice(["劝导", "清洁", "助老", "献血", "反诈", "义诊" if category == "医院" else "清洁"])
             hours = rng.choice([2, 2.5, 3, 4])
             formal, chat = {
                 "劝导": (
@@ -511,11 +508,7 @@ class Generator:
             if not members:
                 continue
             for month in (8, 9, 10):
-                n = (
-                    max(0, round(self.rng.gauss(rate, rate * 0.25)))
-                    if rate >= 2
-                    else int(self.rng.random() < rate)
-                )
+                n = max(0, round(self.rng.gauss(rate, rate * 0.25))) if rate >= 2 else int(self.rng.random() < rate)
                 if rate == 2:  # "barely meeting" units post exactly the minimum
                     n = 2
                 for _ in range(n * self.scale):

@@ -46,9 +46,7 @@ def test_csv_creates_units_with_aliases_levels_and_headcount(session: Session, t
 def test_reimport_updates_by_name_and_reports_unchanged(session: Session, tmp_path: Path) -> None:
     first = write(tmp_path, HEADER + "长兴县教育局,县教育局,县,机关,90\n长兴县财政局,,市,机关,80\n")
     import_units_file(session, first)
-    second = write(
-        tmp_path, HEADER + "长兴县教育局,县教育局；教育局,provincial,机关,95\n长兴县财政局,,市,机关,80\n"
-    )
+    second = write(tmp_path, HEADER + "长兴县教育局,县教育局；教育局,provincial,机关,95\n长兴县财政局,,市,机关,80\n")
     summary = import_units_file(session, second)
     assert summary.updated == ["长兴县教育局"]
     assert summary.unchanged == ["长兴县财政局"]
@@ -70,9 +68,7 @@ def test_columns_missing_from_the_file_are_left_untouched(session: Session, tmp_
 
 
 def test_chinese_headers_and_gbk_csv_from_excel(session: Session, tmp_path: Path) -> None:
-    path = write(
-        tmp_path, "单位名称,别名,级别,类别,人数\n长兴县司法局,县司法局,县级,机关,30\n", encoding="gbk"
-    )
+    path = write(tmp_path, "单位名称,别名,级别,类别,人数\n长兴县司法局,县司法局,县级,机关,30\n", encoding="gbk")
     import_units_file(session, path)
     assert units_by_name(session)["长兴县司法局"].aliases == ["县司法局"]
 

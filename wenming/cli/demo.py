@@ -23,13 +23,13 @@ from wenming.cli.reports import collect_stats, render_stats
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "demo" / "data"
 
-NEXT_STEPS = """[bold]接下来可以试试：[/bold]
-  wenming units list                          查看单位名册（含别名、级别、群成员数）
-  wenming reports stats --from 2026-09-01 --to 2026-09-30   只看 9 月份的报送
-  wenming ingest replay 你的消息.jsonl         回放自己的群消息（格式见 docs/formats.md）
-  wenming units import 名册.xlsx               导入本县的单位名册（列：单位名称、别名、级别、类别、人数）
-  wenming demo                                再运行一次：不会重复入库
-演示数据均为虚构（见 demo/README.md）。"""
+NEXT_STEPS = [
+    ("wenming units list", "查看单位名册（别名、级别、已关联的群成员数）"),
+    ("wenming reports stats --from 2026-09-01 --to 2026-09-30", "只看 9 月份的报送"),
+    ("wenming ingest replay 消息.jsonl", "回放自己的群消息（格式见 docs/formats.md）"),
+    ("wenming units import 名册.xlsx", "导入本县的单位名册（列：单位名称、别名、级别、类别、人数）"),
+    ("wenming demo", "再运行一次：已有的单位和消息不会重复入库"),
+]
 
 
 def _describe(url: str) -> str:
@@ -71,4 +71,7 @@ def demo(
     with unit_of_work() as session:
         stats = collect_stats(session)
     render_stats(stats, console)
-    console.print(NEXT_STEPS)
+    console.print("[bold]接下来可以试试：[/bold]")
+    for command, meaning in NEXT_STEPS:
+        console.print(f"  [cyan]{command}[/cyan]\n      {meaning}")
+    console.print("演示数据均为虚构，说明见 demo/README.md。")

@@ -83,23 +83,26 @@ def collect_stats(session: Session, since: date | None = None, until: date | Non
 
 
 def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送统计") -> None:
-    """Print the per-unit table and a one-line summary."""
-    table = Table(title=title, show_footer=False)
+    """Print the per-unit table (only the status and label columns that occur) and a summary."""
+    everyone = [*stats.units, stats.unassigned]
+    statuses = [s for s in STATUS_ZH if any(c.by_status.get(s) for c in everyone)]
+    labels = [label for label in Label if any(c.by_label.get(label.value) for c in everyone)]
+    table = Table(title=title)
     table.add_column("排名", justify="right")
-    table.add_column("单位", justify="left")
+    table.add_column("单位", justify="left", overflow="fold", min_width=10)
     table.add_column("级别", justify="center")
     table.add_column("报送", justify="right")
     table.add_column("图片", justify="right")
-    for status in STATUS_ZH.values():
-        table.add_column(status, justify="right")
-    for label in Label:
+    for status in statuses:
+        table.add_column(STATUS_ZH[status], justify="right")
+    for label in labels:
         table.add_column(label.zh, justify="right")
     table.add_column("疑似重复图", justify="right")
 
     def row(rank: str, c: UnitCounts, style: str | None = None) -> None:
         cells = [rank, c.name, c.level, str(c.total), str(c.photos)]
-        cells += [_n(c.by_status.get(s, 0)) for s in STATUS_ZH]
-        cells += [_n(c.by_label.get(label.value, 0)) for label in Label]
+        cells += [_n(c.by_status.get(s, 0)) for s in statuses]
+        cells += [_n(c.by_label.get(label.value, 0)) for label in labels]
         cells.append(_n(c.reposts))
         table.add_row(*cells, style=style)
 

@@ -42,14 +42,10 @@ def list_units(
 ) -> None:
     """列出文明单位及其别名、级别、类别、人数和已关联的群成员数。"""
     members = (
-        select(Member.unit_id, func.count().label("n"))
-        .where(Member.unit_id.is_not(None))
-        .group_by(Member.unit_id)
+        select(Member.unit_id, func.count().label("n")).where(Member.unit_id.is_not(None)).group_by(Member.unit_id)
     ).subquery()
     query = (
-        select(Unit, func.coalesce(members.c.n, 0))
-        .outerjoin(members, members.c.unit_id == Unit.id)
-        .order_by(Unit.name)
+        select(Unit, func.coalesce(members.c.n, 0)).outerjoin(members, members.c.unit_id == Unit.id).order_by(Unit.name)
     )
     if level:
         try:
