@@ -170,8 +170,10 @@ class PhotoBook:
             return self.rng.choice(self.pool)
         self.count += 1
         name = f"images/{day:%Y%m%d}_{self.count:04d}.jpg"
+        photo_seed = self.rng.getrandbits(32)  # drawn either way, so the JSONL never depends on --no-images
         if self.out is not None:
-            (self.out / name).write_bytes(_encode(_draw(self.rng), self.rng.randint(50, 66)))
+            photo_rng = random.Random(photo_seed)
+            (self.out / name).write_bytes(_encode(_draw(photo_rng), photo_rng.randint(50, 66)))
         self.pool.append(name)
         return name
 
@@ -533,9 +535,9 @@ class Generator:
             if unit not in self.first_photo_of:
                 continue
             original, day = self.first_photo_of[unit]
-            later = self.photos.repost(original, day, size)
             member = self.by_unit[unit][0]
             at = self._work_time(day + timedelta(days=self.rng.randint(28, 35)))
+            later = self.photos.repost(original, at.date(), size)
             self._emit(
                 sent_at=at,
                 member=member,
@@ -545,9 +547,9 @@ class Generator:
             )
             self._photo(member, at + timedelta(seconds=40), later)
             if other != unit and other in self.by_unit:
-                third = self.photos.repost(original, day, (312, 234))
                 poser = self.by_unit[other][0]
                 at2 = self._work_time(day + timedelta(days=self.rng.randint(50, 60)))
+                third = self.photos.repost(original, at2.date(), (312, 234))
                 self._emit(
                     sent_at=at2,
                     member=poser,
@@ -751,13 +753,20 @@ def write_units(path: Path) -> None:
 
 
 def generate(
-    out: Path, seed: int = SEED, scale: int = 1, photo_pool: int | None = None, limit: int | None = None
+    out: Path,
+    seed: int = SEED,
+    scale: int = 1,
+    photo_pool: int | None = None,
+    limit: int | None = None,
+    images: bool = True,
 ) -> int:
     """Write units.csv, messages.jsonl and images/ into ``out``; returns the number of messages written."""
-    if (out / "images").exists():
-        shutil.rmtree(out / "images")
-    (out / "images").mkdir(parents=True)
-    generator = Generator(seed, out, scale=scale, photo_pool=photo_pool)
+    out.mkdir(parents=True, exist_ok=True)
+    if images:
+        if (out / "images").exists():
+            shutil.rmtree(out / "images")
+        (out / "images").mkdir()
+    generator = Generator(seed, out if images else None, scale=scale, photo_pool=photo_pool)
     messages = generator.build()[:limit]
     write_units(out / "units.csv")
     with (out / "messages.jsonl").open("w", encoding="utf-8") as handle:
@@ -772,8 +781,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED, help="随机种子")
     parser.add_argument("--scale", type=int, default=1, help="流量倍数（基准测试用）")
     parser.add_argument("--photo-pool", type=int, default=None, help="最多生成多少张不同的图片，其余复用")
+    parser.add_argument("--limit", type=int, default=None, help="最多写出多少条消息（按时间顺序截取）")
+    parser.add_argument("--no-images", action="store_true", help="只写名册和消息，不生成图片")
     args = parser.parse_args()
-    count = generate(args.out, args.seed, args.scale, args.photo_pool)
+    count = generate(args.out, args.seed, args.scale, args.photo_pool, args.limit, images=not args.no_images)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
     print(f"已生成 {count} 条消息，共 {size / 1024 / 1024:.1f} MB：{args.out}")
 
