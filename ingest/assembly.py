@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, update
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ingest import repository
 from ingest.models import Media, Member, MessageKind, RawMessage, RawStatus, Report, ReportPhoto, ReportStatus
+from ingest.repository import PendingRaw
 from ingest.resolution import UnitMatcher, is_office_staff
 from wenming.settings import Settings
 
@@ -49,6 +51,8 @@ class Assembler:
     settings: Settings
     stats: AssemblyStats = field(default_factory=AssemblyStats)
     _changed: dict[int, Report] = field(default_factory=dict)
+    _members: dict[int, Member | None] = field(default_factory=dict)
+    _outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)
     _matcher: UnitMatcher | None = None
     _phashes: _PhashIndex | None = None
 
@@ -59,20 +63,34 @@ class Assembler:
     def changed_reports(self) -> list[Report]:
         return list(self._changed.values())
 
-    def process(self, raw: RawMessage) -> None:
+    def process(self, raw: PendingRaw) -> None:
         self.stats.processed += 1
-        member = self.session.get(Member, raw.sender_id) if raw.sender_id else None
+        member = self._member(raw.sender_id)
         if member is None or raw.sent_at is None or not self._is_report_material(raw, member):
-            raw.status = RawStatus.IGNORED.value
+            self._outcomes[raw.id] = {"id": raw.id, "status": RawStatus.IGNORED.value, "report_id": None}
             self.stats.ignored += 1
             return
         unit_id = self._resolve_unit(member, raw.sender_name)
         is_text = raw.kind == MessageKind.TEXT.value
         report = self._on_text(raw, unit_id) if is_text else self._on_photo(raw, unit_id)
-        raw.report_id = report.id
-        raw.status = RawStatus.ASSEMBLED.value
+        self._outcomes[raw.id] = {"id": raw.id, "status": RawStatus.ASSEMBLED.value, "report_id": report.id}
 
-    def _is_report_material(self, raw: RawMessage, member: Member) -> bool:
+    def finish(self) -> None:
+        """Write every raw message's new status in one bulk UPDATE instead of one per message."""
+        if self._outcomes:
+            self.session.execute(update(RawMessage), list(self._outcomes.values()))
+            self._outcomes.clear()
+        self.session.flush()
+
+    def _member(self, member_id: int | None) -> Member | None:
+        """Members held strongly for the whole batch, so each is loaded once."""
+        if member_id is None:
+            return None
+        if member_id not in self._members:
+            self._members[member_id] = self.session.get(Member, member_id)
+        return self._members[member_id]
+
+    def _is_report_material(self, raw: PendingRaw, member: Member) -> bool:
         """Only unit members' texts and photos become reports; staff notices and the bot's own posts do not."""
         if member.is_staff or is_office_staff(raw.sender_name, self.settings.office_markers):
             return False
@@ -91,7 +109,7 @@ class Assembler:
             member.unit_id, member.unit_source = matched, "nickname"
         return member.unit_id
 
-    def _new_report(self, raw: RawMessage, unit_id: int | None, text: str | None) -> Report:
+    def _new_report(self, raw: PendingRaw, unit_id: int | None, text: str | None) -> Report:
         assert raw.sent_at is not None and raw.group_id is not None and raw.sender_id is not None
         report = Report(
             unit_id=unit_id,
@@ -127,7 +145,7 @@ class Assembler:
             self.stats.reports_updated += 1
         self._changed[report.id] = report
 
-    def _on_text(self, raw: RawMessage, unit_id: int | None) -> Report:
+    def _on_text(self, raw: PendingRaw, unit_id: int | None) -> Report:
         assert raw.sent_at is not None and raw.group_id is not None and raw.sender_id is not None
         text = (raw.text or "").strip()
         waiting = [
@@ -153,6 +171,9 @@ class Assembler:
         """Fold a photo-only report into the text report its photos belong to."""
         self.session.execute(update(ReportPhoto).where(ReportPhoto.report_id == source.id).values(report_id=into.id))
         self.session.execute(update(RawMessage).where(RawMessage.report_id == source.id).values(report_id=into.id))
+        for outcome in self._outcomes.values():
+            if outcome["report_id"] == source.id:
+                outcome["report_id"] = into.id
         self._touch(into, source.first_message_at, source.unit_id)
         self._touch(into, source.last_message_at, source.unit_id)
         into.possible_repost = into.possible_repost or source.possible_repost
@@ -161,7 +182,7 @@ class Assembler:
         self.session.expunge(source)
         self.stats.reports_created -= 1
 
-    def _on_photo(self, raw: RawMessage, unit_id: int | None) -> Report:
+    def _on_photo(self, raw: PendingRaw, unit_id: int | None) -> Report:
         assert raw.sent_at is not None and raw.group_id is not None and raw.sender_id is not None
         report = repository.nearest_text_report(self.session, raw.group_id, raw.sender_id, raw.sent_at, self.window)
         if report is None:
@@ -177,7 +198,7 @@ class Assembler:
         self._attach_photo(report, raw)
         return report
 
-    def _attach_photo(self, report: Report, raw: RawMessage) -> None:
+    def _attach_photo(self, report: Report, raw: PendingRaw) -> None:
         assert raw.media_id is not None and raw.sent_at is not None
         photo = ReportPhoto(report_id=report.id, media_id=raw.media_id, raw_message_id=raw.id, posted_at=raw.sent_at)
         earlier = repository.earliest_other_posting(

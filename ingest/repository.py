@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import func, select
@@ -25,15 +25,16 @@ from ingest.models import (
 _CACHE_KEY = "ingest.cache"
 
 
-def _cache(session: Session) -> dict[tuple[Any, ...], int]:
-    """Per-session id cache for groups and members: a replay touches the same few rows thousands of times."""
+def _cache(session: Session) -> dict[tuple[Any, ...], Any]:
+    """Per-session object cache for groups, members and names: a replay touches the same few rows thousands of
+    times, and the identity map alone holds them only weakly."""
     return session.info.setdefault(_CACHE_KEY, {})
 
 
 def get_or_create_group(session: Session, platform: str, platform_id: str, name: str | None) -> ChatGroup:
     cache = _cache(session)
     key = ("group", platform, platform_id)
-    group = session.get(ChatGroup, cache[key]) if key in cache else None
+    group = cache.get(key)
     if group is None:
         group = session.scalar(
             select(ChatGroup).where(ChatGroup.platform == platform, ChatGroup.platform_id == platform_id)
@@ -44,21 +45,21 @@ def get_or_create_group(session: Session, platform: str, platform_id: str, name:
         session.flush()
     elif name and group.name != name:
         group.name = name
-    cache[key] = group.id
+    cache[key] = group
     return group
 
 
 def get_or_create_member(session: Session, platform: str, user_id: str, seen_at: datetime) -> Member:
     cache = _cache(session)
     key = ("member", platform, user_id)
-    member = session.get(Member, cache[key]) if key in cache else None
+    member = cache.get(key)
     if member is None:
         member = session.scalar(select(Member).where(Member.platform == platform, Member.platform_user_id == user_id))
     if member is None:
         member = Member(platform=platform, platform_user_id=user_id, first_seen_at=seen_at, last_seen_at=seen_at)
         session.add(member)
         session.flush()
-    cache[key] = member.id
+    cache[key] = member
     return member
 
 
@@ -66,7 +67,7 @@ def record_member_name(session: Session, member: Member, group_id: int, name: st
     """Keep every name a member has used, with when it was first and last seen."""
     cache = _cache(session)
     key = ("name", member.id, group_id, name)
-    row = session.get(MemberName, cache[key]) if key in cache else None
+    row = cache.get(key)
     if row is None:
         row = session.scalar(
             select(MemberName).where(
@@ -76,11 +77,10 @@ def record_member_name(session: Session, member: Member, group_id: int, name: st
     if row is None:
         row = MemberName(member_id=member.id, group_id=group_id, name=name, first_seen_at=seen_at, last_seen_at=seen_at)
         session.add(row)
-        session.flush()
     else:
         row.first_seen_at = min(row.first_seen_at, seen_at)
         row.last_seen_at = max(row.last_seen_at, seen_at)
-    cache[key] = row.id
+    cache[key] = row
 
 
 def find_raw(session: Session, platform: str, group_id: int, message_id: str) -> RawMessage | None:
@@ -97,14 +97,27 @@ def media_by_sha(session: Session, sha256: str) -> Media | None:
     return session.scalar(select(Media).where(Media.sha256 == sha256))
 
 
-def pending_raw(session: Session, limit: int | None) -> Sequence[RawMessage]:
+class PendingRaw(NamedTuple):
+    """The columns assembly needs from a raw message; plain rows, so status updates can be done in bulk."""
+
+    id: int
+    group_id: int | None
+    sender_id: int | None
+    sender_name: str | None
+    sent_at: datetime | None
+    kind: str
+    text: str | None
+    media_id: int | None
+
+
+def pending_raw(session: Session, limit: int | None) -> list[PendingRaw]:
     stmt = (
-        select(RawMessage)
+        select(*(getattr(RawMessage, name) for name in PendingRaw._fields))
         .where(RawMessage.status == RawStatus.RECEIVED.value)
         .order_by(RawMessage.sent_at, RawMessage.id)
         .limit(limit)
     )
-    return session.scalars(stmt).all()
+    return [PendingRaw(*row) for row in session.execute(stmt)]
 
 
 def unit_keys(session: Session) -> list[tuple[int, str, list[str]]]:

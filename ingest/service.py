@@ -160,7 +160,7 @@ def assemble_pending(
     assembler = Assembler(session, settings)
     for raw in repository.pending_raw(session, limit):
         assembler.process(raw)
-    session.flush()
+    assembler.finish()
     if on_report is not None:
         for report in assembler.changed_reports():
             on_report(session, report)
