@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
+
+from ingest.models import Report
 from tests.wenming.clikit import UNITS_CSV, Cli, cli, jpeg, line, write_jsonl
+from wenming.cli import common
 
 __all__ = ["cli"]
 
@@ -72,3 +76,16 @@ def test_bad_dates_are_explained(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "格式不对，应为 YYYY-MM-DD" in result.output
     result = cli("reports", "stats", "--from", "2026-10-01", "--to", "2026-09-01")
     assert result.exit_code == 1 and "--from 不能晚于 --to" in result.output
+
+
+def test_label_and_status_columns_appear_once_reports_are_classified(cli: Cli) -> None:
+    load(cli)
+    assert "志愿服务" not in cli.ok("reports", "stats")
+    with common.unit_of_work() as session:
+        report = session.scalars(select(Report).where(Report.text.like("%清洁家园%"))).one()
+        report.label, report.status = "volunteer", "classified"
+    output = cli.ok("reports", "stats")
+    header = next(row for row in output.splitlines() if "排名" in row)
+    assert "已分类" in header and "志愿服务" in header and "未分类" in header
+    assert "文明实践" not in header  # only labels that occur get a column
+    assert table_row(output, "长兴县市场监督管理局")[5:8] == ["1", "1", "1"]  # 未分类, 已分类, 志愿服务

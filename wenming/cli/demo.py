@@ -14,7 +14,6 @@ from wenming.cli.common import (
     console,
     engine,
     friendly_errors,
-    reset_engines,
     settings,
     unit_of_work,
 )
@@ -53,7 +52,6 @@ def demo(
     console.rule("[bold]Wenming 文明单位动态管理 · 演示")
     console.print(f"数据库：{_describe(config.database_url)}；图片目录：{config.media_dir}")
     schema.upgrade(config.database_url)
-    reset_engines()
     console.print(f"1/4 数据库结构已是最新（版本 {schema.current_revision(engine(check_schema=False))}）")
     with unit_of_work() as session:
         try:
