@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import sys
+import types
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ingest.models import Media, RawMessage, RawStatus, Report
 from tests.wenming.clikit import UNITS_CSV, Cli, cli, jpeg, line, summary_value, write_jsonl
 from wenming.cli import common
+from wenming.settings import Settings
 
 __all__ = ["cli"]
 
@@ -108,3 +113,24 @@ def test_missing_file_and_unmigrated_database_give_clear_errors(cli: Cli, feed: 
     result = cli("ingest", "replay", str(cli.root / "nothing.jsonl"))
     assert result.exit_code == 1
     assert "找不到文件" in result.output
+
+
+def test_replay_hands_every_new_report_to_the_classifier_when_it_exists(
+    cli: Cli, feed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+
+    def classify_report(session: Session, settings: Settings, report: Report) -> None:
+        seen.append(report.id)
+        report.label, report.status = "volunteer", "classified"
+
+    fake = types.ModuleType("classifier.service")
+    fake.__spec__ = importlib.machinery.ModuleSpec("classifier.service", None)
+    fake.classify_report = classify_report  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "classifier.service", fake)
+    cli.ok("db", "upgrade")
+    output = cli.ok("ingest", "replay", str(feed))
+    assert "分类模块尚未启用" not in output
+    assert len(set(seen)) == 3
+    with common.unit_of_work() as session:
+        assert set(session.scalars(select(Report.status)).all()) == {"classified"}
