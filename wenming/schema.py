@@ -19,8 +19,10 @@ class SchemaOutdatedError(RuntimeError):
 
 def load_all_models() -> None:
     """Import every model module so that ``Base.metadata`` knows every table."""
-    import classifier.models  # noqa: F401
+    import classifier.models
+    import classifier.ocr.models  # noqa: F401
     import ingest.models  # noqa: F401
+    import wenming.queue.models  # noqa: F401
 
 
 def alembic_config(url: str) -> Config:

@@ -1,0 +1,179 @@
+"""One loaded model version: rules + linear model + fact extraction → a ClassificationResult."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import jieba
+import numpy as np
+
+from classifier import facts as facts_mod
+from classifier import features
+from classifier.linear import LinearModel
+from classifier.models import Label
+from classifier.rules import LABEL_ZH, LABELS, Hit, RuleSet
+from classifier.schemas import ClassificationResult, LabelScore
+from classifier.text import normalize, segment
+
+EXTRA_TEXT_WEIGHT = 0.5  # OCR lines and other secondary inputs count half
+SECONDARY_FLOOR = 0.2  # secondary labels below this are not even reported
+_OTHER = Label.OTHER.value
+# Banners name the partner village and screenshots the outlet; their dates are publication dates, not activities.
+_EXTRA_FACT_KEYS = {"outlet", "outlet_level", "article_title", "partner"}
+_BUCKETS = {
+    "p:0": "没有照片",
+    "p:1-3": "有 1–3 张照片",
+    "p:4+": "有 4 张以上照片",
+    "n:tiny": "文字极短",
+    "n:short": "短文本",
+    "n:medium": "中等长度文本",
+    "n:long": "长文（像通讯稿）",
+}
+
+
+def _sigmoid(values: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-values))
+
+
+def describe_feature(name: str) -> str:
+    """A feature as staff read it: 词「敬老院」, 字「志愿」, 有 4 张以上照片."""
+    if name.startswith("w:"):
+        return f"词「{name[2:]}」"
+    if name.startswith("c:"):
+        return f"字「{name[2:]}」"
+    if name.startswith("o:"):
+        return "提到媒体" if name == "o:outlet" else f"提到{facts_mod.LEVEL_ZH.get(name[2:], '')}媒体"
+    return _BUCKETS.get(name, name)
+
+
+@dataclass
+class Prepared:
+    text: str
+    features: dict[str, float]
+    hits: list[Hit]
+    rule_scores: list[float]
+    outlets: list[tuple[str, str]]
+    extra_texts: list[str]
+
+
+class Predictor:
+    """Classifies texts with one model version; immutable and shared across threads."""
+
+    def __init__(
+        self,
+        version: str,
+        model: LinearModel,
+        rules: RuleSet,
+        outlets: facts_mod.OutletTable,
+        tok: jieba.Tokenizer,
+        review_threshold: float,
+    ) -> None:
+        self.version = version
+        self.model = model
+        self.rules = rules
+        self.outlets = outlets
+        self.tok = tok
+        self.review_threshold = review_threshold
+        self._label_index = [model.labels.index(label) for label in LABELS]
+        self._label_weights = {
+            label: np.ascontiguousarray(model.weights[:, model.labels.index(label)]) for label in LABELS
+        }
+
+    def prepare(self, text: str | None, photo_count: int, extra_texts: Sequence[str] = ()) -> Prepared:
+        """Normalise, segment, featurise and run the rules: the input both training and prediction use."""
+        norm = normalize(text)
+        feats = features.extract(norm, segment(self.tok, norm), photo_count)
+        outlets = self.outlets.mentioned(norm)
+        for _, level in outlets:
+            feats["o:outlet"] = feats["o:" + level] = 1.0
+        hits = self.rules.hits(norm)
+        scores = RuleSet.scores(hits)
+        extras = []
+        for extra in extra_texts:
+            extra_norm = normalize(extra)
+            if not extra_norm:
+                continue
+            extras.append(extra_norm)
+            extra_feats = features.extract(extra_norm, segment(self.tok, extra_norm), photo_count, EXTRA_TEXT_WEIGHT)
+            for _, level in self.outlets.mentioned(extra_norm):
+                extra_feats["o:outlet"] = extra_feats["o:" + level] = EXTRA_TEXT_WEIGHT
+            features.merge(feats, extra_feats)
+            extra_hits = self.rules.hits(extra_norm)
+            extra_scores = RuleSet.scores(extra_hits, EXTRA_TEXT_WEIGHT)
+            scores = [a + b for a, b in zip(scores, extra_scores, strict=True)]
+            fired = {h.rule.name for h in hits}
+            hits += [h for h in extra_hits if h.rule.name not in fired]
+        return Prepared(norm, feats, hits, scores, outlets, extras)
+
+    def probabilities(self, prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        z, idx, vals = self.model.logits(prepared.features, prepared.rule_scores)
+        return _sigmoid(z[self._label_index]), idx, vals
+
+    def classify(
+        self,
+        text: str | None,
+        *,
+        photo_count: int = 0,
+        extra_texts: Sequence[str] = (),
+        post_date: date | None = None,
+    ) -> ClassificationResult:
+        prepared = self.prepare(text, photo_count, extra_texts)
+        probs, idx, vals = self.probabilities(prepared)
+        scores = probs.tolist()
+        best = max(range(len(scores)), key=scores.__getitem__)
+        label = LABELS[best]
+        confidence = scores[best]
+        secondary = []
+        if label != _OTHER:
+            ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
+            secondary = [
+                LabelScore.model_construct(label=LABELS[i], score=round(scores[i], 4))
+                for i in ranked
+                if i != best and LABELS[i] != _OTHER and scores[i] >= SECONDARY_FLOOR
+            ]
+        news_like = label == "news" or any(s.label == "news" for s in secondary)
+        found = self._facts(prepared, post_date, news_like)
+        # Every field is built here with the right type; skipping re-validation keeps classify cheap.
+        return ClassificationResult.model_construct(
+            label=label,
+            secondary=secondary,
+            confidence=round(confidence, 4),
+            facts=found,
+            evidence=self._evidence(label, prepared.hits, idx, vals, found),
+            model_version=self.version,
+            needs_review=not confidence >= self.review_threshold,
+        )
+
+    def predict_label(self, text: str | None, photo_count: int = 0) -> str:
+        probs, _, _ = self.probabilities(self.prepare(text, photo_count))
+        return LABELS[int(np.argmax(probs))]
+
+    def _facts(self, prepared: Prepared, post_date: date | None, news_like: bool) -> dict[str, Any]:
+        found = facts_mod.extract(prepared.text, self.outlets, post_date, news_like, prepared.outlets)
+        # Photo text (OCR) names the outlet of a screenshot; its dates are publication dates, not activities.
+        for extra in prepared.extra_texts:
+            for key, value in facts_mod.extract(extra, self.outlets, None, news_like).items():
+                if key in _EXTRA_FACT_KEYS:
+                    found.setdefault(key, value)
+        return found
+
+    def _evidence(
+        self, label: str, hits: list[Hit], idx: np.ndarray, vals: np.ndarray, found: dict[str, Any]
+    ) -> list[str]:
+        evidence = [hit.describe() for hit in hits]
+        if len(idx):
+            contributions = vals * self._label_weights[label][idx]
+            top = np.argpartition(-contributions, 3)[:4] if len(idx) > 4 else np.arange(len(idx))
+            scored = sorted(zip((-contributions[top]).tolist(), top.tolist(), strict=True))
+            names = self.model.names
+            words = [f"{describe_feature(names[idx[i]])} {-c:+.2f}" for c, i in scored if -c > 0.05]
+            if words:
+                evidence.append(f"模型判为{LABEL_ZH[label]}的主要依据：" + "，".join(words))
+        if "outlet" in found:
+            evidence.append(f"媒体：{found['outlet']}（{facts_mod.LEVEL_ZH[found['outlet_level']]}）")
+        if "partner" in found:
+            evidence.append(f"结对对象：{found['partner']}")
+        return evidence

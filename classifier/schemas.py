@@ -1,0 +1,43 @@
+"""What the classifier answers, and evaluation results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class LabelScore(BaseModel):
+    label: str
+    score: float
+
+
+class ClassificationResult(BaseModel):
+    """One answer: primary label, secondary labels with scores, confidence, facts, evidence, version."""
+
+    label: str
+    secondary: list[LabelScore] = Field(default_factory=list)
+    confidence: float
+    facts: dict[str, Any] = Field(default_factory=dict)
+    evidence: list[str] = Field(default_factory=list)
+    model_version: str
+    needs_review: bool
+
+
+class LabelMetrics(BaseModel):
+    label: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+class EvaluationReport(BaseModel):
+    """Metrics of one system (model or keyword baseline) on one labelled file."""
+
+    total: int
+    accuracy: float
+    macro_f1: float
+    per_label: list[LabelMetrics]
+    labels: list[str]
+    confusion: list[list[int]]  # rows: gold label, columns: predicted label

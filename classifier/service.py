@@ -1,0 +1,360 @@
+"""The classifier's public calls: classify a text or a report, staff corrections, training, versions, eval.
+
+Ingest calls :func:`classify_report` for every new or changed report; the API calls
+:func:`correct_classification`; the CLI drives training, switching versions and evaluation.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from classifier import corpus, registry, repository
+from classifier.evaluation import score
+from classifier.facts import LEVELS
+from classifier.models import Classification, ClassificationSource, Correction, Label
+from classifier.predictor import Predictor
+from classifier.registry import VersionError, VersionInfo
+from classifier.schemas import ClassificationResult, EvaluationReport
+from ingest.models import Report, ReportStatus
+from wenming.settings import Settings, get_settings
+
+__all__ = [
+    "ClassificationResult",
+    "ClassifierError",
+    "VersionError",
+    "VersionInfo",
+    "classify_report",
+    "classify_text",
+    "correct_classification",
+    "evaluate_file",
+    "list_versions",
+    "parse_label",
+    "reclassify",
+    "train",
+    "use_version",
+]
+
+# How often a long-running process (bot, API) re-reads which version is current.
+VERSION_CHECK_SECONDS = 2.0
+_LABEL_CODES = ", ".join(f"{label.value}（{label.zh}）" for label in Label)
+
+
+class ClassifierError(ValueError):
+    """A request the classifier cannot honour; the message is Chinese and meant for staff."""
+
+
+@dataclass
+class _Active:
+    predictor: Predictor
+    checked_at: float
+
+
+_lock = threading.Lock()
+_active: dict[tuple[Path, float], _Active] = {}
+_loaded: dict[tuple[str, str, float], Predictor] = {}
+
+
+def active_predictor(settings: Settings | None = None) -> Predictor:
+    """The predictor of the current version, loaded once per process and refreshed when staff switch."""
+    settings = settings or get_settings()
+    key = (settings.data_dir, settings.classifier_review_threshold)
+    entry = _active.get(key)
+    now = time.monotonic()
+    if entry is not None and now - entry.checked_at < VERSION_CHECK_SECONDS:
+        return entry.predictor
+    version = registry.current_version(settings)
+    if entry is None or entry.predictor.version != version:
+        entry = _Active(_load(settings, version), now)
+        _active[key] = entry
+    entry.checked_at = now
+    return entry.predictor
+
+
+def _load(settings: Settings, version: str) -> Predictor:
+    key = (str(registry.models_dir(settings)), version, settings.classifier_review_threshold)
+    with _lock:
+        if key not in _loaded:
+            _loaded[key] = registry.load_predictor(settings, version)
+        return _loaded[key]
+
+
+def _forget_active(settings: Settings) -> None:
+    for key in [k for k in _active if k[0] == settings.data_dir]:
+        del _active[key]
+
+
+def classify_text(
+    text: str | None,
+    *,
+    photo_count: int = 0,
+    extra_texts: Sequence[str] = (),
+    post_date: date | None = None,
+    settings: Settings | None = None,
+) -> ClassificationResult:
+    """Label, secondary labels, confidence, facts and evidence for one text; pure, no database.
+
+    ``post_date`` (the local date the report was posted) resolves dates without a year such as "4月20日";
+    ``extra_texts`` (e.g. OCR lines from photos) count with half weight.
+    """
+    return active_predictor(settings).classify(
+        text, photo_count=max(photo_count, 0), extra_texts=extra_texts, post_date=post_date
+    )
+
+
+def parse_label(value: str) -> str:
+    """Accept a label code (``volunteer``) or its Chinese name (``志愿服务``)."""
+    cleaned = (value or "").strip()
+    for label in Label:
+        if cleaned.lower() == label.value or cleaned == label.zh:
+            return label.value
+    raise ClassifierError(f"未知的类别：{value!r}，应为 {_LABEL_CODES}")
+
+
+def _facts_date(facts: dict[str, Any]) -> date | None:
+    raw = facts.get("activity_date")
+    try:
+        return date.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+
+
+def classify_report(
+    session: Session, settings: Settings, report: Report, *, extra_texts: Sequence[str] | None = None
+) -> Classification | None:
+    """(Re)classify one report with the model; a staff classification is never overridden (returns None).
+
+    ``extra_texts`` are banner lines read from the photos; when not given, the lines already read are used, so a
+    re-classification never forgets what the photos said.
+    """
+    current = repository.current_classification(session, report.id)
+    if current is not None and current.source == ClassificationSource.STAFF.value:
+        return None
+    if extra_texts is None:
+        extra_texts = repository.banner_lines(session, report.id)
+    result = classify_text(
+        report.text,
+        photo_count=report.photo_count or 0,
+        extra_texts=extra_texts,
+        post_date=report.post_date,
+        settings=settings,
+    )
+    if extra_texts:
+        result.evidence = [*(f"横幅：{line}" for line in extra_texts), *result.evidence]
+    repository.retire_classifications(session, report.id)
+    row = Classification(
+        report_id=report.id,
+        label=result.label,
+        secondary_labels=[s.model_dump() for s in result.secondary],
+        confidence=result.confidence,
+        facts=result.facts,
+        evidence=result.evidence,
+        model_version=result.model_version,
+        source=ClassificationSource.MODEL.value,
+        is_current=True,
+    )
+    session.add(row)
+    tags = [(result.label, True, result.confidence)]
+    tags += [(s.label, False, s.score) for s in result.secondary if s.score >= settings.classifier_secondary_threshold]
+    repository.replace_tags(session, report.id, tags)
+    report.label = result.label
+    report.confidence = result.confidence
+    report.status = (ReportStatus.NEEDS_REVIEW if result.needs_review else ReportStatus.CLASSIFIED).value
+    report.activity_date = _facts_date(result.facts)
+    session.flush()
+    return row
+
+
+FACT_KEYS = (
+    "outlet",
+    "outlet_level",
+    "article_title",
+    "partner",
+    "participants",
+    "volunteer_hours",
+    "activity_date",
+)
+
+
+def _validate_facts(facts: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for key, value in facts.items():
+        if key not in FACT_KEYS:
+            raise ClassifierError(f"未知的事实字段：{key!r}，可用字段为 {'、'.join(FACT_KEYS)}")
+        if value is None or value == "":
+            cleaned[key] = None
+            continue
+        if key == "outlet_level" and value not in LEVELS:
+            raise ClassifierError(
+                f"媒体级别 {value!r} 不对，应为 county（县）/city（市）/province（省）/central（中央）"
+            )
+        if key == "activity_date" and _facts_date({"activity_date": value}) is None:
+            raise ClassifierError(f"活动日期 {value!r} 不对，格式应为 YYYY-MM-DD")
+        if key == "participants":
+            value = _as_number(value, int, "参与人数")
+        if key == "volunteer_hours":
+            value = _as_number(value, float, "志愿服务时长")
+        cleaned[key] = value
+    return cleaned
+
+
+def _as_number(value: Any, kind: type, what: str) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ClassifierError(f"{what} {value!r} 不是数字") from None
+    if number < 0:
+        raise ClassifierError(f"{what}不能为负数")
+    return number
+
+
+def correct_classification(
+    session: Session,
+    report_id: int,
+    *,
+    label: str,
+    secondary_labels: Sequence[str] = (),
+    facts: dict[str, Any] | None = None,
+    actor: str,
+    reason: str | None,
+) -> Classification:
+    """Staff set the labels (and maybe facts) of a report; audited, and never overwritten by the model."""
+    report = session.get(Report, report_id)
+    if report is None:
+        raise ClassifierError(f"报告 {report_id} 不存在")
+    if not actor or not actor.strip():
+        raise ClassifierError("更正必须注明操作人")
+    primary = parse_label(label)
+    secondary = [s for s in dict.fromkeys(parse_label(s) for s in secondary_labels) if s != primary]
+    current = repository.current_classification(session, report_id)
+    merged = dict(current.facts or {}) if current is not None else {}
+    if facts:
+        merged.update(_validate_facts(facts))
+    merged = {k: v for k, v in merged.items() if v is not None}
+    before = _snapshot(current, report)
+    repository.retire_classifications(session, report_id)
+    row = Classification(
+        report_id=report_id,
+        label=primary,
+        secondary_labels=[{"label": s, "score": 1.0} for s in secondary],
+        confidence=1.0,
+        facts=merged,
+        evidence=[f"工作人员 {actor} 更正" + (f"：{reason}" if reason else "")],
+        model_version=None,
+        source=ClassificationSource.STAFF.value,
+        is_current=True,
+        created_by=actor,
+    )
+    session.add(row)
+    repository.replace_tags(session, report_id, [(primary, True, 1.0), *((s, False, 1.0) for s in secondary)])
+    report.label = primary
+    report.confidence = 1.0
+    report.status = ReportStatus.CORRECTED.value
+    report.activity_date = _facts_date(merged)
+    after = {"label": primary, "secondary_labels": secondary, "facts": merged}
+    session.add(
+        Correction(kind="classification", report_id=report_id, actor=actor, before=before, after=after, reason=reason)
+    )
+    session.flush()
+    return row
+
+
+def _snapshot(current: Classification | None, report: Report) -> dict[str, Any]:
+    if current is None:
+        return {"label": report.label, "secondary_labels": [], "facts": {}, "source": None}
+    return {
+        "label": current.label,
+        "secondary_labels": [s["label"] for s in current.secondary_labels or []],
+        "facts": current.facts or {},
+        "source": current.source,
+        "model_version": current.model_version,
+    }
+
+
+def reclassify(
+    session: Session,
+    settings: Settings,
+    report_ids: Sequence[int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Reclassify reports with the current model, keeping staff corrections; returns how many changed."""
+    done = 0
+    ids = repository.report_ids(session, report_ids)
+    for start in range(0, len(ids), 200):
+        chunk = ids[start : start + 200]
+        reports = {r.id: r for r in session.scalars(select(Report).where(Report.id.in_(chunk)))}
+        for report_id in chunk:
+            if classify_report(session, settings, reports[report_id]) is not None:
+                done += 1
+            if progress is not None:
+                progress(1)
+        session.flush()
+    return done
+
+
+def correction_examples(session: Session, settings: Settings) -> list[corpus.Example]:
+    """Staff-labelled reports as training examples, weighted above the seed corpus."""
+    examples = []
+    for classification, report in repository.staff_labelled(session):
+        if not (report.text or "").strip():
+            continue
+        secondary = [s["label"] for s in classification.secondary_labels or []]
+        examples.append(
+            corpus.Example(
+                text=report.text or "",
+                label=classification.label,
+                alt=secondary[0] if secondary else None,
+                photos=report.photo_count or 0,
+                weight=settings.classifier_correction_weight,
+            )
+        )
+    return examples
+
+
+def train(session: Session, settings: Settings, *, activate: bool = True) -> VersionInfo:
+    """A new model version from the seed corpus plus every staff correction; made current by default."""
+    corrections = correction_examples(session, settings)
+    examples = [*corpus.read_jsonl(corpus.TRAIN_FILE), *corrections]
+    info = registry.train_version(settings, examples, corrections=len(corrections))
+    if activate:
+        use_version(settings, info.version)
+        info.current = True
+    return info
+
+
+def use_version(settings: Settings, version: str) -> VersionInfo:
+    """Switch (or roll back) the model every process uses from now on."""
+    if version == "seed":
+        version = registry.ensure_seed(settings)
+    registry.set_current(settings, version)
+    _forget_active(settings)
+    return registry.read_info(settings, version)
+
+
+def list_versions(settings: Settings) -> list[VersionInfo]:
+    return registry.list_versions(settings)
+
+
+def evaluate_file(
+    settings: Settings, path: Path, version: str | None = None
+) -> tuple[EvaluationReport, EvaluationReport, str]:
+    """Score the model and the keyword-only baseline on a labelled JSONL file (and name the version)."""
+    try:
+        examples = corpus.read_jsonl(path)
+    except corpus.CorpusError as exc:
+        raise ClassifierError(str(exc)) from exc
+    if not examples:
+        raise ClassifierError(f"文件 {path} 中没有样本")
+    predictor = _load(settings, version) if version else active_predictor(settings)
+    gold = [(e.label, e.alt) for e in examples]
+    model = score(gold, [predictor.predict_label(e.text, e.photos) for e in examples])
+    baseline = score(gold, [predictor.rules.baseline_label(e.text) for e in examples])
+    return model, baseline, predictor.version

@@ -1,0 +1,115 @@
+"""``wenming classifier`` commands and ``reclassify_command`` as staff run them."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from classifier import corpus
+from ingest.models import ChatGroup, Member, Report
+from wenming import schema
+from wenming.cli import common
+from wenming.cli.classifier import reclassify_command
+from wenming.cli.main import app
+from wenming.db import create_db_engine, make_session_factory, transaction
+from wenming.settings import get_settings
+
+runner = CliRunner()
+LAST_LINE = re.compile(r"^macro_f1=(\d\.\d{4}) accuracy=(\d\.\d{4}) baseline_macro_f1=(\d\.\d{4})$")
+
+
+@pytest.fixture
+def cli_env(fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    schema.upgrade(fresh_database_url)
+    monkeypatch.setenv("WENMING_DATABASE_URL", fresh_database_url)
+    monkeypatch.setenv("WENMING_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    monkeypatch.setattr(common, "_engine", None)
+    yield fresh_database_url
+    if common._engine is not None:
+        common._engine.dispose()
+    get_settings.cache_clear()
+
+
+def test_eval_prints_tables_and_a_machine_readable_last_line(cli_env: str) -> None:
+    result = runner.invoke(app, ["classifier", "eval", str(corpus.HELDOUT_FILE)])
+    assert result.exit_code == 0, result.output
+    assert "混淆矩阵" in result.output and "关键词基线" in result.output
+    found = LAST_LINE.match(result.output.strip().splitlines()[-1])
+    assert found, result.output.splitlines()[-1]
+    macro_f1, _, baseline = map(float, found.groups())
+    assert macro_f1 >= 0.90 and macro_f1 > baseline
+
+
+def test_eval_accepts_alt_labels_and_rejects_bad_files(cli_env: str, tmp_path: Path) -> None:
+    good = tmp_path / "mine.jsonl"
+    lines = [
+        {"text": "收到", "label": "other"},
+        {"text": "县局志愿者来到结对村城南村开展清洁家园", "label": "pairing", "alt": "volunteer"},
+    ]
+    good.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    result = runner.invoke(app, ["classifier", "eval", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "accuracy=1.0000" in result.output.splitlines()[-1]
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "好的"}\n', encoding="utf-8")
+    result = runner.invoke(app, ["classifier", "eval", str(bad)])
+    assert result.exit_code == 1
+    assert "错误" in result.output and "label" in result.output
+
+
+def test_train_use_and_versions(cli_env: str) -> None:
+    result = runner.invoke(app, ["classifier", "train"])
+    assert result.exit_code == 0, result.output
+    assert "v1" in result.output and "新版本已启用" in result.output
+
+    result = runner.invoke(app, ["classifier", "versions"])
+    assert result.exit_code == 0, result.output
+    assert "seed-" in result.output and "v1" in result.output
+
+    assert runner.invoke(app, ["classifier", "use", "seed"]).exit_code == 0
+    result = runner.invoke(app, ["classifier", "use", "v7"])
+    assert result.exit_code == 1
+    assert "不存在" in result.output
+
+
+def test_reclassify_command_shows_progress_and_keeps_corrections(cli_env: str) -> None:
+    engine = create_db_engine(cli_env)
+    with transaction(make_session_factory(engine)) as session:
+        group = ChatGroup(platform="qq", platform_id="g1")
+        member = Member(platform="qq", platform_user_id="u1")
+        session.add_all([group, member])
+        session.flush()
+        now = datetime(2026, 4, 25, 2, tzinfo=UTC)
+        for text in ("收到", "县局志愿者开展文明劝导", "我局稿件被湖州日报录用"):
+            session.add(
+                Report(
+                    group_id=group.id,
+                    sender_id=member.id,
+                    first_message_at=now,
+                    last_message_at=now,
+                    post_date=date(2026, 4, 25),
+                    text=text,
+                    photo_count=1,
+                )
+            )
+    engine.dispose()
+    cli = typer.Typer()
+    cli.command("reclassify")(reclassify_command)
+    cli.command("noop")(lambda: None)
+    result = runner.invoke(cli, ["reclassify"])
+    assert result.exit_code == 0, result.output
+    assert "共 3 条报告，重新分类 3 条" in result.output
+    engine = create_db_engine(cli_env)
+    with transaction(make_session_factory(engine)) as session:
+        labels = sorted(r.label for r in session.query(Report))
+    engine.dispose()
+    assert labels == ["news", "other", "volunteer"]

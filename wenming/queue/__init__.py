@@ -1,0 +1,1 @@
+"""Durable background work queue stored in the database: jobs, leases, retries, dead letters, workers."""
