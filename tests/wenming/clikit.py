@@ -44,13 +44,19 @@ class Cli:
         return result.output
 
 
+@pytest.fixture(scope="session")
+def cli_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data directory for all CLI tests, so the classifier's seed model is built once per run."""
+    return tmp_path_factory.mktemp("cli-data")
+
+
 @pytest.fixture
-def cli(fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+def cli(fresh_database_url: str, cli_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     """The CLI pointed at an empty database and a private media directory."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WENMING_DATABASE_URL", fresh_database_url)
     monkeypatch.setenv("WENMING_MEDIA_DIR", str(tmp_path / "media"))
-    monkeypatch.setenv("WENMING_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("WENMING_DATA_DIR", str(cli_data_dir))
     get_settings.cache_clear()
     common.reset_engines()
     yield Cli(tmp_path)

@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 
 from ingest.models import RawMessage, Report, Unit
 from ingest.schemas import IncomingMessage
-from tests.wenming.clikit import Cli, cli, summary_value
+from tests.wenming.clikit import Cli, cli, cli_data_dir, summary_value
 from wenming.cli import common
 from wenming.cli.demo import DEMO_DATA
 
-__all__ = ["cli"]
+__all__ = ["cli", "cli_data_dir"]
 
 REPO = Path(__file__).resolve().parents[2]
 

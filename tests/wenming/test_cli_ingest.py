@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ingest.models import Media, RawMessage, RawStatus, Report
-from tests.wenming.clikit import UNITS_CSV, Cli, cli, jpeg, line, summary_value, write_jsonl
+from tests.wenming.clikit import UNITS_CSV, Cli, cli, cli_data_dir, jpeg, line, summary_value, write_jsonl
 from wenming.cli import common
 from wenming.settings import Settings
 
-__all__ = ["cli"]
+__all__ = ["cli", "cli_data_dir"]
 
 
 @pytest.fixture

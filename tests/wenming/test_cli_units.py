@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from openpyxl import Workbook
 
-from tests.wenming.clikit import UNITS_CSV, Cli, cli
+from tests.wenming.clikit import UNITS_CSV, Cli, cli, cli_data_dir
 
-__all__ = ["cli"]
+__all__ = ["cli", "cli_data_dir"]
 
 
 def test_import_then_list_shows_units_with_aliases_and_levels(cli: Cli) -> None:

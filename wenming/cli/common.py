@@ -46,6 +46,7 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 _engines: dict[str, Engine] = {}
+_engine: Engine | None = None  # the engine last handed out; older tests reset it, the per-URL cache makes that moot
 
 
 def settings() -> Settings:
@@ -54,10 +55,12 @@ def settings() -> Settings:
 
 def engine(check_schema: bool = True) -> Engine:
     """The engine for the configured URL (one per URL, so re-configured runs never mix databases)."""
+    global _engine
     url = settings().database_url
     eng = _engines.get(url)
     if eng is None:
         eng = _engines[url] = create_db_engine(url)
+    _engine = eng
     if check_schema:
         schema.ensure_current(eng)
     return eng
@@ -65,9 +68,11 @@ def engine(check_schema: bool = True) -> Engine:
 
 def reset_engines() -> None:
     """Dispose every cached engine; tests call it between databases, commands after a schema change."""
+    global _engine
     for eng in _engines.values():
         eng.dispose()
     _engines.clear()
+    _engine = None
 
 
 def session_factory() -> sessionmaker[Session]:

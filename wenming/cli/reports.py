@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Integer, func, select
@@ -55,7 +56,7 @@ def collect_stats(session: Session, since: date | None = None, until: date | Non
     counts: dict[int | None, UnitCounts] = {}
     for unit in session.scalars(select(Unit).where(Unit.active.is_(True))):
         counts[unit.id] = UnitCounts(name=unit.name, level=HonourLevel(unit.honour_level).zh)
-    unassigned = UnitCounts(name="（未归属单位）")
+    unassigned = UnitCounts(name="（未归属单位）", level="—")
     query = select(
         Report.unit_id,
         Report.status,
@@ -82,25 +83,37 @@ def collect_stats(session: Session, since: date | None = None, until: date | Non
     return Stats(units=ranked, unassigned=unassigned, raw_by_status=raw)
 
 
+LABEL_SHORT = {"practice": "实践", "pairing": "共建", "news": "新闻", "volunteer": "志愿", "other": "其他"}
+WIDE_CONSOLE = 120
+
+
 def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送统计") -> None:
     """Print the per-unit table (only the status and label columns that occur) and a summary."""
     everyone = [*stats.units, stats.unassigned]
     statuses = [s for s in STATUS_ZH if any(c.by_status.get(s) for c in everyone)]
     labels = [label for label in Label if any(c.by_label.get(label.value) for c in everyone)]
-    table = Table(title=title)
+    wide = out.width >= WIDE_CONSOLE
+    legend = "、".join(f"{LABEL_SHORT[label.value]}={label.zh}" for label in labels)
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1) if wide else (0, 0),
+        caption=f"类别：{legend}；重复图=含疑似重复图片的报送数" if labels else "重复图=含疑似重复图片的报送数",
+    )
     table.add_column("排名", justify="right")
-    table.add_column("单位", justify="left", overflow="fold", min_width=10)
-    table.add_column("级别", justify="center")
+    table.add_column("单位", justify="left", overflow="fold", min_width=8)
+    if wide:
+        table.add_column("级别", justify="center")
     table.add_column("报送", justify="right")
     table.add_column("图片", justify="right")
     for status in statuses:
         table.add_column(STATUS_ZH[status], justify="right")
     for label in labels:
-        table.add_column(label.zh, justify="right")
-    table.add_column("疑似重复图", justify="right")
+        table.add_column(LABEL_SHORT[label.value], justify="right")
+    table.add_column("重复图", justify="right")
 
     def row(rank: str, c: UnitCounts, style: str | None = None) -> None:
-        cells = [rank, c.name, c.level, str(c.total), str(c.photos)]
+        cells = [rank, c.name, *([c.level] if wide else []), str(c.total), str(c.photos)]
         cells += [_n(c.by_status.get(s, 0)) for s in statuses]
         cells += [_n(c.by_label.get(label.value, 0)) for label in labels]
         cells.append(_n(c.reposts))
@@ -109,7 +122,7 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
     for rank, counts in enumerate(stats.units, start=1):
         row(str(rank), counts, style="dim" if counts.total == 0 else None)
     table.add_section()
-    row("", stats.unassigned, style="yellow" if stats.unassigned.total else None)
+    row("—", stats.unassigned, style="yellow" if stats.unassigned.total else None)
     out.print(table)
     silent = [c.name for c in stats.units if c.total == 0]
     raw = stats.raw_by_status
