@@ -45,7 +45,8 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-_engine: Engine | None = None
+_engines: dict[str, Engine] = {}
+_engine: Engine | None = None  # the engine last handed out; older tests reset it, the per-URL cache makes that moot
 
 
 def settings() -> Settings:
@@ -53,13 +54,25 @@ def settings() -> Settings:
 
 
 def engine(check_schema: bool = True) -> Engine:
-    """The process-wide engine; refuses an un-migrated database unless asked not to check."""
+    """The engine for the configured URL (one per URL, so re-configured runs never mix databases)."""
     global _engine
-    if _engine is None:
-        _engine = create_db_engine(settings().database_url)
+    url = settings().database_url
+    eng = _engines.get(url)
+    if eng is None:
+        eng = _engines[url] = create_db_engine(url)
+    _engine = eng
     if check_schema:
-        schema.ensure_current(_engine)
-    return _engine
+        schema.ensure_current(eng)
+    return eng
+
+
+def reset_engines() -> None:
+    """Dispose every cached engine; tests call it between databases, commands after a schema change."""
+    global _engine
+    for eng in _engines.values():
+        eng.dispose()
+    _engines.clear()
+    _engine = None
 
 
 def session_factory() -> sessionmaker[Session]:

@@ -1,0 +1,172 @@
+"""Replay throughput: the demo file and a generated 100k-message file, against a bare INSERT baseline.
+
+    WENMING_DATABASE_URL=... .venv/bin/python bench/ingest.py [--messages 100000]
+
+Runs on the backend ``WENMING_DATABASE_URL`` names (default SQLite) but never touches its data: PostgreSQL gets a
+throw-away schema in that database, SQLite a throw-away file in a temporary directory. Each measurement starts from an
+empty, migrated database. The baseline is a bare ``executemany`` INSERT of the same rows into ``raw_messages`` (500 rows
+per transaction, rows prepared beforehand), measured in the same run; the ratio says what share of raw insert speed
+the whole pipeline (validation, images, members, assembly, unit resolution) reaches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# Run as a script, this file's folder comes first on sys.path and its name would shadow the ingest package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from ingest import unit_import  # noqa: E402
+from ingest.models import RawMessage, RawStatus  # noqa: E402
+from wenming import schema  # noqa: E402
+from wenming.db import create_db_engine, make_session_factory, transaction  # noqa: E402
+from wenming.replay import classifier_hook, replay_file  # noqa: E402
+from wenming.settings import Settings, get_settings  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("demo_generate", REPO / "demo" / "generate.py")
+assert _spec is not None and _spec.loader is not None
+demo_generator = sys.modules["demo_generate"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(demo_generator)
+
+DEMO = REPO / "demo" / "data"
+BATCH = 500
+
+
+@contextmanager
+def scratch_database(base_url: str, workdir: Path) -> Iterator[str]:
+    """An empty database of the same backend: a temporary PostgreSQL schema, or a new SQLite file."""
+    url = make_url(base_url)
+    if url.get_backend_name() != "postgresql":
+        yield f"sqlite:///{workdir / f'bench_{uuid.uuid4().hex[:8]}.db'}"
+        return
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_db_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    try:
+        yield url.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+def baseline_rows(path: Path) -> list[dict[str, object]]:
+    """The raw_messages rows the pipeline would store for each line, without any of its work."""
+    now = datetime.now(UTC)
+    rows = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        data = json.loads(raw)
+        rows.append(
+            {
+                "platform": data["platform"],
+                "group_id": None,
+                "sender_id": None,
+                "platform_message_id": data.get("message_id"),
+                "sent_at": datetime.fromisoformat(data["sent_at"]),
+                "kind": data["kind"],
+                "text": data.get("text"),
+                "media_ref": data.get("image_name"),
+                "payload": data.get("payload", {}),
+                "received_at": now,
+                "status": RawStatus.RECEIVED.value,
+            }
+        )
+    return rows
+
+
+def measure_baseline(url: str, path: Path) -> float:
+    """Messages per second of a bare batched executemany INSERT into an empty raw_messages table."""
+    rows = baseline_rows(path)
+    schema.upgrade(url)
+    engine = create_db_engine(url)
+    statement = insert(RawMessage.__table__)
+    started = time.perf_counter()
+    for start in range(0, len(rows), BATCH):
+        with engine.begin() as conn:
+            conn.execute(statement, rows[start : start + BATCH])
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return len(rows) / elapsed
+
+
+def measure_pipeline(url: str, path: Path, media_dir: Path, classify: bool) -> tuple[float, int, int]:
+    """Messages per second of ``wenming ingest replay`` (store, commit, assemble, commit) on an empty database."""
+    schema.upgrade(url)
+    settings = Settings(
+        database_url=url,
+        media_dir=media_dir,
+        data_dir=media_dir.parent / "data",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    engine = create_db_engine(url)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        unit_import.import_units_file(session, DEMO / "units.csv")
+    hook = classifier_hook(settings) if classify else None
+    if hook is not None:  # build/load the model before the clock starts: a one-off cost, not throughput
+        importlib.import_module("classifier.service").active_predictor(settings)
+    summary = replay_file(factory, settings, path, batch_size=BATCH, on_report=hook)
+    engine.dispose()
+    return summary.rate, summary.lines, summary.reports_created
+
+
+def make_big_file(folder: Path, messages: int) -> Path:
+    """A generated file of exactly ``messages`` lines: the demo traffic scaled up, photos from a pool of 300."""
+    scale = max(1, -(-messages // 2500))
+    count = demo_generator.generate(folder, seed=demo_generator.SEED + 1, scale=scale, photo_pool=300, limit=messages)
+    while count < messages:
+        scale += max(1, scale // 4)
+        count = demo_generator.generate(
+            folder, seed=demo_generator.SEED + 1, scale=scale, photo_pool=300, limit=messages
+        )
+    return folder / "messages.jsonl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="回放吞吐量基准：演示数据与生成的 10 万条消息")
+    parser.add_argument("--messages", type=int, default=100_000, help="生成文件的消息条数")
+    parser.add_argument("--no-classifier", action="store_true", help="不调用分类模块（即使已安装）")
+    args = parser.parse_args()
+    base_url = get_settings().database_url
+    backend = make_url(base_url).get_backend_name()
+    classify = not args.no_classifier
+    with tempfile.TemporaryDirectory(prefix="wenming-bench-") as tmp:
+        work = Path(tmp)
+        active = classify and classifier_hook(Settings()) is not None
+        print(f"数据库后端：{backend}；分类模块：{'启用' if active else '未启用'}")
+        started = time.perf_counter()
+        big = make_big_file(work / "big", args.messages)
+        print(f"已生成 {args.messages} 条消息（{time.perf_counter() - started:.0f} 秒）：{big}")
+        results = []
+        for label, path in [("演示数据", DEMO / "messages.jsonl"), (f"生成数据 {args.messages:,} 条", big)]:
+            with scratch_database(base_url, work) as url:
+                baseline = measure_baseline(url, path)
+            with scratch_database(base_url, work) as url:
+                rate, lines, reports = measure_pipeline(url, path, work / f"media_{len(results)}", classify)
+            results.append((label, lines, reports, rate, baseline))
+            print(f"{label}：{lines} 条，{rate:,.0f} 条/秒；基线 {baseline:,.0f} 条/秒；比值 {rate / baseline:.3f}")
+    print()
+    print(f"| {backend} | 消息数 | 报送数 | 回放 条/秒 | 基线 INSERT 条/秒 | 比值 |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, lines, reports, rate, baseline in results:
+        print(f"| {label} | {lines} | {reports} | {rate:,.0f} | {baseline:,.0f} | {rate / baseline:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
