@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,8 @@ from bot.posts import jobs, scheduler
 from bot.sink import IngestSink
 from bot.status import save_statuses
 from wenming.db import transaction
+from wenming.queue.handlers import default_handlers
+from wenming.queue.worker import Worker, start_in_thread
 from wenming.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,14 +32,9 @@ KNOWN_ADAPTERS = ("onebot", "wechat")
 
 
 def build_app(settings: Settings, routers: list[APIRouter]) -> FastAPI:
-    """The staff API with our routers mounted; a bare app when the API package is not installed."""
-    try:
-        from api.app import create_app
-    except ImportError:
-        app = FastAPI(title="Wenming")
-        for router in routers:
-            app.include_router(router)
-        return app
+    """The staff API and console with the adapters' routers mounted."""
+    from api.app import create_app
+
     return create_app(settings, extra_routers=routers)
 
 
@@ -51,6 +49,8 @@ class Services:
     adapters: dict[str, Adapter] = field(default_factory=dict)
     http: httpx.AsyncClient | None = None
     scheduler: Any = None
+    worker: Worker | None = None
+    worker_thread: threading.Thread | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def routers(self) -> list[APIRouter]:
@@ -86,9 +86,11 @@ async def _every(seconds: float, work: Callable[[], Awaitable[Any]], what: str) 
         await asyncio.sleep(seconds)
 
 
-async def start(services: Services, *, with_scheduler: bool = True) -> None:
-    """Start adapters, the periodic drain/assemble and status writers, and the post scheduler."""
+async def start(services: Services, *, with_scheduler: bool = True, with_worker: bool = True) -> None:
+    """Start adapters, the periodic drain/assemble and status writers, the post scheduler and a job worker."""
     s = services.settings
+    if with_worker:
+        services.worker, services.worker_thread = start_in_thread(services.factory, s, default_handlers())
     for adapter in services.adapters.values():
         await adapter.start()
     services.tasks.append(
@@ -123,6 +125,9 @@ async def stop(services: Services) -> None:
         await _write_status(services, final=True)
     if services.http is not None:
         await services.http.aclose()
+    if services.worker is not None and services.worker_thread is not None:
+        services.worker.stop()
+        await asyncio.to_thread(services.worker_thread.join, 30)
 
 
 async def _write_status(services: Services, final: bool = False) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.spool import Spool, decode_message, encode_message
 from ingest.schemas import IncomingMessage, IngestOutcome
+from wenming import pipeline
 from wenming.db import transaction
 from wenming.settings import Settings
 
@@ -33,25 +33,6 @@ class Delivery:
 
     outcome: IngestOutcome | None
     spooled: bool = False
-
-
-def report_hook(settings: Settings) -> Callable[[Session, Any], None] | None:
-    """What happens to each new or changed report: classify it, then queue reading its photos (OCR)."""
-    try:
-        from classifier import service as classifier_service
-    except ImportError:
-        return None
-    try:
-        from classifier.ocr import service as ocr_service
-    except ImportError:
-        ocr_service = None
-
-    def hook(session: Session, report: Any) -> None:
-        classifier_service.classify_report(session, settings, report)
-        if ocr_service is not None and report.photo_count:
-            ocr_service.enqueue_ocr_for_report(session, report.id, settings)
-
-    return hook
 
 
 class IngestSink:
@@ -150,7 +131,9 @@ class IngestSink:
         from ingest import service as ingest_service
 
         with transaction(self.factory) as session:
-            return ingest_service.assemble_pending(session, self.settings, on_report=report_hook(self.settings))
+            return ingest_service.assemble_pending(
+                session, self.settings, on_report=pipeline.report_hook(self.settings)
+            )
 
     # -- asyncio faces for the adapters --
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import importlib
-import importlib.util
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,21 +41,6 @@ class ReplaySummary:
     def rate(self) -> float:
         """Messages per second over the whole replay (storage and assembly)."""
         return self.lines / self.seconds if self.seconds > 0 else 0.0
-
-
-def classifier_hook(settings: Settings) -> ReportHook | None:
-    """The classifier's per-report hook when the classifier package provides one, else None."""
-    if importlib.util.find_spec("classifier.service") is None:
-        return None
-    module = importlib.import_module("classifier.service")
-    classify = getattr(module, "classify_report", None)
-    if classify is None:
-        return None
-    return functools.partial(_classify, classify, settings)
-
-
-def _classify(classify: Callable[..., object], settings: Settings, session: Session, report: Report) -> None:
-    classify(session, settings, report)
 
 
 def replay_file(

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.history.qq_exports import QQ_TXT_HEADER, parse_qce_json, parse_qq_txt
 from bot.history.records import IMAGE_PLACEHOLDER, HistoryFormatError, HistoryRecord, read_text
 from bot.history.wechat_exports import parse_pywxdump_csv, parse_wechatmsg_csv, parse_wechatmsg_txt
-from bot.sink import report_hook
 from ingest.models import ChatGroup, MessageKind, Platform, RawMessage
 from ingest.schemas import IncomingMessage
+from wenming import pipeline
 from wenming.db import transaction
 from wenming.settings import Settings
 
@@ -192,7 +192,7 @@ def import_history(
                 if progress:
                     progress(1)
     with transaction(factory) as session:
-        ingest_service.assemble_pending(session, settings, on_report=report_hook(settings))
+        ingest_service.assemble_pending(session, settings, on_report=pipeline.report_hook(settings))
     return summary
 
 

@@ -48,15 +48,18 @@ def totals() -> tuple[int, int, int]:
 
 def test_demo_runs_end_to_end_and_is_rerunnable(cli: Cli) -> None:
     data = demo_subset(cli.root / "demo", 250)
-    first = cli.ok("demo", "--data", str(data))
-    assert "2/4 演示单位已导入：新增 41 个" in first
+    first = cli.ok("demo", "--data", str(data), "--no-serve")
+    assert "2/6 演示单位已导入：新增 41 个" in first
+    assert "预览" in first and "活跃度" in first
+    charts = list((common.settings().data_dir / "posts" / "dry-run").glob("*.png"))
+    assert charts and charts[0].read_bytes().startswith(b"\x89PNG")
     assert summary_value(first, "读取消息") == 250
     assert summary_value(first, "新存入") == 250
     assert "各单位活动报送统计" in first and "接下来可以试试" in first
     assert "无任何报送的单位" in first and "长兴县应急管理局" in first  # the silent unit
     after_first = totals()
     assert after_first[0] == 41 and after_first[1] == 250 and after_first[2] > 20
-    second = cli.ok("demo", "--data", str(data))
+    second = cli.ok("demo", "--data", str(data), "--no-serve")
     assert "新增 0 个，更新 0 个，无变化 41 个" in second
     assert summary_value(second, "重复（已存在，跳过）") == 250
     assert summary_value(second, "新建报送") == 0
@@ -64,7 +67,7 @@ def test_demo_runs_end_to_end_and_is_rerunnable(cli: Cli) -> None:
 
 
 def test_demo_without_data_says_where_it_looked(cli: Cli) -> None:
-    result = cli("demo", "--data", str(cli.root / "nowhere"))
+    result = cli("demo", "--data", str(cli.root / "nowhere"), "--no-serve")
     assert result.exit_code == 1 and "找不到演示数据" in result.output
 
 

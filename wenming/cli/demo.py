@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 
 from ingest import unit_import
 from wenming import schema
+from wenming.cli import demo_live as live
 from wenming.cli.common import (
     UserError,
     console,
@@ -42,8 +43,10 @@ def _describe(url: str) -> str:
 def demo(
     data: Path = typer.Option(DEMO_DATA, "--data", help="演示数据目录（含 units.csv 与 messages.jsonl）"),
     batch: int = typer.Option(500, "--batch", help="每批提交的消息条数"),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="导入后启动控制台、调度器和机器人模拟器"),
+    port: int | None = typer.Option(None, "--port", help="控制台端口（默认 WENMING_API_PORT）"),
 ) -> None:
-    """运行演示：建库、导入演示单位、回放三个月的演示群消息，并打印统计。"""
+    """运行演示：建库、导入演示单位与三个月群消息、预览排行榜发布，再启动控制台、调度器和 QQ 机器人模拟器。"""
     units_file, messages_file = data / "units.csv", data / "messages.jsonl"
     for needed in (units_file, messages_file):
         if not needed.is_file():
@@ -59,17 +62,22 @@ def demo(
         except unit_import.UnitImportError as exc:
             raise UserError(str(exc)) from None
     console.print(
-        f"2/4 演示单位已导入：新增 {len(imported.created)} 个，更新 {len(imported.updated)} 个，"
+        f"2/6 演示单位已导入：新增 {len(imported.created)} 个，更新 {len(imported.updated)} 个，"
         f"无变化 {len(imported.unchanged)} 个"
     )
-    console.print("3/4 回放 2026 年 8—10 月的演示群消息（微信群 + QQ 群）")
+    console.print("3/6 回放 2026 年 8—10 月的演示群消息（微信群 + QQ 群）")
     summary = run_replay(messages_file, batch, console)
     render_summary(summary, console)
-    console.print("4/4 统计")
+    console.print("4/6 统计")
     with unit_of_work() as session:
         stats = collect_stats(session)
     render_stats(stats, console)
+    console.print("5/6 预览 10 月活跃度排行榜的群发布（dry-run，不发送）")
+    live.preview_post(config, "2026-10")
     console.print("[bold]接下来可以试试：[/bold]")
     for command, meaning in NEXT_STEPS:
         console.print(f"  [cyan]{command}[/cyan]\n      {meaning}")
     console.print("演示数据均为虚构，说明见 demo/README.md。")
+    if serve:
+        console.print("6/6 启动控制台、定时发布与 QQ 机器人模拟器（Ctrl+C 退出）")
+        live.serve(config, port)

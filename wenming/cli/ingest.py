@@ -17,8 +17,9 @@ from rich.progress import (
 from rich.table import Table
 
 from ingest.replay import count_lines
+from wenming import pipeline
 from wenming.cli.common import UserError, console, friendly_errors, session_factory, settings
-from wenming.replay import ReplaySummary, classifier_hook, replay_file
+from wenming.replay import ReplaySummary, replay_file
 
 app = typer.Typer(help="消息采集：回放已记录的群消息", no_args_is_help=True)
 
@@ -33,7 +34,7 @@ def run_replay(path: Path, batch_size: int, out: Console) -> ReplaySummary:
         raise UserError("--batch 必须是正整数")
     factory = session_factory()
     config = settings()
-    hook = classifier_hook(config)
+    hook = pipeline.report_hook(config)
     total = count_lines(path)
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -54,8 +55,6 @@ def run_replay(path: Path, batch_size: int, out: Console) -> ReplaySummary:
             on_report=hook,
             progress=lambda n: progress.advance(task, n),
         )
-    if hook is None:
-        out.print("[dim]分类模块尚未启用：新报送保持「未分类」状态。[/dim]")
     return summary
 
 

@@ -1,0 +1,99 @@
+"""The live half of ``wenming demo``: a demo login, a dry-run leaderboard post, then the whole service with a
+simulated QQ bot account posting reports through the real OneBot endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+
+from wenming.cli.common import console, engine, session_factory, unit_of_work
+from wenming.settings import Settings
+
+DEMO_USER = "demo"
+
+
+def demo_login() -> str:
+    """Create (or reset) the demo admin with a fresh random password; nothing secret lives in the repo."""
+    from api import auth
+    from api.models import Role
+
+    password = secrets.token_urlsafe(9)
+    with unit_of_work() as session:
+        user = auth.get_user_by_name(session, DEMO_USER)
+        if user is None:
+            auth.create_user(session, DEMO_USER, password, Role.ADMIN, "演示管理员")
+        else:
+            auth.set_password(session, user, password)
+    return password
+
+
+def preview_post(settings: Settings, period: str) -> None:
+    """Print the monthly leaderboard post exactly as a group would get it, and save its chart."""
+    from bot.posts.jobs import PostRuntime, run_post
+
+    out_dir = settings.data_dir / "posts" / "dry-run"
+    runtime = PostRuntime(session_factory(), settings)
+    results = asyncio.run(run_post(runtime, "monthly_ranking", period=period, dry_run=True, out_dir=out_dir))
+    for result in results[:1]:
+        console.rule(f"预览：{result.group_id}（未发送）")
+        console.print(result.text, highlight=False)
+        if result.png_path:
+            console.print(f"[dim]排行榜图表已保存：{result.png_path}[/dim]")
+
+
+def serve(settings: Settings, port: int | None) -> None:
+    """Run API + console + scheduler + OCR worker, with the simulator posting live into the QQ group."""
+    import uvicorn
+
+    from bot import runtime
+    from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic
+
+    token = settings.onebot_access_token or secrets.token_urlsafe(16)
+    settings = settings.model_copy(update={"onebot_access_token": token})
+    services = runtime.make_services(settings, session_factory(), engine(), ["onebot"])
+    app = runtime.build_app(settings, services.routers())
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.api_host, port=port or settings.api_port, log_level="warning")
+    )
+    base = f"http://{settings.api_host}:{server.config.port}"
+    password = demo_login()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def main() -> None:
+        await runtime.start(services)
+        stop = asyncio.Event()
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.1)
+        console.print(f"[bold green]控制台：{base}/[/bold green]  登录：{DEMO_USER} / {password}（每次运行重新生成）")
+        console.print(
+            f"接口文档：{base}/docs   QQ 机器人端点：ws://{settings.api_host}:{server.config.port}/onebot/v11/ws"
+        )
+        simulator = OneBotSimulator(
+            f"ws://{settings.api_host}:{server.config.port}/onebot/v11/ws",
+            builtin_traffic(DEFAULT_SELF_ID),
+            access_token=token,
+            interval=3.0,
+            on_event=lambda event: _show(event),
+        )
+        simulation = asyncio.create_task(simulator.run(stop=stop))
+        try:
+            await serving
+        finally:
+            stop.set()
+            simulation.cancel()
+            await runtime.stop(services)
+            console.print("演示已停止")
+
+    asyncio.run(main())
+
+
+def _show(event: dict) -> None:  # type: ignore[type-arg]
+    """One line per simulated group message, so a newcomer sees capture happen live."""
+    if event.get("post_type") != "message":
+        return
+    who = (event.get("sender") or {}).get("card") or (event.get("sender") or {}).get("nickname") or ""
+    parts = event.get("message") or []
+    text = "".join(p["data"].get("text", "") if p.get("type") == "text" else "[图片]" for p in parts)
+    console.print(f"[dim]模拟器 → QQ 群[/dim] {who}：{text[:60]}", highlight=False)
