@@ -49,6 +49,11 @@ def describe_feature(name: str) -> str:
     return _BUCKETS.get(name, name)
 
 
+def _photos_without_words(text: str | None, photo_count: int, extra_texts: Sequence[str]) -> bool:
+    """Photos with no text and nothing read from them could be any activity: a person must look."""
+    return photo_count > 0 and not (text or "").strip() and not any(t.strip() for t in extra_texts)
+
+
 @dataclass
 class Prepared:
     text: str
@@ -144,7 +149,8 @@ class Predictor:
             facts=found,
             evidence=self._evidence(label, prepared.hits, idx, vals, found),
             model_version=self.version,
-            needs_review=not confidence >= self.review_threshold,
+            needs_review=not confidence >= self.review_threshold
+            or _photos_without_words(text, photo_count, extra_texts),
         )
 
     def predict_label(self, text: str | None, photo_count: int = 0) -> str:

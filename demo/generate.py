@@ -165,7 +165,8 @@ class PhotoBook:
         self.share_after = share_after  # for big generated files: reuse a pool instead of new photos
         self.pool: list[str] = []
 
-    def new(self, day: date) -> str:
+    def new(self, day: date, banner: str | None = None) -> str:
+        """A new photo; with ``banner``, that red banner hangs in it, as on most activity photos."""
         if self.share_after is not None and len(self.pool) >= self.share_after:
             return self.rng.choice(self.pool)
         self.count += 1
@@ -173,7 +174,10 @@ class PhotoBook:
         photo_seed = self.rng.getrandbits(32)  # drawn either way, so the JSONL never depends on --no-images
         if self.out is not None:
             photo_rng = random.Random(photo_seed)
-            (self.out / name).write_bytes(_encode(_draw(photo_rng), photo_rng.randint(50, 66)))
+            image = _draw(photo_rng)
+            if banner is not None:
+                image = _with_banner(image, banner, photo_rng)
+            (self.out / name).write_bytes(_encode(image, photo_rng.randint(50, 66) + (10 if banner else 0)))
         self.pool.append(name)
         return name
 
@@ -185,6 +189,23 @@ class PhotoBook:
             image = Image.open(self.out / original).convert("RGB").resize(size, Image.Resampling.LANCZOS)
             (self.out / name).write_bytes(_encode(image, 60))
         return name
+
+
+def _with_banner(image: Image.Image, banner: str, rng: random.Random) -> Image.Image:
+    """The scene enlarged to a phone-photo size with a legible banner (CJK font from the dev install)."""
+    from classifier.ocr import samples
+
+    large = image.resize(BANNER_PHOTO_SIZE, Image.Resampling.BICUBIC)
+    samples.hang_banner(large, banner, rng, share=rng.uniform(0.6, 0.85), rotation=rng.uniform(-2, 2), top=0.3)
+    return large
+
+
+BANNER_PHOTO_SIZE = (640, 480)
+BANNERS = {
+    "pairing": "{short}与{partner}结对共建活动",
+    "practice": "{short}新时代文明实践活动",
+    "volunteer": "{short}学雷锋志愿服务活动",
+}
 
 
 def _draw(rng: random.Random) -> Image.Image:
@@ -445,8 +466,8 @@ class Generator:
             return f"mmexport{int(at.timestamp() * 1000) - self.rng.randint(0, 86_400_000)}.jpg"
         return f"IMG_{at:%Y%m%d_%H%M%S}.jpg"
 
-    def _photo(self, member: Member, at: datetime, image: str | None = None) -> None:
-        name = image or self.photos.new(at.date())
+    def _photo(self, member: Member, at: datetime, image: str | None = None, banner: str | None = None) -> None:
+        name = image or self.photos.new(at.date(), banner)
         self._emit(
             sent_at=at,
             member=member,
@@ -497,11 +518,20 @@ class Generator:
         if layout == "text_only":
             return
         t = at + timedelta(seconds=rng.randint(5, 240))
-        for _ in range(count):
-            self._photo(member, t)
+        banner = self._banner(unit, label) if layout == "photos_only" else None
+        for k in range(count):
+            self._photo(member, t, banner=banner if k == 0 else None)
             t += timedelta(seconds=rng.randint(2, 45))
         if layout == "late_photo":  # one more photo well outside the assembly window
             self._photo(member, t + timedelta(minutes=rng.randint(16, 40)))
+
+    def _banner(self, unit: int, label: str) -> str | None:
+        """What the banner in a photo-only report's first photo says (no random draws: the JSONL stays put)."""
+        template = BANNERS.get(label)
+        if template is None:
+            return None
+        partner = self.partner[unit].split("镇")[-1].split("乡")[-1].split("街道")[-1]
+        return template.format(short=UNITS[unit][7], partner=partner)
 
     def unit_reports(self) -> None:
         for unit, spec in enumerate(UNITS):

@@ -115,6 +115,16 @@ def _banner(text: str, width: int, rng: random.Random) -> Image.Image:
     return banner
 
 
+def hang_banner(
+    image: Image.Image, text: str, rng: random.Random, *, share: float = 0.8, rotation: float = 0.0, top: float = 0.06
+) -> None:
+    """Paste a red banner reading ``text`` across the upper part of ``image`` (in place)."""
+    width, height = image.size
+    cloth = _banner(text, int(width * share), rng).convert("RGBA").rotate(rotation, expand=True, resample=3)
+    x = max(0, (width - cloth.width) // 2 + rng.randrange(-width // 20, width // 20 + 1))
+    image.paste(cloth, (x, int(height * rng.uniform(top, top + 0.12))), cloth)
+
+
 def render(
     banner: str | None,
     *,
@@ -137,11 +147,7 @@ def render(
     image = _scene(rng, size)
     width, height = size
     if banner:
-        cloth = (
-            _banner(banner, int(width * banner_share), rng).convert("RGBA").rotate(rotation, expand=True, resample=3)
-        )
-        x = max(0, (width - cloth.width) // 2 + rng.randrange(-width // 20, width // 20 + 1))
-        image.paste(cloth, (x, int(height * rng.uniform(0.06, 0.18))), cloth)
+        hang_banner(image, banner, rng, share=banner_share, rotation=rotation)
     if clutter:
         draw = ImageDraw.Draw(image)
         small = font(max(10, height // 45), "Regular")

@@ -63,6 +63,10 @@ def limits_from(settings: Settings) -> engine.OcrLimits:
     )
 
 
+# Photo-only reports are read first: their photos are all the evidence there is.
+PHOTO_ONLY_PRIORITY = 10
+
+
 def enqueue_ocr_for_report(session: Session, report_id: int, settings: Settings | None = None) -> Job | None:
     """Queue reading a report's photos; the same set of photos is never queued twice."""
     if settings is not None and not settings.ocr_enabled:
@@ -71,11 +75,13 @@ def enqueue_ocr_for_report(session: Session, report_id: int, settings: Settings 
     if not media_ids:
         return None
     digest = hashlib.sha1(",".join(map(str, media_ids)).encode()).hexdigest()[:16]
+    report = session.get(Report, report_id)
     return queue_service.enqueue(
         session,
         OCR_REPORT_JOB,
         {"report_id": report_id},
         key=f"ocr:report:{report_id}:{digest}",
+        priority=PHOTO_ONLY_PRIORITY if report is not None and not report.text else 0,
         max_attempts=OCR_MAX_ATTEMPTS,
     )
 

@@ -126,3 +126,11 @@ def test_many_photos_without_text_are_left_for_staff(settings: Settings) -> None
     result = classify_text(None, photo_count=6, settings=settings)
     assert result.label == "other"
     assert result.needs_review
+
+
+def test_photos_without_any_words_go_to_review_until_their_banner_is_read(settings: Settings) -> None:
+    silent = classify_text(None, photo_count=3, settings=settings)
+    assert silent.needs_review
+    read = classify_text(None, photo_count=3, extra_texts=["县市场监管局与城东村结对共建活动"], settings=settings)
+    assert read.label == "pairing"
+    assert read.facts.get("partner") == "城东村"

@@ -86,7 +86,7 @@ def test_committed_demo_data_is_valid_and_within_budget() -> None:
     months = {x["sent_at"][:7] for x in lines}
     assert months == {"2026-08", "2026-09", "2026-10"}
     size = sum(p.stat().st_size for p in DEMO_DATA.rglob("*") if p.is_file())
-    assert size < 6 * 1024 * 1024
+    assert size < 7 * 1024 * 1024  # small enough to clone quickly; banner photos of photo-only posts are larger
 
 
 def test_only_the_planted_reposts_look_alike() -> None:
