@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from api.app import create_app
 from api.models import Role
 from tests.api.browser_seed import seed_console_demo
 from tests.api.conftest import PASSWORD, add_user
+from tests.support import free_port
 from wenming import schema
 from wenming.db import create_db_engine
 from wenming.settings import Settings
@@ -40,12 +40,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="需要 Debian 的 chromium（apt-get install chromium）"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -73,7 +67,7 @@ def live_server(fresh_database_url: str, tmp_path: Path) -> Iterator[Live]:
     engine.dispose()
 
     app = create_app(settings)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from bot.onebot.router import create_router
 from ingest.models import MessageKind
 from tests.bot import onebot_events as ev
 from tests.bot.fakes import RecordingSink, png_bytes
+from tests.support import wait_until
 from wenming.settings import Settings
 
 PNG = png_bytes()
@@ -164,13 +164,6 @@ def _answer(ws: Any, expected_action: str, data: Any, status: str = "ok") -> dic
     return frame
 
 
-def _wait(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_websocket_session_heartbeat_groups_events_and_send(settings: Settings) -> None:
     client, adapter, sink = _build(settings)
     with client, client.websocket_connect("/onebot/v11/ws", headers=WS_HEADERS) as ws:
@@ -183,7 +176,7 @@ def test_websocket_session_heartbeat_groups_events_and_send(settings: Settings) 
         ws.send_json(ev.heartbeat())
         ws.send_json(ev.group_message_array())
         ws.send_json(ev.group_message_array())  # pushed twice
-        _wait(lambda: len(sink.messages) == 1 and adapter.status().connected)
+        wait_until(lambda: len(sink.messages) == 1 and adapter.status().connected, 3.0, poll=0.01)
         assert sink.messages[0].group_name == "文明单位工作群"
         assert adapter.status().accounts == [str(ev.SELF_ID)]
 
@@ -194,7 +187,7 @@ def test_websocket_session_heartbeat_groups_events_and_send(settings: Settings) 
         text, image = frame["params"]["message"]
         assert text == {"type": "text", "data": {"text": "十月排行榜\n"}}
         assert base64.b64decode(image["data"]["file"].removeprefix("base64://")) == PNG
-    _wait(lambda: not adapter.status().connected)
+    wait_until(lambda: not adapter.status().connected, 3.0, poll=0.01)
 
 
 def test_image_without_working_url_falls_back_to_get_image(settings: Settings) -> None:
@@ -204,7 +197,7 @@ def test_image_without_working_url_falls_back_to_get_image(settings: Settings) -
         ws.send_json(ev.image_message())
         frame = _answer(ws, "get_image", {"file": "/tmp/x.png", "base64": base64.b64encode(PNG).decode()})
         assert frame["params"] == {"file": "A1B2C3.image"}
-        _wait(lambda: len(sink.messages) == 1)
+        wait_until(lambda: len(sink.messages) == 1, 3.0, poll=0.01)
     assert sink.messages[0].media is not None and sink.messages[0].media.data == PNG
 
 

@@ -17,20 +17,8 @@ from typer.testing import CliRunner
 
 from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic
 from ingest.models import RawMessage, Report
+from tests.support import free_port, wait_until
 from wenming.cli.main import app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def _listening(port: int) -> bool:
@@ -41,7 +29,7 @@ def _listening(port: int) -> bool:
 def test_run_serves_onebot_reports_status_and_stops_gracefully(
     cli_env: sessionmaker[Session], fresh_database_url: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "WENMING_DATABASE_URL": fresh_database_url,
         "WENMING_DATA_DIR": str(tmp_path / "run-data"),
@@ -60,7 +48,7 @@ def test_run_serves_onebot_reports_status_and_stops_gracefully(
         text=True,
     )
     try:
-        _wait(lambda: _listening(port) or proc.poll() is not None, 30, "the server to listen")
+        wait_until(lambda: _listening(port) or proc.poll() is not None, 30, "the server to listen")
         assert proc.poll() is None
         traffic = builtin_traffic(DEFAULT_SELF_ID)
         sim = OneBotSimulator(

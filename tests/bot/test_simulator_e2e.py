@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -21,13 +20,8 @@ from bot.onebot.router import create_router
 from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic
 from bot.sink import IngestSink
 from ingest.models import ChatGroup, RawMessage, RawStatus
+from tests.support import free_port
 from wenming.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -44,7 +38,7 @@ def served(sink: IngestSink, live_settings: Settings) -> Iterator[tuple[str, One
     app = FastAPI(lifespan=lifespan)
     app.include_router(create_router(adapter))
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,20 +16,15 @@ import httpx
 from sqlalchemy import select
 
 from ingest.models import Platform, Report
+from tests.support import free_port, wait_until
 from tests.wenming.test_cli_demo import demo_subset
 from wenming.db import create_db_engine, make_session_factory
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_demo_serves_the_console_and_captures_the_simulator_live(fresh_database_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "WENMING_DATABASE_URL": fresh_database_url,
         "WENMING_DATA_DIR": str(tmp_path / "data"),
@@ -64,7 +58,7 @@ def test_demo_serves_the_console_and_captures_the_simulator_live(fresh_database_
     factory = make_session_factory(create_db_engine(fresh_database_url))
     try:
         pattern = re.compile(r"登录：demo / (\S+)")
-        login = _wait_for(lambda: next((m for line in lines if (m := pattern.search(line))), None), 240)
+        login = wait_until(lambda: next((m for line in lines if (m := pattern.search(line))), None), 240)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             assert "登录" in client.get("/login").text
             assert client.get("/healthz").status_code == 200
@@ -74,7 +68,7 @@ def test_demo_serves_the_console_and_captures_the_simulator_live(fresh_database_
                 stmt = select(Report).join(Report.group).where(Report.group.has(platform=Platform.QQ.value))
                 return [r for r in session.scalars(stmt) if r.label is not None and r.first_message_at.year >= 2026]
 
-        captured = _wait_for(lambda: [r for r in live_reports() if r.created_at.timestamp() > time.time() - 600], 90)
+        captured = wait_until(lambda: [r for r in live_reports() if r.created_at.timestamp() > time.time() - 600], 90)
         assert captured, "the simulator's posts were not captured"
         assert login.group(1)
     finally:
@@ -85,13 +79,3 @@ def test_demo_serves_the_console_and_captures_the_simulator_live(fresh_database_
     assert proc.returncode in (0, 130), output  # 130: ended by Ctrl+C, as a shell reports it
     assert "Traceback" not in output
     assert "模拟器 → QQ 群" in output and "演示已停止" in output
-
-
-def _wait_for(probe, timeout: float):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError("timed out")

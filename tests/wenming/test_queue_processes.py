@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.models import Unit
 from tests.conftest import USE_POSTGRES
+from tests.support import wait_until
 from wenming import schema
 from wenming.db import create_db_engine, make_session_factory, transaction
 from wenming.queue import service as queue_service
@@ -72,14 +73,6 @@ def _spawn(url: str, lease: int, worker_id: str) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for(predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("等待超时")
-        time.sleep(0.1)
-
-
 @pytest.fixture
 def factory(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
     schema.upgrade(fresh_database_url)
@@ -101,7 +94,7 @@ def test_sigkilled_worker_job_is_retried_once_never_lost(
         job_id = queue_service.enqueue(session, "test.record", {"first_attempt_sleep": 60}).id
     child = _spawn(fresh_database_url, 4, "doomed")
     try:
-        _wait_for(lambda: _job(factory, job_id).status == "running", timeout=30)
+        wait_until(lambda: _job(factory, job_id).status == "running", timeout=30)
         time.sleep(0.5)
     finally:
         child.send_signal(signal.SIGKILL)
@@ -111,7 +104,7 @@ def test_sigkilled_worker_job_is_retried_once_never_lost(
 
     rescuer = Worker(factory, settings, HANDLERS, worker_id="rescuer")
     assert rescuer.work_one() is False  # the lease has not expired yet: the job is not handed out twice
-    _wait_for(lambda: rescuer.work_one(), timeout=20)
+    wait_until(lambda: rescuer.work_one(), timeout=20)
     job = _job(factory, job_id)
     assert (job.status, job.attempts, job.locked_by, rescuer.stats.reaped) == ("done", 2, "rescuer", 1)
     with transaction(factory) as session:
@@ -125,7 +118,7 @@ def test_two_postgres_workers_never_take_the_same_job(factory: sessionmaker[Sess
         time.sleep(1.5)  # both workers are up and polling before the jobs arrive
         with transaction(factory) as session:
             ids = [queue_service.enqueue(session, "test.record", {"sleep": 0.005}).id for _ in range(300)]
-        _wait_for(lambda: _count_done(factory) == len(ids), timeout=60)
+        wait_until(lambda: _count_done(factory) == len(ids), timeout=60)
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)
