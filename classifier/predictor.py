@@ -18,7 +18,10 @@ from classifier.rules import LABEL_ZH, LABELS, Hit, RuleSet
 from classifier.schemas import ClassificationResult, LabelScore
 from classifier.text import normalize, segment
 
-EXTRA_TEXT_WEIGHT = 0.5  # OCR lines and other secondary inputs count half
+EXTRA_TEXT_WEIGHT = 0.5  # OCR lines and other secondary inputs count half beside a real text
+# A post whose own text is this short ("今天的活动", or nothing) says nothing; its banners are the evidence and
+# count in full.
+VAGUE_TEXT_MAX_CHARS = 6
 SECONDARY_FLOOR = 0.2  # secondary labels below this are not even reported
 _OTHER = Label.OTHER.value
 # Banners name the partner village and screenshots the outlet; their dates are publication dates, not activities.
@@ -97,17 +100,18 @@ class Predictor:
         hits = self.rules.hits(norm)
         scores = RuleSet.scores(hits)
         extras = []
+        weight = 1.0 if len(norm) <= VAGUE_TEXT_MAX_CHARS else EXTRA_TEXT_WEIGHT
         for extra in extra_texts:
             extra_norm = normalize(extra)
             if not extra_norm:
                 continue
             extras.append(extra_norm)
-            extra_feats = features.extract(extra_norm, segment(self.tok, extra_norm), photo_count, EXTRA_TEXT_WEIGHT)
+            extra_feats = features.extract(extra_norm, segment(self.tok, extra_norm), photo_count, weight)
             for _, level in self.outlets.mentioned(extra_norm):
-                extra_feats["o:outlet"] = extra_feats["o:" + level] = EXTRA_TEXT_WEIGHT
+                extra_feats["o:outlet"] = extra_feats["o:" + level] = weight
             features.merge(feats, extra_feats)
             extra_hits = self.rules.hits(extra_norm)
-            extra_scores = RuleSet.scores(extra_hits, EXTRA_TEXT_WEIGHT)
+            extra_scores = RuleSet.scores(extra_hits, weight)
             scores = [a + b for a, b in zip(scores, extra_scores, strict=True)]
             fired = {h.rule.name for h in hits}
             hits += [h for h in extra_hits if h.rule.name not in fired]

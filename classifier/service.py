@@ -103,7 +103,7 @@ def classify_text(
     """Label, secondary labels, confidence, facts and evidence for one text; pure, no database.
 
     ``post_date`` (the local date the report was posted) resolves dates without a year such as "4月20日";
-    ``extra_texts`` (e.g. OCR lines from photos) count with half weight.
+    ``extra_texts`` (e.g. OCR banner lines) count half beside a real text, in full when the text is vague.
     """
     return active_predictor(settings).classify(
         text, photo_count=max(photo_count, 0), extra_texts=extra_texts, post_date=post_date

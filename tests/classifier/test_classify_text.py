@@ -134,3 +134,27 @@ def test_photos_without_any_words_go_to_review_until_their_banner_is_read(settin
     read = classify_text(None, photo_count=3, extra_texts=["县市场监管局与城东村结对共建活动"], settings=settings)
     assert read.label == "pairing"
     assert read.facts.get("partner") == "城东村"
+    assert not read.needs_review
+
+
+@pytest.mark.parametrize("vague", [None, "今天的活动", "如图"])
+@pytest.mark.parametrize(
+    ("label", "banner"),
+    [
+        ("pairing", "县教育局与李家村开展结对共建活动"),
+        ("volunteer", "县人民医院义诊志愿服务活动"),
+        ("practice", "移风易俗新时代文明实践活动"),
+        ("news", "学习强国刊发县人民医院文明创建经验"),
+    ],
+)
+def test_banner_decides_a_post_whose_own_words_say_nothing(
+    settings: Settings, vague: str | None, label: str, banner: str
+) -> None:
+    result = classify_text(vague, photo_count=3, extra_texts=[banner], settings=settings)
+    assert (result.label, result.needs_review) == (label, False)
+
+
+def test_a_real_text_outweighs_a_banner_that_disagrees(settings: Settings) -> None:
+    text = "我局志愿服务工作被湖州日报报道，题为《小小红马甲 温暖一座城》，详见链接。"
+    result = classify_text(text, photo_count=1, extra_texts=["学雷锋志愿服务进社区活动"], settings=settings)
+    assert result.label == "news"

@@ -87,7 +87,7 @@ def test_photo_only_pairing_report_is_read_by_the_worker_once(
         lines = session.scalars(select(MediaTextLine)).all()
         assert {line.media_id for line in lines} == {stored.media_id}  # the plain photo has no lines
         report = session.get_one(Report, report.id)
-        assert report.label == "pairing"  # a photo-only report, classified from its banner
+        assert (report.label, report.status) == ("pairing", "classified")  # from its banner, not left for review
         classification = session.scalars(select(Classification).where(Classification.is_current.is_(True))).one()
         assert classification.facts.get("partner") == "城东村"
         assert f"横幅：{PAIRING}" in classification.evidence
