@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from api.cache import ResultCache
 from api.errors import ErrorResponse, install_error_handlers
 from api.routers import auth, misc, people, reports, scores, units
-from wenming.db import create_db_engine, make_session_factory
+from wenming.db import create_db_engine, make_read_session_factory, make_session_factory
 from wenming.schema import load_all_models
 from wenming.settings import Settings, get_settings
 
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRout
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.read_session_factory = make_read_session_factory(engine)
     install_error_handlers(app)
 
     for router in api_routers():

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api import auth, security
 from api.errors import ApiError
 from api.models import Role
+from wenming.db import transaction
 from wenming.settings import Settings
 
 SESSION_COOKIE = "wm_session"
@@ -45,7 +46,10 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     """
     slots: anyio.CapacityLimiter = request.app.state.db_slots
     async with slots:
-        session: Session = request.app.state.session_factory()
+        # On SQLite a page view begins DEFERRED and never queues behind a writer; a write waits for the lock.
+        reading = request.method in SAFE_METHODS
+        factory = request.app.state.read_session_factory if reading else request.app.state.session_factory
+        session: Session = factory()
         try:
             yield session
             await anyio.to_thread.run_sync(_finish, request, session)
@@ -59,15 +63,16 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 
 
 def _finish(request: Request, session: Session) -> None:
-    """Commit the request, first noting a bearer token's use (at most once per interval and process)."""
+    """Commit the request, then note a bearer token's use (at most once per interval and process)."""
+    session.commit()
     principal = getattr(request.state, "principal", None)
     if principal is not None and principal.token_stale and principal.token_id is not None:
         touched: dict[int, float] = request.app.state.token_touches
         now = time.monotonic()
         if now - touched.get(principal.token_id, -1e9) > auth.TOKEN_TOUCH_INTERVAL.total_seconds():
             touched[principal.token_id] = now
-            auth.touch_token(session, principal.token_id)
-    session.commit()
+            with transaction(request.app.state.session_factory) as writer:  # a short write of its own
+                auth.touch_token(writer, principal.token_id)
 
 
 def get_settings(request: Request) -> Settings:

@@ -59,8 +59,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Execution option naming how a SQLite transaction begins. Sessions from ``make_session_factory`` begin
+# IMMEDIATE: they take the write lock up front and wait for it (busy_timeout), whereas a DEFERRED transaction that
+# reads and then writes fails at once with "database is locked" whenever another connection wrote in between
+# (WAL cannot upgrade a stale snapshot). Read-only work (``read_transaction``, ``begin_reading``) and bare engine
+# connections begin DEFERRED, so readers never queue behind writers.
+SQLITE_BEGIN = "wenming_sqlite_begin"
+
+
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys and real SAVEPOINT support for pysqlite."""
+    """WAL, foreign keys, real SAVEPOINT support for pysqlite, and IMMEDIATE transactions for units of work."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -74,7 +82,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        mode = "IMMEDIATE" if conn.get_execution_options().get(SQLITE_BEGIN) == "IMMEDIATE" else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
@@ -90,7 +99,19 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for units of work; on SQLite their transactions begin IMMEDIATE, lazily, at first use."""
+    return sessionmaker(bind=engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}), expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for read-only work: DEFERRED on SQLite, so they never wait for a writer."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def begin_reading(session: Session) -> Session:
+    """Make a fresh session's transaction a reader's: DEFERRED on SQLite, so it never waits for a writer."""
+    session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
+    return session
 
 
 @contextmanager
@@ -104,4 +125,18 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        session.close()
+
+
+@contextmanager
+def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of read-only work (status pages, planning a post, a job's look-up before slow work).
+
+    It ends in a rollback: anything written here is discarded, so writes belong in ``transaction``.
+    """
+    session = factory()
+    try:
+        yield begin_reading(session)
+    finally:
+        session.rollback()
         session.close()

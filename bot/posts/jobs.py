@@ -19,7 +19,7 @@ from bot.models import PostPolicy, PostRecord
 from bot.posts import compose
 from bot.posts.policy import targets
 from ingest.models import Member
-from wenming.db import transaction, utcnow
+from wenming.db import read_transaction, transaction, utcnow
 from wenming.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -250,7 +250,7 @@ async def run_post(
     period = period or period_for(kind, local_now)
 
     def compute() -> list[Planned]:
-        with transaction(runtime.factory) as session:
+        with read_transaction(runtime.factory) as session:
             return plan(session, runtime, kind, period, local_now.date(), preview=dry_run)
 
     results = []

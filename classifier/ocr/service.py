@@ -86,7 +86,25 @@ def enqueue_ocr_for_report(session: Session, report_id: int, settings: Settings 
     )
 
 
-def read_media(settings: Settings, media: Media, ocr_engine: Any) -> _Reading:
+@dataclass(frozen=True)
+class PhotoToRead:
+    """A stored image still to be read: plain values, usable after the look-up's session is gone."""
+
+    id: int
+    path: str
+
+
+@dataclass(frozen=True)
+class ReadingPlan:
+    """What an OCR job found to do before the slow part: which of the report's images nobody has read yet."""
+
+    report_id: int
+    exists: bool
+    pending: tuple[PhotoToRead, ...] = ()
+    skipped: int = 0
+
+
+def read_media(settings: Settings, media: Media | PhotoToRead, ocr_engine: Any) -> _Reading:
     """Run OCR on one stored image within the limits; refusals are outcomes, not exceptions."""
     try:
         path = resolve_under(settings.media_dir, media.path)
@@ -136,26 +154,45 @@ def store_reading(session: Session, reading: _Reading) -> bool:
     return True
 
 
-def read_report_photos(session: Session, settings: Settings, report_id: int) -> ReportOcrOutcome:
-    """The OCR job: read unread photos, store lines, update evidence, re-classify with the banner lines."""
-    outcome = ReportOcrOutcome(report_id)
-    report = session.get(Report, report_id)
-    if report is None:
-        return outcome
+def plan_reading(session: Session, report_id: int) -> ReadingPlan:
+    """Which of the report's images are still unread (each image is read once, ever)."""
+    if session.get(Report, report_id) is None:
+        return ReadingPlan(report_id, exists=False)
     media = _report_media(session, report_id)
     already = set(session.scalars(select(MediaText.media_id).where(MediaText.media_id.in_([m.id for m in media]))))
-    pending = [item for item in media if item.id not in already]
-    outcome.media_skipped = len(media) - len(pending)
-    if settings.ocr_enabled and pending:
-        ocr_engine = engine.get_engine(settings.ocr_threads)
-        readings = [read_media(settings, item, ocr_engine) for item in pending]
-        outcome.media_read = sum(store_reading(session, reading) for reading in readings)
-        session.flush()
+    pending = tuple(PhotoToRead(item.id, item.path) for item in media if item.id not in already)
+    return ReadingPlan(report_id, exists=True, pending=pending, skipped=len(media) - len(pending))
+
+
+def read_planned(settings: Settings, plan: ReadingPlan) -> list[_Reading]:
+    """The slow part, with no database transaction open: SQLite's write lock stays free meanwhile."""
+    if not settings.ocr_enabled or not plan.pending:
+        return []
+    ocr_engine = engine.get_engine(settings.ocr_threads)
+    return [read_media(settings, item, ocr_engine) for item in plan.pending]
+
+
+def apply_readings(
+    session: Session, settings: Settings, plan: ReadingPlan, readings: list[_Reading]
+) -> ReportOcrOutcome:
+    """Store the lines, update the evidence and re-classify with the banner lines, in the job's transaction."""
+    outcome = ReportOcrOutcome(plan.report_id, media_skipped=plan.skipped)
+    report = session.get(Report, plan.report_id)
+    if report is None:
+        return outcome
+    outcome.media_read = sum(store_reading(session, reading) for reading in readings)
+    session.flush()
     evidence = update_evidence(session, report)
     outcome.banner_lines = list(evidence.banner_lines)
     outcome.reclassified = reclassify(session, settings, report, evidence.banner_lines)
     session.flush()
     return outcome
+
+
+def read_report_photos(session: Session, settings: Settings, report_id: int) -> ReportOcrOutcome:
+    """Plan, read and apply in one session (commands and tests; the worker splits the phases)."""
+    plan = plan_reading(session, report_id)
+    return apply_readings(session, settings, plan, read_planned(settings, plan))
 
 
 def _report_media(session: Session, report_id: int) -> list[Media]:

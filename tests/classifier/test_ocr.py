@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from classifier.ocr import banners, engine
 from classifier.ocr import service as ocr_service
@@ -167,10 +167,11 @@ def test_staff_correction_is_never_reclassified(session: Session, settings: Sett
 
 
 def test_handler_refuses_a_payload_without_report(session: Session, settings: Settings) -> None:
-    context = JobContext(session, settings, 1, "ocr.report", {}, 1, "w")
+    joined = sessionmaker(bind=session.bind, join_transaction_mode="create_savepoint")
+    context = JobContext(session, settings, joined, 1, "ocr.report", {}, 1, "w")
     with pytest.raises(PermanentJobError, match="报送编号"):
         handle_ocr_report(context)
-    gone = JobContext(session, settings, 1, "ocr.report", {"report_id": 999999}, 1, "w")
+    gone = JobContext(session, settings, joined, 1, "ocr.report", {"report_id": 999999}, 1, "w")
     assert handle_ocr_report(gone)["media_read"] == 0  # a deleted report is nothing to do, not a failure
     assert session.get(Report, 999999) is None
 

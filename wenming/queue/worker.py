@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from wenming.db import transaction, utcnow
+from wenming.db import read_transaction, transaction, utcnow
 from wenming.queue import repository
 from wenming.queue.service import retry_delay
 from wenming.settings import Settings
@@ -35,10 +35,15 @@ class LeaseLostError(RuntimeError):
 
 @dataclass(frozen=True)
 class JobContext:
-    """What a handler gets: the job's data, a session to write in (committed with the job), the settings."""
+    """What a handler gets: the job's data, a session to write in (committed with the job), the settings.
+
+    ``factory`` is for a handler's own short reads before slow work (``wenming.db.read_transaction``): the job's
+    session should only be touched once the slow part is done, since on SQLite its transaction holds the lock.
+    """
 
     session: Session
     settings: Settings
+    factory: sessionmaker[Session]
     job_id: int
     kind: str
     payload: dict[str, Any]
@@ -175,7 +180,9 @@ class Worker:
                 if handler is None:
                     raise PermanentJobError(f"没有处理此类任务的程序：{kind}")
                 with transaction(self.factory) as session:
-                    context = JobContext(session, self.settings, job_id, kind, payload, attempt, self.worker_id)
+                    context = JobContext(
+                        session, self.settings, self.factory, job_id, kind, payload, attempt, self.worker_id
+                    )
                     result = handler(context)
                     session.flush()
                     if beat.lost or not repository.mark_done(session, job_id, token, result):
@@ -222,7 +229,7 @@ def wait_until_idle(factory: sessionmaker[Session], timeout: float, poll: float 
     """Block until no job is queued or running (tests and demos); False on timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with transaction(factory) as session:
+        with read_transaction(factory) as session:
             counts = repository.counts(session)
         if not any(n for (_kind, state), n in counts.items() if state in ("queued", "running")):
             return True
