@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -128,6 +130,58 @@ async def stop(services: Services) -> None:
     if services.worker is not None and services.worker_thread is not None:
         services.worker.stop()
         await asyncio.to_thread(services.worker_thread.join, 30)
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn minus its own signal capture, which re-raises Ctrl+C after shutdown (a traceback for the user)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _request_exit(server: uvicorn.Server) -> None:
+    """First Ctrl+C / SIGTERM: finish requests and shut down in order; a second one: stop waiting for them."""
+    if server.should_exit:
+        server.force_exit = True
+    server.should_exit = True
+
+
+async def serve(
+    services: Services,
+    app: FastAPI,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    with_scheduler: bool = True,
+    on_started: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Run the whole service until Ctrl+C or SIGTERM, then stop everything in order; ``on_started`` runs beside it."""
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    loop = asyncio.get_running_loop()
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not on the main thread / Windows
+            loop.add_signal_handler(sig, _request_exit, server)
+            handled.append(sig)
+    await start(services, with_scheduler=with_scheduler)
+    beside: asyncio.Task[None] | None = None
+    try:
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.05)
+        if on_started is not None and server.started:
+            beside = asyncio.create_task(on_started())
+        await serving
+    finally:
+        if beside is not None:
+            beside.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await beside
+        await stop(services)
+        for sig in handled:
+            loop.remove_signal_handler(sig)
 
 
 async def _write_status(services: Services, final: bool = False) -> None:

@@ -44,8 +44,6 @@ def preview_post(settings: Settings, period: str) -> None:
 
 def serve(settings: Settings, port: int | None) -> None:
     """Run API + console + scheduler + OCR worker, with the simulator posting live into the QQ group."""
-    import uvicorn
-
     from bot import runtime
     from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic
 
@@ -53,40 +51,25 @@ def serve(settings: Settings, port: int | None) -> None:
     settings = settings.model_copy(update={"onebot_access_token": token})
     services = runtime.make_services(settings, session_factory(), engine(), ["onebot"])
     app = runtime.build_app(settings, services.routers())
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.api_host, port=port or settings.api_port, log_level="warning")
-    )
-    base = f"http://{settings.api_host}:{server.config.port}"
+    host, port = settings.api_host, port or settings.api_port
     password = demo_login()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    async def main() -> None:
-        await runtime.start(services)
-        stop = asyncio.Event()
-        serving = asyncio.create_task(server.serve())
-        while not server.started and not serving.done():
-            await asyncio.sleep(0.1)
-        console.print(f"[bold green]控制台：{base}/[/bold green]  登录：{DEMO_USER} / {password}（每次运行重新生成）")
-        console.print(
-            f"接口文档：{base}/docs   QQ 机器人端点：ws://{settings.api_host}:{server.config.port}/onebot/v11/ws"
-        )
+    async def simulate() -> None:
+        login = f"登录：{DEMO_USER} / {password}（每次运行重新生成）"
+        console.print(f"[bold green]控制台：http://{host}:{port}/[/bold green]  {login}")
+        console.print(f"接口文档：http://{host}:{port}/docs   QQ 机器人端点：ws://{host}:{port}/onebot/v11/ws")
         simulator = OneBotSimulator(
-            f"ws://{settings.api_host}:{server.config.port}/onebot/v11/ws",
+            f"ws://{host}:{port}/onebot/v11/ws",
             builtin_traffic(DEFAULT_SELF_ID),
             access_token=token,
             interval=3.0,
-            on_event=lambda event: _show(event),
+            on_event=_show,
         )
-        simulation = asyncio.create_task(simulator.run(stop=stop))
-        try:
-            await serving
-        finally:
-            stop.set()
-            simulation.cancel()
-            await runtime.stop(services)
-            console.print("演示已停止")
+        await simulator.run(stop=asyncio.Event())  # stays connected, like a real account, until the demo stops
 
-    asyncio.run(main())
+    asyncio.run(runtime.serve(services, app, host=host, port=port, log_level="warning", on_started=simulate))
+    console.print("演示已停止")
 
 
 def _show(event: dict) -> None:  # type: ignore[type-arg]

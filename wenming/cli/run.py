@@ -20,8 +20,6 @@ def run(
     no_scheduler: bool = typer.Option(False, "--no-scheduler", help="不启动定时发布"),
 ) -> None:
     """启动服务：管理接口与控制台、QQ/微信机器人适配器、定时发布；Ctrl+C 平稳退出。"""
-    import uvicorn
-
     from bot import runtime
 
     s = settings()
@@ -32,24 +30,16 @@ def run(
         raise UserError(str(exc)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = runtime.build_app(s, services.routers())
-    config = uvicorn.Config(app, host=host or s.api_host, port=port or s.api_port, log_level="info")
-    server = uvicorn.Server(config)
+    host, port = host or s.api_host, port or s.api_port
     enabled = "、".join(services.adapters) or "无（设置 WENMING_BOT_ADAPTERS=onebot,wechat）"
-    console.print(f"Wenming 启动：http://{config.host}:{config.port}  适配器：{enabled}")
+    console.print(f"Wenming 启动：http://{host}:{port}  适配器：{enabled}")
     if "onebot" in services.adapters:
-        console.print(f"QQ：让 OneBot 实现反向 WebSocket 连接 ws://{config.host}:{config.port}/onebot/v11/ws")
+        console.print(f"QQ：让 OneBot 实现反向 WebSocket 连接 ws://{host}:{port}/onebot/v11/ws")
         if not s.onebot_access_token:
             console.print("[yellow]警告：未设置 WENMING_ONEBOT_ACCESS_TOKEN，任何人都能向 OneBot 端点推送消息[/yellow]")
 
     if "wechat" in services.adapters:
         console.print(f"微信：需要扫码时二维码显示在终端，并保存为 {s.data_dir / 'wechat' / 'qr.png'}")
 
-    async def main() -> None:
-        await runtime.start(services, with_scheduler=not no_scheduler)
-        try:
-            await server.serve()
-        finally:
-            await runtime.stop(services)
-            console.print("Wenming 已停止")
-
-    asyncio.run(main())
+    asyncio.run(runtime.serve(services, app, host=host, port=port, with_scheduler=not no_scheduler))
+    console.print("Wenming 已停止")
