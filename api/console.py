@@ -79,6 +79,7 @@ def _setup_templates() -> None:
         ReportStatus.CLASSIFIED.value: "已分类",
         ReportStatus.NEEDS_REVIEW.value: "待审核",
         ReportStatus.CORRECTED.value: "已人工修正",
+        ReportStatus.WITHDRAWN.value: "已撤回",
     }
     env.globals["label_zh"] = presenters.label_zh
     env.globals["CSRF_FIELD"] = CSRF_FIELD
@@ -210,7 +211,9 @@ def _month_bounds(today: date) -> tuple[date, date]:
 def _dashboard_counts(db: Session, settings: Settings) -> dict[str, int]:
     today = datetime.now(settings.tz).date()
     start, end = _month_bounds(today)
-    month_reports = select(func.count()).where(Report.post_date >= start, Report.post_date < end)
+    month_reports = select(func.count()).where(
+        Report.post_date >= start, Report.post_date < end, Report.status != ReportStatus.WITHDRAWN.value
+    )
     unassigned_members = select(func.count()).where(Member.unit_id.is_(None), Member.is_staff.is_(False))
     return {
         "month_reports": int(db.scalar(month_reports) or 0),

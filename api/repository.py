@@ -208,7 +208,9 @@ def _review_ids() -> Any:
     unsure = select(Report.id.label("id")).where(Report.status == ReportStatus.NEEDS_REVIEW.value)
     # confident chatter without a unit cannot score, so it is left out
     unattributed = select(Report.id.label("id")).where(
-        Report.unit_id.is_(None), or_(Report.label.is_(None), Report.label != Label.OTHER.value)
+        Report.unit_id.is_(None),
+        or_(Report.label.is_(None), Report.label != Label.OTHER.value),
+        Report.status != ReportStatus.WITHDRAWN.value,  # recalled by its sender: nothing left to decide
     )
     return union(unsure, unattributed).subquery("review_ids")
 

@@ -127,7 +127,7 @@ def _record_event(
     """A demo record as the OneBot message event an implementation would push for it."""
     kind, message_id = record.get("kind"), int(record["message_id"])
     if kind == "recall":
-        recalled = str((record.get("payload") or {}).get("recalled_message_id", message_id))
+        recalled = str(record.get("recalls_message_id") or message_id)
         return {
             "time": sent,
             "self_id": self_id,

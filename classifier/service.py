@@ -167,7 +167,8 @@ def classify_report(
     repository.replace_tags(session, report.id, tags)
     report.label = result.label
     report.confidence = result.confidence
-    report.status = (ReportStatus.NEEDS_REVIEW if result.needs_review else ReportStatus.CLASSIFIED).value
+    if report.status != ReportStatus.WITHDRAWN.value:  # labels still help staff read it; it never counts again
+        report.status = (ReportStatus.NEEDS_REVIEW if result.needs_review else ReportStatus.CLASSIFIED).value
     report.activity_date = _facts_date(result.facts)
     session.flush()
     return row
@@ -257,7 +258,8 @@ def correct_classification(
     repository.replace_tags(session, report_id, [(primary, True, 1.0), *((s, False, 1.0) for s in secondary)])
     report.label = primary
     report.confidence = 1.0
-    report.status = ReportStatus.CORRECTED.value
+    if report.status != ReportStatus.WITHDRAWN.value:  # the sender recalled it: a relabel does not bring it back
+        report.status = ReportStatus.CORRECTED.value
     report.activity_date = _facts_date(merged)
     after = {"label": primary, "secondary_labels": secondary, "facts": merged}
     session.add(

@@ -767,7 +767,7 @@ def _lines(messages: list[Message], rng: random.Random) -> Iterator[dict[str, ob
             line["from_self"] = True
         payload = dict(message.extra.get("payload", {}))  # type: ignore[call-overload]
         if "recalled" in payload:
-            payload["recalled_message_id"] = ids.get(payload.pop("recalled"))  # type: ignore[arg-type]
+            line["recalls_message_id"] = ids.get(payload.pop("recalled"))  # type: ignore[arg-type]
         if payload:
             line["payload"] = payload
         yield line

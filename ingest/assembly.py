@@ -10,11 +10,14 @@ import numpy as np
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from classifier.models import Correction
 from ingest import repository
 from ingest.models import Media, Member, MessageKind, RawMessage, RawStatus, Report, ReportPhoto, ReportStatus
-from ingest.repository import PendingRaw
+from ingest.repository import PendingRaw, RecallRef
 from ingest.resolution import UnitMatcher, is_office_staff
 from wenming.settings import Settings
+
+RECALL_ACTOR = "群内撤回"  # the audit log's "who" for withdrawals: the group member, not a staff account
 
 
 @dataclass
@@ -25,6 +28,8 @@ class AssemblyStats:
     ignored: int = 0
     unassigned: int = 0
     reposts: int = 0
+    withdrawn: int = 0  # reports withdrawn because their sender recalled them
+    photos_withdrawn: int = 0  # recalled photos taken out of their report
 
     def add(self, other: AssemblyStats) -> None:
         for name in self.__dataclass_fields__:
@@ -55,6 +60,7 @@ class Assembler:
     _outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)
     _matcher: UnitMatcher | None = None
     _phashes: _PhashIndex | None = None
+    _recalls: dict[tuple[int, str], RecallRef] | None = None
 
     @property
     def window(self) -> timedelta:
@@ -65,6 +71,8 @@ class Assembler:
 
     def process(self, raw: PendingRaw) -> None:
         self.stats.processed += 1
+        if raw.kind == MessageKind.RECALL.value:
+            self._on_recall(raw)
         member = self._member(raw.sender_id)
         if member is None or raw.sent_at is None or not self._is_report_material(raw, member):
             self._outcomes[raw.id] = {"id": raw.id, "status": RawStatus.IGNORED.value, "report_id": None}
@@ -74,6 +82,9 @@ class Assembler:
         is_text = raw.kind == MessageKind.TEXT.value
         report = self._on_text(raw, unit_id) if is_text else self._on_photo(raw, unit_id)
         self._outcomes[raw.id] = {"id": raw.id, "status": RawStatus.ASSEMBLED.value, "report_id": report.id}
+        recall = self._recall_of(raw)
+        if recall is not None:  # the recall came first (import order, redelivery): same end state as live
+            self._withdraw_part(raw.id, raw.kind, report, recall)
 
     def finish(self) -> None:
         """Write every raw message's new status in one bulk UPDATE instead of one per message."""
@@ -153,7 +164,7 @@ class Assembler:
             for r in repository.photo_only_reports_near(
                 self.session, raw.group_id, raw.sender_id, raw.sent_at, self.window
             )
-            if r.status != ReportStatus.CORRECTED.value
+            if r.status not in (ReportStatus.CORRECTED.value, ReportStatus.WITHDRAWN.value)
         ]
         if not waiting:
             report = self._new_report(raw, unit_id, text)
@@ -186,9 +197,13 @@ class Assembler:
         assert raw.sent_at is not None and raw.group_id is not None and raw.sender_id is not None
         report = repository.nearest_text_report(self.session, raw.group_id, raw.sender_id, raw.sent_at, self.window)
         if report is None:
-            waiting = repository.photo_only_reports_near(
-                self.session, raw.group_id, raw.sender_id, raw.sent_at, self.window
-            )
+            waiting = [
+                r
+                for r in repository.photo_only_reports_near(
+                    self.session, raw.group_id, raw.sender_id, raw.sent_at, self.window
+                )
+                if r.status != ReportStatus.WITHDRAWN.value  # every photo of it was recalled
+            ]
             report = waiting[0] if waiting else None
         if report is None:
             report = self._new_report(raw, unit_id, None)
@@ -222,3 +237,77 @@ class Assembler:
         near = set(self._phashes.near(media.phash, self.settings.repost_hamming_distance))
         near.add(media_id)
         return sorted(near)
+
+    # -- recalls (撤回): a recalled text withdraws its report, a recalled photo leaves it --
+
+    def _recall_of(self, raw: PendingRaw) -> RecallRef | None:
+        """The stored recall naming this message, or the platform message it is a part of (``<id>#img1``)."""
+        if raw.group_id is None or raw.platform_message_id is None:
+            return None
+        if self._recalls is None:
+            self._recalls = repository.recalls_by_target(self.session)
+        if not self._recalls:
+            return None
+        key = raw.platform_message_id
+        return self._recalls.get((raw.group_id, key)) or self._recalls.get((raw.group_id, key.split("#", 1)[0]))
+
+    def _on_recall(self, raw: PendingRaw) -> None:
+        """Withdraw what the recalled message contributed to reports assembled in earlier runs.
+
+        Messages assembled in this run are not ASSEMBLED in the database yet; they met the recall in ``process``.
+        """
+        if raw.recalls_message_id is None or raw.group_id is None:
+            return
+        recall = RecallRef(raw.id, raw.sender_name)
+        for part in repository.assembled_parts(self.session, raw.group_id, raw.recalls_message_id):
+            report = self.session.get(Report, part.report_id)
+            if report is not None:
+                self._withdraw_part(part.id, part.kind, report, recall)
+
+    def _withdraw_part(self, raw_id: int, kind: str, report: Report, recall: RecallRef) -> None:
+        """Idempotent: a redelivered recall, or a recall met twice, changes nothing more."""
+        if kind == MessageKind.TEXT.value:
+            if report.status != ReportStatus.WITHDRAWN.value:
+                before = {"status": report.status}
+                report.status = ReportStatus.WITHDRAWN.value
+                self.stats.withdrawn += 1
+                self._audit(report, recall, raw_id, "report_withdrawn", before, {"status": report.status})
+            return
+        photo = repository.photo_of_raw(self.session, raw_id)
+        if photo is None:
+            return
+        report = self.session.get(Report, photo.report_id) or report  # merged into a text report since
+        before = {"status": report.status, "photo_count": report.photo_count, "possible_repost": report.possible_repost}
+        media_id = photo.media_id
+        self.session.delete(photo)
+        self.session.flush()
+        report.photo_count = repository.distinct_photo_count(self.session, report.id)
+        report.possible_repost = repository.has_repost_photo(self.session, report.id)
+        self.stats.photos_withdrawn += 1
+        if report.text_message_at is None and report.photo_count == 0 and report.status != ReportStatus.WITHDRAWN.value:
+            report.status = ReportStatus.WITHDRAWN.value  # nothing of a photo-only report is left
+            self.stats.withdrawn += 1
+        after = {
+            "status": report.status,
+            "photo_count": report.photo_count,
+            "possible_repost": report.possible_repost,
+            "removed_media_id": media_id,
+        }
+        self._audit(report, recall, raw_id, "report_photo_withdrawn", before, after)
+
+    def _audit(
+        self, report: Report, recall: RecallRef, raw_id: int, kind: str, before: dict[str, Any], after: dict[str, Any]
+    ) -> None:
+        """Withdrawals go to the audit log like staff changes, so a staff-corrected report keeps its trail."""
+        what = "文字" if kind == "report_withdrawn" else "一张图片"
+        self.session.add(
+            Correction(
+                kind=kind,
+                report_id=report.id,
+                actor=RECALL_ACTOR,
+                before=before,
+                after=after | {"recall_raw_message_id": recall.raw_id, "recalled_raw_message_id": raw_id},
+                reason=f"{recall.sender_name or '发送者'}在群里撤回了报送的{what}",
+            )
+        )
+        self._changed[report.id] = report

@@ -71,6 +71,7 @@ class ReportStatus(StrEnum):
     CLASSIFIED = "classified"
     NEEDS_REVIEW = "needs_review"
     CORRECTED = "corrected"
+    WITHDRAWN = "withdrawn"  # the sender recalled (撤回) its text, or every photo of a photo-only report
 
 
 class Unit(Base):
@@ -202,6 +203,7 @@ class RawMessage(Base):
     __table_args__ = (
         UniqueConstraint("platform", "group_id", "platform_message_id"),
         Index("ix_raw_messages_status_sent_at", "status", "sent_at"),
+        Index("ix_raw_messages_recalls_message_id", "recalls_message_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -210,6 +212,7 @@ class RawMessage(Base):
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     sender_name: Mapped[str | None] = mapped_column(String(200))  # group card or nickname at the time
     platform_message_id: Mapped[str | None] = mapped_column(String(200))
+    recalls_message_id: Mapped[str | None] = mapped_column(String(200))  # a recall: the platform id it withdraws
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(20))
     text: Mapped[str | None] = mapped_column(Text)

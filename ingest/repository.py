@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ingest.models import (
@@ -15,6 +15,7 @@ from ingest.models import (
     Media,
     Member,
     MemberName,
+    MessageKind,
     RawMessage,
     RawStatus,
     Report,
@@ -108,6 +109,8 @@ class PendingRaw(NamedTuple):
     kind: str
     text: str | None
     media_id: int | None
+    platform_message_id: str | None
+    recalls_message_id: str | None
 
 
 def pending_raw(session: Session, limit: int | None) -> list[PendingRaw]:
@@ -118,6 +121,63 @@ def pending_raw(session: Session, limit: int | None) -> list[PendingRaw]:
         .limit(limit)
     )
     return [PendingRaw(*row) for row in session.execute(stmt)]
+
+
+class RecallRef(NamedTuple):
+    """The recall that withdraws a message: which raw message it is and who was named in it."""
+
+    raw_id: int
+    sender_name: str | None
+
+
+def recalls_by_target(session: Session) -> dict[tuple[int, str], RecallRef]:
+    """Every stored recall keyed by (group, recalled platform message id); the earliest recall wins.
+
+    Recalls are rare, so one query per assembly run is cheaper than a lookup per assembled message.
+    """
+    rows = session.execute(
+        select(RawMessage.group_id, RawMessage.recalls_message_id, RawMessage.id, RawMessage.sender_name)
+        .where(
+            RawMessage.recalls_message_id.is_not(None),
+            RawMessage.kind == MessageKind.RECALL.value,
+            RawMessage.status != RawStatus.REJECTED.value,
+        )
+        .order_by(RawMessage.id)
+    )
+    found: dict[tuple[int, str], RecallRef] = {}
+    for group_id, target, raw_id, sender_name in rows:
+        if group_id is not None:
+            found.setdefault((group_id, target), RecallRef(raw_id, sender_name))
+    return found
+
+
+def assembled_parts(session: Session, group_id: int, message_id: str) -> Sequence[RawMessage]:
+    """Assembled texts and photos stored under a platform message id or as its parts (``<id>#img1``)."""
+    return session.scalars(
+        select(RawMessage)
+        .where(
+            RawMessage.group_id == group_id,
+            or_(
+                RawMessage.platform_message_id == message_id,
+                RawMessage.platform_message_id.startswith(message_id + "#", autoescape=True),
+            ),
+            RawMessage.kind.in_([MessageKind.TEXT.value, MessageKind.IMAGE.value]),
+            RawMessage.status == RawStatus.ASSEMBLED.value,
+            RawMessage.report_id.is_not(None),
+        )
+        .order_by(RawMessage.id)
+    ).all()
+
+
+def photo_of_raw(session: Session, raw_message_id: int) -> ReportPhoto | None:
+    return session.scalar(select(ReportPhoto).where(ReportPhoto.raw_message_id == raw_message_id))
+
+
+def has_repost_photo(session: Session, report_id: int) -> bool:
+    query = select(ReportPhoto.id).where(
+        ReportPhoto.report_id == report_id, ReportPhoto.repost_of_media_id.is_not(None)
+    )
+    return session.scalar(query.limit(1)) is not None
 
 
 def unit_keys(session: Session) -> list[tuple[int, str, list[str]]]:

@@ -30,6 +30,8 @@ class IncomingMessage(BaseModel):
     sender_id: str | None = Field(None, max_length=200)  # None for system messages
     sender_name: str | None = Field(None, max_length=200)  # group card first, else nickname
     message_id: str | None = Field(None, max_length=200)  # None where the platform has no stable id
+    # A recall (撤回) names the platform message id it withdraws: the ``message_id`` that message was stored under.
+    recalls_message_id: str | None = Field(None, min_length=1, max_length=200)
     sent_at: datetime
     kind: MessageKind
     text: str | None = None

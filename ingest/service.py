@@ -71,6 +71,7 @@ def _store(session: Session, settings: Settings, message: IncomingMessage) -> In
         sender_id=sender.id if sender else None,
         sender_name=message.sender_name,
         platform_message_id=message_key,
+        recalls_message_id=message.recalls_message_id if message.kind == MessageKind.RECALL else None,
         sent_at=message.sent_at,
         kind=message.kind.value,
         text=message.text,
@@ -118,6 +119,8 @@ def _content_key(message: IncomingMessage) -> str:
         digest.update(b"\x00")
     if message.media is not None:
         digest.update(hashlib.sha256(message.media.data).digest())
+    if message.recalls_message_id is not None:  # two id-less recalls in one second are two recalls
+        digest.update(message.recalls_message_id.encode("utf-8"))
     return "h:" + digest.hexdigest()[:40]
 
 

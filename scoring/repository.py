@@ -42,7 +42,7 @@ def prepare(session: Session) -> None:
 
 
 def counted_statuses(counting: Counting) -> list[str]:
-    """Statuses whose labels count; ``needs_review`` only when the rubric says so."""
+    """Statuses whose labels count; ``needs_review`` only when the rubric says so; never ``withdrawn`` (recalled)."""
     statuses = [ReportStatus.CLASSIFIED.value, ReportStatus.CORRECTED.value]
     if counting.count_needs_review:
         statuses.append(ReportStatus.NEEDS_REVIEW.value)

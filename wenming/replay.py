@@ -35,6 +35,7 @@ class ReplaySummary:
     reports_updated: int = 0
     ignored: int = 0
     unassigned: int = 0
+    withdrawn: int = 0
     seconds: float = 0.0
 
     @property
@@ -117,3 +118,4 @@ def _assemble(
     summary.reports_updated += stats.reports_updated
     summary.ignored += stats.ignored
     summary.unassigned += stats.unassigned
+    summary.withdrawn += stats.withdrawn

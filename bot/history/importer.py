@@ -115,8 +115,18 @@ def _same(raw: RawMessage, message: IncomingMessage) -> bool:
     return raw.kind == message.kind.value and _norm(raw.text) == _norm(message.text) != ""
 
 
-def _already_there(session: Session, group_pk: int | None, message: IncomingMessage, used: set[int]) -> str | None:
-    """'live' or 'imported' when an equivalent stored message (not yet matched) is near that time."""
+@dataclass
+class _Matched:
+    """Stored messages already matched in this import, and the ids the export's messages are stored under."""
+
+    used: set[int] = field(default_factory=set)
+    stored_as: dict[str, str] = field(default_factory=dict)  # export message id → stored platform message id
+
+
+def _already_there(
+    session: Session, group_pk: int | None, message: IncomingMessage, matched: _Matched
+) -> RawMessage | None:
+    """An equivalent stored message (not yet matched) near that time, captured live or imported before."""
     if group_pk is None:
         return None
     window = session.scalars(
@@ -127,9 +137,11 @@ def _already_there(session: Session, group_pk: int | None, message: IncomingMess
         )
     )
     for raw in window:
-        if raw.id not in used and _same(raw, message):
-            used.add(raw.id)  # five photos in a row match five stored photos, one each
-            return "imported" if (raw.payload or {}).get("history") else "live"
+        if raw.id not in matched.used and _same(raw, message):
+            matched.used.add(raw.id)  # five photos in a row match five stored photos, one each
+            if message.message_id and raw.platform_message_id:
+                matched.stored_as[message.message_id] = raw.platform_message_id
+            return raw
     return None
 
 
@@ -146,6 +158,7 @@ def _incoming(record: HistoryRecord, group_key: str, group_name: str, settings: 
         kind=record.kind,
         text=record.text,
         from_self=record.from_self,
+        recalls_message_id=record.recalls_message_id,
         payload={"history": record.source},
     )
 
@@ -179,7 +192,7 @@ def import_history(
     if group_id and len(names) > 1:
         raise HistoryFormatError("文件里有多个群（" + "、".join(sorted(names)) + "），--group-id 只能用于单个群的导出")
     summary = ImportSummary(format=fmt, group_name="、".join(sorted(names)))
-    used: set[int] = set()
+    matched = _Matched()
     for batch_start in range(0, len(records), BATCH):
         with transaction(factory) as session:
             groups: dict[str, tuple[str, int | None]] = {}
@@ -188,7 +201,7 @@ def import_history(
                 if name not in groups:
                     groups[name] = _resolve_group(session, record.platform, name, group_id or record.group_id)
                 key, group_pk = groups[name]
-                _import_one(session, settings, summary, _incoming(record, key, name, settings), group_pk, used)
+                _import_one(session, settings, summary, _incoming(record, key, name, settings), group_pk, matched)
                 if progress:
                     progress(1)
     with transaction(factory) as session:
@@ -202,22 +215,24 @@ def _import_one(
     summary: ImportSummary,
     message: IncomingMessage,
     group_pk: int | None,
-    used: set[int],
+    matched: _Matched,
 ) -> None:
     from ingest import service as ingest_service
 
     summary.total += 1
     summary.first = min(summary.first or message.sent_at, message.sent_at)
     summary.last = max(summary.last or message.sent_at, message.sent_at)
-    seen = _already_there(session, group_pk, message, used)
-    if seen == "live":
-        summary.captured_live += 1
+    seen = _already_there(session, group_pk, message, matched)
+    if seen is not None:
+        if (seen.payload or {}).get("history"):
+            summary.already_imported += 1
+        else:
+            summary.captured_live += 1
         return
-    if seen == "imported":
-        summary.already_imported += 1
-        return
+    if message.recalls_message_id in matched.stored_as:  # the recalled message was captured live, under its id
+        message = message.model_copy(update={"recalls_message_id": matched.stored_as[message.recalls_message_id]})
     outcome = ingest_service.receive(session, settings, message)
-    used.add(outcome.raw_message_id)
+    matched.used.add(outcome.raw_message_id)
     if outcome.duplicate:
         summary.already_imported += 1
     elif outcome.error:

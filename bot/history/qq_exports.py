@@ -131,14 +131,15 @@ def _qce_records(msg: Any, index: int, group_name: str | None, group_id: str | N
     if msg.get("system"):
         yield HistoryRecord(**base | {"sender_id": None, "sender_name": None}, kind=MessageKind.SYSTEM, text=text)
         return
-    if msg.get("recalled"):
-        yield HistoryRecord(**base, kind=MessageKind.RECALL, text=text or None, message_id=f"qce:{msg.get('id')}")
-        return
+    key = f"qce:{msg.get('id')}"
     images = [r for r in content.get("resources") or [] if isinstance(r, dict) and r.get("type") == "image"]
     for placeholder in ("[图片]", "[图片消息]"):
         text = text.replace(placeholder, "").strip()
     if text:
-        yield HistoryRecord(**base, kind=MessageKind.TEXT, text=text, message_id=f"qce:{msg.get('id')}")
+        yield HistoryRecord(**base, kind=MessageKind.TEXT, text=text, message_id=key)
     for n, _ in enumerate(images):
-        key = f"qce:{msg.get('id')}#img{n}"
-        yield HistoryRecord(**base, kind=MessageKind.OTHER, text=IMAGE_PLACEHOLDER, message_id=key)
+        yield HistoryRecord(**base, kind=MessageKind.OTHER, text=IMAGE_PLACEHOLDER, message_id=f"{key}#img{n}")
+    if msg.get("recalled"):  # what was posted, then its recall: a report it made ends withdrawn, as if seen live
+        yield HistoryRecord(
+            **base, kind=MessageKind.RECALL, text="撤回了一条消息", message_id=f"{key}#recall", recalls_message_id=key
+        )

@@ -30,6 +30,7 @@ class HistoryRecord:
     group_id: str | None = None
     group_name: str | None = None
     from_self: bool = False
+    recalls_message_id: str | None = None  # a recall: the ``message_id`` of the message it withdraws
     source: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,3 +74,23 @@ def sharing_text(xml: str) -> str | None:
     if kind == "57":  # a quoted reply: the title is what the member typed
         return title
     return f"[分享] {title}" + (f"\n{url}" if url else "")
+
+
+_REVOKE = re.compile(r"<sysmsg[^>]*\btype=[\"']revokemsg[\"']")
+_REVOKED_ID = tuple(re.compile(rf"<{tag}>\s*(\d+)\s*</{tag}>") for tag in ("newmsgid", "msgid"))
+
+
+def revoked_message_id(xml: str) -> str | None:
+    """The id a WeChat ``<sysmsg type="revokemsg">`` withdraws (escaped or not); None for any other XML.
+
+    ``<newmsgid>`` (PC and newer clients) is the recalled message's server id (``NewMsgId``, PyWxDump's
+    ``MsgSvrID``); web WeChat only has ``<msgid>``, its ``MsgId``, which web WeChat sets equal to ``NewMsgId``.
+    """
+    content = html.unescape(xml)
+    if not _REVOKE.search(content):
+        return None
+    for pattern in _REVOKED_ID:
+        match = pattern.search(content)
+        if match:
+            return match.group(1)
+    return None

@@ -15,6 +15,7 @@ from bot.history.records import (
     HistoryFormatError,
     HistoryRecord,
     read_text,
+    revoked_message_id,
     sharing_text,
 )
 from ingest.models import MessageKind, Platform
@@ -155,7 +156,10 @@ def parse_pywxdump_csv(path: Path) -> Iterator[HistoryRecord]:
             content = value.get("msg", "") if isinstance(value, dict) else str(value)
         type_name = (row["type_name"] or "").strip()
         kind = _PYWXDUMP_TYPES.get(type_name, MessageKind.TEXT if "链接" in type_name else MessageKind.OTHER)
-        if kind is MessageKind.OTHER:
+        recalled = revoked_message_id(content) if type_name == "撤回消息" else None
+        if recalled is not None:  # the revoke XML names the recalled MsgSvrID: a recall, not a system line
+            kind, content = MessageKind.RECALL, "撤回了一条消息"
+        elif kind is MessageKind.OTHER:
             content = IMAGE_PLACEHOLDER if type_name == "图片" else f"[{type_name or '其他消息'}]"
         elif content.lstrip().startswith("<"):
             content = sharing_text(content) or content
@@ -164,7 +168,7 @@ def parse_pywxdump_csv(path: Path) -> Iterator[HistoryRecord]:
         except ValueError:
             raise HistoryFormatError(f"第 {line} 行：CreateTime 格式应为 YYYY-MM-DD HH:MM:SS") from None
         talker = (row["talker"] or "").strip()
-        system = kind is MessageKind.SYSTEM
+        system = kind in (MessageKind.SYSTEM, MessageKind.RECALL)
         yield HistoryRecord(
             platform=Platform.WECHAT,
             sent_at=sent_at,
@@ -174,5 +178,6 @@ def parse_pywxdump_csv(path: Path) -> Iterator[HistoryRecord]:
             sender_name=None if system else talker or None,
             message_id=(row["MsgSvrID"] or "").strip() or None,  # the server id web WeChat calls NewMsgId
             from_self=(row["is_sender"] or "").strip() == "1",
+            recalls_message_id=recalled,
             source={"format": "pywxdump-csv", "line": line, "room_name": row.get("room_name", "")},
         )

@@ -241,6 +241,7 @@ class OneBotAdapter(Adapter):
             text=draft.text,
             media=media,
             from_self=draft.from_self,
+            recalls_message_id=draft.recalls_message_id,
             payload=payload,
         )
 

@@ -77,6 +77,7 @@ class Draft:
     text: str | None = None
     from_self: bool = False
     image: ImageRef | None = None
+    recalls_message_id: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
 
 
@@ -192,12 +193,13 @@ def group_notice_draft(event: dict[str, Any]) -> Draft | None:
         "payload": event,
     }
     if notice_type == "group_recall":
-        recalled = _int_field(event, "message_id")
+        recalled = message_key(self_id, _int_field(event, "message_id"))
         return Draft(
             **base | {"sender_id": user or None},
-            message_id=f"{message_key(self_id, recalled)}#recall",
+            message_id=f"{recalled}#recall",
             kind=MessageKind.RECALL,
-            text=f"撤回了消息 {message_key(self_id, recalled)}",
+            text=f"撤回了消息 {recalled}",
+            recalls_message_id=recalled,  # the key of the recalled text; its images are ``<key>#img<n>``
         )
     template = _NOTICE_TEXT.get((notice_type, event.get("sub_type"))) or _NOTICE_TEXT.get((notice_type, None))
     if template is None:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.history.records import revoked_message_id
 from ingest.models import MessageKind, Platform
 from ingest.schemas import IncomingMessage, MediaContent
 
@@ -67,6 +68,13 @@ def message_id_of(msg: Mapping[str, Any]) -> str | None:
     return str(value) if value else None
 
 
+def recalled_message_id(msg: Mapping[str, Any]) -> str | None:
+    """What a revoke withdraws: itchat turns MsgType 10002 into a Note with the revokemsg XML in ``Content``."""
+    if msg.get("MsgType") != 10002:
+        return None
+    return revoked_message_id(str(msg.get("Content") or ""))
+
+
 def to_incoming(
     msg: Mapping[str, Any],
     *,
@@ -85,6 +93,10 @@ def to_incoming(
         "message_id": message_id,
         "sent_at": sent_at,
     }
+    recalled = recalled_message_id(msg) if kind_name == "Note" else None
+    if recalled is not None:  # itchat makes a revoke a Note whose Text is the「"某某" 撤回了一条消息」line
+        text = str(msg.get("Text") or "撤回了一条消息")
+        return IncomingMessage(**base, kind=MessageKind.RECALL, text=text, recalls_message_id=recalled, payload=payload)
     if kind_name == "Note":  # system line: itchat fills the bot itself in as the "sender"
         return IncomingMessage(**base, kind=MessageKind.SYSTEM, text=str(msg.get("Text") or ""), payload=payload)
     sender_id, sender_name = member_key(msg)

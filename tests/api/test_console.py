@@ -94,6 +94,19 @@ async def test_every_page_renders_for_a_viewer(client: httpx.AsyncClient, staff:
     assert "hx-post" not in review.text  # a viewer sees no write buttons
 
 
+async def test_withdrawn_report_shows_its_badge_and_has_a_status_filter(
+    client: httpx.AsyncClient, staff: Staff, data: Data
+) -> None:
+    report = data.report("县档案馆开展志愿服务（发错了）", status="withdrawn")
+    await console_login(client, "viewer")
+    listed = await client.get("/reports?status=withdrawn")
+    assert "县档案馆开展志愿服务（发错了）" in listed.text and 'class="badge warn"' in listed.text
+    assert '<option value="withdrawn" selected>已撤回</option>' in listed.text
+    detail = await client.get(f"/reports/{report.id}")
+    assert ">已撤回</span>" in detail.text
+    assert "县档案馆开展志愿服务" not in (await client.get("/review")).text
+
+
 async def test_relabel_from_the_queue_with_htmx(
     client: httpx.AsyncClient, staff: Staff, data: Data, session: Session
 ) -> None:

@@ -209,6 +209,18 @@ async def test_review_queue_holds_unsure_and_unattributed_reports_oldest_first(
     assert sure.id not in got and chatter.id not in got and staff_post.id not in got
 
 
+async def test_withdrawn_reports_leave_the_queue_but_can_still_be_listed(
+    client: httpx.AsyncClient, staff: Staff, data: Data
+) -> None:
+    orphan = data.report("开展文明劝导", label="volunteer", day=date(2026, 10, 5))
+    recalled = data.report("开展文明劝导（发错群了）", label="volunteer", status="withdrawn", day=date(2026, 10, 5))
+    h = staff.headers("viewer")
+    queue = (await client.get("/api/v1/review", headers=h)).json()
+    assert [r["id"] for r in queue["items"]] == [orphan.id]
+    listed = (await client.get("/api/v1/reports?status=withdrawn", headers=h)).json()
+    assert [r["id"] for r in listed["items"]] == [recalled.id] and listed["items"][0]["status"] == "withdrawn"
+
+
 async def test_relabel_writes_a_staff_classification_and_an_audit_row(
     client: httpx.AsyncClient, staff: Staff, data: Data, session: Session
 ) -> None:

@@ -106,3 +106,40 @@ def test_pywxdump_needs_a_group_name(committed_factory: sessionmaker[Session], l
 
     with pytest.raises(HistoryFormatError, match="--group"):
         import_history(committed_factory, live_settings, FIXTURES / "pywxdump.csv")
+
+
+def _report_of(factory: sessionmaker[Session], text: str) -> Report:
+    with factory() as session:
+        return session.scalars(select(Report).where(Report.text == text)).one()
+
+
+def test_qce_recalled_message_imports_as_a_withdrawn_report(
+    committed_factory: sessionmaker[Session], live_settings: Settings
+) -> None:
+    summary = import_history(committed_factory, live_settings, FIXTURES / "qce.json", group_id="55667788")
+    assert summary.kinds["recall"] == 1
+    assert _report_of(committed_factory, "发错了").status == "withdrawn"
+    assert _report_of(committed_factory, "县交通局组织职工参加无偿献血活动").status != "withdrawn"
+
+
+def test_export_recall_withdraws_the_message_the_bot_captured_live(sink: IngestSink, live_settings: Settings) -> None:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=png_bytes())))
+    adapter = OneBotAdapter(live_settings, sink, http)
+    adapter.group_names[str(ev.GROUP_ID)] = "全县文明单位QQ群"
+    live = ev.group_message_array(  # captured live; the bot was offline when it was recalled
+        message_id=950,
+        time=1700546500,
+        user_id=22223333,
+        message=[{"type": "text", "data": {"text": "发错了"}}],
+        sender={"user_id": 22223333, "nickname": "陈", "card": "县税务局-陈"},
+    )
+    asyncio.run(adapter.handle_event(live))
+    sink.assemble_sync()
+    assert _report_of(sink.factory, "发错了").status != "withdrawn"
+
+    summary = import_history(sink.factory, live_settings, FIXTURES / "qce.json")
+    assert summary.captured_live == 1
+    assert _report_of(sink.factory, "发错了").status == "withdrawn"
+    with sink.factory() as session:
+        recall = session.scalars(select(RawMessage).where(RawMessage.kind == "recall")).one()
+    assert recall.recalls_message_id == f"{ev.SELF_ID}:950"  # the export's id translated to the live one

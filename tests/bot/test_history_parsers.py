@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,11 +77,38 @@ def test_qq_txt_titles_twelve_hour_times_and_email_senders(name: str) -> None:
 
 
 def test_qce_json_splits_text_and_images_and_marks_recalls() -> None:
-    text, image, recalled, system = PARSERS["qce-json"](FIXTURES / "qce.json")
+    text, image, recalled, recall, system = PARSERS["qce-json"](FIXTURES / "qce.json")
     assert text.text == "县交通局组织职工参加无偿献血活动" and text.sender_id == "87654321"
     assert text.sent_at == datetime(2023, 11, 21, 6, 0, tzinfo=UTC)
     assert image.kind is MessageKind.OTHER and image.message_id == "qce:7311111111111111111#img0"
-    assert recalled.kind is MessageKind.RECALL and system.kind is MessageKind.SYSTEM
+    # a recalled message is what was posted followed by its recall naming it
+    assert recalled.kind is MessageKind.TEXT and recalled.text == "发错了"
+    assert recall.kind is MessageKind.RECALL and recall.recalls_message_id == recalled.message_id
+    assert recall.message_id == f"{recalled.message_id}#recall" and recall.sender_id == "22223333"
+    assert system.kind is MessageKind.SYSTEM
+
+
+def test_pywxdump_revoke_with_its_xml_names_the_recalled_server_id(tmp_path: Path) -> None:
+    revoke = (
+        '<sysmsg type="revokemsg"><revokemsg><session>20231120@chatroom</session><msgid>1234</msgid>'
+        '<newmsgid>7001234567890123456</newmsgid><replacemsg><![CDATA["王建国" 撤回了一条消息]]></replacemsg>'
+        "</revokemsg></sysmsg>"
+    )
+    at = "2023-11-22 14:02:00"
+    head = (FIXTURES / "pywxdump.csv").read_text(encoding="utf-8").splitlines()[:2]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(
+        [
+            ["9", "7001234567890123999", "撤回消息", "0", "", "20231120@chatroom", revoke, "", at],
+            ["10", "7001234567890124000", "撤回消息", "0", "", "20231120@chatroom", "王建国撤回了一条消息", "", at],
+        ]
+    )
+    path = tmp_path / "pywxdump.csv"
+    path.write_text("\n".join(head) + "\n" + buffer.getvalue(), encoding="utf-8")
+    text, recall, bare = PARSERS["pywxdump-csv"](path)
+    assert recall.kind is MessageKind.RECALL and recall.recalls_message_id == text.message_id
+    assert recall.sender_id is None and recall.message_id == "7001234567890123999"
+    assert bare.kind is MessageKind.SYSTEM and bare.recalls_message_id is None  # no XML: nothing to name
 
 
 def test_unknown_file_is_a_chinese_error(tmp_path: Path) -> None:

@@ -68,6 +68,7 @@ def test_group_notices_become_system_and_recall_messages() -> None:
     recall = group_notice_draft(ev.group_recall(101))
     assert recall is not None and recall.kind is MessageKind.RECALL
     assert recall.message_id == f"{ev.SELF_ID}:101#recall"
+    assert recall.recalls_message_id == f"{ev.SELF_ID}:101"  # the key message 101's text was stored under
 
 
 def test_bot_own_messages_are_marked_from_self() -> None:

@@ -272,3 +272,57 @@ def test_unreadable_message_is_kept_raw_with_a_reason(wired: Any) -> None:
     assert sink.messages == []
     [(payload, reason, platform)] = sink.rejected
     assert platform == "wechat" and "CreateTime" in reason and payload["NewMsgId"] == 49
+
+
+def _revoke(recalled: str, new_msg_id: int, *, tag: str = "msgid", prefix: str = "") -> dict[str, Any]:
+    """A web-WeChat revoke (MsgType 10002) as webwxsync returns it: the sysmsg XML escaped in ``Content``."""
+    xml = (
+        f'&lt;sysmsg type="revokemsg"&gt;&lt;revokemsg&gt;&lt;session&gt;{ROOM}&lt;/session&gt;'
+        f"&lt;oldmsgid&gt;1012706478&lt;/oldmsgid&gt;&lt;{tag}&gt;{recalled}&lt;/{tag}&gt;"
+        '&lt;replacemsg&gt;&lt;![CDATA["县人民医院-王医生" 撤回了一条消息]]&gt;&lt;/replacemsg&gt;'
+        "&lt;/revokemsg&gt;&lt;/sysmsg&gt;"
+    )
+    return _raw(10002, prefix + xml, new_msg_id, MsgId=str(new_msg_id), CreateTime=1763600060)
+
+
+def test_revoke_becomes_a_recall_naming_the_message_id_it_was_stored_under(wired: Any) -> None:
+    core, _, sink = wired
+    original = _raw(1, f"{MEMBER}:<br/>县人民医院开展义诊", 7001234567890123456, MsgId="7001234567890123456")
+    _dispatch(core, [original, _revoke("7001234567890123456", 7001234567890123999)])
+    text, recall = sink.messages
+    assert recall.kind is MessageKind.RECALL and recall.recalls_message_id == text.message_id
+    assert recall.message_id == "7001234567890123999" and recall.sender_id is None
+    assert recall.text == '"县人民医院-王医生" 撤回了一条消息'  # itchat's own reading of the CDATA
+
+
+def test_revoke_with_newmsgid_and_a_member_prefix_is_a_recall_too(wired: Any) -> None:
+    core, _, sink = wired
+    _dispatch(core, [_revoke("7001234567890123456", 7001234567890124000, tag="newmsgid", prefix=f"{MEMBER}:<br/>")])
+    [recall] = sink.messages
+    assert recall.kind is MessageKind.RECALL and recall.recalls_message_id == "7001234567890123456"
+
+
+def test_other_10002_system_messages_stay_system_lines(wired: Any) -> None:
+    core, _, sink = wired
+    pat = '&lt;sysmsg type="pat"&gt;&lt;pat&gt;&lt;template&gt;&lt;![CDATA["王建国" 拍了拍我]]&gt;&lt;/template&gt;'
+    _dispatch(core, [_raw(10002, pat + "&lt;/pat&gt;&lt;/sysmsg&gt;", 51)])
+    [message] = sink.messages
+    assert message.kind is MessageKind.SYSTEM and message.recalls_message_id is None
+
+
+def test_revoked_report_is_withdrawn_in_ingest(sink: Any, live_settings: Settings) -> None:
+    from sqlalchemy import select
+
+    from ingest.models import Report
+
+    core = _core()
+    WeChatAdapter(live_settings, sink, core)
+    text = _raw(1, f"{MEMBER}:<br/>县人民医院开展健康讲座进社区", 7005, MsgId="7005")
+    photo = _raw(3, f"{MEMBER}:<br/>&lt;msg&gt;&lt;img /&gt;&lt;/msg&gt;", 7006, MsgId="7006", CreateTime=1763600010)
+    _dispatch(core, [text, photo])
+    sink.assemble_sync()
+    _dispatch(core, [_revoke("7005", 7007)])
+    sink.assemble_sync()
+    with sink.factory() as session:
+        [report] = session.scalars(select(Report))
+    assert report.status == "withdrawn" and report.photo_count == 1  # its photo is withdrawn with it

@@ -65,6 +65,16 @@ def test_low_confidence_marks_the_report_for_review(
     assert report.status == "needs_review"
 
 
+def test_a_withdrawn_report_keeps_its_status_when_classified_again(
+    session: Session, settings: Settings, make_report: Callable[..., Report]
+) -> None:
+    report = make_report("县交通运输局志愿者在十字路口开展文明劝导")
+    report.status = "withdrawn"  # its sender recalled it
+    row = service.classify_report(session, settings, report)
+    assert row is not None and report.label == row.label  # still labelled, for staff to read
+    assert report.status == "withdrawn"
+
+
 def test_staff_correction_is_audited_and_never_overwritten(
     session: Session, settings: Settings, make_report: Callable[..., Report]
 ) -> None:

@@ -125,3 +125,13 @@ def test_month_boundary_uses_shanghai_midnight(world: World, settings: Settings,
     november = service.monthly_ranking(world.session, settings, changxing, 2026, 11)
     assert october.rows[0].practice_count == 1 and november.rows[0].practice_count == 1
     assert november.start == date(2026, 11, 1) and november.end == date(2026, 12, 1)
+
+
+def test_withdrawn_reports_never_count(world: World, settings: Settings, changxing) -> None:
+    unit = world.unit("撤回单位")
+    world.report(unit, date(2026, 10, 9), photos=3)
+    world.report(unit, date(2026, 10, 10), photos=4, status="withdrawn")  # its sender recalled it
+    world.report(unit, date(2026, 10, 11), ("volunteer",), status="withdrawn")
+    row = service.monthly_ranking(world.session, settings, changxing, 2026, 10).rows[0]
+    assert row.practice_count == 1 and row.active_days == 1 and row.photos == 3
+    assert row.label_counts["volunteer"] == 0

@@ -24,11 +24,17 @@ __all__ = ["cli", "cli_data_dir"]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def demo_subset(target: Path, lines: int) -> Path:
-    """The first ``lines`` messages of the real demo data with the photos they use (a fast but real run)."""
+def demo_subset(target: Path, lines: int, *, with_recall: bool = False) -> Path:
+    """The first ``lines`` messages of the real demo data with the photos they use (a fast but real run);
+    ``with_recall`` adds the demo's first recall and, after it, the message it recalls."""
     (target / "images").mkdir(parents=True)
     shutil.copy(DEMO_DATA / "units.csv", target / "units.csv")
-    kept = (DEMO_DATA / "messages.jsonl").read_text(encoding="utf-8").splitlines()[:lines]
+    every = (DEMO_DATA / "messages.jsonl").read_text(encoding="utf-8").splitlines()
+    kept = every[:lines]
+    if with_recall:
+        recall = next(raw for raw in every if json.loads(raw)["kind"] == "recall")
+        recalled = json.loads(recall)["recalls_message_id"]
+        kept += [recall, next(raw for raw in every if json.loads(raw)["message_id"] == recalled)]
     for raw in kept:
         image = json.loads(raw).get("image")
         if image:
@@ -47,21 +53,24 @@ def totals() -> tuple[int, int, int]:
 
 
 def test_demo_runs_end_to_end_and_is_rerunnable(cli: Cli) -> None:
-    data = demo_subset(cli.root / "demo", 250)
+    data = demo_subset(cli.root / "demo", 250, with_recall=True)
     first = cli.ok("demo", "--data", str(data), "--no-serve")
     assert "2/6 演示单位已导入：新增 41 个" in first
     assert "预览" in first and "活跃度" in first
     charts = list((common.settings().data_dir / "posts" / "dry-run").glob("*.png"))
     assert charts and charts[0].read_bytes().startswith(b"\x89PNG")
-    assert summary_value(first, "读取消息") == 250
-    assert summary_value(first, "新存入") == 250
+    assert summary_value(first, "读取消息") == 252
+    assert summary_value(first, "新存入") == 252
     assert "各单位活动报送统计" in first and "接下来可以试试" in first
     assert "无任何报送的单位" in first and "长兴县应急管理局" in first  # the silent unit
+    # the recalled message arrives after its recall and still ends withdrawn, shown apart from the counted reports
+    assert summary_value(first, "被撤回的报送") == 1
+    assert "已撤回" in first and "另有 1 条已被发送者撤回（不计入）" in first
     after_first = totals()
-    assert after_first[0] == 41 and after_first[1] == 250 and after_first[2] > 20
+    assert after_first[0] == 41 and after_first[1] == 252 and after_first[2] > 20
     second = cli.ok("demo", "--data", str(data), "--no-serve")
     assert "新增 0 个，更新 0 个，无变化 41 个" in second
-    assert summary_value(second, "重复（已存在，跳过）") == 250
+    assert summary_value(second, "重复（已存在，跳过）") == 252
     assert summary_value(second, "新建报送") == 0
     assert totals() == after_first
 

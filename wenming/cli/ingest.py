@@ -73,6 +73,7 @@ def render_summary(summary: ReplaySummary, out: Console) -> None:
         ("补充到已有报送", summary.reports_updated),
         ("不成报送（系统、工作人员、撤回等）", summary.ignored),
         ("未归属单位的报送", summary.unassigned),
+        ("被撤回的报送（发送者撤回，不计分）", summary.withdrawn),
     ]:
         table.add_row(label, str(value))
     table.add_row("用时", f"{summary.seconds:.1f} 秒（{summary.rate:,.0f} 条/秒）")

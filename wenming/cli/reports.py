@@ -24,6 +24,7 @@ STATUS_ZH = {
     ReportStatus.CLASSIFIED.value: "已分类",
     ReportStatus.NEEDS_REVIEW.value: "待复核",
     ReportStatus.CORRECTED.value: "已更正",
+    ReportStatus.WITHDRAWN.value: "已撤回",
 }
 
 
@@ -33,7 +34,7 @@ class UnitCounts:
 
     name: str
     level: str = ""
-    total: int = 0
+    total: int = 0  # withdrawn (recalled) reports are not counted here, only in by_status
     photos: int = 0
     reposts: int = 0
     by_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -49,6 +50,10 @@ class Stats:
     @property
     def total_reports(self) -> int:
         return sum(u.total for u in self.units) + self.unassigned.total
+
+    @property
+    def withdrawn(self) -> int:
+        return sum(u.by_status.get(ReportStatus.WITHDRAWN.value, 0) for u in [*self.units, self.unassigned])
 
 
 def collect_stats(session: Session, since: date | None = None, until: date | None = None) -> Stats:
@@ -73,10 +78,12 @@ def collect_stats(session: Session, since: date | None = None, until: date | Non
         target = unassigned if unit_id is None else counts.get(unit_id)
         if target is None:  # a report of a unit that has since been deactivated
             continue
+        target.by_status[status] += n
+        if status == ReportStatus.WITHDRAWN.value:
+            continue  # the sender recalled it: shown in its own column, never as a report
         target.total += n
         target.photos += int(photos)
         target.reposts += int(reposts)
-        target.by_status[status] += n
         target.by_label[label or ""] += n
     raw = dict(session.execute(select(RawMessage.status, func.count()).group_by(RawMessage.status)).all())
     ranked = sorted(counts.values(), key=lambda c: (-c.total, c.name))
@@ -98,7 +105,11 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
         title=title,
         box=box.SIMPLE_HEAD,
         padding=(0, 1) if wide else (0, 0),
-        caption=f"类别：{legend}；重复图=含疑似重复图片的报送数" if labels else "重复图=含疑似重复图片的报送数",
+        caption="；".join(
+            ([f"类别：{legend}"] if labels else [])
+            + ["重复图=含疑似重复图片的报送数"]
+            + (["已撤回=发送者在群里撤回的报送，不计入报送数"] if ReportStatus.WITHDRAWN.value in statuses else [])
+        ),
     )
     table.add_column("排名", justify="right")
     table.add_column("单位", justify="left", overflow="fold", min_width=8)
@@ -126,8 +137,9 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
     out.print(table)
     silent = [c.name for c in stats.units if c.total == 0]
     raw = stats.raw_by_status
+    withdrawn = f"，另有 {stats.withdrawn} 条已被发送者撤回（不计入）" if stats.withdrawn else ""
     out.print(
-        f"共 {stats.total_reports} 条报送，其中未归属单位 {stats.unassigned.total} 条（待人工认领）；"
+        f"共 {stats.total_reports} 条报送，其中未归属单位 {stats.unassigned.total} 条（待人工认领）{withdrawn}；"
         f"原始消息 {sum(raw.values())} 条（已组装 {raw.get(RawStatus.ASSEMBLED.value, 0)}，"
         f"不成报送 {raw.get(RawStatus.IGNORED.value, 0)}，"
         f"待处理 {raw.get(RawStatus.RECEIVED.value, 0)}，有误 {raw.get(RawStatus.REJECTED.value, 0)}）。"
