@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.cache import ResultCache
 from api.errors import ErrorResponse, install_error_handlers
-from api.routers import auth, misc, people, reports, scores, units
+from api.routers import auth, misc, people, reports, scores, system, units
 from wenming.db import create_db_engine, make_read_session_factory, make_session_factory
 from wenming.schema import load_all_models
 from wenming.settings import Settings, get_settings
@@ -35,7 +35,16 @@ DESCRIPTION = """文明单位动态管理系统的工作人员接口。
 
 def api_routers() -> list[APIRouter]:
     """The JSON API's resource routers, all mounted under /api/v1."""
-    return [auth.router, units.router, people.router, reports.router, scores.router, scores.records_router, misc.router]
+    return [
+        auth.router,
+        units.router,
+        people.router,
+        reports.router,
+        scores.router,
+        scores.records_router,
+        system.router,
+        misc.router,
+    ]
 
 
 def _lifespan(connections: int):  # type: ignore[no-untyped-def]

@@ -32,6 +32,7 @@ from api.errors import ApiError
 from api.models import Role
 from api.routers import reports as report_routes
 from api.routers import scores as score_routes
+from api.routers import system as system_routes
 from api.routers import units as unit_routes
 from api.routers.auth import set_session_cookie
 from classifier.models import Label
@@ -233,9 +234,26 @@ def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff)
         me,
         nav="dashboard",
         counts=_dashboard_counts(db, settings),
+        jobs=system_routes.overview(db, settings),
         today=today,
         **board,
     )
+
+
+@router.get("/system", response_class=HTMLResponse)
+def system_page(
+    request: Request, db: DbSession, settings: AppSettings, me: Staff, saved: Annotated[str, Query(max_length=200)] = ""
+) -> HTMLResponse:
+    """The background queue and photo reading: backlog, failures with their reasons, retry for admins."""
+    return render(request, "system.html", me, nav="system", jobs=system_routes.overview(db, settings), saved=saved)
+
+
+@router.post("/system/jobs/{job_id}/retry")
+def system_retry(job_id: ResourceId, db: DbSession, me: SignedIn) -> Response:
+    if not me.can(Role.ADMIN):
+        raise ApiError(403, "只有管理员可以重新执行失败的任务")
+    system_routes.retry(db, job_id, me.actor)
+    return RedirectResponse("/system?" + urlencode({"saved": f"任务 {job_id} 已重新排队"}), status_code=303)
 
 
 def dashboard_board(request: Request, db: Session, settings: Settings, today: date) -> dict[str, Any]:

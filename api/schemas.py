@@ -325,3 +325,50 @@ class Health(BaseModel):
     database: str | None = None
     revision: str | None = None
     head: str | None = None
+
+
+# --- background jobs ------------------------------------------------------------------------------
+
+
+class JobKindOut(BaseModel):
+    kind: str
+    name: str = Field(description="任务类型的中文名")
+    queued: int
+    running: int
+    done: int
+    dead: int
+
+
+class DeadJobOut(BaseModel):
+    id: int
+    kind: str
+    name: str
+    attempts: int
+    error: str | None = Field(description="最后一次失败的原因（首行）")
+    finished_at: datetime | None
+
+
+class OcrOut(BaseModel):
+    enabled: bool
+    media_read: int = Field(description="已识别的图片数")
+    media_refused: int = Field(description="因像素过多等原因拒绝识别的图片数")
+    media_missing: int = Field(description="文件缺失的图片数")
+    lines: int
+    banner_reports: int = Field(description="读到横幅的报送数")
+    disagreeing_reports: int = Field(description="文字与照片活动类型不一致的报送数")
+
+
+class JobsOverview(BaseModel):
+    """The background queue as staff see it: backlog, failures, and what photo reading has done."""
+
+    backlog: int = Field(description="排队中与执行中的任务数")
+    dead: int = Field(description="已失败（死信）的任务数")
+    oldest_due_at: datetime | None
+    kinds: list[JobKindOut]
+    dead_jobs: list[DeadJobOut]
+    ocr: OcrOut
+
+
+class JobRetried(BaseModel):
+    id: int
+    status: str

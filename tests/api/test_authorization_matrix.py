@@ -51,6 +51,12 @@ def _void(d: Data, _s: Staff) -> tuple[str, dict[str, Any] | None]:
     return f"/api/v1/records/criticism/{record.id}/void", {"reason": "录错了"}
 
 
+def _dead_job(d: Data, _s: Staff) -> tuple[str, dict[str, Any] | None]:
+    from tests.api.test_system import dead_job
+
+    return f"/api/v1/jobs/{dead_job(d.session, d._next()).id}/retry", None
+
+
 CASES = [
     Case("POST", "/api/v1/auth/logout", Role.VIEWER, lambda d, s: ("/api/v1/auth/logout", None)),
     Case("POST", "/api/v1/units", Role.REVIEWER, _unit),
@@ -131,6 +137,7 @@ CASES = [
         ]
     ],
     Case("POST", "/api/v1/records/{kind}/{record_id}/void", Role.REVIEWER, _void),
+    Case("POST", "/api/v1/jobs/{job_id}/retry", Role.ADMIN, _dead_job),
 ]
 
 

@@ -10,3 +10,11 @@ def default_handlers() -> dict[str, Handler]:
     from classifier.ocr import jobs as ocr_jobs
 
     return {ocr_jobs.OCR_REPORT_JOB: ocr_jobs.handle_ocr_report}
+
+
+# What staff read for each job kind (console, status command); unknown kinds show as stored.
+KIND_NAMES = {"ocr.report": "报送照片文字识别"}
+
+
+def kind_name(kind: str) -> str:
+    return KIND_NAMES.get(kind, kind)

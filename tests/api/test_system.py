@@ -1,0 +1,77 @@
+"""The background queue in the API and the console: backlog, failures with reasons, retry by an admin."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from classifier.models import Correction
+from tests.api.conftest import Staff
+from tests.api.test_console import _hidden, console_login
+from wenming.db import utcnow
+from wenming.queue import service as queue_service
+from wenming.queue.models import Job, JobStatus
+
+pytestmark = pytest.mark.anyio
+
+
+def dead_job(session: Session, n: int = 1) -> Job:
+    """A photo-reading job that used up its attempts: what a missing photo file leaves behind."""
+    job = queue_service.enqueue(session, "ocr.report", {"report_id": n}, key=f"dead-{n}", max_attempts=3)
+    job.status, job.attempts, job.finished_at = JobStatus.DEAD.value, 3, utcnow()
+    job.last_error = "FileNotFoundError: 图片文件缺失：2026/10/a.jpg\nTraceback (most recent call last): …"
+    session.flush()
+    return job
+
+
+async def test_viewer_sees_backlog_and_failures_with_their_reason(
+    client: httpx.AsyncClient, staff: Staff, session: Session
+) -> None:
+    for n in range(3):
+        queue_service.enqueue(session, "ocr.report", {"report_id": 100 + n}, key=f"waiting-{n}")
+    job = dead_job(session)
+    body = (await client.get("/api/v1/jobs", headers=staff.headers("viewer"))).json()
+    assert (body["backlog"], body["dead"]) == (3, 1)
+    [kind] = body["kinds"]
+    assert (kind["name"], kind["queued"], kind["dead"]) == ("报送照片文字识别", 3, 1)
+    [failed] = body["dead_jobs"]
+    assert failed["id"] == job.id and failed["error"] == "FileNotFoundError: 图片文件缺失：2026/10/a.jpg"
+    assert body["ocr"]["enabled"] is True and body["ocr"]["media_read"] == 0
+
+
+async def test_admin_puts_a_failed_job_back_and_the_audit_says_who(
+    client: httpx.AsyncClient, staff: Staff, session: Session
+) -> None:
+    job = dead_job(session)
+    response = await client.post(f"/api/v1/jobs/{job.id}/retry", headers=staff.headers("admin"))
+    assert response.json() == {"id": job.id, "status": "queued"}
+    session.refresh(job)
+    assert (job.status, job.attempts) == ("queued", 0)
+    audit = session.scalars(select(Correction).where(Correction.kind == "job")).one()
+    assert audit.after == {"job": job.id, "status": "queued"} and "admin" in audit.actor
+    again = await client.post(f"/api/v1/jobs/{job.id}/retry", headers=staff.headers("admin"))
+    assert again.status_code == 404 and "找不到处于失败状态的任务" in again.json()["error"]["message"]
+
+
+async def test_console_shows_the_queue_and_only_admins_get_the_retry_button(
+    client: httpx.AsyncClient, staff: Staff, session: Session
+) -> None:
+    job = dead_job(session)
+    await console_login(client, "reviewer")
+    page = await client.get("/system")
+    assert "已失败（死信）" in page.text and "图片文件缺失：2026/10/a.jpg" in page.text
+    assert "重新排队</button>" not in page.text
+    dashboard = await client.get("/")
+    assert "后台任务待处理，1 个失败" in dashboard.text
+
+    client.cookies.clear()
+    await console_login(client, "admin")
+    page = await client.get("/system")
+    assert "重新排队</button>" in page.text
+    token = _hidden(page.text, "csrf_token")
+    forged = await client.post(f"/system/jobs/{job.id}/retry", data={"csrf_token": "forged"})
+    assert forged.status_code == 403
+    done = await client.post(f"/system/jobs/{job.id}/retry", data={"csrf_token": token}, follow_redirects=True)
+    assert f"任务 {job.id} 已重新排队" in done.text and "没有失败的任务" in done.text
