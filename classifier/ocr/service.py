@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from classifier.ocr import banners, engine
 from classifier.ocr.models import MediaText, MediaTextLine, MediaTextStatus, ReportPhotoEvidence
+from classifier.predictor import VAGUE_TEXT_MAX_CHARS
 from ingest.media import MediaError, resolve_under
 from ingest.models import Media, Report, ReportPhoto, ReportStatus, Unit
 from ingest.resolution import UnitMatcher
@@ -63,8 +64,19 @@ def limits_from(settings: Settings) -> engine.OcrLimits:
     )
 
 
-# Photo-only reports are read first: their photos are all the evidence there is.
+# Reports whose photos are all the evidence (no text, or "今天的活动") are read first, then those waiting for
+# staff review, whose photos may settle the label; confidently classified reports last.
 PHOTO_ONLY_PRIORITY = 10
+REVIEW_PRIORITY = 5
+
+
+def ocr_priority(report: Report | None) -> int:
+    """How much reading this report's photos can change, as a queue priority."""
+    if report is None:
+        return 0
+    if len((report.text or "").strip()) <= VAGUE_TEXT_MAX_CHARS:
+        return PHOTO_ONLY_PRIORITY
+    return REVIEW_PRIORITY if report.status == ReportStatus.NEEDS_REVIEW.value else 0
 
 
 def enqueue_ocr_for_report(session: Session, report_id: int, settings: Settings | None = None) -> Job | None:
@@ -75,13 +87,12 @@ def enqueue_ocr_for_report(session: Session, report_id: int, settings: Settings 
     if not media_ids:
         return None
     digest = hashlib.sha1(",".join(map(str, media_ids)).encode()).hexdigest()[:16]
-    report = session.get(Report, report_id)
     return queue_service.enqueue(
         session,
         OCR_REPORT_JOB,
         {"report_id": report_id},
         key=f"ocr:report:{report_id}:{digest}",
-        priority=PHOTO_ONLY_PRIORITY if report is not None and not report.text else 0,
+        priority=ocr_priority(session.get(Report, report_id)),
         max_attempts=OCR_MAX_ATTEMPTS,
     )
 

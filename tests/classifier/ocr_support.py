@@ -15,10 +15,12 @@ from tests.ingest.builders import T0, message
 from wenming.settings import Settings
 
 
-def feed_report(session: Session, settings: Settings, *images: bytes, text: str | None = None) -> Report:
+def feed_report(
+    session: Session, settings: Settings, *images: bytes, text: str | None = None, sender: str = "u1"
+) -> Report:
     """One report as a unit posts it: optional text, then photos a minute apart."""
-    msgs = [message(text=text, at=T0)] if text else []
-    msgs += [message(image=image, at=T0 + timedelta(minutes=i + 1)) for i, image in enumerate(images)]
+    msgs = [message(sender=sender, text=text, at=T0)] if text else []
+    msgs += [message(sender=sender, image=image, at=T0 + timedelta(minutes=i + 1)) for i, image in enumerate(images)]
     for msg in msgs:
         ingest_service.receive(session, settings, msg)
     ingest_service.assemble_pending(session, settings)

@@ -10,6 +10,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from classifier import service as classifier_service
 from classifier.ocr import banners, engine
 from classifier.ocr import service as ocr_service
 from classifier.ocr.engine import OcrLine
@@ -118,6 +119,21 @@ def test_enqueue_once_per_photo_set(session: Session, settings: Settings) -> Non
     other = feed_report(session, settings, photo(12), text="县人民医院开展义诊")
     assert ocr_service.enqueue_ocr_for_report(session, other.id, disabled) is None
     assert session.scalar(select(func.count()).select_from(Job)) == 1
+
+
+def test_photos_that_can_change_a_label_are_read_first(session: Session, settings: Settings) -> None:
+    photo_only = feed_report(session, settings, photo(13), sender="a")
+    vague = feed_report(session, settings, photo(14), text="如图", sender="b")
+    clear = feed_report(session, settings, photo(15), text="县教育局党员志愿者到城东村开展结对共建活动", sender="c")
+    unclear = feed_report(session, settings, photo(16), text="Volunteers cleaned the park today", sender="d")
+    for report in (photo_only, vague, clear, unclear):
+        classifier_service.classify_report(session, settings, report)
+    assert (clear.status, unclear.status) == ("classified", "needs_review")
+    priorities = {
+        name: ocr_service.enqueue_ocr_for_report(session, report.id, settings).priority  # type: ignore[union-attr]
+        for name, report in [("clear", clear), ("unclear", unclear), ("vague", vague), ("photo_only", photo_only)]
+    }
+    assert priorities == {"photo_only": 10, "vague": 10, "unclear": 5, "clear": 0}
 
 
 def test_evidence_counts_distinct_photos_and_read_banners(session: Session, settings: Settings) -> None:
