@@ -40,6 +40,16 @@ def new_api_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+def new_password(length: int = 12) -> str:
+    """A random password that passes the password rules: letters and digits, no look-alikes (0/O, 1/l/I)."""
+    letters = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+    digits = "23456789"
+    chars = [secrets.choice(letters), secrets.choice(digits)]
+    chars += [secrets.choice(letters + digits) for _ in range(max(length, MIN_PASSWORD_LENGTH) - 2)]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
+
+
 def new_secret() -> str:
     return secrets.token_urlsafe(32)
 

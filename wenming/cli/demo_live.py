@@ -15,10 +15,10 @@ DEMO_USER = "demo"
 
 def demo_login() -> str:
     """Create (or reset) the demo admin with a fresh random password; nothing secret lives in the repo."""
-    from api import auth
+    from api import auth, security
     from api.models import Role
 
-    password = secrets.token_urlsafe(9)
+    password = security.new_password()
     with unit_of_work() as session:
         user = auth.get_user_by_name(session, DEMO_USER)
         if user is None:
