@@ -59,6 +59,11 @@ def serve(settings: Settings, port: int | None) -> None:
         login = f"登录：{DEMO_USER} / {password}（每次运行重新生成）"
         console.print(f"[bold green]控制台：http://{host}:{port}/[/bold green]  {login}")
         console.print(f"接口文档：http://{host}:{port}/docs   QQ 机器人端点：ws://{host}:{port}/onebot/v11/ws")
+        if settings.ocr_enabled:
+            console.print(
+                "后台正在识别照片里的横幅：先读只有照片或只有“今天的活动”这类空话的报送（约一分钟），再读待审核的，"
+                f"进度见控制台「后台任务」页 http://{host}:{port}/system"
+            )
         simulator = OneBotSimulator(
             f"ws://{host}:{port}/onebot/v11/ws",
             builtin_traffic(DEFAULT_SELF_ID),
