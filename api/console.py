@@ -268,6 +268,7 @@ def dashboard_board(request: Request, db: Session, settings: Settings, today: da
 def _report_cards(db: Session, rows: list[Any]) -> list[dict[str, Any]]:
     reports = [r for r, _u, _s in rows]
     photos = repo.report_photos(db, [r.id for r in reports])
+    evidence = repo.photo_evidence(db, [r.id for r in reports])
     group_ids = {r.group_id for r in reports}
     groups = dict(db.execute(select(ChatGroup.id, ChatGroup.name).where(ChatGroup.id.in_(group_ids))).tuples().all())
     cards = []
@@ -279,6 +280,7 @@ def _report_cards(db: Session, rows: list[Any]) -> list[dict[str, Any]]:
                 "sender": sender,
                 "group": groups.get(report.group_id),
                 "photos": [presenters.photo_out(p, m) for p, m in photos[report.id]],
+                "evidence": evidence.get(report.id),
             }
         )
     return cards

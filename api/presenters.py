@@ -71,9 +71,11 @@ def report_detail(session: Session, report: Report, unit_name: str | None, sende
     base = report_out(report, unit_name, sender)
     photos = repo.report_photos(session, [report.id])[report.id]
     classification = repo.current_classification(session, report.id)
+    evidence = repo.photo_evidence(session, [report.id]).get(report.id)
     return schemas.ReportDetail(
         **base.model_dump(),
         photos=[photo_out(p, m) for p, m in photos],
+        photo_evidence=schemas.PhotoEvidenceOut.model_validate(evidence) if evidence else None,
         classification=schemas.ClassificationOut.model_validate(classification) if classification else None,
         tags=repo.report_tags(session, report.id),
         corrections=[schemas.CorrectionOut.model_validate(c) for c in repo.report_corrections(session, report.id)],

@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from classifier.models import Classification, Correction, Label, ReportTag
+from classifier.ocr.models import ReportPhotoEvidence
 from ingest.models import ChatGroup, Media, Member, MemberName, Report, ReportPhoto, ReportStatus, Unit
 
 T = TypeVar("T")
@@ -273,6 +274,14 @@ def report_row(session: Session, report_id: int) -> tuple[Report, str | None, st
     )
     row = session.execute(stmt).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+def photo_evidence(session: Session, report_ids: Sequence[int]) -> dict[int, ReportPhotoEvidence]:
+    """The photo evidence signals (OCR, distinct photos) of many reports in one query; absent until read."""
+    if not report_ids:
+        return {}
+    stmt = select(ReportPhotoEvidence).where(ReportPhotoEvidence.report_id.in_(report_ids))
+    return {row.report_id: row for row in session.scalars(stmt)}
 
 
 def report_photos(session: Session, report_ids: Sequence[int]) -> dict[int, list[tuple[ReportPhoto, Media]]]:

@@ -295,8 +295,23 @@ class ClassificationOut(Orm):
     created_at: datetime
 
 
+class PhotoEvidenceOut(Orm):
+    """What the photos themselves show (after OCR and the re-post check); the rubric's liveliness uses them too."""
+
+    photo_count: int
+    distinct_photos: int = Field(description="不是重复发送的照片数")
+    photos_read: int = Field(description="已做文字识别的照片数")
+    banner_read: bool = Field(description="是否读到横幅、标题或站牌")
+    banner_lines: list[str]
+    text_kind: Label | None = Field(description="文字提到的活动类型（关键词）")
+    photo_kind: Label | None = Field(description="横幅提到的活动类型（关键词）")
+    kinds_agree: bool | None = Field(description="两者是否一致；任一方未提到时为空")
+    facts: dict[str, Any] = Field(description="横幅上的事实：结对村（partner）、横幅上的单位名（unit，供核对）")
+
+
 class ReportDetail(ReportOut):
     photos: list[PhotoOut]
+    photo_evidence: PhotoEvidenceOut | None = Field(description="照片证据；照片尚未识别时为空")
     classification: ClassificationOut | None
     tags: list[str]
     corrections: list[CorrectionOut]

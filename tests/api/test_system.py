@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifier.models import Correction
-from tests.api.conftest import Staff
+from classifier.ocr.models import ReportPhotoEvidence
+from tests.api.conftest import Data, Staff
 from tests.api.test_console import _hidden, console_login
 from wenming.db import utcnow
 from wenming.queue import service as queue_service
@@ -75,3 +76,34 @@ async def test_console_shows_the_queue_and_only_admins_get_the_retry_button(
     assert forged.status_code == 403
     done = await client.post(f"/system/jobs/{job.id}/retry", data={"csrf_token": token}, follow_redirects=True)
     assert f"任务 {job.id} 已重新排队" in done.text and "没有失败的任务" in done.text
+
+
+async def test_staff_see_what_the_photos_showed(client: httpx.AsyncClient, staff: Staff, data: Data) -> None:
+    report = data.report("今天组织志愿者清洁家园", photos=3, status="needs_review", confidence=0.5)
+    unread = (await client.get(f"/api/v1/reports/{report.id}", headers=staff.headers("viewer"))).json()
+    assert unread["photo_evidence"] is None
+    data.session.add(
+        ReportPhotoEvidence(
+            report_id=report.id,
+            photo_count=3,
+            distinct_photos=2,
+            photos_read=3,
+            banner_read=True,
+            banner_lines=["县税务局与城东村结对共建活动"],
+            text_kind="volunteer",
+            photo_kind="pairing",
+            kinds_agree=False,
+            facts={"partner": "城东村"},
+        )
+    )
+    data.session.flush()
+    detail = (await client.get(f"/api/v1/reports/{report.id}", headers=staff.headers("viewer"))).json()
+    evidence = detail["photo_evidence"]
+    assert (evidence["distinct_photos"], evidence["banner_lines"]) == (2, ["县税务局与城东村结对共建活动"])
+    assert (evidence["text_kind"], evidence["photo_kind"], evidence["kinds_agree"]) == ("volunteer", "pairing", False)
+
+    await console_login(client, "reviewer")
+    page = (await client.get(f"/reports/{report.id}")).text
+    assert "县税务局与城东村结对共建活动" in page and "不重复 2 张" in page and "城东村" in page
+    review = (await client.get("/review")).text
+    assert "读到横幅" in review and "文字与照片不一致" in review and "不重复照片 2/3" in review
