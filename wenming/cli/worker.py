@@ -14,7 +14,7 @@ from classifier.ocr.models import MediaTextStatus
 from classifier.ocr.service import OCR_REPORT_JOB
 from wenming.cli.common import UserError, console, friendly_errors, session_factory, settings, unit_of_work
 from wenming.queue import service as queue_service
-from wenming.queue.handlers import default_handlers
+from wenming.queue.handlers import default_handlers, kind_name
 from wenming.queue.models import JobStatus
 from wenming.queue.worker import Worker
 
@@ -80,7 +80,7 @@ def status(dead: int = typer.Option(10, "--dead", min=0, help="显示最近多�
     for state in JobStatus:
         table.add_column(state.zh, justify="right")
     for kind, counts in current.by_kind.items():
-        table.add_row(kind, *(str(counts.get(state.value, 0)) for state in JobStatus))
+        table.add_row(f"{kind_name(kind)}（{kind}）", *(str(counts.get(state.value, 0)) for state in JobStatus))
     console.print(table)
     console.print(f"待处理：{current.backlog}；失败：{current.total(JobStatus.DEAD)}")
     if current.oldest_due_at is not None:
@@ -95,7 +95,8 @@ def status(dead: int = typer.Option(10, "--dead", min=0, help="显示最近多�
     for job in current.dead:
         when = f"{job.finished_at.astimezone(settings().tz):%m-%d %H:%M}" if job.finished_at else "时间未知"
         first_line = (job.error or "无").splitlines()[0]
-        console.print(f"[red]失败[/red] #{job.id} {job.kind}（尝试 {job.attempts} 次，{when}）：{first_line}")
+        what = f"#{job.id} {kind_name(job.kind)}（尝试 {job.attempts} 次，{when}）"
+        console.print(f"[red]失败[/red] {what}：{first_line}")
 
 
 @jobs_app.command("retry")
