@@ -248,6 +248,19 @@ def system_page(
     return render(request, "system.html", me, nav="system", jobs=system_routes.overview(db, settings), saved=saved)
 
 
+@router.post("/system/train")
+def system_train(db: DbSession, me: SignedIn) -> Response:
+    if not me.can(Role.ADMIN):
+        raise ApiError(403, "只有管理员可以重新训练分类模型")
+    queued = system_routes.queue_training(db, me.actor)
+    message = (
+        f"自上次训练以来没有新的人工修正，未重复排队（任务 {queued.id}）"
+        if queued.duplicate
+        else f"已排入后台任务 {queued.id}：训练完成后自动启用新模型并重新分类已有报送"
+    )
+    return RedirectResponse("/system?" + urlencode({"saved": message}), status_code=303)
+
+
 @router.post("/system/jobs/{job_id}/retry")
 def system_retry(job_id: ResourceId, db: DbSession, me: SignedIn) -> Response:
     if not me.can(Role.ADMIN):

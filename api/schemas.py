@@ -376,6 +376,8 @@ class OcrOut(BaseModel):
 class JobsOverview(BaseModel):
     """The background queue as staff see it: backlog, failures, and what photo reading has done."""
 
+    model_version: str = Field(description="当前使用的分类模型版本")
+    corrections: int = Field(description="人工修正分类的次数（重新训练时都会用上）")
     backlog: int = Field(description="排队中与执行中的任务数")
     dead: int = Field(description="已失败（死信）的任务数")
     oldest_due_at: datetime | None
@@ -387,3 +389,10 @@ class JobsOverview(BaseModel):
 class JobRetried(BaseModel):
     id: int
     status: str
+
+
+class JobQueued(BaseModel):
+    id: int
+    kind: str
+    status: str
+    duplicate: bool = Field(description="同样的任务已经排过（例如自上次训练以来没有新的人工更正）")

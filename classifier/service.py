@@ -323,7 +323,11 @@ def correction_examples(session: Session, settings: Settings) -> list[corpus.Exa
 
 def train(session: Session, settings: Settings, *, activate: bool = True) -> VersionInfo:
     """A new model version from the seed corpus plus every staff correction; made current by default."""
-    corrections = correction_examples(session, settings)
+    return train_from(settings, correction_examples(session, settings), activate=activate)
+
+
+def train_from(settings: Settings, corrections: list[corpus.Example], *, activate: bool = True) -> VersionInfo:
+    """Train on the seed corpus plus these corrections; no database needed (background jobs train outside it)."""
     examples = [*corpus.read_jsonl(corpus.TRAIN_FILE), *corrections]
     info = registry.train_version(settings, examples, corrections=len(corrections))
     if activate:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from wenming import schema
-from wenming.db import create_db_engine
+from wenming.db import create_db_engine, make_session_factory
 from wenming.settings import Settings
 
 _ENV_URL = os.environ.get("WENMING_DATABASE_URL", "")
@@ -90,3 +90,12 @@ def fresh_database_url(tmp_path: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def committed_factory(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
+    """A session factory on an empty, migrated database (for code that commits at its edge: workers, bots)."""
+    schema.upgrade(fresh_database_url)
+    engine = create_db_engine(fresh_database_url)
+    yield make_session_factory(engine)
+    engine.dispose()

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api import repository as repo
 from api import schemas
 from api.deps import Admin, AppSettings, DbSession, ResourceId, Viewer
 from api.errors import ApiError, ErrorResponse
+from classifier import jobs as classifier_jobs
+from classifier import registry
+from classifier.models import Correction
 from classifier.ocr import service as ocr_service
 from classifier.ocr.models import MediaTextStatus
 from wenming.queue import service as queue_service
 from wenming.queue.handlers import kind_name
-from wenming.queue.models import JobStatus
+from wenming.queue.models import Job, JobStatus
 from wenming.settings import Settings
 
 router = APIRouter(tags=["后台任务"])
@@ -26,7 +30,10 @@ def overview(db: Session, settings: Settings) -> schemas.JobsOverview:
     status = queue_service.queue_status(db, dead_limit=DEAD_SHOWN)
     ocr = ocr_service.ocr_summary(db)
     media = ocr.media_by_status
+    corrections = db.scalar(select(func.count()).where(Correction.kind == "classification")) or 0
     return schemas.JobsOverview(
+        model_version=registry.current_version(settings),
+        corrections=corrections,
         backlog=status.backlog,
         dead=status.total(JobStatus.DEAD),
         oldest_due_at=status.oldest_due_at,
@@ -77,3 +84,19 @@ def retry(db: Session, job_id: int, actor: str) -> schemas.JobRetried:
 def retry_job(job_id: ResourceId, db: DbSession, me: Admin) -> schemas.JobRetried:
     """Put a failed (dead-letter) job back in the queue, e.g. after fixing a missing photo file."""
     return retry(db, job_id, me.actor)
+
+
+def queue_training(db: Session, actor: str) -> schemas.JobQueued:
+    """Queue retraining on every staff correction so far, then re-classification with the new model."""
+    before = db.scalar(select(func.max(Job.id)))
+    job = classifier_jobs.enqueue_training(db)
+    duplicate = before is not None and job.id <= before
+    if not duplicate:
+        repo.record_change(db, "job", actor, {}, {"job": job.id, "kind": job.kind})
+    return schemas.JobQueued(id=job.id, kind=job.kind, status=job.status, duplicate=duplicate)
+
+
+@router.post("/classifier/train", response_model=schemas.JobQueued, status_code=202)
+def train_classifier(db: DbSession, me: Admin) -> schemas.JobQueued:
+    """Retrain the classifier on staff corrections in the background; existing reports are re-classified after."""
+    return queue_training(db, me.actor)

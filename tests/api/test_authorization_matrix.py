@@ -138,6 +138,7 @@ CASES = [
     ],
     Case("POST", "/api/v1/records/{kind}/{record_id}/void", Role.REVIEWER, _void),
     Case("POST", "/api/v1/jobs/{job_id}/retry", Role.ADMIN, _dead_job),
+    Case("POST", "/api/v1/classifier/train", Role.ADMIN, lambda d, s: ("/api/v1/classifier/train", None)),
 ]
 
 
@@ -164,7 +165,7 @@ def _expected(case: Case, caller: str) -> set[int]:
         return {401}
     role = Role(caller)
     if role.rank >= case.least.rank:
-        return {200, 201, 204}
+        return {200, 201, 202, 204}
     return {403}
 
 

@@ -107,3 +107,22 @@ async def test_staff_see_what_the_photos_showed(client: httpx.AsyncClient, staff
     assert "县税务局与城东村结对共建活动" in page and "不重复 2 张" in page and "城东村" in page
     review = (await client.get("/review")).text
     assert "读到横幅" in review and "文字与照片不一致" in review and "不重复照片 2/3" in review
+
+
+async def test_admin_queues_retraining_once_per_set_of_corrections(
+    client: httpx.AsyncClient, staff: Staff, session: Session
+) -> None:
+    first = await client.post("/api/v1/classifier/train", headers=staff.headers("admin"))
+    assert first.status_code == 202
+    body = first.json()
+    assert (body["kind"], body["status"], body["duplicate"]) == ("classifier.train", "queued", False)
+    again = (await client.post("/api/v1/classifier/train", headers=staff.headers("admin"))).json()
+    assert (again["id"], again["duplicate"]) == (body["id"], True)
+    overview = (await client.get("/api/v1/jobs", headers=staff.headers("viewer"))).json()
+    assert overview["model_version"].startswith("seed") and overview["backlog"] == 1
+
+    await console_login(client, "admin")
+    page = (await client.get("/system")).text
+    assert "用人工修正重新训练</button>" in page and "用人工更正重新训练分类模型" in page
+    done = await client.post("/system/train", data={"csrf_token": _hidden(page, "csrf_token")}, follow_redirects=True)
+    assert "自上次训练以来没有新的人工修正" in done.text

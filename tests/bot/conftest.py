@@ -8,18 +8,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.sink import IngestSink
-from wenming import schema
 from wenming.db import create_db_engine, make_session_factory
 from wenming.settings import Settings
-
-
-@pytest.fixture
-def committed_factory(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
-    """A session factory on an empty, migrated database (for code that commits at its edge)."""
-    schema.upgrade(fresh_database_url)
-    engine = create_db_engine(fresh_database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

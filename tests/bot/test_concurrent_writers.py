@@ -70,4 +70,3 @@ def test_bot_and_ocr_worker_write_the_same_database_without_locking_each_other_o
     with committed_factory() as session:
         assert session.scalar(select(func.count()).select_from(MediaText)) == REPORTS * 3
         assert session.scalar(select(func.count()).select_from(RawMessage)) == REPORTS * 3 + LIVE_MESSAGES
-

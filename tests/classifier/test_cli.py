@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from classifier import corpus
@@ -19,6 +20,7 @@ from wenming.cli import common
 from wenming.cli.classifier import reclassify_command
 from wenming.cli.main import app
 from wenming.db import create_db_engine, make_session_factory, transaction
+from wenming.queue.models import Job
 from wenming.settings import get_settings
 
 runner = CliRunner()
@@ -81,15 +83,15 @@ def test_train_use_and_versions(cli_env: str) -> None:
     assert "不存在" in result.output
 
 
-def test_reclassify_command_shows_progress_and_keeps_corrections(cli_env: str) -> None:
-    engine = create_db_engine(cli_env)
+def _add_reports(url: str, texts: list[str]) -> None:
+    """Reports as ingest would leave them before classification."""
+    engine = create_db_engine(url)
     with transaction(make_session_factory(engine)) as session:
-        group = ChatGroup(platform="qq", platform_id="g1")
-        member = Member(platform="qq", platform_user_id="u1")
+        group, member = ChatGroup(platform="qq", platform_id="g1"), Member(platform="qq", platform_user_id="u1")
         session.add_all([group, member])
         session.flush()
         now = datetime(2026, 4, 25, 2, tzinfo=UTC)
-        for text in ("收到", "县局志愿者开展文明劝导", "我局稿件被湖州日报录用"):
+        for text in texts:
             session.add(
                 Report(
                     group_id=group.id,
@@ -102,6 +104,10 @@ def test_reclassify_command_shows_progress_and_keeps_corrections(cli_env: str) -
                 )
             )
     engine.dispose()
+
+
+def test_reclassify_command_shows_progress_and_keeps_corrections(cli_env: str) -> None:
+    _add_reports(cli_env, ["收到", "县局志愿者开展文明劝导", "我局稿件被湖州日报录用"])
     cli = typer.Typer()
     cli.command("reclassify")(reclassify_command)
     cli.command("noop")(lambda: None)
@@ -113,3 +119,21 @@ def test_reclassify_command_shows_progress_and_keeps_corrections(cli_env: str) -
         labels = sorted(r.label for r in session.query(Report))
     engine.dispose()
     assert labels == ["news", "other", "volunteer"]
+
+
+def test_background_flags_queue_jobs_instead_of_working_in_the_terminal(cli_env: str) -> None:
+    _add_reports(cli_env, ["县局志愿者开展文明劝导"])
+    cli = typer.Typer()
+    cli.command("reclassify")(reclassify_command)
+    cli.command("noop")(lambda: None)
+    queued = runner.invoke(cli, ["reclassify", "--background"])
+    assert queued.exit_code == 0 and "已排入后台任务 1 个" in queued.output, queued.output
+    trained = runner.invoke(app, ["classifier", "train", "--background"])
+    assert trained.exit_code == 0 and "已排入后台任务" in trained.output, trained.output
+    engine = create_db_engine(cli_env)
+    with transaction(make_session_factory(engine)) as session:
+        kinds = sorted(session.scalars(select(Job.kind)))
+        report = session.scalars(select(Report)).one()
+    engine.dispose()
+    assert kinds == ["classifier.reclassify", "classifier.train"]
+    assert report.label is None  # nothing was done in the terminal: the worker will

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,8 +12,7 @@ from classifier.ocr import service as ocr_service
 from classifier.ocr.models import MediaText, MediaTextLine, ReportPhotoEvidence
 from ingest.models import Report
 from tests.classifier.ocr_support import feed_report
-from wenming import schema
-from wenming.db import create_db_engine, make_session_factory, transaction
+from wenming.db import transaction
 from wenming.queue.handlers import default_handlers
 from wenming.queue.models import Job
 from wenming.queue.worker import Worker
@@ -56,28 +53,20 @@ def test_photo_without_text_reads_nothing(settings: Settings) -> None:
     assert _read(jpeg, settings) == ([], [])
 
 
-@pytest.fixture
-def factory(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
-    schema.upgrade(fresh_database_url)
-    db = create_db_engine(fresh_database_url)
-    yield make_session_factory(db)
-    db.dispose()
-
-
 def test_photo_only_pairing_report_is_read_by_the_worker_once(
-    factory: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
+    committed_factory: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     banner_photo, *_ = samples.render(PAIRING, seed=3, size=SMALL, blur=0.8, rotation=2.5, quality=65)
     plain_photo, *_ = samples.render(None, seed=4, size=SMALL, clutter=False)
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         report = feed_report(session, settings, banner_photo, plain_photo)
         assert report.text is None and report.photo_count == 2
         ocr_service.enqueue_ocr_for_report(session, report.id, settings)
-    worker = Worker(factory, settings, default_handlers())
+    worker = Worker(committed_factory, settings, default_handlers())
     worker.run(burst=True)
     assert worker.stats.done == 1
 
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         evidence = session.scalars(select(ReportPhotoEvidence)).one()
         assert evidence.banner_lines == [PAIRING] and evidence.banner_read
         assert (evidence.photo_kind, evidence.facts) == ("pairing", {"partner": "城东村"})
@@ -95,7 +84,7 @@ def test_photo_only_pairing_report_is_read_by_the_worker_once(
         assert job.result is not None and job.result["media_read"] == 2
 
     monkeypatch.setattr(engine, "get_engine", lambda *_: pytest.fail("an image was read twice"))
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         again = ocr_service.read_report_photos(session, settings, report.id)
         assert (again.media_read, again.media_skipped, again.banner_lines) == (0, 2, [PAIRING])
         assert session.scalar(select(func.count()).select_from(MediaText)) == 2

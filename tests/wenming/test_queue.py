@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,8 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.models import Unit
-from wenming import schema
-from wenming.db import create_db_engine, make_session_factory, transaction, utcnow
+from wenming.db import transaction, utcnow
 from wenming.queue import repository
 from wenming.queue import service as queue_service
 from wenming.queue.models import Job, JobStatus
@@ -52,21 +50,13 @@ def queue_settings(settings: Settings) -> Settings:
     )
 
 
-@pytest.fixture
-def factory(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
-    schema.upgrade(fresh_database_url)
-    engine = create_db_engine(fresh_database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-def _job(factory: sessionmaker[Session], job_id: int) -> Job:
-    with transaction(factory) as session:
+def _job(committed_factory: sessionmaker[Session], job_id: int) -> Job:
+    with transaction(committed_factory) as session:
         return session.get_one(Job, job_id)
 
 
-def _units(factory: sessionmaker[Session], prefix: str) -> int:
-    with transaction(factory) as session:
+def _units(committed_factory: sessionmaker[Session], prefix: str) -> int:
+    with transaction(committed_factory) as session:
         return session.scalar(select(func.count()).where(Unit.name.like(f"{prefix}%"))) or 0
 
 
@@ -97,26 +87,28 @@ def test_claim_takes_due_jobs_by_priority_then_age(session: Session, settings: S
     assert later.status == other_kind.status == "queued"
 
 
-def test_worker_runs_job_and_commits_its_work_with_it(factory: sessionmaker[Session], queue_settings: Settings) -> None:
-    with transaction(factory) as session:
+def test_worker_runs_job_and_commits_its_work_with_it(
+    committed_factory: sessionmaker[Session], queue_settings: Settings
+) -> None:
+    with transaction(committed_factory) as session:
         job_id = queue_service.enqueue(session, "test.record", {}).id
-    stats = Worker(factory, queue_settings, HANDLERS, worker_id="w-a").run(burst=True)
-    job = _job(factory, job_id)
+    stats = Worker(committed_factory, queue_settings, HANDLERS, worker_id="w-a").run(burst=True)
+    job = _job(committed_factory, job_id)
     assert (stats.done, job.status, job.attempts, job.locked_by) == (1, "done", 1, "w-a")
     assert job.result == {"worker": "w-a"}
-    assert _units(factory, "job-") == 1
+    assert _units(committed_factory, "job-") == 1
 
 
 def test_failing_job_retries_with_backoff_then_succeeds(
-    factory: sessionmaker[Session], queue_settings: Settings
+    committed_factory: sessionmaker[Session], queue_settings: Settings
 ) -> None:
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         job_id = queue_service.enqueue(session, "test.flaky", {}).id
-    worker = Worker(factory, queue_settings, HANDLERS)
+    worker = Worker(committed_factory, queue_settings, HANDLERS)
     worker.run(burst=True)
-    job = _job(factory, job_id)
+    job = _job(committed_factory, job_id)
     assert (job.status, job.attempts, worker.stats.retried, worker.stats.done) == ("done", 3, 2, 1)
-    assert _units(factory, "flaky-") == 1
+    assert _units(committed_factory, "flaky-") == 1
 
 
 def test_backoff_grows_exponentially_and_is_capped(settings: Settings) -> None:
@@ -127,127 +119,133 @@ def test_backoff_grows_exponentially_and_is_capped(settings: Settings) -> None:
     assert 300 <= delays[3] <= 360
 
 
-def test_retry_waits_for_backoff(factory: sessionmaker[Session], queue_settings: Settings) -> None:
+def test_retry_waits_for_backoff(committed_factory: sessionmaker[Session], queue_settings: Settings) -> None:
     slow_retry = queue_settings.model_copy(update={"queue_retry_base_seconds": 120.0})
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         job_id = queue_service.enqueue(session, "test.flaky", {}).id
-    Worker(factory, slow_retry, HANDLERS).run(burst=True)
-    job = _job(factory, job_id)
+    Worker(committed_factory, slow_retry, HANDLERS).run(burst=True)
+    job = _job(committed_factory, job_id)
     assert job.status == "queued" and job.attempts == 1
     assert job.run_after > utcnow() + timedelta(seconds=110)
     assert job.last_error is not None and "暂时失败 1" in job.last_error
 
 
 def test_exhausted_and_permanent_failures_become_visible_dead_letters(
-    factory: sessionmaker[Session], queue_settings: Settings
+    committed_factory: sessionmaker[Session], queue_settings: Settings
 ) -> None:
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         flaky_id = queue_service.enqueue(session, "test.flaky", {}, max_attempts=2).id
         broken_id = queue_service.enqueue(session, "test.broken", {}).id
         unknown_id = queue_service.enqueue(session, "nobody.handles", {}).id
-    Worker(factory, queue_settings, HANDLERS, kinds=[*HANDLERS, "nobody.handles"]).run(burst=True)
-    assert (_job(factory, flaky_id).status, _job(factory, flaky_id).attempts) == ("dead", 2)
-    assert (_job(factory, broken_id).status, _job(factory, broken_id).attempts) == ("dead", 1)
-    assert "没有处理此类任务的程序" in (_job(factory, unknown_id).last_error or "")
-    assert _units(factory, "broken-") == 0  # the failed attempt's writes were rolled back
+    Worker(committed_factory, queue_settings, HANDLERS, kinds=[*HANDLERS, "nobody.handles"]).run(burst=True)
+    assert (_job(committed_factory, flaky_id).status, _job(committed_factory, flaky_id).attempts) == ("dead", 2)
+    assert (_job(committed_factory, broken_id).status, _job(committed_factory, broken_id).attempts) == ("dead", 1)
+    assert "没有处理此类任务的程序" in (_job(committed_factory, unknown_id).last_error or "")
+    assert _units(committed_factory, "broken-") == 0  # the failed attempt's writes were rolled back
 
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         status = queue_service.queue_status(session)
         assert status.total(JobStatus.DEAD) == 3 and status.backlog == 0
         assert {dead.id for dead in status.dead} == {flaky_id, broken_id, unknown_id}
         assert any("报送不存在" in (dead.error or "") for dead in status.dead)
         assert queue_service.retry_dead(session, broken_id) == [broken_id]
-    job = _job(factory, broken_id)
+    job = _job(committed_factory, broken_id)
     assert (job.status, job.attempts) == ("queued", 0)
 
 
-def test_expired_lease_is_reaped_and_retried(factory: sessionmaker[Session], queue_settings: Settings) -> None:
-    with transaction(factory) as session:
+def test_expired_lease_is_reaped_and_retried(
+    committed_factory: sessionmaker[Session], queue_settings: Settings
+) -> None:
+    with transaction(committed_factory) as session:
         job_id = queue_service.enqueue(session, "test.record", {}).id
         claimed = repository.claim(session, "gone-worker", 30, None)
         assert claimed is not None
-    worker = Worker(factory, queue_settings, HANDLERS)
+    worker = Worker(committed_factory, queue_settings, HANDLERS)
     assert worker.work_one() is False  # lease still valid: nobody else may take it
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         session.execute(update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
     worker.run(burst=True)
-    job = _job(factory, job_id)
+    job = _job(committed_factory, job_id)
     assert (job.status, job.attempts, worker.stats.reaped) == ("done", 2, 1)
-    assert _units(factory, "job-") == 1
+    assert _units(committed_factory, "job-") == 1
 
 
 def test_expired_lease_on_last_attempt_goes_to_dead_letters(
-    factory: sessionmaker[Session], queue_settings: Settings
+    committed_factory: sessionmaker[Session], queue_settings: Settings
 ) -> None:
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         job_id = queue_service.enqueue(session, "test.record", {}, max_attempts=1).id
         repository.claim(session, "gone-worker", 30, None)
         session.execute(update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
-    Worker(factory, queue_settings, HANDLERS).run(burst=True)
-    job = _job(factory, job_id)
+    Worker(committed_factory, queue_settings, HANDLERS).run(burst=True)
+    job = _job(committed_factory, job_id)
     assert job.status == "dead" and "租约过期" in (job.last_error or "")
 
 
-def test_heartbeat_keeps_a_slow_job_from_being_taken(factory: sessionmaker[Session], queue_settings: Settings) -> None:
+def test_heartbeat_keeps_a_slow_job_from_being_taken(
+    committed_factory: sessionmaker[Session], queue_settings: Settings
+) -> None:
     short_lease = queue_settings.model_copy(update={"queue_lease_seconds": 2})
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         job_id = queue_service.enqueue(session, "test.record", {"sleep": 3.0}).id
-    slow = Worker(factory, short_lease, HANDLERS, worker_id="slow")
+    slow = Worker(committed_factory, short_lease, HANDLERS, worker_id="slow")
     thread = threading.Thread(target=slow.work_one)
     thread.start()
-    while _job(factory, job_id).status != "running":
+    while _job(committed_factory, job_id).status != "running":
         time.sleep(0.05)
-    other = Worker(factory, short_lease, HANDLERS, worker_id="other")
+    other = Worker(committed_factory, short_lease, HANDLERS, worker_id="other")
     takeovers = []
     while thread.is_alive():
         takeovers.append(other.work_one())
         time.sleep(0.3)
     thread.join()
-    job = _job(factory, job_id)
+    job = _job(committed_factory, job_id)
     assert not any(takeovers) and other.stats.reaped == 0
     assert (job.status, job.attempts, job.locked_by) == ("done", 1, "slow")
 
 
-def test_worker_that_lost_its_lease_rolls_back(factory: sessionmaker[Session], queue_settings: Settings) -> None:
+def test_worker_that_lost_its_lease_rolls_back(
+    committed_factory: sessionmaker[Session], queue_settings: Settings
+) -> None:
     def hijacked(ctx: JobContext) -> None:
         ctx.session.add(Unit(name=f"job-{ctx.job_id}"))
-        with transaction(factory) as other:  # another worker re-claimed it meanwhile
+        with transaction(committed_factory) as other:  # another worker re-claimed it meanwhile
             other.execute(update(Job).where(Job.id == ctx.job_id).values(lease_token="someone-else"))
 
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         job_id = queue_service.enqueue(session, "test.hijacked", {}).id
-    worker = Worker(factory, queue_settings, {"test.hijacked": hijacked})
+    worker = Worker(committed_factory, queue_settings, {"test.hijacked": hijacked})
     worker.run(burst=True)
     assert worker.stats.lost == 1 and worker.stats.done == 0
-    assert _job(factory, job_id).status == "running"
-    assert _units(factory, "job-") == 0
+    assert _job(committed_factory, job_id).status == "running"
+    assert _units(committed_factory, "job-") == 0
 
 
 def test_in_process_worker_picks_up_jobs_as_they_arrive(
-    factory: sessionmaker[Session], queue_settings: Settings
+    committed_factory: sessionmaker[Session], queue_settings: Settings
 ) -> None:
-    worker, thread = start_in_thread(factory, queue_settings, HANDLERS, name="demo")
+    worker, thread = start_in_thread(committed_factory, queue_settings, HANDLERS, name="demo")
     try:
-        with transaction(factory) as session:
+        with transaction(committed_factory) as session:
             ids = [queue_service.enqueue(session, "test.record", {}).id for _ in range(3)]
-        assert wait_until_idle(factory, timeout=20)
+        assert wait_until_idle(committed_factory, timeout=20)
     finally:
         worker.stop()
         thread.join(timeout=10)
     assert not thread.is_alive()
-    assert sorted(worker.stats.job_ids) == ids and _units(factory, "job-") == 3
+    assert sorted(worker.stats.job_ids) == ids and _units(committed_factory, "job-") == 3
 
 
-def test_worker_survives_a_database_outage(factory: sessionmaker[Session], queue_settings: Settings) -> None:
-    with transaction(factory) as session:
+def test_worker_survives_a_database_outage(committed_factory: sessionmaker[Session], queue_settings: Settings) -> None:
+    with transaction(committed_factory) as session:
         job_id = queue_service.enqueue(session, "test.record", {}).id
     outages = iter([True, True])
 
     def flaky_factory() -> Session:
         if next(outages, False):
             raise OperationalError("SELECT 1", {}, Exception("connection refused"))
-        return factory()
+        return committed_factory()
 
     worker = Worker(flaky_factory, queue_settings, HANDLERS)  # type: ignore[arg-type]
     worker.run(burst=True)
-    assert (worker.stats.db_errors, worker.stats.done, _job(factory, job_id).status) == (2, 1, "done")
+    assert (worker.stats.db_errors, worker.stats.done, _job(committed_factory, job_id).status) == (2, 1, "done")

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.models import Unit
 from tests.conftest import USE_POSTGRES
 from tests.support import wait_until
-from wenming import schema
 from wenming.db import create_db_engine, make_session_factory, transaction
 from wenming.queue import service as queue_service
 from wenming.queue.models import Job
@@ -73,52 +71,46 @@ def _spawn(url: str, lease: int, worker_id: str) -> subprocess.Popen[str]:
     )
 
 
-@pytest.fixture
-def factory(fresh_database_url: str) -> Iterator[sessionmaker[Session]]:
-    schema.upgrade(fresh_database_url)
-    engine = create_db_engine(fresh_database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-def _job(factory: sessionmaker[Session], job_id: int) -> Job:
-    with transaction(factory) as session:
+def _job(committed_factory: sessionmaker[Session], job_id: int) -> Job:
+    with transaction(committed_factory) as session:
         return session.get_one(Job, job_id)
 
 
 def test_sigkilled_worker_job_is_retried_once_never_lost(
-    factory: sessionmaker[Session], fresh_database_url: str
+    committed_factory: sessionmaker[Session], fresh_database_url: str
 ) -> None:
     settings = _settings(fresh_database_url, lease=4)
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         job_id = queue_service.enqueue(session, "test.record", {"first_attempt_sleep": 60}).id
     child = _spawn(fresh_database_url, 4, "doomed")
     try:
-        wait_until(lambda: _job(factory, job_id).status == "running", timeout=30)
+        wait_until(lambda: _job(committed_factory, job_id).status == "running", timeout=30)
         time.sleep(0.5)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
-    killed = _job(factory, job_id)
+    killed = _job(committed_factory, job_id)
     assert (killed.status, killed.locked_by, killed.attempts) == ("running", "doomed", 1)
 
-    rescuer = Worker(factory, settings, HANDLERS, worker_id="rescuer")
+    rescuer = Worker(committed_factory, settings, HANDLERS, worker_id="rescuer")
     assert rescuer.work_one() is False  # the lease has not expired yet: the job is not handed out twice
     wait_until(lambda: rescuer.work_one(), timeout=20)
-    job = _job(factory, job_id)
+    job = _job(committed_factory, job_id)
     assert (job.status, job.attempts, job.locked_by, rescuer.stats.reaped) == ("done", 2, "rescuer", 1)
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         assert session.scalar(select(func.count()).where(Unit.name == f"job-{job_id}")) == 1
 
 
 @pytest.mark.skipif(not USE_POSTGRES, reason="several workers at once need PostgreSQL (SKIP LOCKED)")
-def test_two_postgres_workers_never_take_the_same_job(factory: sessionmaker[Session], fresh_database_url: str) -> None:
+def test_two_postgres_workers_never_take_the_same_job(
+    committed_factory: sessionmaker[Session], fresh_database_url: str
+) -> None:
     children = [_spawn(fresh_database_url, 30, name) for name in ("w1", "w2")]
     try:
         time.sleep(1.5)  # both workers are up and polling before the jobs arrive
-        with transaction(factory) as session:
+        with transaction(committed_factory) as session:
             ids = [queue_service.enqueue(session, "test.record", {"sleep": 0.005}).id for _ in range(300)]
-        wait_until(lambda: _count_done(factory) == len(ids), timeout=60)
+        wait_until(lambda: _count_done(committed_factory) == len(ids), timeout=60)
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)
@@ -128,11 +120,11 @@ def test_two_postgres_workers_never_take_the_same_job(factory: sessionmaker[Sess
     assert done_by[0].isdisjoint(done_by[1])
     assert done_by[0] | done_by[1] == set(ids)
     assert all(out["done"] > 0 and out["lost"] == 0 for out in outputs)
-    with transaction(factory) as session:
+    with transaction(committed_factory) as session:
         assert set(session.scalars(select(Job.attempts))) == {1}
         assert session.scalar(select(func.count()).where(Unit.name.like("job-%"))) == len(ids)
 
 
-def _count_done(factory: sessionmaker[Session]) -> int:
-    with transaction(factory) as session:
+def _count_done(committed_factory: sessionmaker[Session]) -> int:
+    with transaction(committed_factory) as session:
         return session.scalar(select(func.count()).where(Job.status == "done")) or 0

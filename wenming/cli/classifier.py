@@ -8,6 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from classifier import jobs as classifier_jobs
 from classifier import repository
 from classifier import service as classifier_service
 from classifier.models import Label
@@ -27,8 +28,16 @@ def _user_errors(exc: Exception) -> UserError:
 @friendly_errors
 def train(
     activate: bool = typer.Option(True, "--activate/--no-activate", help="训练完成后是否立即启用新版本"),
+    background: bool = typer.Option(
+        False, "--background", help="交给后台任务执行（wenming worker / wenming run），启用后自动重新分类已有报送"
+    ),
 ) -> None:
     """用种子语料和全部人工更正训练一个新版本模型（人工更正权重更高）。"""
+    if background:
+        with unit_of_work() as session:
+            job = classifier_jobs.enqueue_training(session, activate=activate)
+        console.print(f"已排入后台任务 #{job.id}（{job.status}）；进度：wenming status")
+        return
     with console.status("正在训练模型……"):
         try:
             with unit_of_work() as session:
@@ -139,9 +148,15 @@ def _print_report(title: str, report: EvaluationReport) -> None:
 @friendly_errors
 def reclassify_command(
     report: list[int] | None = typer.Option(None, "--report", "-r", help="只重新分类这些报告编号（可重复）"),
+    background: bool = typer.Option(False, "--background", help="分批交给后台任务执行（每批 200 条）"),
 ) -> None:
     """用当前模型重新分类报告（人工更正过的报告保持不变）。"""
     config = settings()
+    if background:
+        with unit_of_work() as session:
+            jobs = classifier_jobs.enqueue_reclassify(session, config, report)
+        console.print(f"已排入后台任务 {len(jobs)} 个（每个至多 200 条报送）；进度：wenming status")
+        return
     with unit_of_work() as session:
         total = len(repository.report_ids(session, report))
         with Progress(

@@ -1,0 +1,80 @@
+"""Background jobs of the classifier: retraining on staff corrections, and re-classifying reports in batches.
+
+Both are CPU work that must not hold up capture or a staff request: the API and the CLI queue them, a worker
+runs them. Handlers only flush; the worker commits their effects together with the job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from classifier import registry, repository
+from classifier import service as classifier_service
+from classifier.models import Correction
+from wenming.db import read_transaction
+from wenming.queue import service as queue_service
+from wenming.queue.models import Job
+from wenming.queue.worker import JobContext, PermanentJobError
+from wenming.settings import Settings
+
+TRAIN_JOB = "classifier.train"
+RECLASSIFY_JOB = "classifier.reclassify"
+# Reports per re-classification job: a few hundred milliseconds of work, so one job never holds SQLite's write
+# lock for long, and a failure repeats little.
+RECLASSIFY_CHUNK = 200
+
+
+def enqueue_training(session: Session, *, activate: bool = True, reclassify: bool = True) -> Job:
+    """Queue a retraining on the corrections made so far; asking again before a new correction queues nothing."""
+    latest = session.scalar(select(func.max(Correction.id)).where(Correction.kind == "classification")) or 0
+    payload = {"activate": activate, "reclassify": reclassify and activate}
+    key = f"classifier:train:{latest}:{int(activate)}:{int(payload['reclassify'])}"
+    return queue_service.enqueue(session, TRAIN_JOB, payload, key=key, max_attempts=2)
+
+
+def enqueue_reclassify(session: Session, settings: Settings, report_ids: Sequence[int] | None = None) -> list[Job]:
+    """Queue re-classification with the current model in chunks (all reports, or these); once per model version."""
+    version = registry.current_version(settings)
+    ids = repository.report_ids(session, report_ids)
+    jobs = []
+    for start in range(0, len(ids), RECLASSIFY_CHUNK):
+        chunk = ids[start : start + RECLASSIFY_CHUNK]
+        key = f"classifier:reclassify:{version}:{chunk[0]}-{chunk[-1]}:{len(chunk)}"
+        jobs.append(queue_service.enqueue(session, RECLASSIFY_JOB, {"report_ids": chunk}, key=key, max_attempts=3))
+    return jobs
+
+
+def handle_train(ctx: JobContext) -> dict[str, Any]:
+    """Read the corrections, train with no transaction open, switch every process to the new version, then
+    queue the re-classification that lets the new model reach existing reports."""
+    activate = bool(ctx.payload.get("activate", True))
+    with read_transaction(ctx.factory) as session:
+        corrections = classifier_service.correction_examples(session, ctx.settings)
+    try:
+        info = classifier_service.train_from(ctx.settings, corrections, activate=activate)
+    except ValueError as exc:  # e.g. a corpus the trainer refuses: retrying cannot help
+        raise PermanentJobError(f"模型训练失败：{exc}") from exc
+    queued = 0
+    if activate and ctx.payload.get("reclassify", True):
+        queued = len(enqueue_reclassify(ctx.session, ctx.settings))
+    return {
+        "version": info.version,
+        "examples": info.examples,
+        "corrections": info.corrections,
+        "heldout_macro_f1": info.heldout_macro_f1,
+        "activated": activate,
+        "reclassify_jobs": queued,
+    }
+
+
+def handle_reclassify(ctx: JobContext) -> dict[str, Any]:
+    """Re-classify one chunk with the current model; staff corrections and withdrawn reports stay as they are."""
+    ids = ctx.payload.get("report_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+        raise PermanentJobError(f"任务参数应为报送编号列表：{ctx.payload!r}")
+    changed = classifier_service.reclassify(ctx.session, ctx.settings, ids)
+    return {"reports": len(ids), "reclassified": changed}
