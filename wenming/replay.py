@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import replay as jsonl
+from wenming import pipeline
 from wenming.db import transaction
 from wenming.settings import Settings
 
@@ -113,6 +114,7 @@ def _assemble(
 
     with transaction(factory) as session:
         stats = ingest_service.assemble_pending(session, settings, on_report=on_report)
+        pipeline.finish(on_report, session)
     summary.assembled += stats.processed
     summary.reports_created += stats.reports_created
     summary.reports_updated += stats.reports_updated

@@ -173,8 +173,12 @@ def import_history(
     group_id: str | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    classify_later: bool = False,
 ) -> ImportSummary:
-    """Parse ``path`` and store every message once; returns counts for the summary."""
+    """Parse ``path`` and store every message once; returns counts for the summary.
+
+    ``classify_later`` leaves classification to background jobs, so a big export goes in at storage speed.
+    """
     from ingest import service as ingest_service
 
     fmt = fmt or detect_format(path)
@@ -204,8 +208,10 @@ def import_history(
                 _import_one(session, settings, summary, _incoming(record, key, name, settings), group_pk, matched)
                 if progress:
                     progress(1)
+    hook = pipeline.DeferredClassification(settings) if classify_later else pipeline.report_hook(settings)
     with transaction(factory) as session:
-        ingest_service.assemble_pending(session, settings, on_report=pipeline.report_hook(settings))
+        ingest_service.assemble_pending(session, settings, on_report=hook)
+        pipeline.finish(hook, session)
     return summary
 
 

@@ -17,6 +17,9 @@ from ingest.models import ChatGroup, RawMessage, Report
 from tests.bot import onebot_events as ev
 from tests.bot.fakes import png_bytes
 from wenming.cli.main import app
+from wenming.queue.handlers import default_handlers
+from wenming.queue.models import Job
+from wenming.queue.worker import Worker
 from wenming.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "history"
@@ -143,3 +146,24 @@ def test_export_recall_withdraws_the_message_the_bot_captured_live(sink: IngestS
     with sink.factory() as session:
         recall = session.scalars(select(RawMessage).where(RawMessage.kind == "recall")).one()
     assert recall.recalls_message_id == f"{ev.SELF_ID}:950"  # the export's id translated to the live one
+
+
+def test_a_big_export_can_leave_classification_to_the_worker(
+    committed_factory: sessionmaker[Session], live_settings: Settings
+) -> None:
+    summary = import_history(
+        committed_factory,
+        live_settings,
+        FIXTURES / "wechatmsg.csv",
+        group_name="全县文明单位工作群",
+        classify_later=True,
+    )
+    assert summary.stored == 5
+    with committed_factory() as session:
+        reports = list(session.scalars(select(Report)))
+        [job] = session.scalars(select(Job).where(Job.kind == "classifier.reclassify"))
+    assert reports and not any(r.label for r in reports)
+    assert sorted(job.payload["report_ids"]) == sorted(r.id for r in reports)
+    Worker(committed_factory, live_settings, default_handlers()).run(burst=True)
+    with committed_factory() as session:
+        assert all(r.label for r in session.scalars(select(Report)))

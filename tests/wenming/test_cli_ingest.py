@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from ingest.models import Media, RawMessage, RawStatus, Report
 from tests.wenming.clikit import UNITS_CSV, Cli, cli, cli_data_dir, jpeg, line, summary_value, write_jsonl
 from wenming.cli import common
+from wenming.queue.models import Job
 
 __all__ = ["cli", "cli_data_dir"]
 
@@ -117,3 +118,17 @@ def test_replay_classifies_every_new_report(cli: Cli, feed: Path) -> None:
         reports = session.scalars(select(Report)).all()
         assert reports and all(r.label is not None for r in reports)
         assert {r.status for r in reports} <= {"classified", "needs_review"}
+
+
+def test_classify_later_stores_now_and_leaves_classification_to_the_worker(cli: Cli, feed: Path) -> None:
+    cli.ok("db", "upgrade")
+    output = cli.ok("ingest", "replay", "--classify-later", str(feed))
+    assert "分类已排入后台任务" in output
+    with common.unit_of_work() as session:
+        reports = session.scalars(select(Report).order_by(Report.id)).all()
+        assert reports and all(r.label is None for r in reports)
+        chunks = session.scalars(select(Job).where(Job.kind == "classifier.reclassify")).all()
+        assert [i for job in chunks for i in job.payload["report_ids"]] == [r.id for r in reports]
+    cli.ok("worker", "--burst", "--kind", "classifier.reclassify")
+    with common.unit_of_work() as session:
+        assert all(r.label is not None for r in session.scalars(select(Report)))

@@ -19,6 +19,9 @@ def import_file(
     format: str | None = typer.Option(None, "--format", "-f", help="格式（默认自动识别）：" + "、".join(PARSERS)),
     group: str | None = typer.Option(None, "--group", "-g", help="群名称（文件里没有时默认用文件名）"),
     group_id: str | None = typer.Option(None, "--group-id", help="QQ 群号（不填则按群名匹配机器人已采集的群）"),
+    classify_later: bool = typer.Option(
+        False, "--classify-later", help="先入库，分类交给后台任务（大批历史数据时更快；需运行 wenming worker）"
+    ),
 ) -> None:
     """导入微信/QQ 聊天记录（WeChatMsg、PyWxDump、QQ 电脑版 TXT、qq-chat-exporter JSON）。"""
     with Progress(
@@ -35,6 +38,7 @@ def import_file(
                 group_id=group_id,
                 progress=lambda n: progress.advance(task, n),
                 on_total=lambda n: progress.update(task, total=n),
+                classify_later=classify_later,
             )
         except HistoryFormatError as exc:
             raise UserError(f"{file.name}：{exc}") from None
@@ -52,5 +56,7 @@ def import_file(
     table.add_row("此前已导入（跳过）", str(summary.already_imported))
     table.add_row("无法入库", str(summary.rejected))
     console.print(table)
+    if classify_later:
+        console.print("分类已排入后台任务：运行 wenming worker（或 wenming run）处理，进度见 wenming status")
     for error in sorted(set(summary.errors))[:5]:
         console.print(f"[yellow]未入库原因：[/yellow]{error}")

@@ -26,7 +26,7 @@ app = typer.Typer(help="消息采集：回放已记录的群消息", no_args_is_
 ERRORS_SHOWN = 10
 
 
-def run_replay(path: Path, batch_size: int, out: Console) -> ReplaySummary:
+def run_replay(path: Path, batch_size: int, out: Console, *, classify_later: bool = False) -> ReplaySummary:
     """Replay one file with a progress bar; shared by ``ingest replay`` and ``demo``."""
     if not path.is_file():
         raise UserError(f"找不到文件：{path}")
@@ -34,7 +34,7 @@ def run_replay(path: Path, batch_size: int, out: Console) -> ReplaySummary:
         raise UserError("--batch 必须是正整数")
     factory = session_factory()
     config = settings()
-    hook = pipeline.report_hook(config)
+    hook = pipeline.DeferredClassification(config) if classify_later else pipeline.report_hook(config)
     total = count_lines(path)
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -90,7 +90,12 @@ def render_summary(summary: ReplaySummary, out: Console) -> None:
 def replay(
     file: Path = typer.Argument(..., help="规范化消息 JSONL 文件（格式见 docs/formats.md）"),
     batch: int = typer.Option(500, "--batch", help="每批提交的消息条数"),
+    classify_later: bool = typer.Option(
+        False, "--classify-later", help="先入库，分类交给后台任务（大批历史数据时更快；需运行 wenming worker）"
+    ),
 ) -> None:
     """回放 JSONL 消息文件：先保存原始消息，再组装报送、识别单位；可重复运行，不会重复入库。"""
-    summary = run_replay(file, batch, console)
+    summary = run_replay(file, batch, console, classify_later=classify_later)
     render_summary(summary, console)
+    if classify_later:
+        console.print("分类已排入后台任务：运行 wenming worker（或 wenming run）处理，进度见 wenming status")
