@@ -287,7 +287,8 @@ Index(
 
 # Adoption notices and stated volunteer hours are the few facts scoring reads: partial indexes on the current
 # classifications that state them, so that a quarter probes them instead of reading every news report's JSON.
-# The paths are written as ``repository.fact`` writes them, so that the planners match the predicate.
+# The paths are written as ``repository.fact`` writes them, so that the planners match the predicate. Facts
+# are a handful of short validated keys (classifier.service.FACT_KEYS), small enough to carry in the index.
 def _fact_index(name: str, key: str) -> Index:
     return Index(
         name,
@@ -295,6 +296,7 @@ def _fact_index(name: str, key: str) -> Index:
         Classification.is_current,  # as in ix_classifications_report_current, so that SQLite prefers this one
         sqlite_where=text(f"is_current = 1 AND json_extract(facts, '$.{key}') IS NOT NULL"),
         postgresql_where=text(f"is_current AND (facts ->> '{key}') IS NOT NULL"),
+        postgresql_include=["facts"],  # index-only: PostgreSQL would rather scan every classification's JSON
     )
 
 

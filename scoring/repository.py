@@ -170,7 +170,10 @@ def liveliness(
     unit_id: int | None = None,
 ) -> dict[int, LivelinessRow]:
     """Per unit: daily-capped reports, active days, daily-capped photos, and the month's label counts."""
-    groups: dict[str, Sequence[str]] = {"live": rule.labels, "practice_group": practice_labels}
+    groups: dict[str, Sequence[str]] = {"live": rule.labels}
+    same = set(practice_labels) == set(rule.labels)  # both shipped rubrics: count the practice group once
+    if not same:
+        groups["practice_group"] = practice_labels
     groups.update({f"l_{label}": [label] for label in LABELS})
     flagged = _counted_rows(counting, start, end, groups, unit_id, repost_photos=not rule.exclude_repost_photos)
     daily = (
@@ -190,7 +193,8 @@ def liveliness(
         func.sum(case((daily.c.n > 0, 1), else_=0)).label("days"),
         func.sum(daily.c.ph).label("photos"),
         func.sum(case((daily.c.ph > photo_cap, photo_cap), else_=daily.c.ph)).label("counted_photos"),
-        *[func.sum(daily.c[name]).label(name) for name in groups if name != "live"],
+        func.sum(daily.c.n if same else daily.c.practice_group).label("practice_group"),
+        *[func.sum(daily.c[name]).label(name) for name in groups if name.startswith("l_")],
     ).group_by(daily.c.unit_id)
     result: dict[int, LivelinessRow] = {}
     for row in _run(session, query):

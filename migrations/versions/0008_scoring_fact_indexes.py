@@ -32,6 +32,7 @@ def upgrade() -> None:
                 unique=False,
                 sqlite_where=sa.text(f"is_current = 1 AND json_extract(facts, '$.{key}') IS NOT NULL"),
                 postgresql_where=sa.text(f"is_current AND (facts ->> '{key}') IS NOT NULL"),
+                postgresql_include=['facts'],
             )
 
 
