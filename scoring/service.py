@@ -6,10 +6,12 @@ scores at once. Services only ``flush()``; the edge commits.
 
 from __future__ import annotations
 
+import functools
+import gc
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -91,6 +93,31 @@ def list_rubrics() -> list[str]:
     return list_rubric_names()
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _bulk(fn: Callable[P, T]) -> Callable[P, T]:
+    """Pause the cyclic garbage collector while a table for every unit is computed.
+
+    A table allocates tens of thousands of short-lived rows, tuples and dicts, none of them in a reference
+    cycle (reference counting frees them all); meanwhile the collector would walk every long-lived object of
+    the process several times per table, about a third of a 2,000-unit table's time.
+    """
+
+    @functools.wraps(fn)
+    def paused(*args: P.args, **kwargs: P.kwargs) -> T:
+        if not gc.isenabled():
+            return fn(*args, **kwargs)
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return paused
+
+
 def _competition_ranks(keys: list[tuple[Any, ...]]) -> list[int]:
     """1, 2, 2, 4 ranking of already sorted keys."""
     ranks: list[int] = []
@@ -114,6 +141,7 @@ def _practice_labels(rubric: Rubric) -> list[str]:
     return list(rubric.liveliness.labels)
 
 
+@_bulk
 def monthly_ranking(session: Session, settings: Settings, rubric: Rubric, year: int, month: int) -> MonthlyRanking:
     """活跃度 ranking of every active unit for one month (units without reports rank last, tied)."""
     repository.prepare(session)
@@ -222,6 +250,7 @@ def _xixiang_quarter_facts(
     return facts
 
 
+@_bulk
 def quarter_table(
     session: Session, settings: Settings, rubric: Rubric, year: int, quarter: int, as_of: date | None = None
 ) -> QuarterTable:
@@ -348,6 +377,7 @@ def _previous_totals(
     return history
 
 
+@_bulk
 def annual_scores(
     session: Session, settings: Settings, rubric: Rubric, year: int, as_of: date | None = None
 ) -> list[AnnualScore]:
