@@ -38,9 +38,7 @@ class Article:
 def _key(candidate: AdoptionCandidate, linked: Mapping[int, str]) -> str:
     if candidate.record_id is None and candidate.report_id in linked:
         return linked[candidate.report_id]
-    if candidate.title and normalize_title(candidate.title):
-        return normalize_title(candidate.title)
-    return f"report:{candidate.report_id}"
+    return (candidate.title and normalize_title(candidate.title)) or f"report:{candidate.report_id}"
 
 
 def dedupe(candidates: Iterable[AdoptionCandidate], per_level: Mapping[str, float]) -> list[Article]:
@@ -54,8 +52,10 @@ def dedupe(candidates: Iterable[AdoptionCandidate], per_level: Mapping[str, floa
     articles: dict[str, Article] = {}
     for c in sorted(items, key=lambda c: (c.day, c.record_id is None)):
         key = _key(c, linked)
-        article = articles.setdefault(key, Article(key, c.title or f"报送 #{c.report_id}", c.level, 0.0))
-        if LEVEL_RANK.get(c.level, -1) > LEVEL_RANK.get(article.level, -1):
+        article = articles.get(key)
+        if article is None:
+            article = articles[key] = Article(key, c.title or f"报送 #{c.report_id}", c.level, 0.0)
+        elif LEVEL_RANK.get(c.level, -1) > LEVEL_RANK.get(article.level, -1):
             article.level = c.level
         if c.outlet and c.outlet not in article.outlets:
             article.outlets.append(c.outlet)

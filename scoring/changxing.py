@@ -6,14 +6,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from sqlalchemy.orm import Session
 
-from ingest.models import HonourLevel, Unit
+from ingest.models import HonourLevel
 from scoring import articles, repository
 from scoring.periods import month_bounds, month_start, quarter_of, started
 from scoring.repository import Record
-from scoring.rubric import ChangxingRubric, MonthlyCountItem
+from scoring.rubric import AdoptionItem, ChangxingRubric, CooperationItem, MonthlyCountItem, PairingItem
 from scoring.schemas import LineItem, TableColumn, VolunteerCompliance
 
 COLUMNS = [
@@ -53,7 +54,7 @@ class Period:
     def month(self, index: int) -> int:
         return self.first_month + index
 
-    @property
+    @cached_property
     def quarters(self) -> list[int]:
         return sorted({quarter_of(self.month(i)) for i in self.counted})
 
@@ -73,7 +74,6 @@ class Facts:
     criticisms: dict[int, list[Record]]
     # group → month index → report ids (explanations only)
     evidence: dict[str, dict[int, list[int]]] = field(default_factory=dict)
-    explain: bool = True  # False for tables: the same arithmetic without writing the Chinese lines
 
 
 def _groups(rubric: ChangxingRubric) -> dict[str, Sequence[str]]:
@@ -86,13 +86,12 @@ def gather(
     rubric: ChangxingRubric,
     period: Period,
     unit_id: int | None = None,
-    explain: bool = True,
 ) -> Facts:
     """Run the grouped queries for one period (all units, or one for an explanation)."""
     c = rubric.counting
     counts = repository.bucket_counts(session, c, period.start, period.bounds, _groups(rubric), unit_id)
     sheets: dict[int, list[Record]] = defaultdict(list)
-    for sheet in repository.pairing_sheets(session, period.year, unit_id):
+    for sheet in repository.pairing_sheets(session, period.year, unit_id, period.quarters):
         sheets[sheet.unit_id].append(sheet)
     adoptions: dict[int, list[repository.AdoptionCandidate]] = defaultdict(list)
     found = repository.report_adoptions(session, c, period.start, period.end, unit_id)
@@ -101,7 +100,7 @@ def gather(
     criticisms: dict[int, list[Record]] = defaultdict(list)
     for criticism in repository.criticisms(session, period.start, period.end, unit_id):
         criticisms[criticism.unit_id].append(criticism)
-    return Facts(counts, sheets, adoptions, criticisms, explain=explain)
+    return Facts(counts, sheets, adoptions, criticisms)
 
 
 def gather_evidence(session: Session, rubric: ChangxingRubric, period: Period, unit_id: int, facts: Facts) -> None:
@@ -120,6 +119,16 @@ def _ids(ids: Sequence[int]) -> str:
     return "（报送 " + "、".join(f"#{i}" for i in ids) + "）" if ids else ""
 
 
+def _month_fraction(rule: MonthlyCountItem, count: int) -> float:
+    """Share of a month's points: full from ``min_per_month``, else the rubric's partial credit (or nothing)."""
+    return 1.0 if count >= rule.min_per_month else rule.partial.get(count, 0.0)
+
+
+def _monthly_points(key: str, rule: MonthlyCountItem, unit_id: int, period: Period, facts: Facts) -> float:
+    total = sum(_month_fraction(rule, facts.counts.get((unit_id, i), {}).get(key, 0)) for i in period.counted)
+    return rule.points * total / len(period.counted)
+
+
 def _monthly_item(
     key: str, title: str, noun: str, rule: MonthlyCountItem, unit_id: int, period: Period, facts: Facts
 ) -> LineItem:
@@ -128,20 +137,17 @@ def _monthly_item(
         count = facts.counts.get((unit_id, index), {}).get(key, 0)
         ids = facts.evidence.get(key, {}).get(index, [])
         report_ids.extend(ids)
-        if count >= rule.min_per_month:
-            fraction, verdict = 1.0, "满分"
-        elif count in rule.partial:
-            fraction, verdict = rule.partial[count], "未达 {min} 次，按 {pct}% 计"
-        else:
-            fraction, verdict = 0.0, "未达 {min} 次，不得分"
-        if facts.explain:
-            verdict = verdict.format(min=rule.min_per_month, pct=fmt(fraction * 100))
+        fraction = _month_fraction(rule, count)
         total += fraction
-        if facts.explain:
-            lines.append(f"{period.month(index)}月：{count} {noun} → {verdict}{_ids(ids)}")
-    points = rule.points * total / len(period.counted)
-    if facts.explain:
-        lines.append(f"{fmt(rule.points)} × {fmt(total)} / {len(period.counted)} 个月 = {fmt(points)} 分")
+        if count >= rule.min_per_month:
+            verdict = "满分"
+        elif count in rule.partial:
+            verdict = f"未达 {rule.min_per_month} 次，按 {fmt(fraction * 100)}% 计"
+        else:
+            verdict = f"未达 {rule.min_per_month} 次，不得分"
+        lines.append(f"{period.month(index)}月：{count} {noun} → {verdict}{_ids(ids)}")
+    points = _monthly_points(key, rule, unit_id, period, facts)
+    lines.append(f"{fmt(rule.points)} × {fmt(total)} / {len(period.counted)} 个月 = {fmt(points)} 分")
     return LineItem(
         key=key,
         title=title,
@@ -152,30 +158,40 @@ def _monthly_item(
     )
 
 
-def _pairing_item(rubric: ChangxingRubric, unit_id: int, period: Period, facts: Facts) -> LineItem:
-    rule = rubric.items.pairing
-    lines, met, report_ids, record_ids = [], 0, [], []
+def _pairing_quarters(
+    rule: PairingItem, unit_id: int, period: Period, facts: Facts
+) -> list[tuple[int, list[Record], int, bool]]:
+    """Per counted quarter: its sheets, its pairing reports, and whether the quarter is met."""
+    found = []
     for quarter in period.quarters:
         indexes = [i for i in range(period.months) if quarter_of(period.month(i)) == quarter]
         sheets = [s for s in facts.sheets.get(unit_id, []) if s.quarter == quarter]
-        sheet_count = sum(s.activity_count for s in sheets)
         reports = sum(facts.counts.get((unit_id, i), {}).get("pairing", 0) for i in indexes)
+        counted = sum(s.activity_count for s in sheets) + (reports if rule.evidence == "sheet_or_report" else 0)
+        found.append((quarter, sheets, reports, counted >= rule.min_per_quarter))
+    return found
+
+
+def _pairing_points(rule: PairingItem, quarters: list[tuple[int, list[Record], int, bool]]) -> float:
+    return rule.points * sum(ok for *_, ok in quarters) / len(quarters)
+
+
+def _pairing_item(rubric: ChangxingRubric, unit_id: int, period: Period, facts: Facts) -> LineItem:
+    rule = rubric.items.pairing
+    lines, report_ids, record_ids = [], [], []
+    quarters = _pairing_quarters(rule, unit_id, period, facts)
+    for quarter, sheets, reports, ok in quarters:
+        indexes = [i for i in range(period.months) if quarter_of(period.month(i)) == quarter]
         ids = [r for i in indexes for r in facts.evidence.get("pairing", {}).get(i, [])]
-        counted = sheet_count + (reports if rule.evidence == "sheet_or_report" else 0)
-        ok = counted >= rule.min_per_quarter
-        met += ok
         record_ids.extend(f"pairing_sheet:{s.id}" for s in sheets)
         report_ids.extend(ids if rule.evidence == "sheet_or_report" else [])
-        if not facts.explain:
-            continue
         partners = "、".join(s.partner for s in sheets)
         sheet_text = f"情况表 {len(sheets)} 份（{partners}）" if sheets else "未报送情况表"
         report_text = f"，群内结对共建报送 {reports} 条{_ids(ids)}" if rule.evidence == "sheet_or_report" else ""
         lines.append(f"第{quarter}季度：{sheet_text}{report_text} → {'达标' if ok else '未达标'}")
-    quarters = len(period.quarters)
-    points = rule.points * met / quarters
-    if facts.explain:
-        lines.append(f"{fmt(rule.points)} × {met} / {quarters} 个季度 = {fmt(points)} 分")
+    points = _pairing_points(rule, quarters)
+    met = sum(ok for *_, ok in quarters)
+    lines.append(f"{fmt(rule.points)} × {met} / {len(quarters)} 个季度 = {fmt(points)} 分")
     return LineItem(
         key="pairing",
         title="开展结对共建活动",
@@ -187,20 +203,23 @@ def _pairing_item(rubric: ChangxingRubric, unit_id: int, period: Period, facts: 
     )
 
 
+def _adoption_points(rule: AdoptionItem, found: list[articles.Article]) -> tuple[float, float]:
+    """(sum of the articles' points, the points after the cap)."""
+    raw = sum(a.points for a in found)
+    return raw, min(raw, rule.cap) if rule.cap is not None else raw
+
+
 def _adoption_item(rubric: ChangxingRubric, unit_id: int, facts: Facts) -> LineItem:
     rule = rubric.items.adoption
     found = articles.dedupe(facts.adoptions.get(unit_id, []), rule.per_article)
-    raw = sum(a.points for a in found)
-    points = min(raw, rule.cap) if rule.cap is not None else raw
-    lines: list[str] = []
-    if facts.explain:
-        lines = [
-            f"《{a.title}》 {a.level_zh}（{'、'.join(a.outlets) or '未注明媒体'}）→ {fmt(a.points)} 分"
-            + ("（多级录用，取最高级别）" if len(a.report_ids) + len(a.record_ids) > 1 else "")
-            for a in found
-        ]
-        capped = f"，加满 {fmt(rule.cap)} 分为止" if rule.cap is not None and raw > rule.cap else ""
-        lines.append(f"{len(found)} 篇合计 {fmt(raw)} 分{capped} → {fmt(points)} 分")
+    raw, points = _adoption_points(rule, found)
+    lines = [
+        f"《{a.title}》 {a.level_zh}（{'、'.join(a.outlets) or '未注明媒体'}）→ {fmt(a.points)} 分"
+        + ("（多级录用，取最高级别）" if len(a.report_ids) + len(a.record_ids) > 1 else "")
+        for a in found
+    ]
+    capped = f"，加满 {fmt(rule.cap)} 分为止" if rule.cap is not None and raw > rule.cap else ""
+    lines.append(f"{len(found)} 篇合计 {fmt(raw)} 分{capped} → {fmt(points)} 分")
     return LineItem(
         key="adoption",
         title="信息材料报送·录用情况",
@@ -212,16 +231,18 @@ def _adoption_item(rubric: ChangxingRubric, unit_id: int, facts: Facts) -> LineI
     )
 
 
+def _cooperation_points(rule: CooperationItem, criticisms: int) -> float:
+    return max(0.0, rule.points - rule.per_criticism * criticisms)
+
+
 def _cooperation_item(rubric: ChangxingRubric, unit_id: int, facts: Facts) -> LineItem:
     rule = rubric.items.cooperation
     found = facts.criticisms.get(unit_id, [])
-    points = max(0.0, rule.points - rule.per_criticism * len(found))
-    lines: list[str] = []
-    if facts.explain:
-        lines = [f"{c.occurred_on:%Y-%m-%d} 通报批评：{c.reason} → −{fmt(rule.per_criticism)}" for c in found]
-        floor = "，扣完为止" if rule.per_criticism * len(found) > rule.points else ""
-        deducted = f"{fmt(rule.per_criticism)} × {len(found)} 次通报批评{floor}"
-        lines.append(f"{fmt(rule.points)} − {deducted} = {fmt(points)} 分")
+    points = _cooperation_points(rule, len(found))
+    lines = [f"{c.occurred_on:%Y-%m-%d} 通报批评：{c.reason} → −{fmt(rule.per_criticism)}" for c in found]
+    floor = "，扣完为止" if rule.per_criticism * len(found) > rule.points else ""
+    deducted = f"{fmt(rule.per_criticism)} × {len(found)} 次通报批评{floor}"
+    lines.append(f"{fmt(rule.points)} − {deducted} = {fmt(points)} 分")
     return LineItem(
         key="cooperation",
         title="重点工作配合",
@@ -233,7 +254,7 @@ def _cooperation_item(rubric: ChangxingRubric, unit_id: int, facts: Facts) -> Li
 
 
 def line_items(rubric: ChangxingRubric, unit_id: int, period: Period, facts: Facts) -> list[LineItem]:
-    """The five scored lines (信息材料报送 split into 通讯稿 and 录用)."""
+    """The five scored lines (信息材料报送 split into 通讯稿 and 录用), explained."""
     items = rubric.items
     return [
         _monthly_item("practice", "常态化开展文明实践活动", "次实践活动", items.practice, unit_id, period, facts),
@@ -244,18 +265,30 @@ def line_items(rubric: ChangxingRubric, unit_id: int, period: Period, facts: Fac
     ]
 
 
-def columns(items: list[LineItem]) -> dict[str, float]:
-    """Fold the five lines into the 附件3 columns."""
-    by_key = {item.key: item.points for item in items}
+def _fold(practice: float, pairing: float, news: float, adoption: float, cooperation: float) -> dict[str, float]:
+    """The five lines as the 附件3 columns (信息材料报送 = 通讯稿 + 录用)."""
     return {
-        "practice": by_key["practice"],
-        "pairing": by_key["pairing"],
-        "information": round(by_key["news"] + by_key["adoption"], 2),
-        "cooperation": by_key["cooperation"],
+        "practice": practice,
+        "pairing": pairing,
+        "information": round(news + adoption, 2),
+        "cooperation": cooperation,
     }
 
 
-def volunteer_compliance(rubric: ChangxingRubric, unit: Unit, stats: list[Record]) -> VolunteerCompliance:
+def table_columns(rubric: ChangxingRubric, unit_id: int, period: Period, facts: Facts) -> dict[str, float]:
+    """The 附件3 columns of one unit: the line items' arithmetic without writing their explanations."""
+    items = rubric.items
+    found = articles.dedupe(facts.adoptions.get(unit_id, []), items.adoption.per_article)
+    return _fold(
+        round(_monthly_points("practice", items.practice, unit_id, period, facts), 2),
+        round(_pairing_points(items.pairing, _pairing_quarters(items.pairing, unit_id, period, facts)), 2),
+        round(_monthly_points("news", items.news, unit_id, period, facts), 2),
+        round(_adoption_points(items.adoption, found)[1], 2),
+        round(_cooperation_points(items.cooperation, len(facts.criticisms.get(unit_id, []))), 2),
+    )
+
+
+def volunteer_compliance(rubric: ChangxingRubric, unit: repository.AnyUnit, stats: list[Record]) -> VolunteerCompliance:
     """§四.2 flags from the newest statistics of the year; missing figures give ``None`` flags."""
     rule = rubric.volunteer
     high = unit.honour_level in rule.high_levels
@@ -294,7 +327,7 @@ def _ok(flag: bool | None) -> str:
     return "达标" if flag else "未达标"
 
 
-def volunteer_lines(unit: Unit, compliance: VolunteerCompliance) -> list[str]:
+def volunteer_lines(unit: repository.AnyUnit, compliance: VolunteerCompliance) -> list[str]:
     """The §四.2 flags as sentences for the explanation."""
     if compliance.stats_record_id is None:
         return ["志愿者比例：未录入注册志愿者统计，无法判断"]

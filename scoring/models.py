@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, false, func
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, false, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from classifier.models import ReportTag
+from classifier.models import Classification, ReportTag
 from ingest.models import Report
 from wenming.db import Base, UTCDateTime, utcnow
 
@@ -283,3 +283,22 @@ Index(
     sqlite_where=ReportTag.is_primary == false(),
     postgresql_where=ReportTag.is_primary == false(),
 )
+
+
+# Adoption notices and stated volunteer hours are the few facts scoring reads: partial indexes on the current
+# classifications that state them, so that a quarter probes them instead of reading every news report's JSON.
+# The paths are written as ``repository.fact`` writes them, so that the planners match the predicate. Facts
+# are a handful of short validated keys (classifier.service.FACT_KEYS), small enough to carry in the index.
+def _fact_index(name: str, key: str) -> Index:
+    return Index(
+        name,
+        Classification.report_id,
+        Classification.is_current,  # as in ix_classifications_report_current, so that SQLite prefers this one
+        sqlite_where=text(f"is_current = 1 AND json_extract(facts, '$.{key}') IS NOT NULL"),
+        postgresql_where=text(f"is_current AND (facts ->> '{key}') IS NOT NULL"),
+        postgresql_include=["facts"],  # index-only: PostgreSQL would rather scan every classification's JSON
+    )
+
+
+_fact_index("ix_classifications_outlet_level", "outlet_level")
+_fact_index("ix_classifications_volunteer_hours", "volunteer_hours")

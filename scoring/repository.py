@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
+    Float,
     Row,
     Select,
+    String,
     and_,
     case,
+    cast,
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
+    true,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -137,7 +145,7 @@ def bucket_counts(
         flagged.c.unit_id, bucket.label("b"), *[func.sum(flagged.c[name]).label(name) for name in groups]
     ).group_by(flagged.c.unit_id, bucket)
     return {
-        (row.unit_id, row.b): {name: int(getattr(row, name) or 0) for name in groups} for row in session.execute(query)
+        (row.unit_id, row.b): {name: int(getattr(row, name) or 0) for name in groups} for row in _run(session, query)
     }
 
 
@@ -162,7 +170,10 @@ def liveliness(
     unit_id: int | None = None,
 ) -> dict[int, LivelinessRow]:
     """Per unit: daily-capped reports, active days, daily-capped photos, and the month's label counts."""
-    groups: dict[str, Sequence[str]] = {"live": rule.labels, "practice_group": practice_labels}
+    groups: dict[str, Sequence[str]] = {"live": rule.labels}
+    same = set(practice_labels) == set(rule.labels)  # both shipped rubrics: count the practice group once
+    if not same:
+        groups["practice_group"] = practice_labels
     groups.update({f"l_{label}": [label] for label in LABELS})
     flagged = _counted_rows(counting, start, end, groups, unit_id, repost_photos=not rule.exclude_repost_photos)
     daily = (
@@ -182,10 +193,11 @@ def liveliness(
         func.sum(case((daily.c.n > 0, 1), else_=0)).label("days"),
         func.sum(daily.c.ph).label("photos"),
         func.sum(case((daily.c.ph > photo_cap, photo_cap), else_=daily.c.ph)).label("counted_photos"),
-        *[func.sum(daily.c[name]).label(name) for name in groups if name != "live"],
+        func.sum(daily.c.n if same else daily.c.practice_group).label("practice_group"),
+        *[func.sum(daily.c[name]).label(name) for name in groups if name.startswith("l_")],
     ).group_by(daily.c.unit_id)
     result: dict[int, LivelinessRow] = {}
-    for row in session.execute(query):
+    for row in _run(session, query):
         result[row.unit_id] = LivelinessRow(
             unit_id=row.unit_id,
             counted_reports=int(row.counted or 0),
@@ -198,8 +210,7 @@ def liveliness(
     return result
 
 
-@dataclass(frozen=True)
-class AdoptionCandidate:
+class AdoptionCandidate(NamedTuple):
     """A media adoption from a staff record or a classified news report, before deduplication."""
 
     unit_id: int
@@ -224,28 +235,47 @@ def _labelled(counting: Counting, start: date, end: date, label: str, unit_id: i
     return union_all(primary, secondary).subquery(f"with_{label}")
 
 
+def fact(session: Session, key: str) -> ColumnElement[Any]:
+    """A classification fact as SQL text, its JSON path written out literally.
+
+    Bound JSON paths (what ``facts[key]`` renders) hide the key from the planner; written out, the predicate
+    matches the partial fact indexes (``scoring/models.py``) on both databases.
+    """
+    if not key.isidentifier():
+        raise ValueError(f"not a fact key: {key!r}")
+    if session.get_bind().dialect.name == "postgresql":
+        return Classification.facts.op("->>", return_type=String)(literal_column(f"'{key}'"))
+    return func.json_extract(Classification.facts, literal_column(f"'$.{key}'"), type_=String)
+
+
+def _with_fact(session: Session, reports: Any, key: str) -> Any:
+    """Join the current classifications of ``reports`` that state ``key`` (read from the partial fact index)."""
+    return and_(
+        Classification.report_id == reports.c.id,
+        Classification.is_current == true(),
+        fact(session, key).is_not(None),
+    )
+
+
 def report_adoptions(
     session: Session, counting: Counting, start: date, end: date, unit_id: int | None = None
 ) -> list[AdoptionCandidate]:
     """News reports whose current classification found an outlet level (录用通知); only those are read."""
     news = _labelled(counting, start, end, "news", unit_id)
-    level = Classification.facts["outlet_level"].as_string()
+    level = fact(session, "outlet_level")
     query = (
         select(
             news.c.unit_id,
-            news.c.id,
             news.c.d,
             level.label("level"),
-            Classification.facts["article_title"].as_string().label("title"),
-            Classification.facts["outlet"].as_string().label("outlet"),
+            fact(session, "article_title").label("title"),
+            fact(session, "outlet").label("outlet"),
+            news.c.id,
         )
-        .join(Classification, and_(Classification.report_id == news.c.id, Classification.is_current.is_(True)))
+        .join(Classification, _with_fact(session, news, "outlet_level"))
         .where(level.in_(["county", "city", "province", "central"]))
     )
-    return [
-        AdoptionCandidate(row.unit_id, row.d, row.level, row.title, row.outlet, row.id, None)
-        for row in session.execute(query)
-    ]
+    return [AdoptionCandidate(*row, None) for row in _run(session, query)]
 
 
 def record_adoptions(session: Session, start: date, end: date, unit_id: int | None = None) -> list[AdoptionCandidate]:
@@ -254,7 +284,7 @@ def record_adoptions(session: Session, start: date, end: date, unit_id: int | No
     )
     return [
         AdoptionCandidate(a.unit_id, a.published_on, a.level, a.title, a.outlet, a.report_id, a.id)
-        for a in session.execute(query)
+        for a in _run(session, query)
     ]
 
 
@@ -263,18 +293,14 @@ def report_hours(
 ) -> dict[int, float]:
     """Person-hours stated in volunteer reports: volunteer_hours × participants (1 when absent), per unit."""
     volunteer = _labelled(counting, start, end, "volunteer", unit_id)
-    hours = Classification.facts["volunteer_hours"].as_float()
-    people = func.coalesce(Classification.facts["participants"].as_float(), 1.0)
+    hours = cast(fact(session, "volunteer_hours"), Float)
+    people = func.coalesce(cast(fact(session, "participants"), Float), 1.0)
     query = (
         select(volunteer.c.unit_id, func.sum(hours * people).label("h"))
-        .join(
-            Classification,
-            and_(Classification.report_id == volunteer.c.id, Classification.is_current.is_(True)),
-        )
-        .where(hours.is_not(None))
+        .join(Classification, _with_fact(session, volunteer, "volunteer_hours"))
         .group_by(volunteer.c.unit_id)
     )
-    return {row.unit_id: float(row.h or 0) for row in session.execute(query)}
+    return {row.unit_id: float(row.h or 0) for row in _run(session, query)}
 
 
 def report_listing(
@@ -291,31 +317,70 @@ def report_listing(
     return [(row.id, row.d, row.label) for row in session.execute(query)]
 
 
-Record = Row[Any]  # a staff record as a plain row: the model's attributes, without ORM identity overhead
+def _run(session: Session, query: Executable) -> Sequence[Row[Any]]:
+    """All rows of a Core query in the session's transaction: thousands of rows skip the ORM's per-row layer."""
+    return session.connection().execute(query).all()
+
+
+Record = Any  # a staff record as a named tuple of the model's columns (attribute access in the item loops)
+
+_AUDIT = {"created_by", "created_at", "voided_by", "voided_at", "void_reason"}
+
+
+def _record_columns(model: Any) -> list[Any]:
+    return [c for c in model.__table__.columns if c.name not in _AUDIT]
+
+
+@cache
+def _record_type(model: Any) -> Any:
+    return namedtuple(f"{model.__name__}Record", [c.name for c in _record_columns(model)])
 
 
 def _records(model: Any, unit_id: int | None) -> Select[Any]:
-    """Live (not voided) records as Core rows: thousands per period, too many for ORM objects."""
-    audit = {"created_by", "created_at", "voided_by", "voided_at", "void_reason"}
-    columns = [c for c in model.__table__.columns if c.name not in audit]
-    query = select(*columns).where(model.voided_at.is_(None))
+    """Live (not voided) records: thousands per period, too many for ORM objects."""
+    query = select(*_record_columns(model)).where(model.voided_at.is_(None))
     if unit_id is not None:
         query = query.where(model.unit_id == unit_id)
     return query.order_by(model.id)
 
 
+def _fetch(session: Session, model: Any, query: Select[Any]) -> list[Record]:
+    make = _record_type(model)._make
+    return [make(row) for row in _run(session, query)]
+
+
 def criticisms(session: Session, start: date, end: date, unit_id: int | None = None) -> list[Record]:
     query = _records(m.Criticism, unit_id).where(m.Criticism.occurred_on >= start, m.Criticism.occurred_on < end)
-    return list(session.execute(query))
+    return _fetch(session, m.Criticism, query)
 
 
-def pairing_sheets(session: Session, year: int, unit_id: int | None = None) -> list[Record]:
-    return list(session.execute(_records(m.PairingSheet, unit_id).where(m.PairingSheet.year == year)))
+def pairing_sheets(
+    session: Session, year: int, unit_id: int | None = None, quarters: Sequence[int] | None = None
+) -> list[Record]:
+    query = _records(m.PairingSheet, unit_id).where(m.PairingSheet.year == year)
+    if quarters is not None:
+        query = query.where(m.PairingSheet.quarter.in_(list(quarters)))
+    return _fetch(session, m.PairingSheet, query)
 
 
 def volunteer_stats(session: Session, year: int, unit_id: int | None = None) -> list[Record]:
     """All stats rows of a year in entry order, so that the newest per quarter is last."""
-    return list(session.execute(_records(m.VolunteerStats, unit_id).where(m.VolunteerStats.year == year)))
+    return _fetch(session, m.VolunteerStats, _records(m.VolunteerStats, unit_id).where(m.VolunteerStats.year == year))
+
+
+def latest_volunteer_stats(session: Session, year: int, quarter: int, unit_id: int | None = None) -> list[Record]:
+    """Per unit, the newest statistics entered for ``quarter`` or else its latest earlier quarter of the year.
+
+    What a quarter's items read (a newer entry supersedes); one row per unit instead of the year's entries.
+    """
+    stats = m.VolunteerStats
+    newest = func.row_number().over(partition_by=stats.unit_id, order_by=(stats.quarter.desc(), stats.id.desc()))
+    ranked = (
+        _records(stats, unit_id).where(stats.year == year, stats.quarter <= quarter).add_columns(newest.label("newest"))
+    )
+    latest = ranked.order_by(None).subquery("ranked")
+    columns = [c for c in latest.c if c.name != "newest"]
+    return _fetch(session, stats, select(*columns).where(latest.c.newest == 1).order_by(latest.c.unit_id))
 
 
 def checks(session: Session, year: int, unit_id: int | None = None, quarter: int | None = None) -> list[Record]:
@@ -323,19 +388,22 @@ def checks(session: Session, year: int, unit_id: int | None = None, quarter: int
     query = _records(m.XixiangCheck, unit_id).where(m.XixiangCheck.year == year)
     if quarter is not None:
         query = query.where(or_(m.XixiangCheck.quarter.is_(None), m.XixiangCheck.quarter == quarter))
-    return list(session.execute(query))
+    return _fetch(session, m.XixiangCheck, query)
 
 
 def adjustments(session: Session, start: date, end: date, unit_id: int | None = None) -> list[Record]:
     query = _records(m.Adjustment, unit_id).where(m.Adjustment.occurred_on >= start, m.Adjustment.occurred_on < end)
-    return list(session.execute(query))
+    return _fetch(session, m.Adjustment, query)
 
 
-def units(session: Session, unit_id: int | None = None) -> list[Unit]:
-    """Active units (or the one asked for, active or not), by name."""
-    query = select(Unit).order_by(Unit.name)
-    query = query.where(Unit.id == unit_id) if unit_id is not None else query.where(Unit.active.is_(True))
-    return list(session.scalars(query))
+UnitRow = Row[Any]  # id, name, honour_level, headcount: what tables print, without ORM identity overhead
+AnyUnit = Unit | UnitRow  # explanations pass the ORM unit, tables the plain row; both have the same attributes
+
+
+def units(session: Session) -> list[UnitRow]:
+    """Active units by name, as plain rows (a table lists thousands)."""
+    query = select(Unit.id, Unit.name, Unit.honour_level, Unit.headcount).where(Unit.active.is_(True))
+    return list(_run(session, query.order_by(Unit.name)))
 
 
 def has_reports(session: Session, start: date, end: date) -> bool:

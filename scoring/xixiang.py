@@ -47,8 +47,8 @@ class QuarterFacts:
     services: dict[int, int]
     report_hours: dict[int, float]
     media: dict[int, list[repository.AdoptionCandidate]]
-    checks: dict[tuple[int, str], list[Record]]  # (unit, kind) → checks of the year
-    stats: dict[int, list[Record]]
+    checks: dict[tuple[int, str], list[Record]]  # (unit, kind) → the checks that apply to this quarter
+    latest: dict[int, Record]  # unit → the statistics current in this quarter
     service_ids: dict[int, list[int]] = field(default_factory=dict)
     explain: bool = True  # False for tables: the same arithmetic, fewer Chinese lines written
 
@@ -73,9 +73,10 @@ def gather(
     unit_ids: list[int] | None = None,
     explain: bool = True,
 ) -> QuarterFacts:
-    """Grouped queries for one quarter; the year's checks and stats are fetched once by the caller.
+    """Grouped queries for one quarter; the year's checks and stats are fetched by the caller.
 
-    Report-stated hours are summed only when a unit (of ``unit_ids``) lacks entered hours for the quarter.
+    Report-stated hours are summed only when a unit (of ``unit_ids``) will read them: its newest statistics
+    give registered volunteers but no service hours for the quarter.
     """
     c = rubric.counting
     start = month_start(year, quarter_first_month(quarter))
@@ -83,27 +84,31 @@ def gather(
     rule = rubric.items.activity.services
     counts = repository.bucket_counts(session, c, start, [end], {"services": rule.labels}, unit_id)
     services = {uid: n["services"] for (uid, _), n in counts.items()}
-    hours: dict[int, float] = {}
-    if rubric.items.activity.participation.hours_source == "stats_then_reports" and _hours_missing(
-        stats, quarter, unit_ids if unit_ids is not None else list(stats)
-    ):
-        hours = repository.report_hours(session, c, start, end, unit_id)
     media: dict[int, list[repository.AdoptionCandidate]] = defaultdict(list)
     found = repository.report_adoptions(session, c, start, end, unit_id)
     for candidate in found + repository.record_adoptions(session, start, end, unit_id):
         media[candidate.unit_id].append(candidate)
-    return QuarterFacts(year, quarter, as_of, services, hours, media, checks, stats, explain=explain)
+    applicable = {key: _applicable(CheckKind(key[1]), rows, quarter) for key, rows in checks.items()}
+    latest = {uid: found for uid, rows in stats.items() if (found := _latest(rows, quarter)) is not None}
+    facts = QuarterFacts(year, quarter, as_of, services, {}, media, applicable, latest, explain=explain)
+    if rubric.items.activity.participation.hours_source == "stats_then_reports" and _hours_missing(
+        facts, unit_ids if unit_ids is not None else list(stats)
+    ):
+        facts.report_hours = repository.report_hours(session, c, start, end, unit_id)
+    return facts
 
 
-def _hours_missing(stats: dict[int, list[Record]], quarter: int, unit_ids: list[int]) -> bool:
-    """Whether any of the units has no service hours entered for the quarter."""
-    return (
-        any(
-            not any(s.quarter == quarter and s.service_hours is not None for s in stats.get(uid, []))
-            for uid in unit_ids
-        )
-        or not unit_ids
-    )
+def _hours_missing(facts: QuarterFacts, unit_ids: list[int]) -> bool:
+    """Whether participation reads report-stated hours for any of the units (no entered hours to use)."""
+    for uid in unit_ids:
+        stats = _latest_stats(facts, uid)
+        if stats is not None and stats.registered != 0 and not _entered_hours(facts, stats):
+            return True
+    return not unit_ids
+
+
+def _entered_hours(facts: QuarterFacts, stats: Record) -> bool:
+    return stats.service_hours is not None and stats.quarter == facts.quarter
 
 
 def gather_evidence(session: Session, rubric: XixiangRubric, facts: QuarterFacts, unit_id: int) -> None:
@@ -129,32 +134,36 @@ def by_unit_and_kind(rows: list[Record]) -> dict[tuple[int, str], list[Record]]:
     return grouped
 
 
-def _checks(facts: QuarterFacts, unit_id: int, kind: CheckKind) -> list[Record]:
+def _applicable(kind: CheckKind, found: list[Record], quarter: int) -> list[Record]:
     """Checks of a kind that apply to the quarter (year-scoped ones apply to every quarter of their year)."""
-    found = facts.checks.get((unit_id, kind.value), [])
     if kind.scope == "quarter":
-        found = [c for c in found if c.quarter == facts.quarter]
-    elif kind.scope == "month":
-        found = [
-            c
-            for c in found
-            if c.month and quarter_first_month(facts.quarter) <= c.month < quarter_first_month(facts.quarter) + 3
-        ]
+        return [c for c in found if c.quarter == quarter]
+    if kind.scope == "month":
+        first = quarter_first_month(quarter)
+        return [c for c in found if c.month and first <= c.month < first + 3]
     return found
+
+
+def _checks(facts: QuarterFacts, unit_id: int, kind: CheckKind) -> list[Record]:
+    return facts.checks.get((unit_id, kind), [])  # a StrEnum member hashes and compares as its value
 
 
 def _flag(facts: QuarterFacts, unit_id: int, kind: CheckKind, points: float, out: list[str], ids: list[str]) -> float:
     found = _checks(facts, unit_id, kind)
-    ids.extend(f"check:{c.id}" for c in found)
     if facts.explain:
+        ids.extend(f"check:{c.id}" for c in found)
         done = f"已核实（{found[0].done_on:%Y-%m-%d}）→ {fmt(points)} 分" if found else "未录入 → 0 分"
         out.append(f"{kind.zh}：{done}")
     return points if found else 0.0
 
 
 def _latest_stats(facts: QuarterFacts, unit_id: int) -> Record | None:
+    return facts.latest.get(unit_id)
+
+
+def _latest(stats: list[Record], quarter: int) -> Record | None:
     """The newest statistics entered for this quarter, else for the latest earlier quarter of the year."""
-    rows = [s for s in facts.stats.get(unit_id, []) if s.quarter <= facts.quarter]
+    rows = [s for s in stats if s.quarter <= quarter]
     return max(rows, key=lambda s: (s.quarter, s.id)) if rows else None
 
 
@@ -166,23 +175,27 @@ def _plan(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[flo
     return points, lines, ids
 
 
-def _registration(rubric: XixiangRubric, stats: Record | None, lines: list[str], ids: list[str]) -> float:
+def _registration(
+    rubric: XixiangRubric, stats: Record | None, facts: QuarterFacts, lines: list[str], ids: list[str]
+) -> float:
     rule = rubric.items.team.registration
     if stats is None:
-        lines.append("注册志愿者比例：未录入统计 → 0 分")
+        if facts.explain:
+            lines.append("注册志愿者比例：未录入统计 → 0 分")
         return 0.0
-    ids.append(f"volunteer_stats:{stats.id}")
     percent = 100.0 * stats.registered / stats.headcount
     below = rounded(max(0.0, rule.min_ratio * 100 - percent), rubric.point_rounding)
     points = max(0.0, rule.points - rule.per_point_below * below)
-    detail = (
-        f"低于 {fmt(rule.min_ratio * 100)}% 计 {fmt(below)} 个百分点，扣 {fmt(rule.per_point_below * below)}"
-        if below
-        else f"≥ {fmt(rule.min_ratio * 100)}%"
-    )
-    lines.append(
-        f"注册志愿者 {stats.registered} / 在编在岗 {stats.headcount} = {fmt(percent)}%，{detail} → {fmt(points)} 分"
-    )
+    if facts.explain:
+        ids.append(f"volunteer_stats:{stats.id}")
+        detail = (
+            f"低于 {fmt(rule.min_ratio * 100)}% 计 {fmt(below)} 个百分点，扣 {fmt(rule.per_point_below * below)}"
+            if below
+            else f"≥ {fmt(rule.min_ratio * 100)}%"
+        )
+        lines.append(
+            f"注册志愿者 {stats.registered} / 在编在岗 {stats.headcount} = {fmt(percent)}%，{detail} → {fmt(points)} 分"
+        )
     return points
 
 
@@ -191,12 +204,13 @@ def _team(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[flo
     points = _flag(facts, unit_id, CheckKind.TEAM_FLAG, rule.team_flag, lines, ids)
     points += _flag(facts, unit_id, CheckKind.UNIFORMS, rule.uniforms, lines, ids)
     points += _flag(facts, unit_id, CheckKind.UNIFORM_WORN, rule.uniform_worn, lines, ids)
-    points += _registration(rubric, _latest_stats(facts, unit_id), lines, ids)
+    points += _registration(rubric, _latest_stats(facts, unit_id), facts, lines, ids)
     trainings = _checks(facts, unit_id, CheckKind.TRAINING)
-    ids.extend(f"check:{c.id}" for c in trainings)
     ok = len(trainings) >= rule.training.min_per_quarter
     points += rule.training.points if ok else 0.0
-    lines.append(f"志愿者队伍培训 {len(trainings)} 次 → {fmt(rule.training.points if ok else 0)} 分")
+    if facts.explain:
+        ids.extend(f"check:{c.id}" for c in trainings)
+        lines.append(f"志愿者队伍培训 {len(trainings)} 次 → {fmt(rule.training.points if ok else 0)} 分")
     return points, lines, ids
 
 
@@ -209,14 +223,15 @@ def _services(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts, lines: l
     done = facts.services.get(unit_id, 0)
     missing = max(0, required - done)
     points = max(0.0, rule.points - rule.per_missing * missing)
-    project_text = f"点单服务项目 {projects} 个" if projects is not None else "未录入点单服务项目数"
-    ids = facts.service_ids.get(unit_id, [])
-    evidence = "（报送 " + "、".join(f"#{i}" for i in ids) + "）" if ids else ""
-    lines.append(
-        f"{project_text}，要求每季度 {required} 次；服务 {done} 次{evidence}，"
-        f"少 {missing} 次 × {fmt(rule.per_missing)}"
-        f" → {fmt(points)} 分"
-    )
+    if facts.explain:
+        project_text = f"点单服务项目 {projects} 个" if projects is not None else "未录入点单服务项目数"
+        ids = facts.service_ids.get(unit_id, [])
+        evidence = "（报送 " + "、".join(f"#{i}" for i in ids) + "）" if ids else ""
+        lines.append(
+            f"{project_text}，要求每季度 {required} 次；服务 {done} 次{evidence}，"
+            f"少 {missing} 次 × {fmt(rule.per_missing)}"
+            f" → {fmt(points)} 分"
+        )
     return points
 
 
@@ -224,9 +239,10 @@ def _participation(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts, lin
     rule = rubric.items.activity.participation
     stats = _latest_stats(facts, unit_id)
     if stats is None or stats.registered == 0:
-        lines.append("参与率：未录入注册志愿者人数 → 0 分")
+        if facts.explain:
+            lines.append("参与率：未录入注册志愿者人数 → 0 分")
         return 0.0
-    if stats.service_hours is not None and stats.quarter == facts.quarter:
+    if _entered_hours(facts, stats):
         hours, source = stats.service_hours, "系统统计"
     elif rule.hours_source == "stats_then_reports":
         hours, source = facts.report_hours.get(unit_id, 0.0), "报送中提取"
@@ -235,11 +251,12 @@ def _participation(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts, lin
     average = hours / stats.registered
     short = rounded(max(0.0, rule.hours_per_volunteer - average), rubric.point_rounding)
     points = max(0.0, rule.points - rule.per_missing_hour * short)
-    lines.append(
-        f"志愿服务 {fmt(hours)} 小时（{source}）/ 注册 {stats.registered} 人 = 人均 {fmt(average)} 小时，"
-        f"要求 {fmt(rule.hours_per_volunteer)} 小时，计少 {fmt(short)} 小时 × {fmt(rule.per_missing_hour)}"
-        f" → {fmt(points)} 分"
-    )
+    if facts.explain:
+        lines.append(
+            f"志愿服务 {fmt(hours)} 小时（{source}）/ 注册 {stats.registered} 人 = 人均 {fmt(average)} 小时，"
+            f"要求 {fmt(rule.hours_per_volunteer)} 小时，计少 {fmt(short)} 小时 × {fmt(rule.per_missing_hour)}"
+            f" → {fmt(points)} 分"
+        )
     return points
 
 
@@ -248,17 +265,19 @@ def _awareness(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts, lines: 
     surveys = [c for c in _checks(facts, unit_id, CheckKind.AWARENESS) if c.value is not None]
     if not surveys:
         points = rule.points if rule.when_missing == "full" else 0.0
-        lines.append(f"知晓率：本季度未调查 → 按{'满分' if points else '0 分'}计")
+        if facts.explain:
+            lines.append(f"知晓率：本季度未调查 → 按{'满分' if points else '0 分'}计")
         return points
     survey = max(surveys, key=lambda c: (c.done_on, c.id))
-    ids.append(f"check:{survey.id}")
     value = float(survey.value or 0)
     below = rounded(max(0.0, rule.min_percent - value), rubric.point_rounding)
     points = max(0.0, rule.points - rule.per_point_below * below)
-    lines.append(
-        f"知晓率 {fmt(value)}%（{survey.done_on:%Y-%m-%d} 调查），低于 {fmt(rule.min_percent)}% "
-        f"计 {fmt(below)} 个百分点 → {fmt(points)} 分"
-    )
+    if facts.explain:
+        ids.append(f"check:{survey.id}")
+        lines.append(
+            f"知晓率 {fmt(value)}%（{survey.done_on:%Y-%m-%d} 调查），低于 {fmt(rule.min_percent)}% "
+            f"计 {fmt(below)} 个百分点 → {fmt(points)} 分"
+        )
     return points
 
 
@@ -269,7 +288,7 @@ def _activity(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple
     points += _participation(rubric, unit_id, facts, lines)
     points += _awareness(rubric, unit_id, facts, lines, ids)
     stats = _latest_stats(facts, unit_id)
-    if stats is not None:
+    if stats is not None and facts.explain:
         ids.append(f"volunteer_stats:{stats.id}")
     return points, lines, ids
 
@@ -293,6 +312,8 @@ def _media(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[fl
         ]
         cap_text = f"（上限 {fmt(rule.cap)}）" if rule.cap is not None else "（细则：超出标准分以实际得分为准）"
         lines.append(f"{len(found)} 项合计 {fmt(raw)} 分{cap_text} → {fmt(points)} 分")
+    if not facts.explain:
+        return points, lines, [], []
     ids = [f"media_adoption:{r}" for a in found for r in a.record_ids]
     return points, lines, ids, [r for a in found for r in a.report_ids]
 
@@ -310,11 +331,11 @@ def _feedback(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple
         deadline = _deadline(facts.year, month, summary.deadline_day)
         last_ok = deadline if summary.deadline_inclusive else deadline - timedelta(days=1)
         on_time = [c for c in summaries if c.month == month and c.done_on <= last_ok]
-        late = [c for c in summaries if c.month == month and c.done_on > last_ok]
-        ids.extend(f"check:{c.id}" for c in on_time + late)
         if not facts.explain:
             misses += not on_time and facts.as_of > last_ok
             continue
+        late = [c for c in summaries if c.month == month and c.done_on > last_ok]
+        ids.extend(f"check:{c.id}" for c in on_time + late)
         if on_time:
             lines.append(f"{month}月小结：{on_time[0].done_on:%m-%d} 报送，按时")
         elif facts.as_of <= last_ok:
@@ -324,55 +345,58 @@ def _feedback(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple
             when = f"{late[0].done_on:%m-%d} 才报送（逾期）" if late else "未报送"
             lines.append(f"{month}月小结：{when} → −{fmt(summary.per_miss)}")
     points = max(0.0, summary.points - summary.per_miss * misses)
-    lines.append(f"月度小结 {fmt(summary.points)} − {fmt(summary.per_miss)} × {misses} = {fmt(points)} 分")
     grades = [c for c in _checks(facts, unit_id, CheckKind.SATISFACTION) if c.grade]
-    if grades:
-        grade = max(grades, key=lambda c: (c.done_on, c.id))
-        ids.append(f"check:{grade.id}")
+    grade = max(grades, key=lambda c: (c.done_on, c.id)) if grades else None
+    if grade is not None:
         satisfaction = rule.satisfaction.grades.get(grade.grade or "", rule.satisfaction.when_missing)
-        lines.append(f"满意率评价：{grade.grade} → {fmt(satisfaction)} 分")
     else:
         satisfaction = rule.satisfaction.when_missing
-        lines.append(f"满意率评价：未录入 → {fmt(satisfaction)} 分")
+    if facts.explain:
+        lines.append(f"月度小结 {fmt(summary.points)} − {fmt(summary.per_miss)} × {misses} = {fmt(points)} 分")
+        if grade is not None:
+            ids.append(f"check:{grade.id}")
+            lines.append(f"满意率评价：{grade.grade} → {fmt(satisfaction)} 分")
+        else:
+            lines.append(f"满意率评价：未录入 → {fmt(satisfaction)} 分")
     return points + satisfaction, lines, ids
+
+
+Part = tuple[float, list[str], list[str], list[int]]  # points, lines, record ids, report ids
+
+
+def _parts(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> dict[str, Part]:
+    """The six items of one quarter in column order; lines and evidence only when explaining."""
+    return {
+        "plan": (*_plan(rubric, unit_id, facts), []),
+        "team": (*_team(rubric, unit_id, facts), []),
+        "activity": (*_activity(rubric, unit_id, facts), facts.service_ids.get(unit_id, [])),
+        "brand": (*_brand(rubric, unit_id, facts), []),
+        "media": _media(rubric, unit_id, facts),
+        "feedback": (*_feedback(rubric, unit_id, facts), []),
+    }
+
+
+def quarter_points(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> dict[str, float]:
+    """The six items' points of one quarter (a table row)."""
+    return {key: round(part[0], 2) for key, part in _parts(rubric, unit_id, facts).items()}
 
 
 def quarter_items(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> list[LineItem]:
     """The six items of one quarter, each with its lines and evidence."""
-    media_points, media_lines, media_ids, media_reports = _media(rubric, unit_id, facts)
-    parts = {
-        "plan": _plan(rubric, unit_id, facts),
-        "team": _team(rubric, unit_id, facts),
-        "activity": _activity(rubric, unit_id, facts),
-        "brand": _brand(rubric, unit_id, facts),
-        "feedback": _feedback(rubric, unit_id, facts),
-    }
+    parts = _parts(rubric, unit_id, facts)
     items = []
     for column in COLUMNS:
-        if column.key == "media":
-            items.append(
-                LineItem(
-                    key="media",
-                    title=column.title,
-                    max_points=rubric.items.media.points,
-                    points=round(media_points, 2),
-                    lines=media_lines,
-                    report_ids=media_reports,
-                    record_ids=media_ids,
-                )
-            )
-            continue
-        points, lines, ids = parts[column.key]
-        report_ids = facts.service_ids.get(unit_id, []) if column.key == "activity" else []
+        points, lines, ids, report_ids = parts[column.key]
+        media = column.key == "media"
         items.append(
             LineItem(
                 key=column.key,
                 title=column.title,
-                max_points=column.max_points,
+                max_points=rubric.items.media.points if media else column.max_points,
                 points=round(points, 2),
                 lines=lines,
                 report_ids=report_ids,
-                record_ids=sorted(set(ids), key=ids.index),
+                record_ids=ids if media else sorted(set(ids), key=ids.index),
             )
         )
     return items
@@ -389,31 +413,48 @@ def adjustment_points(rubric: XixiangRubric, entry: Record) -> float:
     return float(table.get(entry.level or "", 0.0))  # type: ignore[call-overload]
 
 
+def _adjustment_sums(rubric: XixiangRubric, entries: list[Record]) -> tuple[float, float]:
+    """(bonus points, deducted points) of a year's entries."""
+    bonus = deduction = 0.0
+    for entry in entries:
+        points = adjustment_points(rubric, entry)
+        if AdjustmentKind(entry.kind).is_bonus:
+            bonus += points
+        else:
+            deduction -= points
+    return bonus, deduction
+
+
+def adjustment_totals(rubric: XixiangRubric, entries: list[Record]) -> dict[str, float]:
+    """加分 and 扣分 as the two lines score them (a deduction line is negative)."""
+    bonus, deduction = _adjustment_sums(rubric, entries)
+    return {"bonus": round(bonus, 2), "deduction": round(-deduction, 2) if deduction else 0.0}
+
+
 def adjustment_items(rubric: XixiangRubric, entries: list[Record]) -> list[LineItem]:
     """加分 and 扣分 as two explained lines."""
     bonus_lines, deduction_lines, bonus_ids, deduction_ids = [], [], [], []
-    bonus = deduction = 0.0
     for entry in entries:
         points = adjustment_points(rubric, entry)
         kind = AdjustmentKind(entry.kind)
         level = f"（{OutletLevel(entry.level).zh}）" if entry.level else ""
         text = f"{entry.occurred_on:%Y-%m-%d} {kind.zh}{level}：{entry.reason}"
         if kind.is_bonus:
-            bonus += points
             bonus_ids.append(f"adjustment:{entry.id}")
             bonus_lines.append(f"{text} → +{fmt(points)}" + ("（不在加分表内）" if points == 0 else ""))
         else:
-            deduction -= points
             deduction_ids.append(f"adjustment:{entry.id}")
             deduction_lines.append(f"{text} → −{fmt(-points)}")
+    bonus, deduction = _adjustment_sums(rubric, entries)
     bonus_lines.append(f"加分合计 {fmt(bonus)} 分")
     deduction_lines.append(f"扣分合计 {fmt(deduction)} 分")
+    totals = adjustment_totals(rubric, entries)
     return [
         LineItem(
             key="bonus",
             title="加分项目",
             max_points=None,
-            points=round(bonus, 2),
+            points=totals["bonus"],
             lines=bonus_lines,
             record_ids=bonus_ids,
         ),
@@ -421,7 +462,7 @@ def adjustment_items(rubric: XixiangRubric, entries: list[Record]) -> list[LineI
             key="deduction",
             title="扣分项目",
             max_points=None,
-            points=round(-deduction, 2) if deduction else 0.0,
+            points=totals["deduction"],
             lines=deduction_lines,
             record_ids=deduction_ids,
         ),
