@@ -1,11 +1,18 @@
-"""Small helpers shared by tests that run servers, processes or threads."""
+"""Small helpers shared by tests that run servers, processes, threads or `wenming` commands in-process."""
 
 from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
+
+import pytest
+
+from wenming.cli import common
+from wenming.settings import get_settings
 
 T = TypeVar("T")
 
@@ -26,3 +33,18 @@ def wait_until(probe: Callable[[], T], timeout: float, what: str = "the conditio
             return found
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(poll)
+
+
+@contextmanager
+def cli_settings(monkeypatch: pytest.MonkeyPatch, **env: str | Path) -> Iterator[None]:
+    """Run `wenming` commands in-process with these settings (``database_url=…`` → ``WENMING_DATABASE_URL``):
+    fresh settings and engines before, and the cached engines disposed after."""
+    for name, value in env.items():
+        monkeypatch.setenv(f"WENMING_{name.upper()}", str(value))
+    get_settings.cache_clear()
+    common.reset_engines()
+    try:
+        yield
+    finally:
+        common.reset_engines()
+        get_settings.cache_clear()

@@ -12,21 +12,16 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.models import ApiToken
+from tests.support import cli_settings
 from wenming import schema
-from wenming.cli import common
 from wenming.cli.main import app as cli
-from wenming.settings import Settings, get_settings
+from wenming.settings import Settings
 
 
 @pytest.fixture
 def cli_db(fresh_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("WENMING_DATABASE_URL", fresh_database_url)
-    get_settings.cache_clear()
-    monkeypatch.setattr(common, "_engine", None)
-    yield fresh_database_url
-    if common._engine is not None:
-        common._engine.dispose()
-    get_settings.cache_clear()
+    with cli_settings(monkeypatch, database_url=fresh_database_url):
+        yield fresh_database_url
 
 
 def test_users_add_and_token_work_against_the_api(cli_db: str, settings: Settings) -> None:

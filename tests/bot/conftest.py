@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.sink import IngestSink
+from tests.support import cli_settings
 from wenming.db import create_db_engine, make_session_factory
 from wenming.settings import Settings
 
@@ -35,16 +36,6 @@ def cli_env(
     committed_factory: sessionmaker[Session], fresh_database_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[sessionmaker[Session]]:
     """Run `wenming` commands in-process against the fresh database; yields a factory to inspect it."""
-    from wenming.cli import common
-    from wenming.settings import get_settings
-
-    monkeypatch.setenv("WENMING_DATABASE_URL", fresh_database_url)
-    monkeypatch.setenv("WENMING_DATA_DIR", str(tmp_path / "cli-data"))
-    monkeypatch.setenv("WENMING_MEDIA_DIR", str(tmp_path / "cli-media"))
-    get_settings.cache_clear()
-    common._engine = None
-    yield committed_factory
-    if common._engine is not None:
-        common._engine.dispose()
-    common._engine = None
-    get_settings.cache_clear()
+    env = {"database_url": fresh_database_url, "data_dir": tmp_path / "cli-data", "media_dir": tmp_path / "cli-media"}
+    with cli_settings(monkeypatch, **env):
+        yield committed_factory

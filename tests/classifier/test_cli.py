@@ -15,13 +15,12 @@ from typer.testing import CliRunner
 
 from classifier import corpus
 from ingest.models import ChatGroup, Member, Report
+from tests.support import cli_settings
 from wenming import schema
-from wenming.cli import common
 from wenming.cli.classifier import reclassify_command
 from wenming.cli.main import app
 from wenming.db import create_db_engine, make_session_factory, transaction
 from wenming.queue.models import Job
-from wenming.settings import get_settings
 
 runner = CliRunner()
 LAST_LINE = re.compile(r"^macro_f1=(\d\.\d{4}) accuracy=(\d\.\d{4}) baseline_macro_f1=(\d\.\d{4})$")
@@ -30,14 +29,8 @@ LAST_LINE = re.compile(r"^macro_f1=(\d\.\d{4}) accuracy=(\d\.\d{4}) baseline_mac
 @pytest.fixture
 def cli_env(fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     schema.upgrade(fresh_database_url)
-    monkeypatch.setenv("WENMING_DATABASE_URL", fresh_database_url)
-    monkeypatch.setenv("WENMING_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    monkeypatch.setattr(common, "_engine", None)
-    yield fresh_database_url
-    if common._engine is not None:
-        common._engine.dispose()
-    get_settings.cache_clear()
+    with cli_settings(monkeypatch, database_url=fresh_database_url, data_dir=tmp_path / "data"):
+        yield fresh_database_url
 
 
 def test_eval_prints_tables_and_a_machine_readable_last_line(cli_env: str) -> None:

@@ -12,12 +12,11 @@ from typer.testing import CliRunner
 
 from ingest.models import ChatGroup
 from tests.scoring.conftest import World
+from tests.support import cli_settings
 from wenming import schema
-from wenming.cli import common
 from wenming.cli import score as score_cli
 from wenming.cli.main import app
 from wenming.db import create_db_engine
-from wenming.settings import get_settings
 
 runner = CliRunner()
 
@@ -40,15 +39,9 @@ def cli_db(fresh_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
         world.report(health, date(2025, 10, 6), ("news",))
         session.commit()
     engine.dispose()
-    monkeypatch.setenv("WENMING_DATABASE_URL", fresh_database_url)
-    get_settings.cache_clear()
-    monkeypatch.setattr(common, "_engine", None)
     monkeypatch.setattr(score_cli, "console", Console(width=200))  # a staff terminal, not 80 columns
-    yield fresh_database_url
-    if common._engine is not None:
-        common._engine.dispose()
-    common._engine = None
-    get_settings.cache_clear()
+    with cli_settings(monkeypatch, database_url=fresh_database_url):
+        yield fresh_database_url
 
 
 def _run(*args: str) -> str:

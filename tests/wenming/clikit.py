@@ -14,9 +14,9 @@ import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner, Result
 
+from tests.support import cli_settings
 from wenming.cli import common
 from wenming.cli.main import app
-from wenming.settings import get_settings
 
 UNITS_CSV = (
     "name,aliases,honour_level,category,headcount\n"
@@ -54,14 +54,10 @@ def cli_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cli(fresh_database_url: str, cli_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     """The CLI pointed at an empty database and a private media directory."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("WENMING_DATABASE_URL", fresh_database_url)
-    monkeypatch.setenv("WENMING_MEDIA_DIR", str(tmp_path / "media"))
-    monkeypatch.setenv("WENMING_DATA_DIR", str(cli_data_dir))
-    get_settings.cache_clear()
-    common.reset_engines()
-    yield Cli(tmp_path)
-    common.reset_engines()
-    get_settings.cache_clear()
+    with cli_settings(
+        monkeypatch, database_url=fresh_database_url, media_dir=tmp_path / "media", data_dir=cli_data_dir
+    ):
+        yield Cli(tmp_path)
 
 
 def jpeg(seed: int) -> bytes:

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from classifier.ocr.models import MediaText, ReportPhotoEvidence
 from tests.classifier.ocr_support import feed_report
 from tests.ingest.builders import photo
+from tests.support import cli_settings
 from wenming import schema
-from wenming.cli import common
 from wenming.cli.main import app
 from wenming.db import create_db_engine, make_session_factory, transaction
 from wenming.queue import repository
@@ -28,17 +28,12 @@ runner = CliRunner()
 @pytest.fixture
 def cli_db(fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker[Session]]:
     schema.upgrade(fresh_database_url)
-    monkeypatch.setenv("WENMING_DATABASE_URL", fresh_database_url)
-    monkeypatch.setenv("WENMING_MEDIA_DIR", str(tmp_path / "media"))
-    monkeypatch.setenv("WENMING_QUEUE_POLL_SECONDS", "0.05")
-    get_settings.cache_clear()
-    monkeypatch.setattr(common, "_engine", None)
     db = create_db_engine(fresh_database_url)
-    yield make_session_factory(db)
+    with cli_settings(
+        monkeypatch, database_url=fresh_database_url, media_dir=tmp_path / "media", queue_poll_seconds="0.05"
+    ):
+        yield make_session_factory(db)
     db.dispose()
-    if common._engine is not None:
-        common._engine.dispose()
-    get_settings.cache_clear()
 
 
 def test_status_backlog_worker_and_retry(cli_db: sessionmaker[Session]) -> None:
