@@ -20,6 +20,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import httpx  # noqa: E402
 
 from bot.history.importer import import_history  # noqa: E402
+from bot.history.wechat_exports import WECHATMSG_COLUMNS  # noqa: E402
 from bot.onebot.adapter import OneBotAdapter  # noqa: E402
 from bot.sink import IngestSink  # noqa: E402
 from ingest import service as ingest_service  # noqa: E402
@@ -99,22 +100,7 @@ def history(sink: IngestSink, n: int, tmp: Path) -> float:
     path = tmp / "export.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "localId",
-                "TalkerId",
-                "Type",
-                "SubType",
-                "IsSender",
-                "CreateTime",
-                "Status",
-                "StrContent",
-                "StrTime",
-                "Remark",
-                "NickName",
-                "Sender",
-            ]
-        )
+        writer.writerow(WECHATMSG_COLUMNS)
         for i in range(n):
             stamp = int((START + timedelta(minutes=i)).timestamp())
             writer.writerow([i, "1@chatroom", 1, 0, 0, stamp, 2, _text(i), "", "", f"单位{i % 20}", f"wxid_{i % 20}"])
