@@ -62,8 +62,8 @@ def utcnow() -> datetime:
 # Execution option naming how a SQLite transaction begins. Sessions from ``make_session_factory`` begin
 # IMMEDIATE: they take the write lock up front and wait for it (busy_timeout), whereas a DEFERRED transaction that
 # reads and then writes fails at once with "database is locked" whenever another connection wrote in between
-# (WAL cannot upgrade a stale snapshot). Read-only work (``read_transaction``, ``begin_reading``) and bare engine
-# connections begin DEFERRED, so readers never queue behind writers.
+# (WAL cannot upgrade a stale snapshot). Read-only work (``read_transaction``, ``make_read_session_factory``) and
+# bare engine connections begin DEFERRED, so readers never queue behind writers.
 SQLITE_BEGIN = "wenming_sqlite_begin"
 
 
@@ -108,12 +108,6 @@ def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def begin_reading(session: Session) -> Session:
-    """Make a fresh session's transaction a reader's: DEFERRED on SQLite, so it never waits for a writer."""
-    session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
-    return session
-
-
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """The unit of work at an edge (CLI command, job, request): commit on success, roll back on error."""
@@ -136,7 +130,8 @@ def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """
     session = factory()
     try:
-        yield begin_reading(session)
+        session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})  # never waits for a writer
+        yield session
     finally:
         session.rollback()
         session.close()

@@ -201,7 +201,8 @@ def apply_readings(
 
 
 def read_report_photos(session: Session, settings: Settings, report_id: int) -> ReportOcrOutcome:
-    """Plan, read and apply in one session (commands and tests; the worker splits the phases)."""
+    """Plan, read and apply in the caller's session, holding it through the OCR (tests and one-off scripts; the
+    worker's handler splits the phases so no transaction stays open during inference)."""
     plan = plan_reading(session, report_id)
     return apply_readings(session, settings, plan, read_planned(settings, plan))
 
