@@ -38,6 +38,8 @@ from api.routers.auth import set_session_cookie
 from classifier.models import Label
 from ingest.models import ChatGroup, HonourLevel, Member, Report, ReportStatus, Unit
 from scoring import models as sm
+from wenming.queue import service as queue_service
+from wenming.queue.models import JobStatus
 from wenming.settings import Settings
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -234,10 +236,16 @@ def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff)
         me,
         nav="dashboard",
         counts=_dashboard_counts(db, settings),
-        jobs=system_routes.overview(db, settings),
+        jobs=_job_counts(db),
         today=today,
         **board,
     )
+
+
+def _job_counts(db: Session) -> dict[str, int]:
+    """The dashboard tile needs only the backlog and the failures, not the whole 后台任务 page."""
+    status = queue_service.queue_status(db, dead_limit=0)
+    return {"backlog": status.backlog, "dead": status.total(JobStatus.DEAD)}
 
 
 @router.get("/system", response_class=HTMLResponse)
