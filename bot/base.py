@@ -44,6 +44,14 @@ class MessageSink(Protocol):
     async def reject(self, payload: dict[str, Any], error: str, platform: str) -> Any: ...
 
 
+class PostTarget(Protocol):
+    """Anything scheduled posts can go through: a chat adapter, or a channel of official group robots."""
+
+    async def send_text(self, group_id: str, text: str) -> str | None: ...
+
+    async def send_image(self, group_id: str, png: bytes, caption: str | None = None) -> str | None: ...
+
+
 class Adapter(abc.ABC):
     """Receive platform events, send text and images to a group, list groups. Nothing else."""
 

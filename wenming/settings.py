@@ -8,8 +8,40 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Where each official robot webhook must point: a typo or a borrowed URL never receives a post.
+WEBHOOK_URL_PREFIXES = {
+    "wecom": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=",
+    "dingtalk": "https://oapi.dingtalk.com/robot/send?access_token=",
+}
+
+
+class PostWebhook(BaseModel):
+    """One official group robot (企业微信群机器人 / 钉钉自定义机器人); the URL and secret are secrets."""
+
+    kind: str
+    url: SecretStr
+    secret: SecretStr | None = None  # DingTalk 加签 secret (SEC…); WeCom robots have none
+
+    @model_validator(mode="after")
+    def _known_endpoint(self) -> PostWebhook:
+        prefix = WEBHOOK_URL_PREFIXES.get(self.kind)
+        if prefix is None:
+            raise ValueError(f"机器人类型应为 wecom 或 dingtalk，收到 {self.kind!r}")
+        url = self.url.get_secret_value()
+        if not url.startswith(prefix) or len(url) <= len(prefix) or any(c.isspace() for c in url):
+            raise ValueError(f"{self.kind} 机器人的 Webhook 地址应以 {prefix} 开头")
+        if self.secret is not None and self.kind != "dingtalk":
+            raise ValueError("只有钉钉机器人有加签密钥（secret）")
+        return self
+
+    def masked_url(self) -> str:
+        """The URL with its key cut to the first four characters, safe to print."""
+        url = self.url.get_secret_value()
+        prefix = WEBHOOK_URL_PREFIXES[self.kind]
+        return prefix + url[len(prefix) : len(prefix) + 4] + "…"
 
 
 class Settings(BaseSettings):
@@ -66,12 +98,18 @@ class Settings(BaseSettings):
     media_download_timeout_seconds: float = Field(20.0, gt=0, le=600)
     media_download_retries: int = Field(3, ge=1, le=10)
     wechat_admin_group: str | None = None  # group name that receives bot alerts once back online
-    wechat_relogin_max_backoff_seconds: float = Field(600.0, ge=1)
+    # Web WeChat logins are retried slowly: a login loop is what gets an account banned.
+    wechat_relogin_base_backoff_seconds: float = Field(300.0, ge=1)
+    wechat_relogin_max_backoff_seconds: float = Field(6 * 3600.0, ge=1)
     bot_assemble_interval_seconds: float = Field(60.0, gt=0)
     bot_status_interval_seconds: float = Field(10.0, gt=0)
     bot_post_misfire_grace_seconds: int = Field(36 * 3600, ge=60)  # a restart within this still posts
     bot_post_rubric: str = "changxing-2020"  # which scoring rubric the scheduled posts use
     bot_post_default_top_n: int = Field(10, ge=1, le=100)
+    # Official robots as post targets, by name: {"工作人员群": {"kind": "wecom", "url": "https://qyapi…"}}.
+    post_webhooks: dict[str, PostWebhook] = {}
+    # Public address of this server: DingTalk robots cannot upload images, so a chart is linked from here.
+    post_public_base_url: str | None = None
 
     @field_validator("bot_adapters", mode="before")
     @classmethod

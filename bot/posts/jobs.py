@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.base import Adapter, SendError
+from bot.base import PostTarget, SendError
 from bot.models import PostPolicy, PostRecord
 from bot.posts import compose
-from bot.posts.policy import targets
+from bot.posts.policy import PLATFORM_ZH, targets
 from ingest.models import Member
 from wenming.db import read_transaction, transaction, utcnow
 from wenming.settings import Settings
@@ -31,7 +31,6 @@ KINDS = {
     "year_warning": "年度预警名单",
 }
 STAFF_KINDS = {"reminder", "year_warning"}
-PLATFORM_NAMES = {"qq": "QQ", "wechat": "微信"}
 
 
 class PostError(ValueError):
@@ -50,7 +49,8 @@ class PostRuntime:
 
     factory: sessionmaker[Session]
     settings: Settings
-    adapters: dict[str, Adapter] = field(default_factory=dict)  # by platform: "qq", "wechat"
+    # by platform: the chat adapters ("qq", "wechat") and the robot channels ("wecom", "dingtalk")
+    adapters: dict[str, PostTarget] = field(default_factory=dict)
     clock: Callable[[], datetime] = utcnow
     loop: asyncio.AbstractEventLoop | None = None
     scoring: Any = None  # the scoring service module (contract: load_rubric, monthly_ranking, …)
@@ -229,7 +229,7 @@ def _finish(
 async def _send(runtime: PostRuntime, item: Planned) -> str | None:
     adapter = runtime.adapters.get(item.platform)
     if adapter is None:
-        raise SendError(f"{ {'qq': 'QQ', 'wechat': '微信'}.get(item.platform, item.platform) }适配器未启用")
+        raise SendError(f"{PLATFORM_ZH.get(item.platform, item.platform)}未启用")
     if item.private_to is not None:
         send_private = getattr(adapter, "send_private", None)
         if send_private is None:

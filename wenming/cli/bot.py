@@ -121,22 +121,23 @@ app.add_typer(policy_app, name="policy")
 @policy_app.command("set")
 @friendly_errors
 def policy_set(
-    platform: str = typer.Argument(..., help="qq 或 wechat"),
-    group: str = typer.Argument(..., help="QQ 群号；微信群填群名称"),
+    platform: str = typer.Argument(..., help="qq、wechat，或机器人 wecom、dingtalk"),
+    group: str = typer.Argument(..., help="QQ 群号；微信群填群名称；机器人填 WENMING_POST_WEBHOOKS 中的名称"),
     policy: str = typer.Argument(..., help="top_n | full | staff_only | none"),
     top_n: int = typer.Option(10, "--top-n", help="top_n 策略下公布前几名"),
 ) -> None:
     """设置一个群能看到的排行内容（公开群建议仅前 N 名，避免公开末位单位）。"""
     from bot.models import PostPolicy
-    from bot.posts.policy import PolicyError, set_policy
+    from bot.posts.policy import PLATFORM_ZH, PolicyError, set_policy
 
+    robots = {name: hook.kind for name, hook in settings().post_webhooks.items()}
     try:
         with unit_of_work() as session:
-            row = set_policy(session, platform, group, policy, top_n)
+            row = set_policy(session, platform, group, policy, top_n, robots)
     except PolicyError as exc:
         raise UserError(str(exc)) from None
     extra = f"（前 {row.top_n} 名）" if row.policy == PostPolicy.TOP_N.value else ""
-    console.print(f"已设置 {platform} 群 {group}：{PostPolicy(row.policy).zh}{extra}")
+    console.print(f"已设置 {PLATFORM_ZH.get(platform, platform)} {group}：{PostPolicy(row.policy).zh}{extra}")
 
 
 @policy_app.command("list")
@@ -144,19 +145,23 @@ def policy_set(
 def policy_list() -> None:
     """列出各群的发布策略。"""
     from bot.models import PostPolicy
-    from bot.posts.policy import policies
+    from bot.posts.policy import PLATFORM_ZH, policies
 
     with unit_of_work() as session:
         rows = policies(session)
     if not rows:
         console.print("尚未设置任何群的发布策略：定时发布不会发到任何群。用 wenming bot policy set 设置。")
         return
+    hooks = settings().post_webhooks
     table = Table(title="定时发布策略")
-    for column in ("平台", "群", "策略", "前 N 名"):
+    for column in ("渠道", "群", "策略", "前 N 名", "机器人地址"):
         table.add_column(column)
     for row in rows:
         top = str(row.top_n) if row.policy == PostPolicy.TOP_N.value else "-"
-        table.add_row(row.platform, row.group_id, PostPolicy(row.policy).zh, top)
+        hook = hooks.get(row.group_id) if row.platform in ("wecom", "dingtalk") else None
+        address = hook.masked_url() if hook else ("[red]未配置[/red]" if row.platform in ("wecom", "dingtalk") else "-")
+        channel = PLATFORM_ZH.get(row.platform, row.platform)
+        table.add_row(channel, row.group_id, PostPolicy(row.policy).zh, top, address)
     console.print(table)
 
 
