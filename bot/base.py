@@ -30,6 +30,9 @@ class AdapterStatus:
     detail: str = ""
     accounts: list[str] = field(default_factory=list)
     last_event_at: datetime | None = None
+    problem: str = ""  # a platform code explaining a logout (web WeChat retcode 1101/1102/1203)
+    send_failures: int = 0  # consecutive failed sends: failing while "connected" means frozen
+    last_send_error: str = ""
 
 
 class SendError(RuntimeError):
@@ -57,6 +60,15 @@ class Adapter(abc.ABC):
 
     name: str
     platform: Platform
+    send_failures: int = 0  # consecutive failed sends, reset by a successful one
+    last_send_error: str = ""
+
+    def record_send(self, error: str | None) -> None:
+        """Count failed sends: an account that cannot send while it says it is online is frozen."""
+        if error is None:
+            self.send_failures, self.last_send_error = 0, ""
+        else:
+            self.send_failures, self.last_send_error = self.send_failures + 1, error[:500]
 
     @abc.abstractmethod
     async def start(self) -> None:

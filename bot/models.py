@@ -37,6 +37,10 @@ class AdapterState(Base):
     accounts: Mapped[str] = mapped_column(String(500), default="")
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when ``connected`` last flipped
+    problem: Mapped[str] = mapped_column(String(20), default="")  # e.g. web WeChat retcode 1102
+    send_failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive; while connected: frozen
+    last_send_error: Mapped[str] = mapped_column(Text, default="")
 
 
 class GroupPostPolicy(Base):

@@ -25,6 +25,10 @@ class StoredState:
     last_event_at: datetime | None
     updated_at: datetime
     stale: bool
+    changed_at: datetime | None = None
+    problem: str = ""
+    send_failures: int = 0
+    last_send_error: str = ""
 
 
 def save_statuses(session: Session, statuses: list[AdapterStatus], now: datetime | None = None) -> None:
@@ -32,8 +36,13 @@ def save_statuses(session: Session, statuses: list[AdapterStatus], now: datetime
     now = now or utcnow()
     for status in statuses:
         row = session.get(AdapterState, status.name) or AdapterState(name=status.name)
+        if row.changed_at is None or row.connected != status.connected:
+            row.changed_at = now
         row.platform = status.platform
         row.connected = status.connected
+        row.problem = status.problem[:20]
+        row.send_failures = status.send_failures
+        row.last_send_error = status.last_send_error
         row.detail = status.detail
         row.accounts = "、".join(status.accounts)[:500]
         row.last_event_at = status.last_event_at
@@ -55,6 +64,10 @@ def load_statuses(session: Session, now: datetime | None = None) -> list[StoredS
             last_event_at=row.last_event_at,
             updated_at=row.updated_at,
             stale=now - row.updated_at > STALE_AFTER,
+            changed_at=row.changed_at,
+            problem=row.problem,
+            send_failures=row.send_failures,
+            last_send_error=row.last_send_error,
         )
         for row in session.scalars(select(AdapterState).order_by(AdapterState.name))
     ]

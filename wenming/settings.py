@@ -111,6 +111,23 @@ class Settings(BaseSettings):
     # Public address of this server: DingTalk robots cannot upload images, so a chart is linked from here.
     post_public_base_url: str | None = None
 
+    # Capture agents (capture/, /api/v1/capture): the key agent secrets are derived from. Unset: a key file
+    # <data_dir>/secrets/capture.key is created on first use (keep it with the database's backups).
+    capture_secret_key: SecretStr | None = None
+    capture_signature_skew_seconds: int = Field(300, ge=30, le=3600)  # timestamps further off are refused
+    capture_max_body_bytes: int = Field(32 * 1024 * 1024, ge=64 * 1024)  # one signed batch, photos included
+    capture_max_batch_messages: int = Field(500, ge=1, le=10_000)
+
+    # Capture health (capture/health): silence longer than a group's usual gap, adapters down or frozen.
+    capture_health_interval_seconds: int = Field(300, ge=30, le=24 * 3600)
+    capture_gap_learning_days: int = Field(28, ge=3, le=365)  # how far back a group's usual gap is learned
+    capture_gap_margin: float = Field(1.25, ge=1.0, le=10.0)  # alert after usual gap × margin
+    capture_gap_min_minutes: int = Field(120, ge=5)  # never alert on a silence shorter than this
+    capture_gap_min_messages: int = Field(30, ge=2)  # fewer in the learning window: not regularly active
+    capture_live_lag_minutes: int = Field(60, ge=1)  # stored this long after sending still counts as live capture
+    capture_adapter_grace_seconds: int = Field(600, ge=0)  # disconnected longer than this raises an alert
+    capture_frozen_send_failures: int = Field(2, ge=1)  # failed sends in a row while "online": frozen
+
     @field_validator("bot_adapters", mode="before")
     @classmethod
     def _adapter_list(cls, value: Any) -> Any:

@@ -174,19 +174,22 @@ def import_history(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     classify_later: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> ImportSummary:
     """Parse ``path`` and store every message once; returns counts for the summary.
 
     ``classify_later`` leaves classification to background jobs, so a big export goes in at storage speed.
+    ``since``/``until`` (inclusive) keep only a capture gap's window of a larger export.
     """
     from ingest import service as ingest_service
 
     fmt = fmt or detect_format(path)
     if fmt not in PARSERS:
         raise HistoryFormatError(f"未知格式 {fmt}，可选：" + "、".join(PARSERS))
-    records = list(PARSERS[fmt](path))
+    records = [r for r in PARSERS[fmt](path) if _within(r.sent_at, since, until, settings)]
     if not records:
-        raise HistoryFormatError("文件里没有消息")
+        raise HistoryFormatError("文件里没有消息" + ("（在指定的时间范围内）" if since or until else ""))
     if on_total:
         on_total(len(records))
     if fmt == "pywxdump-csv" and not group_name:
@@ -213,6 +216,11 @@ def import_history(
         ingest_service.assemble_pending(session, settings, on_report=hook)
         pipeline.finish(hook, session)
     return summary
+
+
+def _within(sent_at: datetime, since: datetime | None, until: datetime | None, settings: Settings) -> bool:
+    moment = sent_at if sent_at.tzinfo else sent_at.replace(tzinfo=settings.tz)
+    return (since is None or moment >= since) and (until is None or moment <= until)
 
 
 def _import_one(

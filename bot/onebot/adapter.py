@@ -93,6 +93,8 @@ class OneBotAdapter(Adapter):
             detail=detail,
             accounts=[str(a.self_id) for a in live],
             last_event_at=last,
+            send_failures=self.send_failures,
+            last_send_error=self.last_send_error,
         )
 
     def _account_alive(self, account: Account, now: datetime) -> bool:
@@ -314,8 +316,10 @@ class OneBotAdapter(Adapter):
     async def _send(self, group_id: str, message: list[dict[str, Any]]) -> str | None:
         try:
             data = await self.caller().call("send_group_msg", {"group_id": int(group_id), "message": message})
-        except ActionError as exc:
-            raise SendError(f"QQ 群 {group_id} 发送失败：{exc}") from exc
+        except ActionError as exc:  # connected, yet the account cannot send: counted, it may be frozen
+            self.record_send(f"QQ 群 {group_id} 发送失败：{exc}")
+            raise SendError(self.last_send_error) from exc
+        self.record_send(None)
         return str(data["message_id"]) if isinstance(data, dict) and "message_id" in data else None
 
     async def send_private(self, user_id: str, text: str) -> str | None:

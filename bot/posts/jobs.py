@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,7 @@ from wenming.db import read_transaction, transaction, utcnow
 from wenming.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 KINDS = {
     "monthly_ranking": "月度活跃度排行",
@@ -287,11 +288,11 @@ def install_runtime(runtime: PostRuntime | None) -> None:
     RUNTIME = runtime
 
 
-def scheduled_post(kind: str) -> list[PostResult]:
-    """APScheduler job: bridge onto the server's event loop where the adapters live."""
+def on_server_loop(work: Callable[[PostRuntime], Coroutine[Any, Any, T]], what: str) -> T:
+    """Run a scheduled job's coroutine on the server's event loop, where the adapters live."""
     runtime = RUNTIME
     if runtime is None:
-        raise RuntimeError("定时发布未初始化（需在 wenming run 中运行）")
+        raise RuntimeError(f"{what}未初始化（需在 wenming run 中运行）")
     loop = runtime.loop
     if loop is not None and loop.is_running():
         try:
@@ -299,5 +300,10 @@ def scheduled_post(kind: str) -> list[PostResult]:
         except RuntimeError:
             running = None
         if running is not loop:
-            return asyncio.run_coroutine_threadsafe(run_post(runtime, kind), loop).result(timeout=600)
-    return asyncio.run(run_post(runtime, kind))
+            return asyncio.run_coroutine_threadsafe(work(runtime), loop).result(timeout=600)
+    return asyncio.run(work(runtime))
+
+
+def scheduled_post(kind: str) -> list[PostResult]:
+    """APScheduler job: bridge onto the server's event loop where the adapters live."""
+    return on_server_loop(lambda runtime: run_post(runtime, kind), "定时发布")

@@ -10,9 +10,11 @@ import websockets
 from rich.table import Table
 
 from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic, load_traffic
+from wenming.cli.capture_health import print_health, watch_app
 from wenming.cli.common import UserError, console, friendly_errors, settings, unit_of_work
 
 app = typer.Typer(help="聊天机器人：模拟器、连接状态、发布策略与定时发布", no_args_is_help=True)
+app.add_typer(watch_app, name="watch")
 
 DEMO_TRAFFIC = Path("demo/data/messages.jsonl")
 
@@ -80,7 +82,6 @@ def status() -> None:
         states = load_statuses(session)
     if not states:
         console.print("尚无适配器状态：请先运行 wenming run（并在 WENMING_BOT_ADAPTERS 中启用 onebot/wechat）")
-        raise typer.Exit(0)
     tz = settings().tz
     table = Table(title="聊天机器人连接状态")
     for column in ("适配器", "平台", "状态", "账号", "最近事件", "更新于", "说明"):
@@ -98,8 +99,10 @@ def status() -> None:
             f"{state.updated_at.astimezone(tz):%m-%d %H:%M:%S}",
             state.detail,
         )
-    console.print(table)
+    if states:
+        console.print(table)
     _print_spool()
+    print_health()
 
 
 def _print_spool() -> None:

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 import typer
 
-from wenming.cli import bot, classifier, db, demo, history, ingest, reports, run, score, serve, units, users, worker
+from wenming.cli import (
+    agents,
+    bot,
+    classifier,
+    db,
+    demo,
+    history,
+    ingest,
+    reports,
+    run,
+    score,
+    serve,
+    units,
+    users,
+    worker,
+)
 
 app = typer.Typer(help="文明单位动态管理：采集、分类、计分", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
@@ -17,6 +32,7 @@ app.add_typer(score.app, name="score")
 app.add_typer(serve.app, name="serve")
 app.add_typer(users.app, name="users")
 app.add_typer(bot.app, name="bot")
+app.add_typer(agents.app, name="agents")
 worker.register(app)
 app.command("import", help="导入微信/QQ 聊天记录导出文件")(history.import_file)
 app.command("run", help="启动服务：接口、机器人适配器与定时发布")(run.run)

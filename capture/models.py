@@ -1,0 +1,108 @@
+"""Tables for capture agents, their replay guard, per-group capture health, and capture alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wenming.db import Base, UTCDateTime, utcnow
+
+
+class CaptureAgent(Base):
+    """A capture tool an office runs on its own PC; its signing secret is derived, only a digest is stored."""
+
+    __tablename__ = "capture_agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_salt: Mapped[str] = mapped_column(String(64))  # with the server key, derives the secret
+    secret_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of the secret: detects a changed server key
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_batch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    messages_stored: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AgentRequest(Base):
+    """Signatures already accepted within the skew window: the same signed request is never taken twice."""
+
+    __tablename__ = "capture_agent_requests"
+    __table_args__ = (
+        UniqueConstraint("agent_id", "signature"),
+        Index("ix_capture_agent_requests_seen_at", "seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("capture_agents.id", ondelete="CASCADE"))
+    signature: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupWatch(Base):
+    """Per chat group: when capture last saw a message, its usual longest silence, and the office's own setting."""
+
+    __tablename__ = "capture_group_watch"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"), primary_key=True)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    usual_gap_seconds: Mapped[int | None] = mapped_column(Integer)  # learned; None: not regularly active
+    learned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expected_gap_minutes: Mapped[int | None] = mapped_column(Integer)  # staff setting; wins over the learned gap
+    watched: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CaptureCursor(Base):
+    """How far the health check has read raw messages (by id), so each run reads only what is new."""
+
+    __tablename__ = "capture_cursors"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AlertKind(StrEnum):
+    SILENT = "silent"  # a group normally active has been silent longer than usual
+    DISCONNECTED = "disconnected"  # an adapter lost its link and is reconnecting
+    LOGGED_OUT = "logged_out"  # an adapter's account was logged out (needs a person)
+    FROZEN = "frozen"  # an adapter says it is online but its sends fail
+
+    @property
+    def zh(self) -> str:
+        return {
+            "silent": "群内长时间无消息",
+            "disconnected": "连接断开",
+            "logged_out": "账号掉线",
+            "frozen": "账号疑似冻结",
+        }[self.value]
+
+
+class CaptureAlert(Base):
+    """One capture problem from when it was noticed to when capture resumed; the window is the gap to back-fill."""
+
+    __tablename__ = "capture_alerts"
+    __table_args__ = (
+        Index("ix_capture_alerts_subject_closed", "subject", "closed_at"),
+        Index("ix_capture_alerts_opened_at", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(120))  # "group:<id>" or "adapter:<name>"
+    platform: Mapped[str] = mapped_column(String(20))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("chat_groups.id", ondelete="SET NULL"))
+    adapter: Mapped[str | None] = mapped_column(String(40))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    gap_start: Mapped[datetime] = mapped_column(UTCDateTime)  # the last message (or contact) before the problem
+    gap_end: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the first message after it
+    detail: Mapped[str] = mapped_column(Text)
+    backfill: Mapped[str | None] = mapped_column(Text)  # the command that fills the window, once it is known
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notify_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,450 @@
+"""Every write capture makes: agent credentials, signed batches through ingest, capture health and alerts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from capture import audit, gaps, keys, repository
+from capture.models import AgentRequest, AlertKind, CaptureAgent, CaptureAlert, GroupWatch
+from capture.schemas import Ack, AdapterHealth, BatchResult, GroupHealth, HealthReport
+from ingest.models import ChatGroup
+from wenming.db import utcnow
+from wenming.settings import Settings
+
+AGENT_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+RAW_CURSOR = "health_raw_messages"
+LEARN_EVERY = timedelta(hours=24)
+
+
+class CaptureError(ValueError):
+    """A request or staff action capture cannot carry out; the message is Chinese."""
+
+
+class AgentAuthError(CaptureError):
+    """The request is not from a valid, current agent (401)."""
+
+
+# -- agents --
+
+
+def add_agent(session: Session, settings: Settings, name: str, *, actor: str) -> tuple[CaptureAgent, str]:
+    """Create an agent and return its secret, which is shown once and never stored."""
+    if not AGENT_NAME_RE.match(name):
+        raise CaptureError("采集代理名称只能包含中文、字母、数字、下划线、点和短横线，长度 2–64")
+    if repository.agent_by_name(session, name) is not None:
+        raise CaptureError(f"采集代理「{name}」已存在（如需换新密钥，先 agents revoke 再用新名称创建）")
+    agent = CaptureAgent(name=name, key_salt=keys.new_salt(), secret_hash="", created_by=actor, messages_stored=0)
+    session.add(agent)
+    session.flush()
+    secret = keys.derive_secret(keys.server_key(settings), agent.id, agent.key_salt)
+    agent.secret_hash = keys.digest(secret)
+    audit.record(session, "agent_added", actor, after={"agent": name, "agent_id": agent.id})
+    return agent, secret
+
+
+def revoke_agent(session: Session, name: str, *, actor: str, reason: str | None = None) -> CaptureAgent:
+    """From now on every request of this agent is refused."""
+    agent = repository.agent_by_name(session, name)
+    if agent is None:
+        raise CaptureError(f"没有名为「{name}」的采集代理")
+    if agent.revoked_at is not None:
+        raise CaptureError(f"采集代理「{name}」已吊销")
+    agent.revoked_at, agent.revoked_by = utcnow(), actor
+    audit.record(
+        session,
+        "agent_revoked",
+        actor,
+        before={"agent": name, "revoked": False},
+        after={"revoked": True},
+        reason=reason,
+    )
+    return agent
+
+
+def authenticate(
+    session: Session,
+    settings: Settings,
+    *,
+    name: str | None,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    now: datetime | None = None,
+) -> CaptureAgent:
+    """Check a signed request; records its signature so the same request is never accepted twice."""
+    now = now or utcnow()
+    if not name or not timestamp or not signature:
+        raise AgentAuthError("缺少签名：请求需带 X-Wenming-Agent、X-Wenming-Timestamp 和 X-Wenming-Signature 头")
+    if not timestamp.isdigit() or len(timestamp) > 12:
+        raise AgentAuthError("X-Wenming-Timestamp 应为 Unix 时间（秒）")
+    agent = repository.agent_by_name(session, name)
+    if agent is None:
+        raise AgentAuthError(f"未知的采集代理「{name[:64]}」")
+    if agent.revoked_at is not None:
+        raise AgentAuthError(f"采集代理「{agent.name}」已被吊销，不能再上传")
+    secret = keys.derive_secret(keys.server_key(settings), agent.id, agent.key_salt)
+    if not keys.same(keys.digest(secret), agent.secret_hash):
+        raise AgentAuthError("服务器密钥已更换，该采集代理的密钥已失效：请吊销后重新创建采集代理")
+    sent = signature.removeprefix(keys.SIGNATURE_PREFIX).strip().lower()
+    expected = keys.sign(secret, timestamp, body)
+    if not signature.startswith(keys.SIGNATURE_PREFIX) or not keys.same(sent, expected):
+        raise AgentAuthError("签名不符：请检查密钥，并对「时间戳 + 换行 + 请求体原文」计算 HMAC-SHA256")
+    skew = abs(now.timestamp() - int(timestamp))
+    if skew > settings.capture_signature_skew_seconds:
+        minutes = settings.capture_signature_skew_seconds // 60
+        raise AgentAuthError(f"时间戳与服务器时间相差 {int(skew)} 秒，超过 {minutes} 分钟：请校准电脑时间后重新签名")
+    _remember_signature(session, settings, agent, expected, now)
+    agent.last_seen_at = now
+    return agent
+
+
+def _remember_signature(
+    session: Session, settings: Settings, agent: CaptureAgent, signature: str, now: datetime
+) -> None:
+    window = timedelta(seconds=2 * settings.capture_signature_skew_seconds)
+    session.execute(delete(AgentRequest).where(AgentRequest.seen_at < now - window))
+    try:
+        with session.begin_nested():
+            session.add(AgentRequest(agent_id=agent.id, signature=signature, seen_at=now))
+    except IntegrityError:
+        raise AgentAuthError("该请求已经处理过（签名重复使用）：重发时请用新的时间戳重新签名") from None
+
+
+# -- batches --
+
+
+def push_batch(session: Session, settings: Settings, agent: CaptureAgent, batch: Any) -> BatchResult:
+    """Store every message of a batch through ingest (raw first, idempotent), each with its own answer."""
+    from ingest import service as ingest_service
+
+    messages, photos = _unpack(batch, settings)
+    result = BatchResult(agent=agent.name, acks=[])
+    for index, item in enumerate(messages):
+        message_id = item.get("message_id") if isinstance(item, dict) else None
+        message_id = message_id if isinstance(message_id, str) else None
+        prepared = _prepare(session, settings, agent, item, photos)
+        if isinstance(prepared, Ack):
+            result.acks.append(prepared.model_copy(update={"index": index, "message_id": message_id}))
+            result.rejected += 1
+            continue
+        outcome = ingest_service.receive(session, settings, prepared)
+        if outcome.duplicate:
+            status, result.duplicates = "duplicate", result.duplicates + 1
+        elif outcome.status == "rejected":
+            status, result.rejected = "rejected", result.rejected + 1
+        else:
+            status, result.stored = "stored", result.stored + 1
+        reason = outcome.error if status == "rejected" else None
+        result.acks.append(
+            Ack(index=index, message_id=message_id, status=status, raw_message_id=outcome.raw_message_id, reason=reason)
+        )
+    agent.last_batch_at = utcnow()
+    agent.messages_stored += result.stored
+    session.flush()
+    return result
+
+
+def _unpack(batch: Any, settings: Settings) -> tuple[list[Any], dict[str, Any]]:
+    if not isinstance(batch, dict) or not isinstance(batch.get("messages"), list):
+        raise CaptureError('请求体应为 JSON 对象：{"messages": [...], "photos": {"<sha256>": "<base64>"}}')
+    messages, photos = batch["messages"], batch.get("photos") or {}
+    if not messages:
+        raise CaptureError("messages 不能为空")
+    if len(messages) > settings.capture_max_batch_messages:
+        raise CaptureError(f"一批最多 {settings.capture_max_batch_messages} 条消息，收到 {len(messages)} 条")
+    if not isinstance(photos, dict):
+        raise CaptureError('photos 应为对象：{"<sha256>": "<base64>"}')
+    return messages, photos
+
+
+def _prepare(
+    session: Session, settings: Settings, agent: CaptureAgent, item: Any, photos: Mapping[str, Any]
+) -> dict[str, Any] | Ack:
+    """The message as ingest takes it (photo bytes attached), or an Ack saying why it cannot go in yet."""
+    if not isinstance(item, dict):
+        return dict(_raw_reject(item))
+    message = {k: v for k, v in item.items() if k not in ("image", "image_sha256", "image_name")}
+    payload = message.get("payload")
+    message["payload"] = (dict(payload) if isinstance(payload, dict) else {}) | {"wenming_agent": agent.name}
+    sha = item.get("image_sha256")
+    if sha is None:
+        return message
+    if not isinstance(sha, str) or not SHA256_RE.match(sha):
+        return Ack(index=0, status="rejected", reason="image_sha256 应为 64 位小写十六进制的 SHA-256", retry=True)
+    data = _photo_bytes(session, settings, sha, photos.get(sha))
+    if isinstance(data, Ack):
+        return data
+    name = item.get("image_name")
+    message["media"] = {"data": data, "original_name": name[:500] if isinstance(name, str) else None}
+    return message
+
+
+def _raw_reject(item: Any) -> dict[str, Any]:
+    return {"platform": "unknown", "payload": {"item": item}}
+
+
+def _photo_bytes(session: Session, settings: Settings, sha: str, encoded: Any) -> bytes | Ack:
+    """Bytes sent in this batch (checked against their hash), else an image uploaded before with that hash."""
+    if encoded is not None:
+        try:
+            data = base64.b64decode(encoded, validate=True) if isinstance(encoded, str) else b""
+        except (binascii.Error, ValueError):
+            data = b""
+        if not data or hashlib.sha256(data).hexdigest() != sha:
+            return Ack(
+                index=0,
+                status="rejected",
+                reason=f"图片 {sha[:12]}… 的内容与其 SHA-256 不符或不是有效的 base64",
+                retry=True,
+            )
+        return data
+    stored = repository.media_by_sha(session, sha)
+    path = Path(settings.media_dir) / stored if stored else None
+    if path is None or not path.is_file():
+        return Ack(
+            index=0,
+            status="rejected",
+            reason=f"图片 {sha[:12]}… 既不在本批 photos 中，也未曾上传：请连同图片重发",
+            retry=True,
+        )
+    return path.read_bytes()
+
+
+# -- group watch settings --
+
+
+def set_group_watch(
+    session: Session, platform: str, key: str, *, minutes: int | None, watched: bool, actor: str
+) -> GroupWatch:
+    """The office's own expectation for a group: alert after ``minutes`` of silence, or never (``watched=False``)."""
+    group = repository.group_by_key(session, platform, key)
+    if group is None:
+        raise CaptureError(f"没有找到 {platform} 群「{key}」（需先采集到该群的消息）")
+    if minutes is not None and not 10 <= minutes <= 60 * 24 * 60:
+        raise CaptureError("间隔应在 10 分钟到 60 天之间")
+    watch = session.get(GroupWatch, group.id) or GroupWatch(group_id=group.id, watched=True)
+    before = {"expected_gap_minutes": watch.expected_gap_minutes, "watched": watch.watched}
+    watch.expected_gap_minutes, watch.watched = minutes, watched
+    session.add(watch)
+    audit.record(
+        session,
+        "capture_watch",
+        actor,
+        before=before | {"group_id": group.id},
+        after={"expected_gap_minutes": minutes, "watched": watched},
+    )
+    return watch
+
+
+# -- health --
+
+
+def check_health(
+    session: Session, settings: Settings, adapters: Sequence[AdapterHealth], now: datetime | None = None
+) -> HealthReport:
+    """Advance last-message times, relearn usual gaps daily, open and close alerts. Returns what changed."""
+    now = now or utcnow()
+    _advance(session, settings, now)
+    opened: list[CaptureAlert] = []
+    closed: list[CaptureAlert] = []
+    watched = repository.watches(session)
+    for watch, group in watched:
+        _relearn(session, settings, watch, group, now)
+        _check_group(session, settings, watch, group, now, opened, closed)
+    for adapter in adapters:
+        if not adapter.stale:
+            _check_adapter(session, settings, adapter, [g for _, g in watched], now, opened, closed)
+    session.flush()
+    return HealthReport(repository.views(session, opened), repository.views(session, closed))
+
+
+def _advance(session: Session, settings: Settings, now: datetime) -> None:
+    """Fold messages stored since the last run into each group's last *live* message time."""
+    cursor = repository.cursor(session, RAW_CURSOR)
+    seen: set[int] = set()
+    latest: dict[int, datetime] = {}
+    for raw in repository.raws_after(session, cursor.position):
+        cursor.position = raw.id
+        seen.add(raw.group_id)
+        future = raw.sent_at is not None and raw.sent_at > now + timedelta(minutes=5)  # a clock error
+        if not future and gaps.is_live(raw.sent_at, raw.received_at, settings):
+            assert raw.sent_at is not None
+            latest[raw.group_id] = max(latest.get(raw.group_id, raw.sent_at), raw.sent_at)
+    for group_id in seen:
+        watch = session.get(GroupWatch, group_id) or GroupWatch(group_id=group_id, watched=True)
+        when = latest.get(group_id)
+        if when is not None and (watch.last_message_at is None or when > watch.last_message_at):
+            watch.last_message_at = when
+        session.add(watch)
+    session.flush()
+
+
+def _relearn(session: Session, settings: Settings, watch: GroupWatch, group: ChatGroup, now: datetime) -> None:
+    if watch.learned_at is not None and now - watch.learned_at < LEARN_EVERY:
+        return
+    since = now - timedelta(days=settings.capture_gap_learning_days)
+    times = [s for s, r in repository.group_times(session, group.id, since) if gaps.is_live(s, r, settings)]
+    watch.usual_gap_seconds = gaps.usual_gap(
+        times, settings, repository.outages(session, group.id, group.platform, since)
+    )
+    watch.learned_at = now
+
+
+def _check_group(
+    session: Session,
+    settings: Settings,
+    watch: GroupWatch,
+    group: ChatGroup,
+    now: datetime,
+    opened: list[CaptureAlert],
+    closed: list[CaptureAlert],
+) -> None:
+    subject = f"group:{group.id}"
+    alert = repository.open_alert(session, subject)
+    if alert is not None and watch.last_message_at is not None and watch.last_message_at > alert.gap_start:
+        end = repository.first_message_after(session, group.id, alert.gap_start) or watch.last_message_at
+        _close(alert, now, end, "\n".join(_group_commands(group, alert.gap_start, end, settings)))
+        closed.append(alert)
+        return
+    limit = gaps.threshold(watch.usual_gap_seconds, watch.expected_gap_minutes, settings)
+    if alert is not None or not watch.watched or limit is None or watch.last_message_at is None:
+        return
+    silence = (now - watch.last_message_at).total_seconds()
+    if silence <= limit:
+        return
+    basis = "按本群设置" if watch.expected_gap_minutes is not None else "平时最长间隔约"
+    usual = gaps.describe_duration(
+        watch.expected_gap_minutes * 60 if watch.expected_gap_minutes else watch.usual_gap_seconds or 0
+    )
+    detail = (
+        f"「{group.name or group.platform_id}」已 {gaps.describe_duration(silence)} 没有采集到新消息"
+        f"（{basis} {usual}）：请确认机器人是否仍在群内、账号是否掉线"
+    )
+    alert = CaptureAlert(
+        kind=AlertKind.SILENT.value,
+        subject=subject,
+        platform=group.platform,
+        group_id=group.id,
+        opened_at=now,
+        gap_start=watch.last_message_at,
+        detail=detail,
+    )
+    session.add(alert)
+    opened.append(alert)
+
+
+def _group_commands(group: ChatGroup, start: datetime, end: datetime, settings: Settings) -> list[str]:
+    key = group.platform_id if group.platform == "qq" else (group.name or group.platform_id)
+    return gaps.backfill_commands(group.platform, key, start, end, settings.tz)
+
+
+def _close(alert: CaptureAlert, now: datetime, end: datetime, backfill: str) -> None:
+    alert.closed_at, alert.gap_end, alert.backfill = now, max(end, alert.gap_start), backfill
+    alert.notify_error = None  # the resolution is worth telling even if the opening could not be told
+
+
+def _check_adapter(
+    session: Session,
+    settings: Settings,
+    adapter: AdapterHealth,
+    groups: list[ChatGroup],
+    now: datetime,
+    opened: list[CaptureAlert],
+    closed: list[CaptureAlert],
+) -> None:
+    since = adapter.changed_at or now
+    down = repository.open_alert(session, f"adapter:{adapter.name}")
+    if adapter.connected and down is not None:
+        commands = [
+            c
+            for g in groups
+            if g.platform == adapter.platform
+            for c in _group_commands(g, down.gap_start, since, settings)
+        ]
+        _close(down, now, since, "\n".join(commands) or "（该平台尚无已采集的群）")
+        closed.append(down)
+    elif not adapter.connected:
+        kind = AlertKind.LOGGED_OUT if adapter.problem else AlertKind.DISCONNECTED
+        detail = f"{repository.ADAPTER_ZH.get(adapter.name, adapter.name)}{kind.zh}：{adapter.detail or '无详情'}"
+        if down is not None:
+            down.kind, down.detail = kind.value, detail  # e.g. the retcode became known
+        elif (now - since).total_seconds() > settings.capture_adapter_grace_seconds:
+            down = CaptureAlert(
+                kind=kind.value,
+                subject=f"adapter:{adapter.name}",
+                platform=adapter.platform,
+                adapter=adapter.name,
+                opened_at=now,
+                gap_start=since,
+                detail=detail,
+            )
+            session.add(down)
+            opened.append(down)
+    frozen = repository.open_alert(session, f"frozen:{adapter.name}")
+    failing = adapter.connected and adapter.send_failures >= settings.capture_frozen_send_failures
+    if frozen is not None and not failing and adapter.send_failures == 0:
+        _close(frozen, now, now, "冻结期间消息可能未采集：请按各群的缺口补采")
+        closed.append(frozen)
+    elif frozen is None and failing:
+        who = repository.ADAPTER_ZH.get(adapter.name, adapter.name)
+        detail = (
+            f"{who}显示在线，但连续 {adapter.send_failures} 次发送失败"
+            f"（{adapter.last_send_error[:200]}）：账号可能被冻结或风控，请在手机上检查该账号"
+        )
+        frozen = CaptureAlert(
+            kind=AlertKind.FROZEN.value,
+            subject=f"frozen:{adapter.name}",
+            platform=adapter.platform,
+            adapter=adapter.name,
+            opened_at=now,
+            gap_start=now,
+            detail=detail,
+        )
+        session.add(frozen)
+        opened.append(frozen)
+
+
+def mark_notified(
+    session: Session, alert_ids: Sequence[int], *, resolved: bool, error: str | None, now: datetime | None = None
+) -> None:
+    """Record that staff were told (or why they could not be)."""
+    now = now or utcnow()
+    for alert_id in alert_ids:
+        alert = session.get(CaptureAlert, alert_id)
+        if alert is None:
+            continue
+        if error is None:
+            if resolved:
+                alert.resolved_notified_at = now
+            else:
+                alert.notified_at = now
+        alert.notify_error = error
+    session.flush()
+
+
+def group_health(session: Session, settings: Settings) -> list[GroupHealth]:
+    """Every group capture has seen, with its last live message and alert threshold."""
+    return [
+        GroupHealth(
+            group_id=group.id,
+            platform=group.platform,
+            name=group.name or group.platform_id,
+            last_message_at=watch.last_message_at,
+            threshold_seconds=gaps.threshold(watch.usual_gap_seconds, watch.expected_gap_minutes, settings),
+            learned=watch.expected_gap_minutes is None,
+            watched=watch.watched,
+        )
+        for watch, group in repository.watches(session)
+    ]
