@@ -87,7 +87,7 @@ def _store(session: Session, settings: Settings, message: IncomingMessage) -> In
         except media_store.MediaError as exc:
             error = str(exc)
     if error is None and message.kind == MessageKind.IMAGE and message.media is None:
-        error = "图片消息没有图片内容（下载失败？）"
+        error = f"图片未能保存：{message.media_error}" if message.media_error else "图片消息没有图片内容（下载失败？）"
     if message.from_self:
         raw.status = RawStatus.IGNORED.value  # the bot's own posts are kept, never reports
     if error is not None:

@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     onebot_action_timeout_seconds: float = Field(10.0, gt=0, le=300)
     media_download_timeout_seconds: float = Field(20.0, gt=0, le=600)
     media_download_retries: int = Field(3, ge=1, le=10)
+    media_download_backoff_seconds: float = Field(1.0, ge=0.0, le=60.0)  # doubles per attempt
     wechat_admin_group: str | None = None  # group name that receives bot alerts once back online
     # Web WeChat logins are retried slowly: a login loop is what gets an account banned.
     wechat_relogin_base_backoff_seconds: float = Field(300.0, ge=1)

@@ -224,12 +224,12 @@ class OneBotAdapter(Adapter):
 
     async def _materialize(self, draft: Draft) -> IncomingMessage:
         payload = dict(draft.payload)
-        media = None
+        media, media_error = None, None
         if draft.image is not None:
             try:
                 media = MediaContent(data=await self._image_bytes(draft), original_name=draft.image.file)
-            except MediaError as exc:
-                payload["wenming_media_error"] = str(exc)
+            except MediaError as exc:  # delivered anyway: ingest keeps it rejected with this reason
+                media_error = str(exc)
                 log.warning("QQ 图片获取失败（群 %s，消息 %s）：%s", draft.group_id, draft.message_id, exc)
         return IncomingMessage(
             platform=draft.platform,
@@ -242,6 +242,7 @@ class OneBotAdapter(Adapter):
             kind=draft.kind,
             text=draft.text,
             media=media,
+            media_error=media_error,
             from_self=draft.from_self,
             recalls_message_id=draft.recalls_message_id,
             payload=payload,
@@ -255,6 +256,7 @@ class OneBotAdapter(Adapter):
             "max_bytes": s.max_image_bytes,
             "timeout": s.media_download_timeout_seconds,
             "retries": s.media_download_retries,
+            "backoff": s.media_download_backoff_seconds,
         }
         errors: list[str] = []
         if draft.image.url:

@@ -142,7 +142,7 @@ def test_zero_byte_picture_is_recorded_as_a_failure(settings: Settings) -> None:
     WeChatAdapter(settings, sink, core)
     _dispatch(core, [_raw(3, f"{MEMBER}:<br/>&lt;msg/&gt;", 43)])
     [message] = sink.messages
-    assert message.media is None and message.payload["wenming_media_error"] == "图片下载得到 0 字节"
+    assert message.media is None and message.media_error == "图片下载得到 0 字节"
 
 
 def test_shared_article_keeps_title_and_link(wired: Any) -> None:
