@@ -100,3 +100,29 @@ class MediaFailure:
     count: int
     last_at: datetime | None
     last_reason: str
+
+
+class AgentMessage(BaseModel):
+    """One message as an agent sends it: the normalized format of docs/formats.md, a photo by its SHA-256."""
+
+    platform: Literal["wechat", "qq"]
+    group_id: str
+    group_name: str | None = None
+    sender_id: str | None = None
+    sender_name: str | None = None
+    message_id: str | None = None
+    sent_at: datetime
+    kind: Literal["text", "image", "system", "recall", "other"]
+    recalls_message_id: str | None = None
+    text: str | None = None
+    image_sha256: str | None = None  # the photo's bytes are in ``photos`` of this batch, or were uploaded before
+    image_name: str | None = None
+    from_self: bool = False
+    payload: dict[str, object] = {}
+
+
+class BatchIn(BaseModel):
+    """``POST /api/v1/capture/batches``: messages, and the photos they name, base64 by SHA-256 (hex)."""
+
+    messages: list[AgentMessage]
+    photos: dict[str, str] = {}

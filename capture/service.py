@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -12,17 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from capture import audit, gaps, keys, repository
 from capture.models import AgentRequest, AlertKind, CaptureAgent, CaptureAlert, GroupWatch
 from capture.schemas import Ack, AdapterHealth, BatchResult, GroupHealth, HealthReport
 from ingest.models import ChatGroup
+from ingest.schemas import IngestOutcome
 from wenming.db import utcnow
 from wenming.settings import Settings
 
-AGENT_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
+AGENT_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")  # it travels in an HTTP header: ASCII only
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 RAW_CURSOR = "health_raw_messages"
 LEARN_EVERY = timedelta(hours=24)
@@ -42,7 +44,9 @@ class AgentAuthError(CaptureError):
 def add_agent(session: Session, settings: Settings, name: str, *, actor: str) -> tuple[CaptureAgent, str]:
     """Create an agent and return its secret, which is shown once and never stored."""
     if not AGENT_NAME_RE.match(name):
-        raise CaptureError("采集代理名称只能包含中文、字母、数字、下划线、点和短横线，长度 2–64")
+        raise CaptureError(
+            "采集代理名称只能包含字母、数字、下划线、点和短横线（它会放在 HTTP 头里），长度 2–64，如 office-pc1"
+        )
     if repository.agent_by_name(session, name) is not None:
         raise CaptureError(f"采集代理「{name}」已存在（如需换新密钥，先 agents revoke 再用新名称创建）")
     agent = CaptureAgent(name=name, key_salt=keys.new_salt(), secret_hash="", created_by=actor, messages_stored=0)
@@ -125,10 +129,26 @@ def _remember_signature(
 # -- batches --
 
 
+def receive_batch(
+    session: Session,
+    settings: Settings,
+    *,
+    name: str | None,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+) -> BatchResult:
+    """The capture door: a signed request from an agent, its batch stored message by message."""
+    agent = authenticate(session, settings, name=name, timestamp=timestamp, signature=signature, body=body)
+    try:
+        batch = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CaptureError("请求体不是有效的 JSON（UTF-8）") from None
+    return push_batch(session, settings, agent, batch)
+
+
 def push_batch(session: Session, settings: Settings, agent: CaptureAgent, batch: Any) -> BatchResult:
     """Store every message of a batch through ingest (raw first, idempotent), each with its own answer."""
-    from ingest import service as ingest_service
-
     messages, photos = _unpack(batch, settings)
     result = BatchResult(agent=agent.name, acks=[])
     for index, item in enumerate(messages):
@@ -139,7 +159,7 @@ def push_batch(session: Session, settings: Settings, agent: CaptureAgent, batch:
             result.acks.append(prepared.model_copy(update={"index": index, "message_id": message_id}))
             result.rejected += 1
             continue
-        outcome = ingest_service.receive(session, settings, prepared)
+        outcome = _receive_one(session, settings, prepared, agent)
         if outcome.duplicate:
             status, result.duplicates = "duplicate", result.duplicates + 1
         elif outcome.status == "rejected":
@@ -154,6 +174,23 @@ def push_batch(session: Session, settings: Settings, agent: CaptureAgent, batch:
     agent.messages_stored += result.stored
     session.flush()
     return result
+
+
+def _receive_one(session: Session, settings: Settings, message: dict[str, Any], agent: CaptureAgent) -> IngestOutcome:
+    """One message through ingest; what the database cannot hold (a NUL byte…) is kept rejected, not a failed batch."""
+    from ingest import service as ingest_service
+
+    try:
+        with session.begin_nested():
+            return ingest_service.receive(session, settings, message)
+    except DataError:
+        preview = repr({k: v for k, v in message.items() if k != "media"})[:60_000]
+        return ingest_service.record_rejected(
+            session,
+            payload={"item": preview, "wenming_agent": agent.name},
+            error="消息含有数据库无法保存的内容（如空字符），已保留原文供查看",
+            platform=str(message.get("platform", "unknown"))[:40],
+        )
 
 
 def _unpack(batch: Any, settings: Settings) -> tuple[list[Any], dict[str, Any]]:

@@ -160,6 +160,7 @@ def assemble_pending(
     session: Session, settings: Settings, *, on_report: ReportHook | None = None, limit: int | None = None
 ) -> AssemblyStats:
     """Turn stored raw messages into reports; safe to re-run after a crash (only ``received`` rows move)."""
+    repository.lock_assembly(session)
     assembler = Assembler(session, settings)
     for raw in repository.pending_raw(session, limit):
         assembler.process(raw)

@@ -22,7 +22,7 @@ def _actor() -> str:
 
 @app.command("add")
 @friendly_errors
-def add(name: str = typer.Argument(..., help="采集代理名称，如 县文明办-电脑1")) -> None:
+def add(name: str = typer.Argument(..., help="采集代理名称，如 office-pc1")) -> None:
     """创建采集代理并显示其密钥（只显示这一次）。"""
     from capture import service as capture_service
 
