@@ -117,6 +117,7 @@ class AgentMessage(BaseModel):
     text: str | None = None
     image_sha256: str | None = None  # the photo's bytes are in ``photos`` of this batch, or were uploaded before
     image_name: str | None = None
+    media_error: str | None = None  # why the agent has no bytes for this photo (kept as the rejection reason)
     from_self: bool = False
     payload: dict[str, object] = {}
 
