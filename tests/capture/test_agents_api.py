@@ -99,7 +99,7 @@ def test_a_signed_batch_with_photos_is_stored_assembled_classified_and_replay_st
     assert [j.kind for j in jobs] == [OCR_REPORT_JOB]  # its photos are queued for reading
     assert sorted(stored) == sorted(SHAS)
 
-    again = _push(client, agent, body)  # the agent retries the same batch (newly signed)
+    again = _push(client, agent, body, timestamp=int(time.time()) + 1)  # the agent retries, newly signed
     assert again.status_code == 200
     assert [a["status"] for a in again.json()["acks"]] == ["duplicate"] * 3
     assert [a["raw_message_id"] for a in again.json()["acks"]] == [a["raw_message_id"] for a in answer["acks"]]
