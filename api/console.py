@@ -16,7 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api import auth, exports, presenters, schemas, scores, security
+from accounts import security
+from accounts import service as auth
+from accounts.models import Role
+from api import exports, presenters, schemas, scores
 from api import repository as repo
 from api.deps import (
     CSRF_FIELD,
@@ -29,7 +32,6 @@ from api.deps import (
     client_address,
 )
 from api.errors import ApiError
-from api.models import Role
 from api.routers import reports as report_routes
 from api.routers import scores as score_routes
 from api.routers import system as system_routes

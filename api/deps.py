@@ -12,9 +12,10 @@ import anyio.to_thread
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
-from api import auth, security
+from accounts import security
+from accounts import service as auth
+from accounts.models import Role
 from api.errors import ApiError
-from api.models import Role
 from wenming.db import transaction
 from wenming.settings import Settings
 

@@ -7,7 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.models import Role
+from accounts.models import Role
 from classifier.models import Label
 from ingest.models import HonourLevel, ReportStatus
 

@@ -6,8 +6,10 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from api import auth, schemas
+from accounts import service as auth
+from accounts.models import ApiToken, Role, StaffUser
 from api import repository as repo
+from api import schemas
 from api.deps import (
     SESSION_COOKIE,
     Admin,
@@ -19,7 +21,6 @@ from api.deps import (
     client_address,
 )
 from api.errors import ApiError, Conflict, ErrorResponse, NotFound, error_response
-from api.models import ApiToken, Role, StaffUser
 from wenming.db import utcnow
 from wenming.settings import Settings
 

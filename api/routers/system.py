@@ -16,9 +16,9 @@ from classifier.models import Correction
 from classifier.ocr import service as ocr_service
 from classifier.ocr.models import MediaTextStatus
 from wenming.queue import service as queue_service
-from wenming.queue.handlers import kind_name
 from wenming.queue.models import Job, JobStatus
 from wenming.settings import Settings
+from wiring.handlers import kind_name
 
 router = APIRouter(tags=["后台任务"])
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.models import ApiToken, LoginAttempt, Role, StaffUser
+from accounts.models import ApiToken, LoginAttempt, Role, StaffUser
 from classifier.models import Correction
 from tests.api.conftest import PASSWORD, Staff, add_user, error_of
 from wenming.db import utcnow

@@ -7,6 +7,7 @@ from sqlalchemy import inspect
 
 from wenming import schema
 from wenming.db import Base, create_db_engine
+from wiring.models import load_all_models
 
 
 def test_upgrade_downgrade_upgrade_round_trip(fresh_database_url: str) -> None:
@@ -15,7 +16,7 @@ def test_upgrade_downgrade_upgrade_round_trip(fresh_database_url: str) -> None:
     engine = create_db_engine(fresh_database_url)
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     schema.upgrade(fresh_database_url)
-    schema.load_all_models()
+    load_all_models()
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
     schema.ensure_current(engine)
     engine.dispose()

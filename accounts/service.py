@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api import security
-from api.models import ApiToken, LoginAttempt, Role, StaffSession, StaffUser
+from accounts import security
+from accounts.models import ApiToken, LoginAttempt, Role, StaffSession, StaffUser
 from wenming.db import utcnow
 from wenming.settings import Settings
 

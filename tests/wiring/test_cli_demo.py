@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from ingest.models import RawMessage, Report, Unit
 from ingest.schemas import IncomingMessage
-from tests.wenming.clikit import Cli, cli, cli_data_dir, summary_value
-from wenming.cli import common
-from wenming.cli.demo import DEMO_DATA
+from tests.wiring.clikit import Cli, cli, cli_data_dir, summary_value
+from wiring.cli import common
+from wiring.cli.demo import DEMO_DATA
 
 __all__ = ["cli", "cli_data_dir"]
 

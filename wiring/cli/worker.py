@@ -12,11 +12,11 @@ from classifier.ocr import engine as ocr_engine
 from classifier.ocr import service as ocr_service
 from classifier.ocr.models import MediaTextStatus
 from classifier.ocr.service import OCR_REPORT_JOB
-from wenming.cli.common import UserError, console, friendly_errors, session_factory, settings, unit_of_work
 from wenming.queue import service as queue_service
-from wenming.queue.handlers import default_handlers, kind_name
 from wenming.queue.models import JobStatus
 from wenming.queue.worker import Worker
+from wiring.cli.common import UserError, console, friendly_errors, session_factory, settings, unit_of_work
+from wiring.handlers import default_handlers, kind_name
 
 jobs_app = typer.Typer(help="后台任务管理：重试失败任务、清理已完成任务", no_args_is_help=True)
 

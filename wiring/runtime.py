@@ -24,9 +24,9 @@ from bot.posts import jobs, scheduler
 from bot.sink import IngestSink
 from bot.status import save_statuses
 from wenming.db import transaction
-from wenming.queue.handlers import default_handlers
 from wenming.queue.worker import Worker, start_in_thread
 from wenming.settings import Settings
+from wiring.handlers import default_handlers
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from wenming import schema
-from wenming.cli.common import console, engine, friendly_errors, settings
+from wiring.cli.common import console, engine, friendly_errors, settings
 
 app = typer.Typer(help="数据库结构管理", no_args_is_help=True)
 

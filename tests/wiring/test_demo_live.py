@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from ingest.models import Platform, Report
 from tests.support import free_port, wait_until
-from tests.wenming.test_cli_demo import demo_subset
+from tests.wiring.test_cli_demo import demo_subset
 from wenming.db import create_db_engine, make_session_factory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def test_demo_serves_the_console_and_captures_the_simulator_live(fresh_database_
         [
             sys.executable,
             "-c",
-            "from wenming.cli.main import app; app()",
+            "from wiring.cli.main import app; app()",
             "demo",
             "--data",
             str(data),

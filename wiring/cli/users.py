@@ -6,9 +6,9 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from api import auth
-from api.models import Role, StaffUser
-from wenming.cli.common import UserError, console, friendly_errors, unit_of_work
+from accounts import service as auth
+from accounts.models import Role, StaffUser
+from wiring.cli.common import UserError, console, friendly_errors, unit_of_work
 
 app = typer.Typer(help="工作人员账号与访问令牌", no_args_is_help=True)
 

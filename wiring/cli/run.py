@@ -7,7 +7,7 @@ import logging
 
 import typer
 
-from wenming.cli.common import UserError, console, engine, friendly_errors, session_factory, settings
+from wiring.cli.common import UserError, console, engine, friendly_errors, session_factory, settings
 
 
 @friendly_errors
@@ -20,7 +20,7 @@ def run(
     no_scheduler: bool = typer.Option(False, "--no-scheduler", help="不启动定时发布"),
 ) -> None:
     """启动服务：管理接口与控制台、QQ/微信机器人适配器、定时发布；Ctrl+C 平稳退出。"""
-    from bot import runtime
+    from wiring import runtime
 
     s = settings()
     names = [n.strip() for n in adapters.split(",") if n.strip()] if adapters is not None else None

@@ -13,7 +13,7 @@ from classifier import repository
 from classifier import service as classifier_service
 from classifier.models import Label
 from classifier.schemas import EvaluationReport
-from wenming.cli.common import UserError, console, friendly_errors, settings, unit_of_work
+from wiring.cli.common import UserError, console, friendly_errors, settings, unit_of_work
 
 app = typer.Typer(help="报告分类模型：训练、切换版本、评测", no_args_is_help=True)
 

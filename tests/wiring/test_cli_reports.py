@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from ingest.models import Report
-from tests.wenming.clikit import UNITS_CSV, Cli, cli, cli_data_dir, jpeg, line, write_jsonl
-from wenming.cli import common
+from tests.wiring.clikit import UNITS_CSV, Cli, cli, cli_data_dir, jpeg, line, write_jsonl
+from wiring.cli import common
 
 __all__ = ["cli", "cli_data_dir"]
 

@@ -10,7 +10,7 @@ import websockets
 from rich.table import Table
 
 from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic, load_traffic
-from wenming.cli.common import UserError, console, friendly_errors, settings, unit_of_work
+from wiring.cli.common import UserError, console, friendly_errors, settings, unit_of_work
 
 app = typer.Typer(help="聊天机器人：模拟器、连接状态、发布策略与定时发布", no_args_is_help=True)
 
@@ -172,7 +172,7 @@ def post(
     if not dry_run:
         raise UserError("命令行只做预览；实际发送由 wenming run 中的调度器按时完成（连接着的机器人账号才能发）")
     from bot.posts.jobs import KINDS, PostError, PostRuntime, run_post
-    from wenming.cli.common import session_factory
+    from wiring.cli.common import session_factory
 
     runtime = PostRuntime(session_factory(), settings())
     try:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from classifier.models import Label
 from ingest.models import HonourLevel, RawMessage, RawStatus, Report, ReportStatus, Unit
-from wenming.cli.common import UserError, console, friendly_errors, unit_of_work
+from wiring.cli.common import UserError, console, friendly_errors, unit_of_work
 
 app = typer.Typer(help="活动报送统计", no_args_is_help=True)
 

@@ -9,8 +9,8 @@ from sqlalchemy.engine import make_url
 
 from ingest import unit_import
 from wenming import schema
-from wenming.cli import demo_live as live
-from wenming.cli.common import (
+from wiring.cli import demo_live as live
+from wiring.cli.common import (
     UserError,
     console,
     engine,
@@ -18,8 +18,8 @@ from wenming.cli.common import (
     settings,
     unit_of_work,
 )
-from wenming.cli.ingest import render_summary, run_replay
-from wenming.cli.reports import collect_stats, render_stats
+from wiring.cli.ingest import render_summary, run_replay
+from wiring.cli.reports import collect_stats, render_stats
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "demo" / "data"
 

@@ -16,10 +16,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from classifier import pipeline
 from ingest.replay import count_lines
-from wenming import pipeline
-from wenming.cli.common import UserError, console, friendly_errors, session_factory, settings
-from wenming.replay import ReplaySummary, replay_file
+from wiring.cli.common import UserError, console, friendly_errors, session_factory, settings
+from wiring.replay import ReplaySummary, replay_file
 
 app = typer.Typer(help="消息采集：回放已记录的群消息", no_args_is_help=True)
 

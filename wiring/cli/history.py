@@ -10,7 +10,7 @@ from rich.table import Table
 
 from bot.history.importer import FORMAT_NAMES, PARSERS, import_history
 from bot.history.records import HistoryFormatError
-from wenming.cli.common import UserError, console, friendly_errors, session_factory, settings
+from wiring.cli.common import UserError, console, friendly_errors, session_factory, settings
 
 
 @friendly_errors

@@ -15,12 +15,12 @@ from tests.classifier.ocr_support import feed_report
 from tests.ingest.builders import photo
 from tests.support import cli_settings
 from wenming import schema
-from wenming.cli.main import app
 from wenming.db import create_db_engine, make_session_factory, transaction
 from wenming.queue import repository
 from wenming.queue import service as queue_service
 from wenming.queue.models import Job
 from wenming.settings import Settings, get_settings
+from wiring.cli.main import app
 
 runner = CliRunner()
 

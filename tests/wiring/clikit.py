@@ -15,8 +15,8 @@ from PIL import Image, ImageDraw
 from typer.testing import CliRunner, Result
 
 from tests.support import cli_settings
-from wenming.cli import common
-from wenming.cli.main import app
+from wiring.cli import common
+from wiring.cli.main import app
 
 UNITS_CSV = (
     "name,aliases,honour_level,category,headcount\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from wenming.cli.common import console, engine, friendly_errors, settings
+from wiring.cli.common import console, engine, friendly_errors, settings
 
 app = typer.Typer(help="运行工作人员接口与网页控制台")
 

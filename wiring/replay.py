@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from classifier import pipeline
 from ingest import replay as jsonl
-from wenming import pipeline
 from wenming.db import transaction
 from wenming.settings import Settings
 

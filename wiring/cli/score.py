@@ -26,7 +26,7 @@ from scoring.schemas import (
     VolunteerStatsIn,
     XixiangCheckIn,
 )
-from wenming.cli.common import UserError, console, friendly_errors, settings, unit_of_work
+from wiring.cli.common import UserError, console, friendly_errors, settings, unit_of_work
 
 app = typer.Typer(help="计分：月度活跃度排名、季度汇总表、年度得分与说明、工作人员录入", no_args_is_help=True)
 

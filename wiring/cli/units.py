@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ingest import unit_import
 from ingest.models import HonourLevel, Member, Unit
-from wenming.cli.common import UserError, console, friendly_errors, unit_of_work
+from wiring.cli.common import UserError, console, friendly_errors, unit_of_work
 
 app = typer.Typer(help="文明单位名册：导入与查看", no_args_is_help=True)
 

@@ -7,16 +7,17 @@ import asyncio
 import logging
 import secrets
 
-from wenming.cli.common import console, engine, session_factory, unit_of_work
 from wenming.settings import Settings
+from wiring.cli.common import console, engine, session_factory, unit_of_work
 
 DEMO_USER = "demo"
 
 
 def demo_login() -> str:
     """Create (or reset) the demo admin with a fresh random password; nothing secret lives in the repo."""
-    from api import auth, security
-    from api.models import Role
+    from accounts import security
+    from accounts import service as auth
+    from accounts.models import Role
 
     password = security.new_password()
     with unit_of_work() as session:
@@ -44,8 +45,8 @@ def preview_post(settings: Settings, period: str) -> None:
 
 def serve(settings: Settings, port: int | None) -> None:
     """Run API + console + scheduler + OCR worker, with the simulator posting live into the QQ group."""
-    from bot import runtime
     from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic
+    from wiring import runtime
 
     token = settings.onebot_access_token or secrets.token_urlsafe(16)
     settings = settings.model_copy(update={"onebot_access_token": token})

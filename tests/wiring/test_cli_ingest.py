@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from ingest.models import Media, RawMessage, RawStatus, Report
-from tests.wenming.clikit import UNITS_CSV, Cli, cli, cli_data_dir, jpeg, line, summary_value, write_jsonl
-from wenming.cli import common
+from tests.wiring.clikit import UNITS_CSV, Cli, cli, cli_data_dir, jpeg, line, summary_value, write_jsonl
 from wenming.queue.models import Job
+from wiring.cli import common
 
 __all__ = ["cli", "cli_data_dir"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from wenming.cli import bot, classifier, db, demo, history, ingest, reports, run, score, serve, units, users, worker
+from wiring.cli import bot, classifier, db, demo, history, ingest, reports, run, score, serve, units, users, worker
 
 app = typer.Typer(help="文明单位动态管理：采集、分类、计分", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")

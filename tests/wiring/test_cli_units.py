@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openpyxl import Workbook
 
-from tests.wenming.clikit import UNITS_CSV, Cli, cli, cli_data_dir
+from tests.wiring.clikit import UNITS_CSV, Cli, cli, cli_data_dir
 
 __all__ = ["cli", "cli_data_dir"]
 
