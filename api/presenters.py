@@ -78,5 +78,5 @@ def report_detail(session: Session, report: Report, unit_name: str | None, sende
         photo_evidence=schemas.PhotoEvidenceOut.model_validate(evidence) if evidence else None,
         classification=schemas.ClassificationOut.model_validate(classification) if classification else None,
         tags=repo.report_tags(session, report.id),
-        corrections=[schemas.CorrectionOut.model_validate(c) for c in repo.report_corrections(session, report.id)],
+        corrections=[schemas.AuditEntryOut.model_validate(c) for c in repo.report_corrections(session, report.id)],
     )

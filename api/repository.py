@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from classifier.models import Classification, Correction, Label, ReportTag
+from classifier.models import Classification, Label, ReportTag
 from classifier.ocr.models import ReportPhotoEvidence
 from ingest.models import ChatGroup, Media, Member, MemberName, Report, ReportPhoto, ReportStatus, Unit
+from wenming import audit
+from wenming.audit import AuditEntry, AuditKind
 
 T = TypeVar("T")
 
@@ -147,13 +149,8 @@ def member_names(session: Session, member_id: int) -> list[MemberName]:
     return list(session.scalars(stmt))
 
 
-def member_unit_history(session: Session, member_id: int) -> list[Correction]:
-    stmt = (
-        select(Correction)
-        .where(Correction.member_id == member_id, Correction.kind == "member_unit")
-        .order_by(Correction.created_at.desc(), Correction.id.desc())
-    )
-    return list(session.scalars(stmt))
+def member_unit_history(session: Session, member_id: int) -> list[AuditEntry]:
+    return audit.history(session, ("member", member_id), AuditKind.MEMBER_UNIT)
 
 
 # --- reports ---------------------------------------------------------------------------------------
@@ -319,13 +316,8 @@ def report_tags(session: Session, report_id: int) -> list[str]:
     return list(session.scalars(stmt))
 
 
-def report_corrections(session: Session, report_id: int) -> list[Correction]:
-    stmt = (
-        select(Correction)
-        .where(Correction.report_id == report_id)
-        .order_by(Correction.created_at.desc(), Correction.id.desc())
-    )
-    return list(session.scalars(stmt))
+def report_corrections(session: Session, report_id: int) -> list[AuditEntry]:
+    return audit.history(session, ("report", report_id))
 
 
 def media_reports(session: Session, media_id: int) -> list[int]:
@@ -344,20 +336,12 @@ def audit_query(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Select[Any]:
-    stmt = select(Correction)
-    if kind:
-        stmt = stmt.where(Correction.kind == kind)
-    if actor:
-        stmt = stmt.where(Correction.actor == actor)
+    stmt = audit.query(kind=kind, actor=actor, since=since, until=until)
     if report_id is not None:
-        stmt = stmt.where(Correction.report_id == report_id)
+        stmt = stmt.where(AuditEntry.report_id == report_id)
     if member_id is not None:
-        stmt = stmt.where(Correction.member_id == member_id)
-    if since is not None:
-        stmt = stmt.where(Correction.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(Correction.created_at < until)
-    return stmt.order_by(Correction.created_at.desc(), Correction.id.desc())
+        stmt = stmt.where(AuditEntry.member_id == member_id)
+    return stmt
 
 
 def record_change(
@@ -367,9 +351,6 @@ def record_change(
     before: dict[str, Any],
     after: dict[str, Any],
     reason: str | None = None,
-) -> Correction:
+) -> AuditEntry:
     """Append an audit row for a staff change that no domain service records (units, groups, users)."""
-    row = Correction(kind=kind, actor=actor, before=before, after=after, reason=reason)
-    session.add(row)
-    session.flush()
-    return row
+    return audit.record(session, actor, AuditKind(kind), before=before, after=after, reason=reason)

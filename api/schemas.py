@@ -226,9 +226,13 @@ class MemberNameOut(Orm):
     last_seen_at: datetime
 
 
-class CorrectionOut(Orm):
+class AuditEntryOut(Orm):
+    """One row of the audit trail; ``subject`` names what changed, ``report_id``/``member_id`` when it is one."""
+
     id: int
     kind: str
+    subject_type: str | None = None
+    subject_id: str | None = None
     report_id: int | None
     member_id: int | None
     actor: str
@@ -240,7 +244,7 @@ class CorrectionOut(Orm):
 
 class MemberDetail(MemberOut):
     names: list[MemberNameOut]
-    unit_history: list[CorrectionOut] = Field(description="单位归属的人工变更记录，最新在前")
+    unit_history: list[AuditEntryOut] = Field(description="单位归属的人工变更记录，最新在前")
 
 
 class MemberAssign(BaseModel):
@@ -314,7 +318,7 @@ class ReportDetail(ReportOut):
     photo_evidence: PhotoEvidenceOut | None = Field(description="照片证据；照片尚未识别时为空")
     classification: ClassificationOut | None
     tags: list[str]
-    corrections: list[CorrectionOut]
+    corrections: list[AuditEntryOut]
 
 
 class ClassificationPatch(BaseModel):

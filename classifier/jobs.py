@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from classifier import registry, repository
 from classifier import service as classifier_service
-from classifier.models import Correction
+from wenming import audit
+from wenming.audit import AuditKind
 from wenming.db import read_transaction
 from wenming.queue import service as queue_service
 from wenming.queue.models import Job
@@ -30,7 +30,7 @@ RECLASSIFY_CHUNK = 200
 
 def enqueue_training(session: Session, *, activate: bool = True, reclassify: bool = True) -> Job:
     """Queue a retraining on the corrections made so far; asking again before a new correction queues nothing."""
-    latest = session.scalar(select(func.max(Correction.id)).where(Correction.kind == "classification")) or 0
+    latest = audit.last_id(session, AuditKind.CLASSIFICATION)
     payload = {"activate": activate, "reclassify": reclassify and activate}
     key = f"classifier:train:{latest}:{int(activate)}:{int(payload['reclassify'])}"
     return queue_service.enqueue(session, TRAIN_JOB, payload, key=key, max_attempts=2)

@@ -1,4 +1,4 @@
-"""Tables for classifications, the effective label set per report, and the correction audit trail."""
+"""Tables for classifications and the effective label set per report."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wenming.db import Base, JSONType, UTCDateTime, utcnow
@@ -69,19 +69,3 @@ class ReportTag(Base):
     label: Mapped[str] = mapped_column(String(20))
     is_primary: Mapped[bool] = mapped_column(Boolean, default=True)
     score: Mapped[float] = mapped_column(Float, default=1.0)
-
-
-class Correction(Base):
-    """Append-only audit of every staff change: who, when, before, after, why."""
-
-    __tablename__ = "corrections"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))  # classification | report_unit | member_unit | ...
-    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"), index=True)
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), index=True)
-    actor: Mapped[str] = mapped_column(String(100))
-    before: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    after: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 from classifier import corpus, registry, repository
 from classifier.evaluation import score
 from classifier.facts import LEVELS
-from classifier.models import Classification, ClassificationSource, Correction, Label
+from classifier.models import Classification, ClassificationSource, Label
 from classifier.predictor import Predictor
 from classifier.registry import VersionError, VersionInfo
 from classifier.schemas import ClassificationResult, EvaluationReport
 from ingest.models import Report, ReportStatus
+from wenming import audit
+from wenming.audit import AuditKind
 from wenming.settings import Settings, get_settings
 
 __all__ = [
@@ -262,10 +264,8 @@ def correct_classification(
         report.status = ReportStatus.CORRECTED.value
     report.activity_date = _facts_date(merged)
     after = {"label": primary, "secondary_labels": secondary, "facts": merged}
-    session.add(
-        Correction(kind="classification", report_id=report_id, actor=actor, before=before, after=after, reason=reason)
-    )
-    session.flush()
+    subject = ("report", report_id)
+    audit.record(session, actor, AuditKind.CLASSIFICATION, subject=subject, before=before, after=after, reason=reason)
     return row
 
 

@@ -9,13 +9,14 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from classifier.models import Correction
 from ingest import media as media_store
 from ingest import repository
 from ingest.assembly import Assembler, AssemblyStats
 from ingest.models import Media, Member, MessageKind, RawMessage, RawStatus, Report, Unit
 from ingest.schemas import IncomingMessage, IngestOutcome
 from ingest.validation import describe_validation_error, jsonable_payload
+from wenming import audit
+from wenming.audit import AuditKind
 from wenming.db import utcnow
 from wenming.settings import Settings
 
@@ -183,17 +184,10 @@ def assign_member_unit(
     before = {"unit_id": member.unit_id, "unit_source": member.unit_source}
     member.unit_id = unit_id
     member.unit_source = "staff" if unit_id is not None else None
-    session.add(
-        Correction(
-            kind="member_unit",
-            member_id=member.id,
-            actor=actor,
-            before=before,
-            after={"unit_id": unit_id, "unit_source": member.unit_source},
-            reason=reason,
-        )
+    after = {"unit_id": unit_id, "unit_source": member.unit_source}
+    audit.record(
+        session, actor, AuditKind.MEMBER_UNIT, subject=("member", member.id), before=before, after=after, reason=reason
     )
-    session.flush()
     return member
 
 
@@ -221,8 +215,7 @@ def assign_report_unit(
         for other in others:
             other.unit_id = unit_id
         after["also_assigned_report_ids"] = [other.id for other in others]
-    session.add(
-        Correction(kind="report_unit", report_id=report.id, actor=actor, before=before, after=after, reason=reason)
+    audit.record(
+        session, actor, AuditKind.REPORT_UNIT, subject=("report", report.id), before=before, after=after, reason=reason
     )
-    session.flush()
     return report

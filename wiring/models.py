@@ -11,4 +11,5 @@ def load_all_models() -> None:
     import classifier.ocr.models  # noqa: F401
     import ingest.models  # noqa: F401
     import scoring.models  # noqa: F401
+    import wenming.audit
     import wenming.queue.models  # noqa: F401

@@ -86,7 +86,7 @@ def read_member(member_id: ResourceId, db: DbSession, _me: Viewer) -> schemas.Me
     return schemas.MemberDetail(
         **_member_out(member, unit_name).model_dump(),
         names=[schemas.MemberNameOut.model_validate(n) for n in repo.member_names(db, member_id)],
-        unit_history=[schemas.CorrectionOut.model_validate(c) for c in repo.member_unit_history(db, member_id)],
+        unit_history=[schemas.AuditEntryOut.model_validate(c) for c in repo.member_unit_history(db, member_id)],
     )
 
 

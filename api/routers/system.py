@@ -12,9 +12,10 @@ from api.deps import Admin, AppSettings, DbSession, ResourceId, Viewer
 from api.errors import ApiError, ErrorResponse
 from classifier import jobs as classifier_jobs
 from classifier import registry
-from classifier.models import Correction
 from classifier.ocr import service as ocr_service
 from classifier.ocr.models import MediaTextStatus
+from wenming import audit
+from wenming.audit import AuditKind
 from wenming.queue import service as queue_service
 from wenming.queue.models import Job, JobStatus
 from wenming.settings import Settings
@@ -30,7 +31,7 @@ def overview(db: Session, settings: Settings) -> schemas.JobsOverview:
     status = queue_service.queue_status(db, dead_limit=DEAD_SHOWN)
     ocr = ocr_service.ocr_summary(db)
     media = ocr.media_by_status
-    corrections = db.scalar(select(func.count()).where(Correction.kind == "classification")) or 0
+    corrections = audit.count(db, AuditKind.CLASSIFICATION)
     return schemas.JobsOverview(
         model_version=registry.current_version(settings),
         corrections=corrections,
