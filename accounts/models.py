@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ingest.models import Report
 from wenming.db import Base, UTCDateTime, utcnow
+from wenming.names import ZhEnum
 
 
-class Role(StrEnum):
+class Role(ZhEnum):
     """Staff roles, from most to least powerful."""
 
-    ADMIN = "admin"
-    REVIEWER = "reviewer"
-    VIEWER = "viewer"
-
-    @property
-    def zh(self) -> str:
-        return {"admin": "管理员", "reviewer": "审核员", "viewer": "只读"}[self.value]
+    ADMIN = "admin", "管理员"
+    REVIEWER = "reviewer", "审核员"
+    VIEWER = "viewer", "只读"
 
     @property
     def rank(self) -> int:

@@ -37,9 +37,10 @@ from api.routers import scores as score_routes
 from api.routers import system as system_routes
 from api.routers import units as unit_routes
 from api.routers.auth import set_session_cookie
-from classifier.models import Label
-from ingest.models import ChatGroup, HonourLevel, Member, Report, ReportStatus, Unit
+from classifier.models import ClassificationSource, Label
+from ingest.models import ChatGroup, HonourLevel, Member, Platform, Report, ReportStatus, Unit
 from scoring import models as sm
+from wenming.audit import AuditKind
 from wenming.queue import service as queue_service
 from wenming.queue.models import JobStatus
 from wenming.settings import Settings
@@ -77,19 +78,16 @@ def _local(value: datetime | None, settings: Settings, fmt: str = "%Y-%m-%d %H:%
 
 def _setup_templates() -> None:
     env = TEMPLATES.env
-    env.globals["LABELS"] = [(label.value, label.zh) for label in Label]
-    env.globals["HONOUR_LEVELS"] = [(level.value, level.zh) for level in HonourLevel]
-    env.globals["STATUS_ZH"] = {
-        ReportStatus.UNCLASSIFIED.value: "未分类",
-        ReportStatus.CLASSIFIED.value: "已分类",
-        ReportStatus.NEEDS_REVIEW.value: "待审核",
-        ReportStatus.CORRECTED.value: "已人工修正",
-        ReportStatus.WITHDRAWN.value: "已撤回",
-    }
+    env.globals["LABELS"] = Label.choices()
+    env.globals["HONOUR_LEVELS"] = HonourLevel.choices()
+    env.globals["STATUS_ZH"] = ReportStatus.names()
     env.globals["label_zh"] = presenters.label_zh
     env.globals["CSRF_FIELD"] = CSRF_FIELD
-    env.globals["PLATFORM_ZH"] = {"wechat": "微信", "qq": "QQ"}
-    env.globals["LEVEL_ZH"] = {level.value: level.zh for level in HonourLevel}
+    env.globals["PLATFORM_ZH"] = Platform.names()
+    env.globals["LEVEL_ZH"] = HonourLevel.names()
+    env.globals["SOURCE_ZH"] = ClassificationSource.names()
+    env.globals["AUDIT_KINDS"] = AuditKind.choices()
+    env.globals["AUDIT_ZH"] = AuditKind.names()
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 
 
@@ -264,7 +262,7 @@ def system_train(db: DbSession, me: SignedIn) -> Response:
         raise ApiError(403, "只有管理员可以重新训练分类模型")
     queued = system_routes.queue_training(db, me.actor)
     message = (
-        f"自上次训练以来没有新的人工修正，未重复排队（任务 {queued.id}）"
+        f"自上次训练以来没有新的人工更正，未重复排队（任务 {queued.id}）"
         if queued.duplicate
         else f"已排入后台任务 {queued.id}：训练完成后自动启用新模型并重新分类已有报送"
     )
@@ -631,8 +629,8 @@ def leaderboards_page(
 def _record_context(db: Session, settings: Settings) -> dict[str, Any]:
     today = datetime.now(settings.tz).date()
     return {
-        "OUTLET_LEVELS": [(level.value, level.zh) for level in sm.OutletLevel],
-        "CHECK_KINDS": [(kind.value, kind.zh) for kind in sm.CheckKind],
+        "OUTLET_LEVELS": sm.OutletLevel.choices(),
+        "CHECK_KINDS": sm.CheckKind.choices(),
         "ADJUSTMENT_KINDS": [(kind.value, kind.zh, kind.is_bonus) for kind in sm.AdjustmentKind],
         "units": repo.active_units(db),
         "year": today.year,

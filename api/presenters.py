@@ -26,12 +26,7 @@ def unit_out(unit: Unit) -> schemas.UnitOut:
 
 
 def label_zh(label: str | None) -> str | None:
-    if label is None:
-        return None
-    try:
-        return Label(label).zh
-    except ValueError:
-        return label
+    return None if label is None else Label.zh_of(label)
 
 
 def report_out(report: Report, unit_name: str | None, sender_name: str | None) -> schemas.ReportOut:

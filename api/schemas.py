@@ -381,7 +381,7 @@ class JobsOverview(BaseModel):
     """The background queue as staff see it: backlog, failures, and what photo reading has done."""
 
     model_version: str = Field(description="当前使用的分类模型版本")
-    corrections: int = Field(description="人工修正分类的次数（重新训练时都会用上）")
+    corrections: int = Field(description="人工更正分类的次数（重新训练时都会用上）")
     backlog: int = Field(description="排队中与执行中的任务数")
     dead: int = Field(description="已失败（死信）的任务数")
     oldest_due_at: datetime | None

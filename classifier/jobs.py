@@ -17,12 +17,12 @@ from wenming import audit
 from wenming.audit import AuditKind
 from wenming.db import read_transaction
 from wenming.queue import service as queue_service
-from wenming.queue.models import Job
+from wenming.queue.models import Job, JobKind
 from wenming.queue.worker import JobContext, PermanentJobError
 from wenming.settings import Settings
 
-TRAIN_JOB = "classifier.train"
-RECLASSIFY_JOB = "classifier.reclassify"
+TRAIN_JOB = JobKind.CLASSIFIER_TRAIN.value
+RECLASSIFY_JOB = JobKind.CLASSIFIER_RECLASSIFY.value
 # Reports per re-classification job: a few hundred milliseconds of work, so one job never holds SQLite's write
 # lock for long, and a failure repeats little.
 RECLASSIFY_CHUNK = 200

@@ -3,36 +3,50 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wenming.db import Base, JSONType, UTCDateTime, utcnow
+from wenming.names import ZhEnum
 
 
-class Label(StrEnum):
-    PRACTICE = "practice"
-    PAIRING = "pairing"
-    NEWS = "news"
-    VOLUNTEER = "volunteer"
-    OTHER = "other"
+class Label(ZhEnum):
+    PRACTICE = "practice", "文明实践"
+    PAIRING = "pairing", "结对共建"
+    NEWS = "news", "新闻通讯"
+    VOLUNTEER = "volunteer", "志愿服务"
+    OTHER = "other", "其他"
+
+
+class ClassificationSource(ZhEnum):
+    MODEL = "model", "模型"
+    STAFF = "staff", "人工"
+
+
+class OutletLevel(ZhEnum):
+    """Level of a medium (the ``outlet_level`` fact), a visiting research group or a leader's instruction."""
+
+    COUNTY = "county", "县级"
+    CITY = "city", "市级"
+    PROVINCE = "province", "省级"
+    CENTRAL = "central", "中央"  # as the notices write it: 中央媒体, 中央领导
 
     @property
-    def zh(self) -> str:
-        return {
-            "practice": "文明实践",
-            "pairing": "结对共建",
-            "news": "新闻通讯",
-            "volunteer": "志愿服务",
-            "other": "其他",
-        }[self.value]
+    def rank(self) -> int:
+        return ["county", "city", "province", "central"].index(self.value)
 
-
-class ClassificationSource(StrEnum):
-    MODEL = "model"
-    STAFF = "staff"
+    @classmethod
+    def parse(cls, value: str) -> OutletLevel:
+        """Accept the code or the Chinese form (县/县级/市/市级/省/省级/中央/国家/国家级)."""
+        text = value.strip().removesuffix("级")
+        aliases = {"县": "county", "市": "city", "省": "province", "中央": "central", "国家": "central"}
+        text = aliases.get(text, text)
+        for level in cls:
+            if text == level.value:
+                return level
+        raise ValueError(f"未知的级别：{value!r}（应为 {'/'.join(level.zh for level in cls)}）")
 
 
 class Classification(Base):

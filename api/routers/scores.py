@@ -271,7 +271,7 @@ def _record_summary(kind: str, r: Any) -> tuple[date | None, str]:
     if kind == "volunteer_stats":
         return None, f"{r.year}年第{r.quarter}季度 员工 {r.headcount}、注册 {r.registered}、参加 {r.active}"
     if kind == "check":
-        name = sm.CHECK_NAMES.get(r.kind, r.kind)
+        name = sm.CheckKind.zh_of(r.kind)
         detail = f" {r.value:g}%" if r.value is not None else (f" {r.grade}" if r.grade else "")
         return r.done_on, f"{r.year}年 {name}{detail}"
     adj = sm.AdjustmentKind(r.kind) if r.kind in set(sm.AdjustmentKind) else None

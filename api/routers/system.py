@@ -17,9 +17,8 @@ from classifier.ocr.models import MediaTextStatus
 from wenming import audit
 from wenming.audit import AuditKind
 from wenming.queue import service as queue_service
-from wenming.queue.models import Job, JobStatus
+from wenming.queue.models import Job, JobKind, JobStatus
 from wenming.settings import Settings
-from wiring.handlers import kind_name
 
 router = APIRouter(tags=["后台任务"])
 
@@ -39,14 +38,16 @@ def overview(db: Session, settings: Settings) -> schemas.JobsOverview:
         dead=status.total(JobStatus.DEAD),
         oldest_due_at=status.oldest_due_at,
         kinds=[
-            schemas.JobKindOut(kind=kind, name=kind_name(kind), **{s.value: counts.get(s.value, 0) for s in JobStatus})
+            schemas.JobKindOut(
+                kind=kind, name=JobKind.zh_of(kind), **{s.value: counts.get(s.value, 0) for s in JobStatus}
+            )
             for kind, counts in status.by_kind.items()
         ],
         dead_jobs=[
             schemas.DeadJobOut(
                 id=job.id,
                 kind=job.kind,
-                name=kind_name(job.kind),
+                name=JobKind.zh_of(job.kind),
                 attempts=job.attempts,
                 error=(job.error or "").splitlines()[0] if job.error else None,
                 finished_at=job.finished_at,

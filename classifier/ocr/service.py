@@ -18,12 +18,12 @@ from ingest.media import MediaError, resolve_under
 from ingest.models import Media, Report, ReportPhoto, ReportStatus, Unit
 from ingest.resolution import UnitMatcher
 from wenming.queue import service as queue_service
-from wenming.queue.models import Job, JobStatus
+from wenming.queue.models import Job, JobKind, JobStatus
 from wenming.settings import Settings
 
 log = logging.getLogger(__name__)
 
-OCR_REPORT_JOB = "ocr.report"
+OCR_REPORT_JOB = JobKind.OCR_REPORT.value
 OCR_MAX_ATTEMPTS = 3
 
 

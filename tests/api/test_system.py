@@ -123,6 +123,6 @@ async def test_admin_queues_retraining_once_per_set_of_corrections(
 
     await console_login(client, "admin")
     page = (await client.get("/system")).text
-    assert "用人工修正重新训练</button>" in page and "用人工更正重新训练分类模型" in page
+    assert "用人工更正重新训练</button>" in page and "用人工更正重新训练分类模型" in page
     done = await client.post("/system/train", data={"csrf_token": _hidden(page, "csrf_token")}, follow_redirects=True)
-    assert "自上次训练以来没有新的人工修正" in done.text
+    assert "自上次训练以来没有新的人工更正" in done.text

@@ -86,4 +86,4 @@ def test_status_and_label_columns_show_only_what_occurs(cli: Cli) -> None:
         report.label, report.status = "volunteer", "classified"
     market = table_row(cli.ok("reports", "stats"), "长兴县市场监督管理局")
     assert (market["未分类"], market["已分类"], market["志愿"]) == ("1", "1", "1")
-    assert "实践" not in market and "待复核" not in market
+    assert "实践" not in market and "待审核" not in market

@@ -10,6 +10,7 @@ import websockets
 from rich.table import Table
 
 from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic, load_traffic
+from ingest.models import Platform
 from wiring.cli.common import UserError, console, friendly_errors, settings, unit_of_work
 
 app = typer.Typer(help="聊天机器人：模拟器、连接状态、发布策略与定时发布", no_args_is_help=True)
@@ -91,7 +92,7 @@ def status() -> None:
             label = "[yellow]未知（wenming run 未在运行？）[/yellow]"
         table.add_row(
             state.name,
-            {"qq": "QQ", "wechat": "微信"}.get(state.platform, state.platform),
+            Platform.zh_of(state.platform),
             label,
             state.accounts or "-",
             f"{state.last_event_at.astimezone(tz):%m-%d %H:%M:%S}" if state.last_event_at else "-",

@@ -17,7 +17,7 @@ from wiring.cli.common import UserError, console, friendly_errors, settings, uni
 
 app = typer.Typer(help="报告分类模型：训练、切换版本、评测", no_args_is_help=True)
 
-_ZH = {label.value: label.zh for label in Label}
+_ZH = Label.names()
 
 
 def _user_errors(exc: Exception) -> UserError:

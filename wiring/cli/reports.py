@@ -19,13 +19,7 @@ from wiring.cli.common import UserError, console, friendly_errors, unit_of_work
 
 app = typer.Typer(help="活动报送统计", no_args_is_help=True)
 
-STATUS_ZH = {
-    ReportStatus.UNCLASSIFIED.value: "未分类",
-    ReportStatus.CLASSIFIED.value: "已分类",
-    ReportStatus.NEEDS_REVIEW.value: "待复核",
-    ReportStatus.CORRECTED.value: "已更正",
-    ReportStatus.WITHDRAWN.value: "已撤回",
-}
+STATUS_ZH = ReportStatus.names()
 
 
 @dataclass
@@ -90,6 +84,7 @@ def collect_stats(session: Session, since: date | None = None, until: date | Non
     return Stats(units=ranked, unassigned=unassigned, raw_by_status=raw)
 
 
+RAW_SHOWN = (RawStatus.ASSEMBLED, RawStatus.IGNORED, RawStatus.RECEIVED, RawStatus.REJECTED)
 LABEL_SHORT = {"practice": "实践", "pairing": "共建", "news": "新闻", "volunteer": "志愿", "other": "其他"}
 WIDE_CONSOLE = 120
 
@@ -140,9 +135,7 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
     withdrawn = f"，另有 {stats.withdrawn} 条已被发送者撤回（不计入）" if stats.withdrawn else ""
     out.print(
         f"共 {stats.total_reports} 条报送，其中未归属单位 {stats.unassigned.total} 条（待人工认领）{withdrawn}；"
-        f"原始消息 {sum(raw.values())} 条（已组装 {raw.get(RawStatus.ASSEMBLED.value, 0)}，"
-        f"不成报送 {raw.get(RawStatus.IGNORED.value, 0)}，"
-        f"待处理 {raw.get(RawStatus.RECEIVED.value, 0)}，有误 {raw.get(RawStatus.REJECTED.value, 0)}）。"
+        f"原始消息 {sum(raw.values())} 条（" + "，".join(f"{s.zh} {raw.get(s.value, 0)}" for s in RAW_SHOWN) + "）。"
     )
     if silent:
         out.print(f"无任何报送的单位（{len(silent)} 个）：" + "、".join(silent))

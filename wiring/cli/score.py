@@ -55,10 +55,7 @@ def domain_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def _level(code: str) -> str:
-    try:
-        return HonourLevel(code).zh
-    except ValueError:
-        return code
+    return HonourLevel.zh_of(code)
 
 
 def _num(value: float | None) -> str:

@@ -13,10 +13,10 @@ from classifier.ocr import service as ocr_service
 from classifier.ocr.models import MediaTextStatus
 from classifier.ocr.service import OCR_REPORT_JOB
 from wenming.queue import service as queue_service
-from wenming.queue.models import JobStatus
+from wenming.queue.models import JobKind, JobStatus
 from wenming.queue.worker import Worker
 from wiring.cli.common import UserError, console, friendly_errors, session_factory, settings, unit_of_work
-from wiring.handlers import default_handlers, kind_name
+from wiring.handlers import default_handlers
 
 jobs_app = typer.Typer(help="后台任务管理：重试失败任务、清理已完成任务", no_args_is_help=True)
 
@@ -80,13 +80,13 @@ def status(dead: int = typer.Option(10, "--dead", min=0, help="显示最近多�
     for state in JobStatus:
         table.add_column(state.zh, justify="right")
     for kind, counts in current.by_kind.items():
-        table.add_row(f"{kind_name(kind)}（{kind}）", *(str(counts.get(state.value, 0)) for state in JobStatus))
+        table.add_row(f"{JobKind.zh_of(kind)}（{kind}）", *(str(counts.get(state.value, 0)) for state in JobStatus))
     console.print(table)
     console.print(f"待处理：{current.backlog}；失败：{current.total(JobStatus.DEAD)}")
     if current.oldest_due_at is not None:
         local = current.oldest_due_at.astimezone(settings().tz)
         console.print(f"最早到期未处理的任务：{local:%Y-%m-%d %H:%M:%S}")
-    media = "，".join(f"{MediaTextStatus(k).zh} {v} 张" for k, v in sorted(ocr.media_by_status.items())) or "无"
+    media = "，".join(f"{MediaTextStatus.zh_of(k)} {v} 张" for k, v in sorted(ocr.media_by_status.items())) or "无"
     switch = "开启" if settings().ocr_enabled else "关闭"
     console.print(
         f"图片文字识别（{switch}）：{media}；识别出 {ocr.lines} 行文字；"
@@ -95,7 +95,7 @@ def status(dead: int = typer.Option(10, "--dead", min=0, help="显示最近多�
     for job in current.dead:
         when = f"{job.finished_at.astimezone(settings().tz):%m-%d %H:%M}" if job.finished_at else "时间未知"
         first_line = (job.error or "无").splitlines()[0]
-        what = f"#{job.id} {kind_name(job.kind)}（尝试 {job.attempts} 次，{when}）"
+        what = f"#{job.id} {JobKind.zh_of(job.kind)}（尝试 {job.attempts} 次，{when}）"
         console.print(f"[red]失败[/red] {what}：{first_line}")
 
 
