@@ -31,16 +31,19 @@ from api.deps import (
     ResourceId,
     client_address,
 )
-from api.errors import ApiError
+from api.errors import ApiError, from_domain
 from api.routers import reports as report_routes
 from api.routers import scores as score_routes
 from api.routers import system as system_routes
-from api.routers import units as unit_routes
 from api.routers.auth import set_session_cookie
 from classifier.models import ClassificationSource, Label
+from ingest import service as ingest_service
+from ingest import units as unit_service
 from ingest.models import ChatGroup, HonourLevel, Member, Platform, Report, ReportStatus, Unit
+from ingest.schemas import UnitUpdate
 from scoring import models as sm
 from wenming.audit import AuditKind
+from wenming.errors import DomainError
 from wenming.queue import service as queue_service
 from wenming.queue.models import JobStatus
 from wenming.settings import Settings
@@ -373,11 +376,12 @@ def review_assign(
     remember_sender: Annotated[bool, Form()] = False,
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
-    target = repo.find_unit(db, unit)
+    target = unit_service.find_unit(db, unit)
     if target is None:
         raise ApiError(422, f"找不到单位「{unit.strip()}」，请从列表中选择")
-    body = schemas.ReportAssign(unit_id=target.id, remember_sender=remember_sender, reason=reason.strip() or None)
-    report_routes.assign(db, report_id, body, me.actor)
+    ingest_service.assign_report_unit(
+        db, report_id, target.id, actor=me.actor, reason=reason.strip() or None, remember_sender=remember_sender
+    )
     suffix = "，并记住发送人" if remember_sender else ""
     return _card_response(request, db, me, report_id, f"已归入「{target.name}」{suffix}")
 
@@ -446,7 +450,7 @@ def unit_save(
     active: Annotated[bool, Form()] = False,
 ) -> Response:
     try:
-        body = schemas.UnitUpdate(
+        body = UnitUpdate(
             name=name,
             aliases=[a for a in aliases.replace("，", ",").replace("\n", ",").split(",") if a.strip()],
             honour_level=honour_level,
@@ -456,7 +460,7 @@ def unit_save(
         )
     except (ValidationError, ValueError) as exc:
         raise ApiError(422, "单位信息填写有误，请检查人数和级别") from exc
-    unit_routes.update_unit(unit_id, body, db, me)
+    unit_service.update_unit(db, me.actor, unit_id, body)
     return RedirectResponse(f"/units/{unit_id}?saved=1", status_code=303)
 
 
@@ -552,6 +556,10 @@ def install_console(app: FastAPI) -> None:
         if request.headers.get("HX-Request"):
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(DomainError)
+    async def _console_domain_error(request: Request, exc: DomainError) -> Response:
+        return await _console_error(request, from_domain(exc))
 
     @app.exception_handler(ApiError)
     async def _console_error(request: Request, exc: ApiError) -> Response:
@@ -689,7 +697,7 @@ def _validation_text(exc: Exception) -> str:
 
 
 def _save_record_form(db: Session, kind: str, form: dict[str, str], actor: str) -> str:
-    unit = repo.find_unit(db, form.pop("unit", ""))
+    unit = unit_service.find_unit(db, form.pop("unit", ""))
     if unit is None:
         raise ApiError(422, "找不到该单位，请从列表中选择")
     form["unit_id"] = str(unit.id)

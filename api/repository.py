@@ -60,43 +60,11 @@ def _alias_hit(q: str, aliases: list[str] | None) -> bool:
     return any(q in alias for alias in aliases or [])
 
 
-def unit_names_in_use(session: Session, exclude_unit_id: int | None = None) -> dict[str, int]:
-    """Every unit name and alias, mapped to the unit that holds it."""
-    taken: dict[str, int] = {}
-    for unit_id, name, aliases in session.execute(select(Unit.id, Unit.name, Unit.aliases)):
-        if unit_id == exclude_unit_id:
-            continue
-        taken[name] = unit_id
-        for alias in aliases or []:
-            taken[alias] = unit_id
-    return taken
-
-
-def unit_report_count(session: Session, unit_id: int) -> int:
-    return int(session.scalar(select(func.count()).where(Report.unit_id == unit_id)) or 0)
-
-
-def unit_member_count(session: Session, unit_id: int) -> int:
-    return int(session.scalar(select(func.count()).where(Member.unit_id == unit_id)) or 0)
-
-
 def unit_names(session: Session, unit_ids: Sequence[int | None]) -> dict[int, str]:
     ids = {i for i in unit_ids if i is not None}
     if not ids:
         return {}
     return dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).tuples().all())
-
-
-def find_unit(session: Session, name: str) -> Unit | None:
-    """The unit called ``name`` (exact name first, then an alias), as staff type it in the console."""
-    name = name.strip()
-    if not name:
-        return None
-    unit = session.scalar(select(Unit).where(Unit.name == name))
-    if unit is not None:
-        return unit
-    unit_id = unit_names_in_use(session).get(name)
-    return session.get(Unit, unit_id) if unit_id is not None else None
 
 
 def active_units(session: Session) -> list[Unit]:

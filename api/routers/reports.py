@@ -14,7 +14,7 @@ from api.errors import ApiError, BadRequest, ErrorResponse, NotFound
 from classifier import service as classifier_service
 from classifier.models import Label
 from ingest import service as ingest_service
-from ingest.models import Report, ReportStatus, Unit
+from ingest.models import Report, ReportStatus
 
 router = APIRouter(tags=["报送"])
 
@@ -94,24 +94,6 @@ def relabel(db: DbSession, report_id: int, body: schemas.ClassificationPatch, ac
     db.flush()
 
 
-def assign(db: DbSession, report_id: int, body: schemas.ReportAssign, actor: str) -> None:
-    """Shared by the API and the console: attribute a report (and optionally its sender) to a unit."""
-    if db.get(Report, report_id) is None:
-        raise NotFound(f"报送 {report_id} 不存在")
-    unit = db.get(Unit, body.unit_id)
-    if unit is None:
-        raise ApiError(422, f"单位 {body.unit_id} 不存在", details=[{"loc": ["body", "unit_id"]}])
-    if not unit.active:
-        raise ApiError(409, f"单位「{unit.name}」已停用，不能再归入报送")
-    try:
-        ingest_service.assign_report_unit(
-            db, report_id, body.unit_id, actor=actor, reason=body.reason, remember_sender=body.remember_sender
-        )
-    except ingest_service.IngestError as exc:
-        raise ApiError(422, str(exc)) from None
-    db.flush()
-
-
 @router.patch(
     "/reports/{report_id}/classification",
     response_model=schemas.ReportDetail,
@@ -134,5 +116,7 @@ def assign_report(
     report_id: ResourceId, body: schemas.ReportAssign, db: DbSession, me: Reviewer
 ) -> schemas.ReportDetail:
     """Attribute a report to a unit, optionally remembering the sender for future reports."""
-    assign(db, report_id, body, me.actor)
+    ingest_service.assign_report_unit(
+        db, report_id, body.unit_id, actor=me.actor, reason=body.reason, remember_sender=body.remember_sender
+    )
     return _detail(db, report_id)

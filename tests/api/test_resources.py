@@ -308,11 +308,11 @@ async def test_audit_log_lists_staff_changes_newest_first(client: httpx.AsyncCli
 
 
 async def test_unit_lookup_by_alias_is_exact(session: Session, data: Data) -> None:
-    from api import repository
+    from ingest import units
 
     data.unit("县气象局", aliases=["气象局"])
-    assert repository.find_unit(session, "气象局").name == "县气象局"  # type: ignore[union-attr]
-    assert repository.find_unit(session, "气象") is None
+    assert units.find_unit(session, "气象局").name == "县气象局"  # type: ignore[union-attr]
+    assert units.find_unit(session, "气象") is None
     assert session.scalar(select(Unit.name).where(Unit.name == "县气象局"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wenming import schema
 from wenming.db import create_db_engine, make_session_factory, transaction
+from wenming.errors import DomainError
 from wenming.settings import Settings, get_settings
 
 console = Console()
@@ -35,7 +37,7 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
-        except (UserError, schema.SchemaOutdatedError) as exc:
+        except (UserError, DomainError, schema.SchemaOutdatedError) as exc:
             err_console.print(f"[red]错误：[/red]{exc}")
             raise typer.Exit(1) from None
         except OperationalError as exc:
@@ -43,6 +45,30 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+_actor: str | None = None
+
+
+def set_actor(name: str | None) -> None:
+    """The root ``--actor`` option: who this command's changes are recorded as."""
+    global _actor
+    _actor = name.strip() if name and name.strip() else None
+
+
+def login_name() -> str:
+    """The operating-system account running the command (not an environment variable anyone can set)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
+def actor() -> str:
+    """Who the audit log names for a change made from the command line: ``--actor``, else ``cli:<login>``."""
+    return _actor or f"cli:{login_name()}"
 
 
 _engines: dict[str, Engine] = {}

@@ -7,11 +7,12 @@ from pathlib import Path
 import typer
 from sqlalchemy.engine import make_url
 
-from ingest import unit_import
+from ingest import units
 from wenming import schema
 from wiring.cli import demo_live as live
 from wiring.cli.common import (
     UserError,
+    actor,
     console,
     engine,
     friendly_errors,
@@ -57,10 +58,7 @@ def demo(
     schema.upgrade(config.database_url)
     console.print(f"1/4 数据库结构已是最新（版本 {schema.current_revision(engine(check_schema=False))}）")
     with unit_of_work() as session:
-        try:
-            imported = unit_import.import_units_file(session, units_file)
-        except unit_import.UnitImportError as exc:
-            raise UserError(str(exc)) from None
+        imported = units.import_roster(session, actor(), units_file)
     console.print(
         f"2/6 演示单位已导入：新增 {len(imported.created)} 个，更新 {len(imported.updated)} 个，"
         f"无变化 {len(imported.unchanged)} 个"

@@ -4,9 +4,36 @@ from __future__ import annotations
 
 import typer
 
-from wiring.cli import bot, classifier, db, demo, history, ingest, reports, run, score, serve, units, users, worker
+from wiring.cli import (
+    bot,
+    classifier,
+    common,
+    db,
+    demo,
+    history,
+    ingest,
+    reports,
+    run,
+    score,
+    serve,
+    units,
+    users,
+    worker,
+)
 
 app = typer.Typer(help="文明单位动态管理：采集、分类、计分", no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def main(
+    actor: str | None = typer.Option(
+        None, "--actor", help="审计日志中记录的操作人（默认 cli:<系统登录名>），如 --actor 张三 units import 名册.csv"
+    ),
+) -> None:
+    """文明单位动态管理：采集、分类、计分。"""
+    common.set_actor(actor)
+
+
 app.add_typer(db.app, name="db")
 app.add_typer(units.app, name="units")
 app.add_typer(ingest.app, name="ingest")

@@ -8,9 +8,9 @@ import typer
 from rich.table import Table
 from sqlalchemy import func, select
 
-from ingest import unit_import
+from ingest import units
 from ingest.models import HonourLevel, Member, Unit
-from wiring.cli.common import UserError, console, friendly_errors, unit_of_work
+from wiring.cli.common import UserError, actor, console, friendly_errors, unit_of_work
 
 app = typer.Typer(help="文明单位名册：导入与查看", no_args_is_help=True)
 
@@ -21,11 +21,8 @@ def import_units(
     file: Path = typer.Argument(..., help="单位名册（.csv 或 .xlsx），列：单位名称、别名、级别、类别、人数"),
 ) -> None:
     """导入（新增或按名称更新）文明单位名册；任何一行有误则整份不导入。"""
-    try:
-        with unit_of_work() as session:
-            summary = unit_import.import_units_file(session, file)
-    except unit_import.UnitImportError as exc:
-        raise UserError(str(exc)) from None
+    with unit_of_work() as session:
+        summary = units.import_roster(session, actor(), file)
     console.print(
         f"单位名册已导入：新增 {len(summary.created)} 个，更新 {len(summary.updated)} 个，"
         f"无变化 {len(summary.unchanged)} 个。"
