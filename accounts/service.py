@@ -11,18 +11,24 @@ from sqlalchemy.orm import Session
 
 from accounts import security
 from accounts.models import ApiToken, LoginAttempt, Role, StaffSession, StaffUser
+from wenming import audit, errors
+from wenming.audit import AuditKind
 from wenming.db import utcnow
 from wenming.settings import Settings
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
 
 
-class AuthError(Exception):
+class AuthError(errors.DomainError):
     """A Chinese message for the person logging in or managing accounts."""
 
 
-class RateLimited(AuthError):
+class RateLimited(errors.RateLimited, AuthError):
     """Too many failed logins for this user name or client address."""
+
+
+class UserExists(errors.Conflict, AuthError):
+    """The user name is taken."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ def create_user(
     if not USERNAME_RE.match(username):
         raise AuthError("用户名只能包含字母、数字、下划线、点和短横线，长度 2–64")
     if get_user_by_name(session, username) is not None:
-        raise AuthError(f"用户名 {username} 已存在")
+        raise UserExists(f"用户名 {username} 已存在")
     validate_new_password(password)
     user = StaffUser(
         username=username,
@@ -110,6 +116,93 @@ def create_token(
     session.add(token)
     session.flush()
     return token, plain
+
+
+# --- account administration (API, console, ``wenming users``): each change leaves one audit row ---------------
+
+
+def _user_snapshot(user: StaffUser) -> dict[str, object]:
+    return {"user": user.username, "role": user.role, "active": user.active, "display_name": user.display_name}
+
+
+def get_user(session: Session, user_id: int) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise errors.NotFound("用户不存在")
+    return user
+
+
+def add_user(
+    session: Session, actor: str, username: str, password: str, role: Role, display_name: str | None = None
+) -> StaffUser:
+    """Add a staff account."""
+    user = create_user(session, username, password, role, display_name)
+    after = {"user": user.username, "role": user.role}
+    audit.record(session, actor, AuditKind.STAFF_USER, subject=("user", user.id), after=after)
+    return user
+
+
+def update_user(
+    session: Session,
+    actor: str,
+    user_id: int,
+    *,
+    role: Role | None = None,
+    active: bool | None = None,
+    display_name: str | None = None,
+    password: str | None = None,
+    acting_user_id: int | None = None,
+) -> StaffUser:
+    """Change a user's role, activity, display name or password; a deactivated user's sessions end at once."""
+    user = get_user(session, user_id)
+    if user.id == acting_user_id and (active is False or (role is not None and role != Role.ADMIN)):
+        raise errors.Conflict("不能停用自己或降低自己的权限，请让另一位管理员操作")
+    before = {"user": user.username, "role": user.role, "active": user.active}
+    if role is not None:
+        user.role = role.value
+    if display_name is not None:
+        user.display_name = display_name
+    if active is not None:
+        user.active = active
+        if not active:
+            revoke_sessions(session, user.id)
+    if password is not None:
+        set_password(session, user, password)
+    after = {"user": user.username, "role": user.role, "active": user.active, "password_changed": bool(password)}
+    session.flush()
+    audit.record(session, actor, AuditKind.STAFF_USER, subject=("user", user.id), before=before, after=after)
+    return user
+
+
+def reset_password(session: Session, actor: str, user_id: int, password: str) -> StaffUser:
+    """Set a new password (the demo resets its account every run); the user's console sessions end."""
+    return update_user(session, actor, user_id, password=password)
+
+
+def issue_token(
+    session: Session, actor: str, user_id: int, name: str, expires_in_days: int | None = None
+) -> tuple[ApiToken, str]:
+    """Issue a bearer token for an active user; the plain token is returned once."""
+    user = get_user(session, user_id)
+    if not user.active:
+        raise errors.Conflict(f"用户 {user.username} 已停用")
+    token, plain = create_token(session, user, name, expires_in_days)
+    after = {"user": user.username, "token": token.prefix, "name": token.name}
+    audit.record(session, actor, AuditKind.API_TOKEN, subject=("token", token.id), after=after)
+    return token, plain
+
+
+def revoke_token(session: Session, actor: str, token_id: int) -> ApiToken:
+    """Revoke a token; revoking it again changes nothing."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise errors.NotFound("令牌不存在")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+        before, after = {"token": token.prefix}, {"revoked": True}
+        audit.record(session, actor, AuditKind.API_TOKEN, subject=("token", token.id), before=before, after=after)
+    return token
 
 
 def _recent_failures(session: Session, column: object, value: str, since: datetime) -> int:
@@ -162,6 +255,23 @@ def start_session(session: Session, settings: Settings, user: StaffUser, client:
     session.add(row)
     session.flush()
     return plain
+
+
+@dataclass(frozen=True)
+class Login:
+    """A successful login: the user, the session cookie's value and the session's CSRF token."""
+
+    user: StaffUser
+    cookie: str
+    csrf_token: str
+
+
+def login(session: Session, settings: Settings, username: str, password: str, client: str | None) -> Login:
+    """Check the password and open a console session; the attempt is recorded, so commit even on AuthError."""
+    user = authenticate(session, settings, username, password, client)
+    cookie = start_session(session, settings, user, client)
+    row = session.scalar(select(StaffSession).where(StaffSession.token_hash == security.digest(cookie)))
+    return Login(user, cookie, row.csrf_token if row else "")
 
 
 def end_session(session: Session, cookie_value: str) -> None:

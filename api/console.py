@@ -172,25 +172,22 @@ def login_submit(
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     expected = request.cookies.get(LOGIN_COOKIE, "")
-    error = None
-    user = None
+    error, status, done = None, 401, None
     if not expected or not security.same(csrf_token, expected):
         error = "页面已过期，请重新输入"
     else:
         try:
-            user = auth.authenticate(db, settings, username, password, client_address(request))
+            done = auth.login(db, settings, username, password, client_address(request))
         except auth.AuthError as exc:
-            error = str(exc)
-    if user is None:
+            error, status = str(exc), 429 if isinstance(exc, auth.RateLimited) else 401
+    if done is None:
         token = security.new_secret()
-        status = 429 if error and "过多" in error else 401
         response = render(request, "login.html", None, login_csrf=token, next=_safe_next(next), error=error)
         response.status_code = status
         response.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict", path="/login")
         return response
-    cookie = auth.start_session(db, settings, user, client_address(request))
     response = RedirectResponse(_safe_next(next), status_code=303)
-    set_session_cookie(response, request, settings, cookie)
+    set_session_cookie(response, request, settings, done.cookie)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 

@@ -8,7 +8,7 @@ import logging
 import secrets
 
 from wenming.settings import Settings
-from wiring.cli.common import console, engine, session_factory, unit_of_work
+from wiring.cli.common import actor, console, engine, session_factory, unit_of_work
 
 DEMO_USER = "demo"
 
@@ -16,16 +16,16 @@ DEMO_USER = "demo"
 def demo_login() -> str:
     """Create (or reset) the demo admin with a fresh random password; nothing secret lives in the repo."""
     from accounts import security
-    from accounts import service as auth
+    from accounts import service as accounts
     from accounts.models import Role
 
     password = security.new_password()
     with unit_of_work() as session:
-        user = auth.get_user_by_name(session, DEMO_USER)
+        user = accounts.get_user_by_name(session, DEMO_USER)
         if user is None:
-            auth.create_user(session, DEMO_USER, password, Role.ADMIN, "演示管理员")
+            accounts.add_user(session, actor(), DEMO_USER, password, Role.ADMIN, "演示管理员")
         else:
-            auth.set_password(session, user, password)
+            accounts.reset_password(session, actor(), user.id, password)
     return password
 
 

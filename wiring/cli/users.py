@@ -6,9 +6,9 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from accounts import service as auth
+from accounts import service as accounts
 from accounts.models import Role, StaffUser
-from wiring.cli.common import UserError, console, friendly_errors, unit_of_work
+from wiring.cli.common import UserError, actor, console, friendly_errors, unit_of_work
 
 app = typer.Typer(help="工作人员账号与访问令牌", no_args_is_help=True)
 
@@ -34,10 +34,7 @@ def add(
 ) -> None:
     """添加工作人员账号。"""
     with unit_of_work() as session:
-        try:
-            user = auth.create_user(session, username, password, _role(role), display_name)
-        except auth.AuthError as exc:
-            raise UserError(str(exc)) from None
+        user = accounts.add_user(session, actor(), username, password, _role(role), display_name)
         console.print(f"已添加用户 {user.username}（{Role(user.role).zh}）")
 
 
@@ -50,12 +47,10 @@ def token(
 ) -> None:
     """为用户创建接口访问令牌（只显示一次）。"""
     with unit_of_work() as session:
-        user = auth.get_user_by_name(session, username)
+        user = accounts.get_user_by_name(session, username)
         if user is None:
             raise UserError(f"用户 {username} 不存在，请先运行 wenming users add")
-        if not user.active:
-            raise UserError(f"用户 {username} 已停用")
-        _token, plain = auth.create_token(session, user, name, days)
+        _token, plain = accounts.issue_token(session, actor(), user.id, name, days)
     console.print(f"令牌（请立即保存，之后无法再次查看）：\n{plain}", soft_wrap=True, highlight=False)
     console.print("用法：Authorization: Bearer <令牌>")
 
