@@ -34,8 +34,8 @@ from api.deps import (
 from api.errors import ApiError, from_domain
 from api.routers import reports as report_routes
 from api.routers import scores as score_routes
-from api.routers import system as system_routes
 from api.routers.auth import set_session_cookie
+from classifier import jobs as classifier_jobs
 from classifier.models import ClassificationSource, Label
 from ingest import service as ingest_service
 from ingest import units as unit_service
@@ -253,18 +253,18 @@ def system_page(
     request: Request, db: DbSession, settings: AppSettings, me: Staff, saved: Annotated[str, Query(max_length=200)] = ""
 ) -> HTMLResponse:
     """The background queue and photo reading: backlog, failures with their reasons, retry for admins."""
-    return render(request, "system.html", me, nav="system", jobs=system_routes.overview(db, settings), saved=saved)
+    return render(request, "system.html", me, nav="system", jobs=presenters.jobs_overview(db, settings), saved=saved)
 
 
 @router.post("/system/train")
 def system_train(db: DbSession, me: SignedIn) -> Response:
     if not me.can(Role.ADMIN):
         raise ApiError(403, "只有管理员可以重新训练分类模型")
-    queued = system_routes.queue_training(db, me.actor)
+    queued = classifier_jobs.request_training(db, me.actor)
     message = (
-        f"自上次训练以来没有新的人工更正，未重复排队（任务 {queued.id}）"
+        f"自上次训练以来没有新的人工更正，未重复排队（任务 {queued.job.id}）"
         if queued.duplicate
-        else f"已排入后台任务 {queued.id}：训练完成后自动启用新模型并重新分类已有报送"
+        else f"已排入后台任务 {queued.job.id}：训练完成后自动启用新模型并重新分类已有报送"
     )
     return RedirectResponse("/system?" + urlencode({"saved": message}), status_code=303)
 
@@ -273,7 +273,7 @@ def system_train(db: DbSession, me: SignedIn) -> Response:
 def system_retry(job_id: ResourceId, db: DbSession, me: SignedIn) -> Response:
     if not me.can(Role.ADMIN):
         raise ApiError(403, "只有管理员可以重新执行失败的任务")
-    system_routes.retry(db, job_id, me.actor)
+    queue_service.retry(db, me.actor, job_id)
     return RedirectResponse("/system?" + urlencode({"saved": f"任务 {job_id} 已重新排队"}), status_code=303)
 
 

@@ -30,22 +30,49 @@ RECLASSIFY_CHUNK = 200
 
 def enqueue_training(session: Session, *, activate: bool = True, reclassify: bool = True) -> Job:
     """Queue a retraining on the corrections made so far; asking again before a new correction queues nothing."""
+    return _submit_training(session, activate, reclassify).job
+
+
+def request_training(session: Session, actor: str, *, activate: bool = True) -> queue_service.Queued:
+    """Staff ask for a retraining (console, API, ``classifier train --background``): audited when it is new."""
+    queued = _submit_training(session, activate, reclassify=True)
+    queue_service.record_request(session, actor, TRAIN_JOB, [queued], activate=activate)
+    return queued
+
+
+def _submit_training(session: Session, activate: bool, reclassify: bool) -> queue_service.Queued:
     latest = audit.last_id(session, AuditKind.CLASSIFICATION)
     payload = {"activate": activate, "reclassify": reclassify and activate}
     key = f"classifier:train:{latest}:{int(activate)}:{int(payload['reclassify'])}"
-    return queue_service.enqueue(session, TRAIN_JOB, payload, key=key, max_attempts=2)
+    return queue_service.submit(session, TRAIN_JOB, payload, key=key, max_attempts=2)
 
 
 def enqueue_reclassify(session: Session, settings: Settings, report_ids: Sequence[int] | None = None) -> list[Job]:
     """Queue re-classification with the current model in chunks (all reports, or these); once per model version."""
+    return [queued.job for queued in _submit_reclassify(session, settings, report_ids)]
+
+
+def request_reclassify(
+    session: Session, actor: str, settings: Settings, report_ids: Sequence[int] | None = None
+) -> list[queue_service.Queued]:
+    """Staff ask for re-classification in the background (``reports reclassify --background``): one audit row."""
+    queued = _submit_reclassify(session, settings, report_ids)
+    reports = sum(len(q.job.payload.get("report_ids", [])) for q in queued if q.created)
+    queue_service.record_request(session, actor, RECLASSIFY_JOB, queued, reports=reports)
+    return queued
+
+
+def _submit_reclassify(
+    session: Session, settings: Settings, report_ids: Sequence[int] | None
+) -> list[queue_service.Queued]:
     version = registry.current_version(settings)
     ids = repository.report_ids(session, report_ids)
-    jobs = []
+    queued = []
     for start in range(0, len(ids), RECLASSIFY_CHUNK):
         chunk = ids[start : start + RECLASSIFY_CHUNK]
         key = f"classifier:reclassify:{version}:{chunk[0]}-{chunk[-1]}:{len(chunk)}"
-        jobs.append(queue_service.enqueue(session, RECLASSIFY_JOB, {"report_ids": chunk}, key=key, max_attempts=3))
-    return jobs
+        queued.append(queue_service.submit(session, RECLASSIFY_JOB, {"report_ids": chunk}, key=key, max_attempts=3))
+    return queued
 
 
 def handle_train(ctx: JobContext) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from classifier import repository
 from classifier import service as classifier_service
 from classifier.models import Label
 from classifier.schemas import EvaluationReport
-from wiring.cli.common import UserError, console, friendly_errors, settings, unit_of_work
+from wenming.queue.models import JobStatus
+from wiring.cli.common import UserError, actor, console, friendly_errors, settings, unit_of_work
 
 app = typer.Typer(help="报告分类模型：训练、切换版本、评测", no_args_is_help=True)
 
@@ -35,8 +36,10 @@ def train(
     """用种子语料和全部人工更正训练一个新版本模型（人工更正权重更高）。"""
     if background:
         with unit_of_work() as session:
-            job = classifier_jobs.enqueue_training(session, activate=activate)
-        console.print(f"已排入后台任务 #{job.id}（{job.status}）；进度：wenming status")
+            queued = classifier_jobs.request_training(session, actor(), activate=activate)
+        job = queued.job
+        again = "（此前已排过，自上次训练以来没有新的人工更正）" if queued.duplicate else ""
+        console.print(f"已排入后台任务 #{job.id}（{JobStatus.zh_of(job.status)}）{again}；进度：wenming status")
         return
     with console.status("正在训练模型……"):
         try:
@@ -154,7 +157,7 @@ def reclassify_command(
     config = settings()
     if background:
         with unit_of_work() as session:
-            jobs = classifier_jobs.enqueue_reclassify(session, config, report)
+            jobs = classifier_jobs.request_reclassify(session, actor(), config, report)
         console.print(f"已排入后台任务 {len(jobs)} 个（每个至多 200 条报送）；进度：wenming status")
         return
     with unit_of_work() as session:

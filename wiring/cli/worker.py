@@ -15,7 +15,7 @@ from classifier.ocr.service import OCR_REPORT_JOB
 from wenming.queue import service as queue_service
 from wenming.queue.models import JobKind, JobStatus
 from wenming.queue.worker import Worker
-from wiring.cli.common import UserError, console, friendly_errors, session_factory, settings, unit_of_work
+from wiring.cli.common import UserError, actor, console, friendly_errors, session_factory, settings, unit_of_work
 from wiring.handlers import default_handlers
 
 jobs_app = typer.Typer(help="后台任务管理：重试失败任务、清理已完成任务", no_args_is_help=True)
@@ -103,11 +103,8 @@ def status(dead: int = typer.Option(10, "--dead", min=0, help="显示最近多�
 @friendly_errors
 def retry(job_id: int | None = typer.Argument(None, help="任务编号；省略则重试全部失败任务")) -> None:
     """把失败（死信）任务重新放回队列。"""
-    try:
-        with unit_of_work() as session:
-            ids = queue_service.retry_dead(session, job_id)
-    except queue_service.QueueError as exc:
-        raise UserError(str(exc)) from None
+    with unit_of_work() as session:
+        ids = queue_service.retry(session, actor(), job_id)
     console.print(f"已重新排队 {len(ids)} 个任务" + (f"：{', '.join(map(str, ids))}" if ids else ""))
 
 
@@ -118,7 +115,7 @@ def ocr_backlog(limit: int | None = typer.Option(None, "--limit", min=1, help="�
     if not settings().ocr_enabled:
         raise UserError("图片文字识别已关闭（WENMING_OCR_ENABLED=false）")
     with unit_of_work() as session:
-        queued = ocr_service.enqueue_unread_reports(session, settings(), limit=limit)
+        queued = ocr_service.request_backlog(session, actor(), settings(), limit=limit)
     console.print(f"已为 {queued} 条报送排入图片文字识别任务；运行 wenming worker 处理")
 
 
@@ -127,5 +124,5 @@ def ocr_backlog(limit: int | None = typer.Option(None, "--limit", min=1, help="�
 def prune(days: int = typer.Option(30, "--days", min=1, help="删除多少天前已完成的任务")) -> None:
     """清理早已完成的任务记录。"""
     with unit_of_work() as session:
-        removed = queue_service.prune_done(session, days)
+        removed = queue_service.prune(session, actor(), days)
     console.print(f"已删除 {removed} 条已完成任务记录")
