@@ -27,21 +27,21 @@ from api.deps import (
     SESSION_COOKIE,
     AppSettings,
     DbSession,
-    Pagination,
     ResourceId,
     client_address,
 )
 from api.errors import ApiError, from_domain
-from api.routers import reports as report_routes
-from api.routers import scores as score_routes
 from api.routers.auth import set_session_cookie
 from classifier import jobs as classifier_jobs
+from classifier import service as classifier_service
 from classifier.models import ClassificationSource, Label
 from ingest import service as ingest_service
 from ingest import units as unit_service
 from ingest.models import ChatGroup, HonourLevel, Member, Platform, Report, ReportStatus, Unit
 from ingest.schemas import UnitUpdate
 from scoring import models as sm
+from scoring import service as scoring_service
+from scoring.models import RecordKind
 from wenming.audit import AuditKind
 from wenming.errors import DomainError
 from wenming.queue import service as queue_service
@@ -51,6 +51,7 @@ from wenming.settings import Settings
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LOGIN_COOKIE = "wm_login_csrf"
 PAGE_SIZE = 30
+RECORDS_SHOWN = 50
 REVIEW_PAGE_SIZE = 20
 
 router = APIRouter(include_in_schema=False)
@@ -359,7 +360,14 @@ def review_relabel(
         )
     except ValidationError as exc:
         raise _form_error(exc) from None
-    report_routes.relabel(db, report_id, body, me.actor)
+    classifier_service.correct_classification(
+        db,
+        report_id,
+        label=body.label.value,
+        secondary_labels=[s.value for s in body.secondary_labels],
+        actor=me.actor,
+        reason=body.reason,
+    )
     return _card_response(request, db, me, report_id, f"已改为「{body.label.zh}」")
 
 
@@ -591,22 +599,22 @@ def leaderboards_page(
     quarter: Annotated[str, Query(max_length=7)] = "",
     year: Annotated[str, Query(max_length=4)] = "",
 ) -> HTMLResponse:
-    chosen = score_routes.get_rubric(settings, rubric or None)
+    chosen = scores.get_rubric(settings, rubric or None)
     today = datetime.now(settings.tz).date()
     month = month or f"{today.year}-{today.month:02d}"
     quarter = quarter or f"{today.year}Q{(today.month - 1) // 3 + 1}"
     year_value = int(year) if year.isdigit() else today.year
     note = None
     if board == "quarterly":
-        table = score_routes.quarterly(db, settings, chosen.name, quarter)
+        table = scores.quarterly(db, settings, chosen.name, quarter)
         sheet, unit_ids = exports.quarter_sheet(table), [r.unit_id for r in table.rows]
     elif board == "annual":
-        result = score_routes.annual(db, settings, chosen.name, year_value)
+        result = scores.annual(db, settings, chosen.name, year_value)
         sheet = exports.annual_sheet(result.rows, result.year, chosen.title, chosen.name)
         unit_ids = [r.unit_id for r in result.rows]
     else:
         board = "monthly"
-        ranking = score_routes.monthly(db, settings, chosen.name, month)
+        ranking = scores.monthly(db, settings, chosen.name, month)
         sheet, unit_ids, note = exports.monthly_sheet(ranking), [r.unit_id for r in ranking.rows], ranking.tie_rule
     query = {"rubric": chosen.name, "month": month, "quarter": quarter, "year": year_value}
     return render(
@@ -614,10 +622,7 @@ def leaderboards_page(
         "leaderboards.html",
         me,
         nav="leaderboards",
-        rubrics=[
-            score_routes.RubricOut(name=n, title=score_routes.scoring_service.load_rubric(n).title)
-            for n in score_routes.scoring_service.list_rubrics()
-        ],
+        rubrics=scores.rubrics(),
         rubric=chosen,
         board=board,
         month=month,
@@ -651,13 +656,13 @@ def records_page(
     me: Staff,
     saved: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
-    recent = score_routes.list_records(db, me, Pagination(1, 50))
+    recent, _total = scoring_service.page_records(db, limit=RECORDS_SHOWN)
     return render(
         request,
         "records.html",
         me,
         nav="records",
-        records=recent.items,
+        records=recent,
         saved=saved,
         error=None,
         open="",
@@ -665,13 +670,10 @@ def records_page(
     )
 
 
-RECORD_FORMS = {"criticism", "media_adoption", "pairing_sheet", "volunteer_stats", "check", "adjustment"}
-
-
 @router.post("/records/{kind}", response_class=HTMLResponse)
 async def record_submit(request: Request, kind: str, db: DbSession, settings: AppSettings, me: Writer) -> Response:
     """Console forms for the staff records; the same validation and audit as the API."""
-    if kind not in RECORD_FORMS:
+    if kind not in RecordKind.names():
         raise ApiError(404, "未知的记录类型")
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and v.strip() and k != CSRF_FIELD}
     try:
@@ -694,23 +696,11 @@ def _validation_text(exc: Exception) -> str:
 
 
 def _save_record_form(db: Session, kind: str, form: dict[str, str], actor: str) -> str:
+    """The form names its unit as staff typed it; the rest is the kind's input schema (scoring.records)."""
     unit = unit_service.find_unit(db, form.pop("unit", ""))
     if unit is None:
         raise ApiError(422, "找不到该单位，请从列表中选择")
-    form["unit_id"] = str(unit.id)
-    models: dict[str, type] = {
-        "criticism": score_routes.CriticismBody,
-        "media_adoption": score_routes.MediaAdoptionBody,
-        "pairing_sheet": score_routes.PairingSheetBody,
-        "volunteer_stats": score_routes.VolunteerStatsBody,
-        "check": score_routes.CheckBody,
-        "adjustment": score_routes.AdjustmentBody,
-    }
-    body = models[kind].model_validate(form)
-    target = kind
-    if kind == "adjustment":
-        target = "bonus" if sm.AdjustmentKind(form["kind"]).is_bonus else "deduction"
-    out = score_routes.save_record(db, target, body, actor)
+    out = scoring_service.add_record(db, kind, form | {"unit_id": str(unit.id)}, actor)
     return f"{unit.name}：{out.summary}"
 
 
@@ -722,7 +712,7 @@ def record_void(
     me: Writer,
     reason: Annotated[str, Form(min_length=1, max_length=500)],
 ) -> Response:
-    if kind not in score_routes.RECORD_KINDS:
+    if kind not in RecordKind.names():
         raise ApiError(404, "未知的记录类型")
-    score_routes.void_record(kind, record_id, score_routes.VoidBody(reason=reason), db, me)  # type: ignore[arg-type]
+    scoring_service.void_record(db, kind, record_id, me.actor, reason)
     return RedirectResponse("/records?" + urlencode({"saved": f"已作废 {kind}:{record_id}"}), status_code=303)

@@ -27,6 +27,7 @@ from classifier.schemas import ClassificationResult, EvaluationReport
 from ingest.models import Report, ReportStatus
 from wenming import audit
 from wenming.audit import AuditKind
+from wenming.errors import DomainError, NotFound
 from wenming.settings import Settings, get_settings
 
 __all__ = [
@@ -50,8 +51,12 @@ VERSION_CHECK_SECONDS = 2.0
 _LABEL_CODES = ", ".join(f"{label.value}（{label.zh}）" for label in Label)
 
 
-class ClassifierError(ValueError):
+class ClassifierError(DomainError):
     """A request the classifier cannot honour; the message is Chinese and meant for staff."""
+
+
+class ReportNotFound(NotFound, ClassifierError):
+    """The report to correct does not exist."""
 
 
 @dataclass
@@ -232,7 +237,7 @@ def correct_classification(
     """Staff set the labels (and maybe facts) of a report; audited, and never overwritten by the model."""
     report = session.get(Report, report_id)
     if report is None:
-        raise ClassifierError(f"报告 {report_id} 不存在")
+        raise ReportNotFound(f"报告 {report_id} 不存在")
     if not actor or not actor.strip():
         raise ClassifierError("更正必须注明操作人")
     primary = parse_label(label)

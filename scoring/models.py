@@ -68,6 +68,17 @@ class AdjustmentKind(ZhEnum):
         )
 
 
+class RecordKind(ZhEnum):
+    """The kinds of record staff enter by hand (``scoring.records`` holds what each one is made of)."""
+
+    CRITICISM = "criticism", "通报批评"
+    MEDIA_ADOPTION = "media_adoption", "稿件录用"
+    PAIRING_SHEET = "pairing_sheet", "结对共建情况表"
+    VOLUNTEER_STATS = "volunteer_stats", "志愿者注册统计"
+    CHECK = "check", "西乡考核核查"
+    ADJUSTMENT = "adjustment", "加分与扣分"
+
+
 class AuditMixin:
     """Who entered a record and when; voiding keeps the row for the audit trail."""
 

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query
 from api import presenters, schemas
 from api import repository as repo
 from api.deps import DbSession, OptionalId, Paging, ResourceId, Reviewer, Viewer
-from api.errors import ApiError, BadRequest, ErrorResponse, NotFound
+from api.errors import BadRequest, ErrorResponse, NotFound
 from classifier import service as classifier_service
 from classifier.models import Label
 from ingest import service as ingest_service
-from ingest.models import Report, ReportStatus
+from ingest.models import ReportStatus
 
 router = APIRouter(tags=["报送"])
 
@@ -74,26 +74,6 @@ def read_report(report_id: ResourceId, db: DbSession, _me: Viewer) -> schemas.Re
     return _detail(db, report_id)
 
 
-def relabel(db: DbSession, report_id: int, body: schemas.ClassificationPatch, actor: str) -> None:
-    """Shared by the API and the console: a staff classification with an audit row."""
-    if db.get(Report, report_id) is None:
-        raise NotFound(f"报送 {report_id} 不存在")
-    secondary = [s.value for s in body.secondary_labels if s != body.label]
-    try:
-        classifier_service.correct_classification(
-            db,
-            report_id,
-            label=body.label.value,
-            secondary_labels=list(dict.fromkeys(secondary)),
-            facts=body.facts,
-            actor=actor,
-            reason=body.reason,
-        )
-    except classifier_service.ClassifierError as exc:  # e.g. an unknown fact field
-        raise ApiError(422, str(exc)) from None
-    db.flush()
-
-
 @router.patch(
     "/reports/{report_id}/classification",
     response_model=schemas.ReportDetail,
@@ -103,7 +83,15 @@ def patch_classification(
     report_id: ResourceId, body: schemas.ClassificationPatch, db: DbSession, me: Reviewer
 ) -> schemas.ReportDetail:
     """Correct a report's labels and facts; audited, never overwritten by the model, used for retraining."""
-    relabel(db, report_id, body, me.actor)
+    classifier_service.correct_classification(
+        db,
+        report_id,
+        label=body.label.value,
+        secondary_labels=[s.value for s in body.secondary_labels],
+        facts=body.facts,
+        actor=me.actor,
+        reason=body.reason,
+    )
     return _detail(db, report_id)
 
 

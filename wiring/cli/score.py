@@ -14,7 +14,7 @@ from rich.table import Table
 
 from ingest.models import HonourLevel
 from scoring import service
-from scoring.models import AdjustmentKind, CheckKind
+from scoring.models import AdjustmentKind, CheckKind, RecordKind
 from scoring.periods import parse_month, parse_quarter
 from scoring.rubric import RubricError
 from scoring.schemas import (
@@ -26,7 +26,7 @@ from scoring.schemas import (
     VolunteerStatsIn,
     XixiangCheckIn,
 )
-from wiring.cli.common import UserError, console, friendly_errors, settings, unit_of_work
+from wiring.cli.common import UserError, actor, console, friendly_errors, settings, unit_of_work
 
 app = typer.Typer(help="计分：月度活跃度排名、季度汇总表、年度得分与说明、工作人员录入", no_args_is_help=True)
 
@@ -34,7 +34,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 RUBRIC_HELP = "评分标准（changxing-2020 / xixiang-2022，或 YAML 文件路径）"
-BY_HELP = "录入人（用于审计）"
+BY_HELP = "录入人，记入记录与审计日志（默认同 wenming --actor，即 cli:<系统登录名>）"
 
 
 def domain_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -219,13 +219,13 @@ def criticism(
     occurred_on: str = typer.Argument(..., metavar="YYYY-MM-DD", help="通报日期"),
     reason: str = typer.Argument(..., help="通报原因"),
     document: str | None = typer.Option(None, "--document", help="督查通报文号"),
-    by: str = typer.Option(..., "--by", help=BY_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """录入一次通报批评（长兴：重点工作配合每次扣 5 分）。"""
     with unit_of_work() as session:
         unit_id = service.resolve_unit(session, unit).id
         data = CriticismIn(unit_id=unit_id, occurred_on=_date(occurred_on), reason=reason, document=document)
-        _print_record(service.add_criticism(session, data, by))
+        _print_record(service.add_record(session, RecordKind.CRITICISM, data, by or actor()))
 
 
 @app.command("adoption")
@@ -238,7 +238,7 @@ def adoption(
     published_on: str = typer.Option(..., "--date", help="录用日期 YYYY-MM-DD"),
     report_id: int | None = typer.Option(None, "--report", help="对应的群内报送编号"),
     url: str | None = typer.Option(None, "--url", help="链接"),
-    by: str = typer.Option(..., "--by", help=BY_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """录入一篇稿件录用（同一篇按最高级别计一次）。"""
     with unit_of_work() as session:
@@ -252,7 +252,7 @@ def adoption(
             report_id=report_id,
             url=url,
         )
-        _print_record(service.add_media_adoption(session, data, by))
+        _print_record(service.add_record(session, RecordKind.MEDIA_ADOPTION, data, by or actor()))
 
 
 @app.command("pairing")
@@ -264,7 +264,7 @@ def pairing(
     count: int = typer.Option(1, "--count", help="本季度结对共建活动次数"),
     activity_date: str | None = typer.Option(None, "--date", help="活动日期 YYYY-MM-DD"),
     note: str | None = typer.Option(None, "--note", help="备注"),
-    by: str = typer.Option(..., "--by", help=BY_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """录入一份《文明单位结对共建情况表》。"""
     year_number, quarter_number = _parse(parse_quarter, quarter_text)
@@ -279,7 +279,7 @@ def pairing(
             activity_date=_date(activity_date) if activity_date else None,
             note=note,
         )
-        _print_record(service.add_pairing_sheet(session, data, by))
+        _print_record(service.add_record(session, RecordKind.PAIRING_SHEET, data, by or actor()))
 
 
 @app.command("volunteers")
@@ -292,7 +292,7 @@ def volunteers(
     active: int = typer.Option(..., "--active", help="参加志愿服务的注册志愿者人数"),
     projects: int | None = typer.Option(None, "--projects", help="点单服务项目数"),
     hours: float | None = typer.Option(None, "--hours", help="本季度志愿服务总时长（小时）"),
-    by: str = typer.Option(..., "--by", help=BY_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """录入志愿者注册统计（同一季度以最新一次为准）。"""
     year_number, quarter_number = _parse(parse_quarter, quarter_text)
@@ -308,7 +308,7 @@ def volunteers(
             service_projects=projects,
             service_hours=hours,
         )
-        _print_record(service.set_volunteer_stats(session, data, by))
+        _print_record(service.add_record(session, RecordKind.VOLUNTEER_STATS, data, by or actor()))
 
 
 @app.command("check")
@@ -323,7 +323,7 @@ def check(
     value: float | None = typer.Option(None, "--value", help="知晓率百分比"),
     grade: str | None = typer.Option(None, "--grade", help="满意率评价：优秀/良好/一般"),
     note: str | None = typer.Option(None, "--note", help="备注"),
-    by: str = typer.Option(..., "--by", help=BY_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """录入一项西乡考核核查结果（计划总结、队旗服装、培训、品牌、知晓率、满意率、月度小结）。"""
     with unit_of_work() as session:
@@ -339,7 +339,7 @@ def check(
             grade=grade,
             note=note,
         )
-        _print_record(service.add_xixiang_check(session, data, by))
+        _print_record(service.add_record(session, RecordKind.CHECK, data, by or actor()))
 
 
 @app.command("bonus")
@@ -350,7 +350,7 @@ def bonus(
     occurred_on: str = typer.Option(..., "--date", help="日期 YYYY-MM-DD"),
     reason: str = typer.Option(..., "--reason", help="事由"),
     level: str | None = typer.Option(None, "--level", help="调研组或批示领导级别：县级/市级/省级/中央"),
-    by: str = typer.Option(..., "--by", help=BY_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """录入加分项目（分值按评分标准中的加分表计算）。"""
     with unit_of_work() as session:
@@ -362,7 +362,7 @@ def bonus(
             occurred_on=_date(occurred_on),
             reason=reason,
         )
-        _print_record(service.add_bonus(session, data, by))
+        _print_record(service.add_bonus(session, data, by or actor()))
 
 
 @app.command("deduct")
@@ -373,29 +373,26 @@ def deduct(
     points: float = typer.Argument(..., help="扣分分值"),
     occurred_on: str = typer.Option(..., "--date", help="日期 YYYY-MM-DD"),
     reason: str = typer.Option(..., "--reason", help="事由"),
-    by: str = typer.Option(..., "--by", help=BY_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """录入扣分项目（酌情扣分，分值由工作人员决定）。"""
     with unit_of_work() as session:
         unit_id = service.resolve_unit(session, unit).id
         data = AdjustmentIn(unit_id=unit_id, kind=kind, points=points, occurred_on=_date(occurred_on), reason=reason)
-        _print_record(service.add_deduction(session, data, by))
+        _print_record(service.add_deduction(session, data, by or actor()))
 
 
 @app.command("void")
 @domain_errors
 def void(
-    kind: str = typer.Argument(
-        ...,
-        help="记录类型：criticism / media_adoption / pairing_sheet / volunteer_stats / check / adjustment",
-    ),
+    kind: str = typer.Argument(..., help="记录类型：" + "、".join(f"{k.value}（{k.zh}）" for k in RecordKind)),
     record_id: int = typer.Argument(..., help="记录编号"),
     reason: str = typer.Option(..., "--reason", help="作废原因"),
-    by: str = typer.Option(..., "--by", help=BY_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """作废一条录入错误的记录（保留原记录备查，得分立即更新）。"""
     with unit_of_work() as session:
-        record = service.void_record(session, kind, record_id, by, reason)
+        record = service.void_record(session, kind, record_id, by or actor(), reason)
     who = f"{record.voided_by}，原因：{record.void_reason}"
     console.print(f"已作废 {record.kind}:{record.id}（{who}）：{record.summary}")
 
