@@ -35,14 +35,18 @@ def enqueue_training(session: Session, *, activate: bool = True, reclassify: boo
 
 def request_training(session: Session, actor: str, *, activate: bool = True) -> queue_service.Queued:
     """Staff ask for a retraining (console, API, ``classifier train --background``): audited when it is new."""
-    queued = _submit_training(session, activate, reclassify=True)
+    queued = _submit_training(session, activate, reclassify=True, actor=actor)
     queue_service.record_request(session, actor, TRAIN_JOB, [queued], activate=activate)
     return queued
 
 
-def _submit_training(session: Session, activate: bool, reclassify: bool) -> queue_service.Queued:
+def _submit_training(
+    session: Session, activate: bool, reclassify: bool, actor: str | None = None
+) -> queue_service.Queued:
     latest = audit.last_id(session, AuditKind.CLASSIFICATION)
-    payload = {"activate": activate, "reclassify": reclassify and activate}
+    payload: dict[str, Any] = {"activate": activate, "reclassify": reclassify and activate}
+    if actor:
+        payload["actor"] = actor  # who the new version is recorded for, once trained
     key = f"classifier:train:{latest}:{int(activate)}:{int(payload['reclassify'])}"
     return queue_service.submit(session, TRAIN_JOB, payload, key=key, max_attempts=2)
 
@@ -79,12 +83,17 @@ def handle_train(ctx: JobContext) -> dict[str, Any]:
     """Read the corrections, train with no transaction open, switch every process to the new version, then
     queue the re-classification that lets the new model reach existing reports."""
     activate = bool(ctx.payload.get("activate", True))
+    before = registry.current_version(ctx.settings)
     with read_transaction(ctx.factory) as session:
         corrections = classifier_service.correction_examples(session, ctx.settings)
     try:
         info = classifier_service.train_from(ctx.settings, corrections, activate=activate)
     except ValueError as exc:  # e.g. a corpus the trainer refuses: retrying cannot help
         raise PermanentJobError(f"模型训练失败：{exc}") from exc
+    actor = str(ctx.payload.get("actor") or f"job:{ctx.job_id}")
+    classifier_service.record_version(
+        ctx.session, actor, info, before=before, reason=f"后台任务 #{ctx.job_id} 重新训练"
+    )
     queued = 0
     if activate and ctx.payload.get("reclassify", True):
         queued = len(enqueue_reclassify(ctx.session, ctx.settings))

@@ -350,6 +350,41 @@ def use_version(settings: Settings, version: str) -> VersionInfo:
     return registry.read_info(settings, version)
 
 
+def switch_version(session: Session, actor: str, settings: Settings, version: str) -> VersionInfo:
+    """Staff switch (or roll back) the model every process uses (``wenming classifier use``): audited."""
+    before = registry.current_version(settings)
+    info = use_version(settings, version)
+    record_version(session, actor, info, before=before, reason="切换模型版本")
+    return info
+
+
+def train_version(session: Session, actor: str, settings: Settings, *, activate: bool = True) -> VersionInfo:
+    """Staff train a new version now (``wenming classifier train``); audited, with the version it replaced."""
+    before = registry.current_version(settings)
+    info = train(session, settings, activate=activate)
+    record_version(session, actor, info, before=before, reason="重新训练模型")
+    return info
+
+
+def record_version(session: Session, actor: str, info: VersionInfo, *, before: str | None, reason: str) -> None:
+    """One audit row for a new or switched model version (from the CLI or the retraining job)."""
+    after = {
+        "version": info.version,
+        "current": info.current,
+        "examples": info.examples,
+        "corrections": info.corrections,
+    }
+    audit.record(
+        session,
+        actor,
+        AuditKind.CLASSIFIER_VERSION,
+        subject=("model", info.version),
+        before={"version": before},
+        after=after,
+        reason=reason,
+    )
+
+
 def list_versions(settings: Settings) -> list[VersionInfo]:
     return registry.list_versions(settings)
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic, load_traffic
 from ingest.models import Platform
-from wiring.cli.common import UserError, console, friendly_errors, settings, unit_of_work
+from wiring.cli.common import UserError, actor, console, friendly_errors, settings, unit_of_work
 
 app = typer.Typer(help="聊天机器人：模拟器、连接状态、发布策略与定时发布", no_args_is_help=True)
 
@@ -129,13 +129,10 @@ def policy_set(
 ) -> None:
     """设置一个群能看到的排行内容（公开群建议仅前 N 名，避免公开末位单位）。"""
     from bot.models import PostPolicy
-    from bot.posts.policy import PolicyError, set_policy
+    from bot.posts.policy import change_policy
 
-    try:
-        with unit_of_work() as session:
-            row = set_policy(session, platform, group, policy, top_n)
-    except PolicyError as exc:
-        raise UserError(str(exc)) from None
+    with unit_of_work() as session:
+        row = change_policy(session, actor(), platform, group, policy, top_n)
     extra = f"（前 {row.top_n} 名）" if row.policy == PostPolicy.TOP_N.value else ""
     console.print(f"已设置 {platform} 群 {group}：{PostPolicy(row.policy).zh}{extra}")
 

@@ -44,7 +44,7 @@ def train(
     with console.status("正在训练模型……"):
         try:
             with unit_of_work() as session:
-                info = classifier_service.train(session, settings(), activate=activate)
+                info = classifier_service.train_version(session, actor(), settings(), activate=activate)
         except ValueError as exc:
             raise _user_errors(exc) from exc
     console.print(f"已生成模型版本 [bold]{info.version}[/bold]：训练样本 {info.examples} 条")
@@ -64,7 +64,8 @@ def train(
 def use(version: str = typer.Argument(..., help="版本号，如 v3；seed 表示随程序发布的种子模型")) -> None:
     """切换（或回退）到指定模型版本。"""
     try:
-        info = classifier_service.use_version(settings(), version)
+        with unit_of_work() as session:
+            info = classifier_service.switch_version(session, actor(), settings(), version)
     except ValueError as exc:
         raise _user_errors(exc) from exc
     console.print(f"已切换到模型版本 {info.version}。已有报告需要重新分类时运行：wenming reports reclassify")
