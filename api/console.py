@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import escape
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -37,7 +36,7 @@ from classifier import service as classifier_service
 from classifier.models import ClassificationSource, Label
 from ingest import service as ingest_service
 from ingest import units as unit_service
-from ingest.models import ChatGroup, HonourLevel, Member, Platform, Report, ReportStatus, Unit
+from ingest.models import HonourLevel, Platform, ReportStatus, Unit
 from ingest.schemas import UnitUpdate
 from scoring import models as sm
 from scoring import service as scoring_service
@@ -206,27 +205,6 @@ def logout_submit(request: Request, db: DbSession, _me: SignedIn) -> Response:
 # --- dashboard -------------------------------------------------------------------------------------
 
 
-def _month_bounds(today: date) -> tuple[date, date]:
-    start = today.replace(day=1)
-    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-    return start, end
-
-
-def _dashboard_counts(db: Session, settings: Settings) -> dict[str, int]:
-    today = datetime.now(settings.tz).date()
-    start, end = _month_bounds(today)
-    month_reports = select(func.count()).where(
-        Report.post_date >= start, Report.post_date < end, Report.status != ReportStatus.WITHDRAWN.value
-    )
-    unassigned_members = select(func.count()).where(Member.unit_id.is_(None), Member.is_staff.is_(False))
-    return {
-        "month_reports": int(db.scalar(month_reports) or 0),
-        "review": repo.count_review(db),
-        "unassigned_members": int(db.scalar(unassigned_members) or 0),
-        "units": int(db.scalar(select(func.count()).where(Unit.active.is_(True))) or 0),
-    }
-
-
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff) -> HTMLResponse:
     today = datetime.now(settings.tz).date()
@@ -236,7 +214,7 @@ def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff)
         "dashboard.html",
         me,
         nav="dashboard",
-        counts=_dashboard_counts(db, settings),
+        counts=repo.dashboard_counts(db, today),
         jobs=_job_counts(db),
         today=today,
         **board,
@@ -292,7 +270,7 @@ def _report_cards(db: Session, rows: list[Any]) -> list[dict[str, Any]]:
     photos = repo.report_photos(db, [r.id for r in reports])
     evidence = repo.photo_evidence(db, [r.id for r in reports])
     group_ids = {r.group_id for r in reports}
-    groups = dict(db.execute(select(ChatGroup.id, ChatGroup.name).where(ChatGroup.id.in_(group_ids))).tuples().all())
+    groups = repo.group_names(db, group_ids)
     cards = []
     for report, unit_name, sender in rows:
         cards.append(

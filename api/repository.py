@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -82,6 +82,13 @@ def group_query(platform: str | None = None, q: str | None = None) -> Select[Any
     if q:
         stmt = stmt.where(ChatGroup.name.like(_like(q), escape="\\"))
     return stmt.order_by(ChatGroup.name, ChatGroup.id)
+
+
+def group_names(session: Session, group_ids: Iterable[int]) -> dict[int, str | None]:
+    ids = set(group_ids)
+    if not ids:
+        return {}
+    return dict(session.execute(select(ChatGroup.id, ChatGroup.name).where(ChatGroup.id.in_(ids))).tuples().all())
 
 
 def member_query(
@@ -322,3 +329,23 @@ def record_change(
 ) -> AuditEntry:
     """Append an audit row for a staff change that no domain service records (units, groups, users)."""
     return audit.record(session, actor, AuditKind(kind), before=before, after=after, reason=reason)
+
+
+# --- dashboard -------------------------------------------------------------------------------------
+
+
+def dashboard_counts(session: Session, today: date) -> dict[str, int]:
+    """The console's tiles: this month's reports (recalled ones not counted), the review queue, senders without
+    a unit (office staff excepted) and the active units."""
+    start = today.replace(day=1)
+    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    month_reports = select(func.count()).where(
+        Report.post_date >= start, Report.post_date < end, Report.status != ReportStatus.WITHDRAWN.value
+    )
+    unassigned_members = select(func.count()).where(Member.unit_id.is_(None), Member.is_staff.is_(False))
+    return {
+        "month_reports": int(session.scalar(month_reports) or 0),
+        "review": count_review(session),
+        "unassigned_members": int(session.scalar(unassigned_members) or 0),
+        "units": int(session.scalar(select(func.count()).where(Unit.active.is_(True))) or 0),
+    }
