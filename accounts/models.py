@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ingest.models import Report
 from wenming.db import Base, UTCDateTime, utcnow
 from wenming.names import ZhEnum
 
@@ -84,7 +83,3 @@ class LoginAttempt(Base):
     client: Mapped[str | None] = mapped_column(String(100))
     success: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-# The report list is newest first; this index lets the database read the first page without sorting all reports.
-Index("ix_reports_first_message_at_id", Report.first_message_at, Report.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wenming.db import Base, JSONType, UTCDateTime, utcnow
@@ -83,3 +83,39 @@ class ReportTag(Base):
     label: Mapped[str] = mapped_column(String(20))
     is_primary: Mapped[bool] = mapped_column(Boolean, default=True)
     score: Mapped[float] = mapped_column(Float, default=1.0)
+
+
+# Secondary labels are the minority: a partial index finds them without probing every report's tags (scoring).
+Index(
+    "ix_report_tags_secondary_label",
+    ReportTag.label,
+    ReportTag.report_id,
+    sqlite_where=ReportTag.is_primary == false(),
+    postgresql_where=ReportTag.is_primary == false(),
+)
+Index(
+    "ix_report_tags_secondary",
+    ReportTag.report_id,
+    ReportTag.label,
+    sqlite_where=ReportTag.is_primary == false(),
+    postgresql_where=ReportTag.is_primary == false(),
+)
+
+
+# Adoption notices and stated volunteer hours are the few facts scoring reads: partial indexes on the current
+# classifications that state them, so that a quarter probes them instead of reading every news report's JSON.
+# The paths are written as ``scoring.repository.fact`` writes them, so that the planners match the predicate.
+# Facts are a handful of short validated keys (classifier.service.FACT_KEYS), small enough to carry in the index.
+def _fact_index(name: str, key: str) -> Index:
+    return Index(
+        name,
+        Classification.report_id,
+        Classification.is_current,  # as in ix_classifications_report_current, so that SQLite prefers this one
+        sqlite_where=text(f"is_current = 1 AND json_extract(facts, '$.{key}') IS NOT NULL"),
+        postgresql_where=text(f"is_current AND (facts ->> '{key}') IS NOT NULL"),
+        postgresql_include=["facts"],  # index-only: PostgreSQL would rather scan every classification's JSON
+    )
+
+
+_fact_index("ix_classifications_outlet_level", "outlet_level")
+_fact_index("ix_classifications_volunteer_hours", "volunteer_hours")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -174,6 +175,47 @@ class Report(Base):
     unit: Mapped[Unit | None] = relationship(lazy="raise")
     sender: Mapped[Member] = relationship(lazy="raise")
     group: Mapped[ChatGroup] = relationship(lazy="raise")
+
+
+# The report list is newest first; this index lets the database read the first page without sorting all reports.
+Index("ix_reports_first_message_at_id", Report.first_message_at, Report.id)
+# Covering indexes for scoring's windows (scoring.repository): counted statuses, then the month/quarter/year
+# range on the counting day, then the columns the GROUP BY reads, so that a month reads a twelfth of one index.
+Index(
+    "ix_reports_scoring_effective_day",
+    Report.status,
+    func.coalesce(Report.activity_date, Report.post_date),
+    Report.unit_id,
+    Report.label,
+    Report.photo_count,
+    Report.possible_repost,
+    Report.activity_date,
+    Report.post_date,
+    Report.id,
+)
+Index(
+    "ix_reports_scoring_post_day",
+    Report.status,
+    Report.post_date,
+    Report.unit_id,
+    Report.label,
+    Report.photo_count,
+    Report.possible_repost,
+    Report.id,
+)
+# One unit's year (a score explanation) reads its own slice instead of the whole window.
+Index(
+    "ix_reports_scoring_unit_day",
+    Report.unit_id,
+    Report.status,
+    func.coalesce(Report.activity_date, Report.post_date),
+    Report.label,
+    Report.photo_count,
+    Report.possible_repost,
+    Report.activity_date,
+    Report.post_date,
+    Report.id,
+)
 
 
 class ReportPhoto(Base):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, false, func, text
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from classifier.models import Classification, OutletLevel, ReportTag
-from ingest.models import Report
+from classifier.models import OutletLevel
 from wenming.db import Base, UTCDateTime, utcnow
 from wenming.names import ZhEnum
 
@@ -183,76 +182,3 @@ class Adjustment(AuditMixin, Base):
     points: Mapped[float | None] = mapped_column(Float)  # deductions: the points staff decided (酌情扣分)
     occurred_on: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
-
-
-# Covering indexes for the scoring windows: counted statuses, then the month/quarter/year range on the
-# counting day, then the columns the GROUP BY reads, so that a month reads a twelfth of one index.
-Index(
-    "ix_reports_scoring_effective_day",
-    Report.status,
-    func.coalesce(Report.activity_date, Report.post_date),
-    Report.unit_id,
-    Report.label,
-    Report.photo_count,
-    Report.possible_repost,
-    Report.activity_date,
-    Report.post_date,
-    Report.id,
-)
-Index(
-    "ix_reports_scoring_post_day",
-    Report.status,
-    Report.post_date,
-    Report.unit_id,
-    Report.label,
-    Report.photo_count,
-    Report.possible_repost,
-    Report.id,
-)
-# One unit's year (an explanation) reads its own slice instead of the whole window.
-Index(
-    "ix_reports_scoring_unit_day",
-    Report.unit_id,
-    Report.status,
-    func.coalesce(Report.activity_date, Report.post_date),
-    Report.label,
-    Report.photo_count,
-    Report.possible_repost,
-    Report.activity_date,
-    Report.post_date,
-    Report.id,
-)
-# Secondary labels are the minority: a partial index finds them without probing every report's tags.
-Index(
-    "ix_report_tags_secondary_label",
-    ReportTag.label,
-    ReportTag.report_id,
-    sqlite_where=ReportTag.is_primary == false(),
-    postgresql_where=ReportTag.is_primary == false(),
-)
-Index(
-    "ix_report_tags_secondary",
-    ReportTag.report_id,
-    ReportTag.label,
-    sqlite_where=ReportTag.is_primary == false(),
-    postgresql_where=ReportTag.is_primary == false(),
-)
-
-
-# Adoption notices and stated volunteer hours are the few facts scoring reads: partial indexes on the current
-# classifications that state them, so that a quarter probes them instead of reading every news report's JSON.
-# The paths are written as ``repository.fact`` writes them, so that the planners match the predicate. Facts
-# are a handful of short validated keys (classifier.service.FACT_KEYS), small enough to carry in the index.
-def _fact_index(name: str, key: str) -> Index:
-    return Index(
-        name,
-        Classification.report_id,
-        Classification.is_current,  # as in ix_classifications_report_current, so that SQLite prefers this one
-        sqlite_where=text(f"is_current = 1 AND json_extract(facts, '$.{key}') IS NOT NULL"),
-        postgresql_where=text(f"is_current AND (facts ->> '{key}') IS NOT NULL"),
-        postgresql_include=["facts"],  # index-only: PostgreSQL would rather scan every classification's JSON
-    )
-
-
-_fact_index("ix_classifications_outlet_level", "outlet_level")
-_fact_index("ix_classifications_volunteer_hours", "volunteer_hours")
