@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.base import Adapter
 from bot.onebot.adapter import OneBotAdapter
-from bot.onebot.router import create_router
 from bot.posts import jobs, scheduler
 from bot.sink import IngestSink
 from bot.status import save_statuses
@@ -56,8 +55,8 @@ class Services:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def routers(self) -> list[APIRouter]:
-        onebot = self.adapters.get("onebot")
-        return [create_router(onebot)] if isinstance(onebot, OneBotAdapter) else []
+        """Every adapter's own endpoints (``Adapter.routers``), mounted beside the staff API."""
+        return [router for adapter in self.adapters.values() for router in adapter.routers()]
 
 
 def make_services(
