@@ -55,8 +55,9 @@ def test_models_and_migrations_describe_the_same_schema(fresh_database_url: str)
         warnings.simplefilter("ignore")  # SQLite cannot reflect expression indexes: they are checked by name below
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        found = inspect(engine)
+        stored = {ix["name"] for table in found.get_table_names() for ix in found.get_indexes(table)}
     assert diff == []
-    stored = {ix["name"] for table in inspect(engine).get_table_names() for ix in inspect(engine).get_indexes(table)}
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             stored |= set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars())

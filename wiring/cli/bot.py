@@ -11,7 +11,7 @@ from rich.table import Table
 
 from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic, load_traffic
 from ingest.models import Platform
-from wiring.cli.common import UserError, actor, console, friendly_errors, settings, unit_of_work
+from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
 
 app = typer.Typer(help="聊天机器人：模拟器、连接状态、发布策略与定时发布", no_args_is_help=True)
 
@@ -77,7 +77,7 @@ def status() -> None:
     """显示各聊天平台适配器的连接状态（由正在运行的 wenming run 定期写入）。"""
     from bot.status import load_statuses
 
-    with unit_of_work() as session:
+    with reading() as session:
         states = load_statuses(session)
     if not states:
         console.print("尚无适配器状态：请先运行 wenming run（并在 WENMING_BOT_ADAPTERS 中启用 onebot/wechat）")
@@ -144,7 +144,7 @@ def policy_list() -> None:
     from bot.models import PostPolicy
     from bot.posts.policy import policies
 
-    with unit_of_work() as session:
+    with reading() as session:
         rows = policies(session)
     if not rows:
         console.print("尚未设置任何群的发布策略：定时发布不会发到任何群。用 wenming bot policy set 设置。")

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from wenming import schema
-from wenming.db import create_db_engine, make_session_factory, transaction
+from wenming.db import create_db_engine, make_session_factory, read_transaction, transaction
 from wenming.errors import DomainError
 from wenming.settings import Settings, get_settings
 
@@ -107,6 +107,13 @@ def session_factory() -> sessionmaker[Session]:
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
-    """One committed transaction for a command step."""
+    """One committed transaction for a command step that writes (``reading`` for one that only looks)."""
     with transaction(session_factory()) as session:
+        yield session
+
+
+@contextmanager
+def reading() -> Iterator[Session]:
+    """A read-only command step: on SQLite it begins DEFERRED, so looking never waits for a writer's lock."""
+    with read_transaction(session_factory()) as session:
         yield session

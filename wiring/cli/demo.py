@@ -16,6 +16,7 @@ from wiring.cli.common import (
     console,
     engine,
     friendly_errors,
+    reading,
     settings,
     unit_of_work,
 )
@@ -67,7 +68,7 @@ def demo(
     summary = run_replay(messages_file, batch, console)
     render_summary(summary, console)
     console.print("4/6 统计")
-    with unit_of_work() as session:
+    with reading() as session:
         stats = collect_stats(session)
     render_stats(stats, console)
     console.print("5/6 预览 10 月活跃度排行榜的群发布（dry-run，不发送）")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from classifier.models import Label
 from ingest.models import HonourLevel, RawMessage, RawStatus, Report, ReportStatus, Unit
-from wiring.cli.common import UserError, console, friendly_errors, unit_of_work
+from wiring.cli.common import UserError, console, friendly_errors, reading
 
 app = typer.Typer(help="活动报送统计", no_args_is_help=True)
 
@@ -164,7 +164,7 @@ def stats(
     start, end = _parse_date(since, "--from"), _parse_date(until, "--to")
     if start and end and start > end:
         raise UserError("--from 不能晚于 --to")
-    with unit_of_work() as session:
+    with reading() as session:
         result = collect_stats(session, start, end)
     period = f"（{start or '最早'} 至 {end or '最新'}）" if start or end else ""
     render_stats(result, console, title=f"各单位活动报送统计{period}")

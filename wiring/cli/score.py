@@ -26,7 +26,7 @@ from scoring.schemas import (
     VolunteerStatsIn,
     XixiangCheckIn,
 )
-from wiring.cli.common import UserError, actor, console, friendly_errors, settings, unit_of_work
+from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
 
 app = typer.Typer(help="计分：月度活跃度排名、季度汇总表、年度得分与说明、工作人员录入", no_args_is_help=True)
 
@@ -91,7 +91,7 @@ def month(
     """月度活跃度排名：各单位本月实践活动次数、活跃天数、照片与活跃度。"""
     year, month_number = _parse(parse_month, month_text)
     rubric = service.load_rubric(rubric_name)
-    with unit_of_work() as session:
+    with reading() as session:
         ranking = service.monthly_ranking(session, settings(), rubric, year, month_number)
     table = Table(title=f"{year}年{month_number}月 文明实践活动活跃度排名（{rubric.name}）")
     rows = ranking.rows[:top] if top else ranking.rows
@@ -133,7 +133,7 @@ def quarter(
     """季度汇总表（长兴附件3格式：季度排名、单位、四项得分、合计；西乡六项）。"""
     year, quarter_number = _parse(parse_quarter, quarter_text)
     rubric = service.load_rubric(rubric_name)
-    with unit_of_work() as session:
+    with reading() as session:
         result = service.quarter_table(session, settings(), rubric, year, quarter_number)
     table = Table(title=result.title)
     table.add_column("季度排名", justify="right")
@@ -154,7 +154,7 @@ def year(
 ) -> None:
     """年度得分：预警、限期整改、同比与两年平均（长兴另列志愿者比例）。"""
     rubric = service.load_rubric(rubric_name)
-    with unit_of_work() as session:
+    with reading() as session:
         scores = service.annual_scores(session, settings(), rubric, year_number)
     table = Table(title=f"{year_number}年度 {rubric.title}")
     headers = ["级别", "得分", "上年", "同比", "两年平均", "预警", "限期整改"]
@@ -191,7 +191,7 @@ def explain(
 ) -> None:
     """逐项说明一个单位的年度得分：依据的报送、记录与算式。"""
     rubric = service.load_rubric(rubric_name)
-    with unit_of_work() as session:
+    with reading() as session:
         unit_id = service.resolve_unit(session, unit).id
         result = service.explain_unit(session, settings(), rubric, unit_id, year_number)
     total = _num(result.total)
@@ -404,7 +404,7 @@ def records(
     year_number: int = typer.Argument(..., metavar="YYYY", help="年度"),
 ) -> None:
     """列出一个单位某年度的全部录入记录（含已作废的），用于核对与作废。"""
-    with unit_of_work() as session:
+    with reading() as session:
         found = service.resolve_unit(session, unit)
         rows = service.list_records(session, found.id, year_number)
     table = Table(title=f"{found.name} {year_number}年 工作人员录入记录")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ingest import units
 from ingest.models import HonourLevel, Member, Unit
-from wiring.cli.common import UserError, actor, console, friendly_errors, unit_of_work
+from wiring.cli.common import UserError, actor, console, friendly_errors, reading, unit_of_work
 
 app = typer.Typer(help="文明单位名册：导入与查看", no_args_is_help=True)
 
@@ -51,7 +51,7 @@ def list_units(
             raise UserError(str(exc)) from None
     if category:
         query = query.where(Unit.category == category)
-    with unit_of_work() as session:
+    with reading() as session:
         rows = session.execute(query).all()
     if not rows:
         console.print("没有符合条件的单位。请先导入名册：wenming units import 名册.csv")

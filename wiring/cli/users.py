@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from accounts import service as accounts
 from accounts.models import Role, StaffUser
-from wiring.cli.common import UserError, actor, console, friendly_errors, unit_of_work
+from wiring.cli.common import UserError, actor, console, friendly_errors, reading, unit_of_work
 
 app = typer.Typer(help="工作人员账号与访问令牌", no_args_is_help=True)
 
@@ -59,7 +59,7 @@ def token(
 @friendly_errors
 def list_users() -> None:
     """列出所有工作人员账号。"""
-    with unit_of_work() as session:
+    with reading() as session:
         users = session.scalars(select(StaffUser).order_by(StaffUser.username)).all()
         table = Table("用户名", "显示名称", "角色", "状态", "最近登录")
         for user in users:

@@ -15,7 +15,16 @@ from classifier.ocr.service import OCR_REPORT_JOB
 from wenming.queue import service as queue_service
 from wenming.queue.models import JobKind, JobStatus
 from wenming.queue.worker import Worker
-from wiring.cli.common import UserError, actor, console, friendly_errors, session_factory, settings, unit_of_work
+from wiring.cli.common import (
+    UserError,
+    actor,
+    console,
+    friendly_errors,
+    reading,
+    session_factory,
+    settings,
+    unit_of_work,
+)
 from wiring.handlers import default_handlers
 
 jobs_app = typer.Typer(help="后台任务管理：重试失败任务、清理已完成任务", no_args_is_help=True)
@@ -72,7 +81,7 @@ def worker(
 @friendly_errors
 def status(dead: int = typer.Option(10, "--dead", min=0, help="显示最近多少条失败任务")) -> None:
     """显示后台任务队列：排队、执行中、完成、失败数量及失败原因。"""
-    with unit_of_work() as session:
+    with reading() as session:
         current = queue_service.queue_status(session, dead_limit=dead)
         ocr = ocr_service.ocr_summary(session)
     table = Table(title="后台任务队列")
