@@ -319,18 +319,6 @@ def audit_query(
     return stmt
 
 
-def record_change(
-    session: Session,
-    kind: str,
-    actor: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    reason: str | None = None,
-) -> AuditEntry:
-    """Append an audit row for a staff change that no domain service records (units, groups, users)."""
-    return audit.record(session, actor, AuditKind(kind), before=before, after=after, reason=reason)
-
-
 # --- dashboard -------------------------------------------------------------------------------------
 
 

@@ -307,6 +307,22 @@ def reclassify(
     return done
 
 
+def reclassify_now(
+    session: Session,
+    actor: str,
+    settings: Settings,
+    report_ids: Sequence[int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Staff re-classify reports in the foreground (``wenming reports reclassify``): one audit row for the run."""
+    changed = reclassify(session, settings, report_ids, progress)
+    after = {"version": registry.current_version(settings), "reclassified": changed}
+    if report_ids is not None:
+        after["report_ids"] = list(report_ids)
+    audit.record(session, actor, AuditKind.RECLASSIFY, after=after)
+    return changed
+
+
 def correction_examples(session: Session, settings: Settings) -> list[corpus.Example]:
     """Staff-labelled reports as training examples, weighted above the seed corpus."""
     examples = []

@@ -38,6 +38,7 @@ class AuditKind(ZhEnum):
     RECORD = "record", "台账记录"
     JOB = "job", "后台任务"
     CLASSIFIER_VERSION = "classifier_version", "分类模型版本"
+    RECLASSIFY = "reclassify", "重新分类"
     POST_POLICY = "post_policy", "发布策略"
 
 

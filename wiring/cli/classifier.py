@@ -167,5 +167,7 @@ def reclassify_command(
             TextColumn("重新分类"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
         ) as bar:
             task = bar.add_task("reclassify", total=total)
-            changed = classifier_service.reclassify(session, config, report, progress=lambda n: bar.advance(task, n))
+            changed = classifier_service.reclassify_now(
+                session, actor(), config, report, progress=lambda n: bar.advance(task, n)
+            )
     console.print(f"完成：共 {total} 条报告，重新分类 {changed} 条，{total - changed} 条为人工更正保持不变")
