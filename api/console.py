@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from accounts import security
 from accounts import service as auth
 from accounts.models import Role
-from api import exports, presenters, schemas, scores
+from api import exports, presenters, scores
 from api import repository as repo
 from api.deps import (
     CSRF_FIELD,
@@ -34,6 +34,7 @@ from api.routers.auth import set_session_cookie
 from classifier import jobs as classifier_jobs
 from classifier import service as classifier_service
 from classifier.models import ClassificationSource, Label
+from classifier.schemas import ClassificationPatch
 from ingest import service as ingest_service
 from ingest import units as unit_service
 from ingest.models import HonourLevel, Platform, ReportStatus, Unit
@@ -333,19 +334,10 @@ def review_relabel(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
     try:
-        body = schemas.ClassificationPatch(
-            label=label, secondary_labels=secondary or [], reason=reason.strip() or "控制台审核"
-        )
+        body = ClassificationPatch(label=label, secondary_labels=secondary or [], reason=reason.strip() or "控制台审核")
     except ValidationError as exc:
         raise _form_error(exc) from None
-    classifier_service.correct_classification(
-        db,
-        report_id,
-        label=body.label.value,
-        secondary_labels=[s.value for s in body.secondary_labels],
-        actor=me.actor,
-        reason=body.reason,
-    )
+    classifier_service.relabel(db, me.actor, report_id, body)
     return _card_response(request, db, me, report_id, f"已改为「{body.label.zh}」")
 
 

@@ -241,15 +241,6 @@ class ReportDetail(ReportOut):
     corrections: list[AuditEntryOut]
 
 
-class ClassificationPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    label: Label
-    secondary_labels: list[Label] = Field(default_factory=list, max_length=4)
-    facts: dict[str, Any] | None = None
-    reason: str = Field(min_length=1, max_length=500, description="修改理由，记入审计日志")
-
-
 class ReportAssign(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -23,7 +23,7 @@ from classifier.facts import LEVELS
 from classifier.models import Classification, ClassificationSource, Label
 from classifier.predictor import Predictor
 from classifier.registry import VersionError, VersionInfo
-from classifier.schemas import ClassificationResult, EvaluationReport
+from classifier.schemas import ClassificationPatch, ClassificationResult, EvaluationReport
 from ingest.models import Report, ReportStatus
 from wenming import audit
 from wenming.audit import AuditKind
@@ -272,6 +272,19 @@ def correct_classification(
     subject = ("report", report_id)
     audit.record(session, actor, AuditKind.CLASSIFICATION, subject=subject, before=before, after=after, reason=reason)
     return row
+
+
+def relabel(session: Session, actor: str, report_id: int, data: ClassificationPatch) -> Classification:
+    """A staff correction as the API and the console take it (``correct_classification`` does the work)."""
+    return correct_classification(
+        session,
+        report_id,
+        label=data.label.value,
+        secondary_labels=[label.value for label in data.secondary_labels],
+        facts=data.facts,
+        actor=actor,
+        reason=data.reason,
+    )
 
 
 def _snapshot(current: Classification | None, report: Report) -> dict[str, Any]:

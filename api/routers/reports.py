@@ -13,6 +13,7 @@ from api.deps import DbSession, OptionalId, Paging, ResourceId, Reviewer, Viewer
 from api.errors import BadRequest, ErrorResponse, NotFound
 from classifier import service as classifier_service
 from classifier.models import Label
+from classifier.schemas import ClassificationPatch
 from ingest import service as ingest_service
 from ingest.models import ReportStatus
 
@@ -80,18 +81,10 @@ def read_report(report_id: ResourceId, db: DbSession, _me: Viewer) -> schemas.Re
     responses={404: {"model": ErrorResponse}},
 )
 def patch_classification(
-    report_id: ResourceId, body: schemas.ClassificationPatch, db: DbSession, me: Reviewer
+    report_id: ResourceId, body: ClassificationPatch, db: DbSession, me: Reviewer
 ) -> schemas.ReportDetail:
     """Correct a report's labels and facts; audited, never overwritten by the model, used for retraining."""
-    classifier_service.correct_classification(
-        db,
-        report_id,
-        label=body.label.value,
-        secondary_labels=[s.value for s in body.secondary_labels],
-        facts=body.facts,
-        actor=me.actor,
-        reason=body.reason,
-    )
+    classifier_service.relabel(db, me.actor, report_id, body)
     return _detail(db, report_id)
 
 

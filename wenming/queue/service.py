@@ -42,20 +42,9 @@ class Queued:
 DEFAULT_MAX_ATTEMPTS = 5
 
 
-def enqueue(
-    session: Session,
-    kind: str,
-    payload: dict[str, Any] | None = None,
-    *,
-    key: str | None = None,
-    priority: int = 0,
-    delay_seconds: float = 0.0,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-) -> Job:
-    """Add a job; the same ``key`` never makes a second job, whatever state the first one is in."""
-    return submit(
-        session, kind, payload, key=key, priority=priority, delay_seconds=delay_seconds, max_attempts=max_attempts
-    ).job
+def enqueue(session: Session, kind: str, payload: dict[str, Any] | None = None, **options: Any) -> Job:
+    """Add a job (options as for ``submit``); the same ``key`` never makes a second job, whatever its state."""
+    return submit(session, kind, payload, **options).job
 
 
 def submit(
