@@ -28,9 +28,9 @@ from api.deps import (
     DbSession,
     ResourceId,
     client_address,
+    set_session_cookie,
 )
 from api.errors import ApiError, from_domain
-from api.routers.auth import set_session_cookie
 from classifier import jobs as classifier_jobs
 from classifier import service as classifier_service
 from classifier.models import ClassificationSource, Label

@@ -19,27 +19,11 @@ from api.deps import (
     ResourceId,
     Viewer,
     client_address,
+    set_session_cookie,
 )
 from api.errors import ErrorResponse, error_response
-from wenming.settings import Settings
 
 router = APIRouter(tags=["认证与用户"])
-
-
-def set_session_cookie(response: Response, request: Request, settings: Settings, value: str) -> None:
-    """HttpOnly, SameSite=Lax, and Secure whenever the console is reached over HTTPS (or forced on)."""
-    secure = settings.session_cookie_secure
-    if secure is None:
-        secure = request.url.scheme == "https"
-    response.set_cookie(
-        SESSION_COOKIE,
-        value,
-        max_age=settings.session_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=secure,
-        path="/",
-    )
 
 
 @router.post(
