@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
+from capture.schemas import AdapterStatus
 from ingest.models import Platform
 from ingest.schemas import IncomingMessage
+
+__all__ = ["Adapter", "AdapterStatus", "GroupInfo", "MessageSink", "PostTarget", "SendError"]
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
 
 @dataclass(frozen=True)
@@ -18,21 +23,6 @@ class GroupInfo:
     group_id: str
     name: str | None
     member_count: int | None = None
-
-
-@dataclass
-class AdapterStatus:
-    """What `wenming bot status` shows for one adapter."""
-
-    name: str
-    platform: str
-    connected: bool
-    detail: str = ""
-    accounts: list[str] = field(default_factory=list)
-    last_event_at: datetime | None = None
-    problem: str = ""  # a platform code explaining a logout (web WeChat retcode 1101/1102/1203)
-    send_failures: int = 0  # consecutive failed sends: failing while "connected" means frozen
-    last_send_error: str = ""
 
 
 class SendError(RuntimeError):
@@ -93,3 +83,8 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     async def list_groups(self) -> list[GroupInfo]:
         """Groups the bot account is in."""
+
+    def routers(self) -> list[APIRouter]:
+        """HTTP endpoints the platform calls (webhooks, a reverse WebSocket), mounted by ``wenming run`` as they
+        are; an adapter that dials out itself (itchat) has none."""
+        return []

@@ -10,11 +10,10 @@ from typing import Any
 from bot.base import Adapter, SendError
 from bot.posts import jobs
 from bot.posts.policy import targets
-from bot.status import StoredState, load_statuses
 from capture import gaps
 from capture import repository as capture_repository
 from capture import service as capture_service
-from capture.schemas import AdapterHealth, AlertView, HealthReport
+from capture.schemas import AlertView, HealthReport
 from wenming.db import transaction
 from wenming.settings import Settings
 
@@ -27,27 +26,10 @@ NO_CHANNEL = (
 )
 
 
-def adapter_health(states: list[StoredState]) -> list[AdapterHealth]:
-    return [
-        AdapterHealth(
-            name=s.name,
-            platform=s.platform,
-            connected=s.connected,
-            detail=s.detail,
-            problem=s.problem,
-            send_failures=s.send_failures,
-            last_send_error=s.last_send_error,
-            changed_at=s.changed_at,
-            stale=s.stale,
-        )
-        for s in states
-    ]
-
-
 def check(factory: Any, settings: Settings, now: datetime | None = None) -> HealthReport:
-    """One health check in its own transaction (also what `wenming bot status` runs before it prints)."""
+    """One health check in its own transaction."""
     with transaction(factory) as session:
-        states = adapter_health(load_statuses(session, now))
+        states = capture_repository.adapter_states(session, now)
         return capture_service.check_health(session, settings, states, now)
 
 

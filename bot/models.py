@@ -1,46 +1,24 @@
-"""Tables the bot edge owns: adapter connection state, per-group post policy, and the post log."""
+"""Tables the bot edge owns: per-group post policy and the post log (adapter state lives in capture)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
-from sqlalchemy import Boolean, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import Float, Unicode
 
 from wenming.db import Base, UTCDateTime, utcnow
+from wenming.names import ZhEnum
 
 
-class PostPolicy(StrEnum):
+class PostPolicy(ZhEnum):
     """What a group may see of a ranking; public bottom places can embarrass units."""
 
-    TOP_N = "top_n"  # only the first N places
-    FULL = "full"  # the whole table
-    STAFF_ONLY = "staff_only"  # staff group: full table plus warnings and reminders
-    NONE = "none"  # nothing is posted here
-
-    @property
-    def zh(self) -> str:
-        return {"top_n": "仅前 N 名", "full": "完整排名", "staff_only": "仅工作人员", "none": "不发布"}[self.value]
-
-
-class AdapterState(Base):
-    """Last known connection state per adapter, written by `wenming run` for `wenming bot status`."""
-
-    __tablename__ = "bot_adapter_state"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    platform: Mapped[str] = mapped_column(String(20))
-    connected: Mapped[bool] = mapped_column(Boolean, default=False)
-    detail: Mapped[str] = mapped_column(Text, default="")
-    accounts: Mapped[str] = mapped_column(String(500), default="")
-    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when ``connected`` last flipped
-    problem: Mapped[str] = mapped_column(String(20), default="")  # e.g. web WeChat retcode 1102
-    send_failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive; while connected: frozen
-    last_send_error: Mapped[str] = mapped_column(Text, default="")
+    TOP_N = "top_n", "仅前 N 名"  # only the first N places
+    FULL = "full", "完整排名"  # the whole table
+    STAFF_ONLY = "staff_only", "仅工作人员"  # staff group: full table plus warnings and reminders
+    NONE = "none", "不发布"  # nothing is posted here
 
 
 class GroupPostPolicy(Base):

@@ -1,14 +1,32 @@
-"""Tables for capture agents, their replay guard, per-group capture health, and capture alerts."""
+"""Tables for capture agents, their replay guard, adapter and per-group capture health, and capture alerts."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wenming.db import Base, UTCDateTime, utcnow
+from wenming.names import ZhEnum
+
+
+class AdapterState(Base):
+    """Last known state per chat adapter, written by `wenming run`; the health check and `bot status` read it."""
+
+    __tablename__ = "bot_adapter_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    connected: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    accounts: Mapped[str] = mapped_column(String(500), default="")
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when ``connected`` last flipped
+    problem: Mapped[str] = mapped_column(String(20), default="")  # e.g. web WeChat retcode 1102
+    send_failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive; while connected: frozen
+    last_send_error: Mapped[str] = mapped_column(Text, default="")
 
 
 class CaptureAgent(Base):
@@ -66,20 +84,13 @@ class CaptureCursor(Base):
     position: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class AlertKind(StrEnum):
-    SILENT = "silent"  # a group normally active has been silent longer than usual
-    DISCONNECTED = "disconnected"  # an adapter lost its link and is reconnecting
-    LOGGED_OUT = "logged_out"  # an adapter's account was logged out (needs a person)
-    FROZEN = "frozen"  # an adapter says it is online but its sends fail
+class AlertKind(ZhEnum):
+    """What kind of capture problem an alert is about."""
 
-    @property
-    def zh(self) -> str:
-        return {
-            "silent": "群内长时间无消息",
-            "disconnected": "连接断开",
-            "logged_out": "账号掉线",
-            "frozen": "账号疑似冻结",
-        }[self.value]
+    SILENT = "silent", "群内长时间无消息"  # a group normally active has been silent longer than usual
+    DISCONNECTED = "disconnected", "连接断开"  # an adapter lost its link and is reconnecting
+    LOGGED_OUT = "logged_out", "账号掉线"  # an adapter's account was logged out (needs a person)
+    FROZEN = "frozen", "账号疑似冻结"  # an adapter says it is online but its sends fail
 
 
 class CaptureAlert(Base):

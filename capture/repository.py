@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from capture.models import AlertKind, CaptureAgent, CaptureAlert, CaptureCursor, GroupWatch
-from capture.schemas import AlertView, MediaFailure
+from capture.models import AdapterState, AlertKind, CaptureAgent, CaptureAlert, CaptureCursor, GroupWatch
+from capture.schemas import AdapterHealth, AlertView, MediaFailure
 from ingest.models import ChatGroup, MessageKind, RawMessage, RawStatus
+from wenming.db import utcnow
 
 ADAPTER_ZH = {"onebot": "QQ（OneBot）", "wechat": "微信（itchat-uos）"}
+STALE_AFTER = timedelta(seconds=60)  # `wenming run` writes every WENMING_BOT_STATUS_INTERVAL_SECONDS
+
+
+def adapter_states(session: Session, now: datetime | None = None) -> list[AdapterHealth]:
+    """Every adapter's last stored state; rows not refreshed for a minute are marked stale."""
+    now = now or utcnow()
+    return [
+        AdapterHealth(
+            name=row.name,
+            platform=row.platform,
+            connected=row.connected,
+            detail=row.detail,
+            accounts=row.accounts,
+            last_event_at=row.last_event_at,
+            updated_at=row.updated_at,
+            changed_at=row.changed_at,
+            problem=row.problem,
+            send_failures=row.send_failures,
+            last_send_error=row.last_send_error,
+            stale=now - row.updated_at > STALE_AFTER,
+        )
+        for row in session.scalars(select(AdapterState).order_by(AdapterState.name))
+    ]
 
 
 def agent_by_name(session: Session, name: str) -> CaptureAgent | None:

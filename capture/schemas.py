@@ -36,19 +36,37 @@ class BatchResult(BaseModel):
     rejected: int = 0
 
 
-@dataclass(frozen=True)
-class AdapterHealth:
-    """What the running process knows about one adapter (written to ``bot_adapter_state``)."""
+@dataclass
+class AdapterStatus:
+    """What an adapter reports about itself right now (``Adapter.status()``); `wenming run` stores it."""
 
     name: str
     platform: str
     connected: bool
     detail: str = ""
+    accounts: list[str] = field(default_factory=list)
+    last_event_at: datetime | None = None
+    problem: str = ""  # a platform code explaining a logout (web WeChat retcode 1101/1102/1203)
+    send_failures: int = 0  # consecutive failed sends: failing while "connected" means frozen
+    last_send_error: str = ""
+
+
+@dataclass(frozen=True)
+class AdapterHealth:
+    """An adapter's stored state as the health check and `wenming bot status` read it."""
+
+    name: str
+    platform: str
+    connected: bool
+    detail: str = ""
+    accounts: str = ""
+    last_event_at: datetime | None = None
+    updated_at: datetime | None = None
+    changed_at: datetime | None = None  # when ``connected`` last flipped
     problem: str = ""
     send_failures: int = 0
     last_send_error: str = ""
-    changed_at: datetime | None = None
-    stale: bool = False
+    stale: bool = False  # not refreshed for a minute: `wenming run` is not running (or no longer has it)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,15 @@ from sqlalchemy import delete
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from capture import audit, gaps, keys, repository
-from capture.models import AgentRequest, AlertKind, CaptureAgent, CaptureAlert, GroupWatch
-from capture.schemas import Ack, AdapterHealth, BatchResult, GroupHealth, HealthReport
+from capture import gaps, keys, repository
+from capture.models import AdapterState, AgentRequest, AlertKind, CaptureAgent, CaptureAlert, GroupWatch
+from capture.schemas import Ack, AdapterHealth, AdapterStatus, BatchResult, GroupHealth, HealthReport
 from ingest.models import ChatGroup
 from ingest.schemas import IngestOutcome
+from wenming import audit
+from wenming.audit import AuditKind
 from wenming.db import utcnow
+from wenming.errors import Conflict, DomainError, NotFound
 from wenming.settings import Settings
 
 AGENT_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")  # it travels in an HTTP header: ASCII only
@@ -30,12 +33,20 @@ RAW_CURSOR = "health_raw_messages"
 LEARN_EVERY = timedelta(hours=24)
 
 
-class CaptureError(ValueError):
+class CaptureError(DomainError):
     """A request or staff action capture cannot carry out; the message is Chinese."""
 
 
 class AgentAuthError(CaptureError):
     """The request is not from a valid, current agent (401)."""
+
+
+class AgentExists(CaptureError, Conflict):
+    """An agent of that name exists (revoked ones too: names are never reused)."""
+
+
+class UnknownName(CaptureError, NotFound):
+    """No agent or group of that name."""
 
 
 # -- agents --
@@ -48,13 +59,13 @@ def add_agent(session: Session, settings: Settings, name: str, *, actor: str) ->
             "采集代理名称只能包含字母、数字、下划线、点和短横线（它会放在 HTTP 头里），长度 2–64，如 office-pc1"
         )
     if repository.agent_by_name(session, name) is not None:
-        raise CaptureError(f"采集代理「{name}」已存在（如需换新密钥，先 agents revoke 再用新名称创建）")
+        raise AgentExists(f"采集代理「{name}」已存在（如需换新密钥，先 agents revoke 再用新名称创建）")
     agent = CaptureAgent(name=name, key_salt=keys.new_salt(), secret_hash="", created_by=actor, messages_stored=0)
     session.add(agent)
     session.flush()
     secret = keys.derive_secret(keys.server_key(settings), agent.id, agent.key_salt)
     agent.secret_hash = keys.digest(secret)
-    audit.record(session, "agent_added", actor, after={"agent": name, "agent_id": agent.id})
+    audit.record(session, actor, AuditKind.CAPTURE_AGENT, subject=("capture_agent", agent.id), after={"name": name})
     return agent, secret
 
 
@@ -62,16 +73,17 @@ def revoke_agent(session: Session, name: str, *, actor: str, reason: str | None 
     """From now on every request of this agent is refused."""
     agent = repository.agent_by_name(session, name)
     if agent is None:
-        raise CaptureError(f"没有名为「{name}」的采集代理")
+        raise UnknownName(f"没有名为「{name}」的采集代理")
     if agent.revoked_at is not None:
         raise CaptureError(f"采集代理「{name}」已吊销")
     agent.revoked_at, agent.revoked_by = utcnow(), actor
     audit.record(
         session,
-        "agent_revoked",
         actor,
-        before={"agent": name, "revoked": False},
-        after={"revoked": True},
+        AuditKind.CAPTURE_AGENT,
+        subject=("capture_agent", agent.id),
+        before={"name": name, "revoked": False},
+        after={"name": name, "revoked": True},
         reason=reason,
     )
     return agent
@@ -268,7 +280,7 @@ def set_group_watch(
     """The office's own expectation for a group: alert after ``minutes`` of silence, or never (``watched=False``)."""
     group = repository.group_by_key(session, platform, key)
     if group is None:
-        raise CaptureError(f"没有找到 {platform} 群「{key}」（需先采集到该群的消息）")
+        raise UnknownName(f"没有找到 {platform} 群「{key}」（需先采集到该群的消息）")
     if minutes is not None and not 10 <= minutes <= 60 * 24 * 60:
         raise CaptureError("间隔应在 10 分钟到 60 天之间")
     watch = session.get(GroupWatch, group.id) or GroupWatch(group_id=group.id, watched=True)
@@ -277,15 +289,32 @@ def set_group_watch(
     session.add(watch)
     audit.record(
         session,
-        "capture_watch",
         actor,
-        before=before | {"group_id": group.id},
+        AuditKind.CAPTURE_WATCH,
+        subject=("group", group.id),
+        before=before,
         after={"expected_gap_minutes": minutes, "watched": watched},
     )
     return watch
 
 
 # -- health --
+
+
+def save_adapter_states(session: Session, statuses: Sequence[AdapterStatus], now: datetime | None = None) -> None:
+    """Upsert one row per adapter (`wenming run` every few seconds); remembers when ``connected`` flipped."""
+    now = now or utcnow()
+    for status in statuses:
+        row = session.get(AdapterState, status.name) or AdapterState(name=status.name)
+        if row.changed_at is None or row.connected != status.connected:
+            row.changed_at = now
+        row.platform, row.connected, row.detail = status.platform, status.connected, status.detail
+        row.accounts = "、".join(status.accounts)[:500]
+        row.last_event_at, row.updated_at = status.last_event_at, now
+        row.problem, row.send_failures = status.problem[:20], status.send_failures
+        row.last_send_error = status.last_send_error[:2000]
+        session.add(row)
+    session.flush()
 
 
 def check_health(

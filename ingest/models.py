@@ -16,23 +16,21 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wenming.db import Base, JSONType, UTCDateTime, utcnow
+from wenming.names import ZhEnum
 
 
-class HonourLevel(StrEnum):
+class HonourLevel(ZhEnum):
     """文明单位 honour level; the Chinese name is what staff see."""
 
-    NATIONAL = "national"
-    PROVINCIAL = "provincial"
-    CITY = "city"
-    COUNTY = "county"
-
-    @property
-    def zh(self) -> str:
-        return {"national": "全国", "provincial": "省", "city": "市", "county": "县"}[self.value]
+    NATIONAL = "national", "全国"
+    PROVINCIAL = "provincial", "省"
+    CITY = "city", "市"
+    COUNTY = "county", "县"
 
     @classmethod
     def parse(cls, value: str) -> HonourLevel:
@@ -44,9 +42,9 @@ class HonourLevel(StrEnum):
         raise ValueError(f"未知的文明单位级别：{value!r}（应为 全国/省/市/县）")
 
 
-class Platform(StrEnum):
-    WECHAT = "wechat"
-    QQ = "qq"
+class Platform(ZhEnum):
+    WECHAT = "wechat", "微信"
+    QQ = "qq", "QQ"
 
 
 class MessageKind(StrEnum):
@@ -57,21 +55,21 @@ class MessageKind(StrEnum):
     OTHER = "other"
 
 
-class RawStatus(StrEnum):
+class RawStatus(ZhEnum):
     """Where a raw message is in the pipeline."""
 
-    RECEIVED = "received"  # stored, not yet assembled
-    ASSEMBLED = "assembled"  # part of a report
-    IGNORED = "ignored"  # kept, but never a report (system, staff, bot, recall, chatter kinds)
-    REJECTED = "rejected"  # bad input, kept for inspection with an error
+    RECEIVED = "received", "待处理"  # stored, not yet assembled
+    ASSEMBLED = "assembled", "已组装"  # part of a report
+    IGNORED = "ignored", "不成报送"  # kept, but never a report (system, staff, bot, recall, chatter kinds)
+    REJECTED = "rejected", "有误"  # bad input, kept for inspection with an error
 
 
-class ReportStatus(StrEnum):
-    UNCLASSIFIED = "unclassified"
-    CLASSIFIED = "classified"
-    NEEDS_REVIEW = "needs_review"
-    CORRECTED = "corrected"
-    WITHDRAWN = "withdrawn"  # the sender recalled (撤回) its text, or every photo of a photo-only report
+class ReportStatus(ZhEnum):
+    UNCLASSIFIED = "unclassified", "未分类"
+    CLASSIFIED = "classified", "已分类"
+    NEEDS_REVIEW = "needs_review", "待审核"  # the model is unsure: staff look at it
+    CORRECTED = "corrected", "已更正"  # staff set the labels; the model never overrides them
+    WITHDRAWN = "withdrawn", "已撤回"  # the sender recalled (撤回) its text, or every photo of a photo-only report
 
 
 class Unit(Base):
@@ -177,6 +175,47 @@ class Report(Base):
     unit: Mapped[Unit | None] = relationship(lazy="raise")
     sender: Mapped[Member] = relationship(lazy="raise")
     group: Mapped[ChatGroup] = relationship(lazy="raise")
+
+
+# The report list is newest first; this index lets the database read the first page without sorting all reports.
+Index("ix_reports_first_message_at_id", Report.first_message_at, Report.id)
+# Covering indexes for scoring's windows (scoring.repository): counted statuses, then the month/quarter/year
+# range on the counting day, then the columns the GROUP BY reads, so that a month reads a twelfth of one index.
+Index(
+    "ix_reports_scoring_effective_day",
+    Report.status,
+    func.coalesce(Report.activity_date, Report.post_date),
+    Report.unit_id,
+    Report.label,
+    Report.photo_count,
+    Report.possible_repost,
+    Report.activity_date,
+    Report.post_date,
+    Report.id,
+)
+Index(
+    "ix_reports_scoring_post_day",
+    Report.status,
+    Report.post_date,
+    Report.unit_id,
+    Report.label,
+    Report.photo_count,
+    Report.possible_repost,
+    Report.id,
+)
+# One unit's year (a score explanation) reads its own slice instead of the whole window.
+Index(
+    "ix_reports_scoring_unit_day",
+    Report.unit_id,
+    Report.status,
+    func.coalesce(Report.activity_date, Report.post_date),
+    Report.label,
+    Report.photo_count,
+    Report.possible_repost,
+    Report.activity_date,
+    Report.post_date,
+    Report.id,
+)
 
 
 class ReportPhoto(Base):

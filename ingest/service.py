@@ -9,20 +9,22 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from classifier.models import Correction
 from ingest import media as media_store
 from ingest import repository
 from ingest.assembly import Assembler, AssemblyStats
-from ingest.models import Media, Member, MessageKind, RawMessage, RawStatus, Report, Unit
+from ingest.models import ChatGroup, Media, Member, MessageKind, RawMessage, RawStatus, Report, Unit
 from ingest.schemas import IncomingMessage, IngestOutcome
 from ingest.validation import describe_validation_error, jsonable_payload
+from wenming import audit
+from wenming.audit import AuditKind
 from wenming.db import utcnow
+from wenming.errors import Conflict, DomainError, NotFound
 from wenming.settings import Settings
 
 ReportHook = Callable[[Session, Report], object]
 
 
-class IngestError(ValueError):
+class IngestError(DomainError):
     """A staff action on ingest data that cannot be done; the message is Chinese."""
 
 
@@ -178,23 +180,16 @@ def assign_member_unit(
     """Staff say which unit a sender belongs to; it wins over any nickname from now on."""
     member = session.get(Member, member_id)
     if member is None:
-        raise IngestError(f"找不到成员 {member_id}")
-    if unit_id is not None and session.get(Unit, unit_id) is None:
-        raise IngestError(f"找不到单位 {unit_id}")
+        raise NotFound(f"找不到成员 {member_id}")
+    if unit_id is not None:
+        _unit(session, unit_id)
     before = {"unit_id": member.unit_id, "unit_source": member.unit_source}
     member.unit_id = unit_id
     member.unit_source = "staff" if unit_id is not None else None
-    session.add(
-        Correction(
-            kind="member_unit",
-            member_id=member.id,
-            actor=actor,
-            before=before,
-            after={"unit_id": unit_id, "unit_source": member.unit_source},
-            reason=reason,
-        )
+    after = {"unit_id": unit_id, "unit_source": member.unit_source}
+    audit.record(
+        session, actor, AuditKind.MEMBER_UNIT, subject=("member", member.id), before=before, after=after, reason=reason
     )
-    session.flush()
     return member
 
 
@@ -210,9 +205,10 @@ def assign_report_unit(
     """Attribute a report to a unit; optionally remember the sender, which also files their other unassigned reports."""
     report = session.get(Report, report_id)
     if report is None:
-        raise IngestError(f"找不到报送 {report_id}")
-    if session.get(Unit, unit_id) is None:
-        raise IngestError(f"找不到单位 {unit_id}")
+        raise NotFound(f"找不到报送 {report_id}")
+    unit = _unit(session, unit_id)
+    if not unit.active:
+        raise Conflict(f"单位「{unit.name}」已停用，不能再归入报送")
     before = {"unit_id": report.unit_id}
     report.unit_id = unit_id
     after: dict[str, Any] = {"unit_id": unit_id}
@@ -222,8 +218,31 @@ def assign_report_unit(
         for other in others:
             other.unit_id = unit_id
         after["also_assigned_report_ids"] = [other.id for other in others]
-    session.add(
-        Correction(kind="report_unit", report_id=report.id, actor=actor, before=before, after=after, reason=reason)
+    audit.record(
+        session, actor, AuditKind.REPORT_UNIT, subject=("report", report.id), before=before, after=after, reason=reason
     )
-    session.flush()
     return report
+
+
+def _unit(session: Session, unit_id: int) -> Unit:
+    """The unit a staff action names; a missing one is a mistake in the request (field ``unit_id``)."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise IngestError(f"找不到单位 {unit_id}", details=[{"loc": ["body", "unit_id"], "message": "单位不存在"}])
+    return unit
+
+
+def rename_group(session: Session, actor: str, group_id: int, name: str) -> ChatGroup:
+    """Staff give a group the name they know it by (WeChat groups are often renamed)."""
+    group = session.get(ChatGroup, group_id)
+    if group is None:
+        raise NotFound("群不存在")
+    name = name.strip()
+    if not name:
+        raise IngestError("群名不能为空")
+    before = {"group_id": group.id, "name": group.name}
+    group.name = name
+    session.flush()
+    after = {"group_id": group.id, "name": group.name}
+    audit.record(session, actor, AuditKind.GROUP, subject=("group", group.id), before=before, after=after)
+    return group

@@ -15,7 +15,7 @@ from api.deps import AppSettings, DbSession
 from api.errors import ApiError, ErrorResponse
 from capture import service as capture_service
 from capture.schemas import BatchIn, BatchResult
-from wenming import pipeline
+from classifier import pipeline
 from wenming.db import transaction
 from wenming.settings import Settings
 

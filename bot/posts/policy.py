@@ -8,13 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import GroupPostPolicy, PostPolicy
+from wenming import audit
+from wenming.audit import AuditKind
+from wenming.errors import DomainError
 
 CHAT_PLATFORMS = ("qq", "wechat")
 ROBOT_PLATFORMS = ("wecom", "dingtalk")  # official group robots; the "group" is the robot's configured name
 PLATFORM_ZH = {"qq": "QQ", "wechat": "微信", "wecom": "企业微信机器人", "dingtalk": "钉钉机器人"}
 
 
-class PolicyError(ValueError):
+class PolicyError(DomainError):
     """Bad policy input; the message is Chinese."""
 
 
@@ -61,3 +64,25 @@ def targets(session: Session, *, staff_only: bool) -> list[GroupPostPolicy]:
     """Groups a post goes to: every group with a policy, or only staff groups for internal lists."""
     wanted = [PostPolicy.STAFF_ONLY.value] if staff_only else [p.value for p in PostPolicy if p is not PostPolicy.NONE]
     return [p for p in policies(session) if p.policy in wanted]
+
+
+def change_policy(
+    session: Session,
+    actor: str,
+    platform: str,
+    group_id: str,
+    policy: str,
+    top_n: int = 10,
+    robots: Mapping[str, str] | None = None,
+) -> GroupPostPolicy:
+    """Staff set what a group may see (``wenming bot policy set``): one audit row with the old and new policy."""
+    old = session.scalars(
+        select(GroupPostPolicy).where(GroupPostPolicy.platform == platform, GroupPostPolicy.group_id == group_id)
+    ).first()
+    before = {"policy": old.policy, "top_n": old.top_n} if old is not None else {}
+    row = set_policy(session, platform, group_id, policy, top_n, robots)
+    after = {"platform": platform, "group_id": group_id, "policy": row.policy, "top_n": row.top_n}
+    audit.record(
+        session, actor, AuditKind.POST_POLICY, subject=("group", f"{platform}:{group_id}"), before=before, after=after
+    )
+    return row

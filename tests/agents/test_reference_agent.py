@@ -233,7 +233,7 @@ def test_time_window_sends_only_the_gap(client: TestClient, add_agent: Any, tmp_
 def test_a_revoked_agent_stops_with_the_servers_reason(
     client: TestClient, add_agent: Any, cli: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from wenming.cli.main import app
+    from wiring.cli.main import app
 
     agent = add_agent()
     assert cli.invoke(app, ["agents", "revoke", agent.name]).exit_code == 0

@@ -20,9 +20,9 @@ from bot.onebot.adapter import OneBotAdapter
 from bot.posts import jobs, scheduler
 from bot.posts.policy import set_policy
 from bot.sink import IngestSink
-from bot.status import save_statuses
 from bot.webhooks.setup import build_channels
 from capture.models import CaptureAlert
+from capture.service import save_adapter_states as save_statuses
 from tests.bot.onebot_events import SELF_ID, group_message_array
 from tests.bot.test_posts import RecordingAdapter
 from tests.bot.test_webhooks import WECOM_URL, Recorder
@@ -95,7 +95,7 @@ def test_stopped_traffic_raises_an_alert_tells_staff_elsewhere_and_the_gap_shows
 
     from typer.testing import CliRunner
 
-    from wenming.cli.main import app
+    from wiring.cli.main import app
 
     with transaction(committed_factory) as session:
         save_statuses(session, [AdapterStatus("onebot", "qq", True, "已连接：10001000", [str(SELF_ID)])])

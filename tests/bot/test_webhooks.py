@@ -326,7 +326,7 @@ def test_cli_sets_a_robot_policy_from_the_environment_and_masks_its_key(
     from typer.testing import CliRunner
 
     from tests.support import cli_settings
-    from wenming.cli.main import app
+    from wiring.cli.main import app
 
     hooks = {"县文明办工作群": {"kind": "wecom", "url": WECOM_URL}}
     with cli_settings(monkeypatch, post_webhooks=json.dumps(hooks, ensure_ascii=False)):

@@ -68,7 +68,7 @@ def cli(
 @pytest.fixture
 def add_agent(cli: CliRunner) -> Any:
     def add(name: str = "office-pc1") -> Agent:
-        from wenming.cli.main import app
+        from wiring.cli.main import app
 
         result = cli.invoke(app, ["agents", "add", name], env={"COLUMNS": "200"})
         assert result.exit_code == 0, result.output

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from capture.models import CaptureAgent
-from classifier.models import Correction
 from classifier.ocr.service import OCR_REPORT_JOB
 from ingest.models import Media, RawMessage, Report, Unit
 from tests.capture.conftest import Agent, batch_body
 from tests.ingest.builders import photo
+from wenming.audit import AuditEntry
 from wenming.db import transaction
 from wenming.queue.models import Job
 
@@ -169,15 +169,21 @@ def test_wrong_secret_stale_time_replay_unknown_and_revoked_agents_get_401_with_
     tampered = body.replace("义诊".encode(), "体检".encode())
     refused(client.post(URL, content=tampered, headers=agent.headers(body)), "签名不符")
 
-    from wenming.cli.main import app
+    from wiring.cli.main import app
 
     assert cli.invoke(app, ["agents", "revoke", agent.name, "--reason", "电脑报废"]).exit_code == 0
     refused(_push(client, agent, body), "已被吊销")
     assert _count(committed_factory, RawMessage) == 1
     with committed_factory() as session:
-        audit = session.scalars(select(Correction).order_by(Correction.id)).all()
+        audit = session.scalars(
+            select(AuditEntry).where(AuditEntry.kind == "capture_agent").order_by(AuditEntry.id)
+        ).all()
         row = session.scalars(select(CaptureAgent)).one()
-    assert [(a.kind, a.reason) for a in audit] == [("agent_added", None), ("agent_revoked", "电脑报废")]
+    assert [(a.after.get("revoked"), a.reason, a.subject_type) for a in audit] == [
+        (None, None, "capture_agent"),
+        (True, "电脑报废", "capture_agent"),
+    ]
+    assert all(a.actor.startswith("cli:") for a in audit)
     assert row.revoked_at is not None and agent.secret not in json.dumps([row.key_salt, row.secret_hash])
 
 
@@ -197,7 +203,7 @@ def test_an_oversized_body_is_refused_before_it_is_read(
 
 
 def test_agents_list_and_duplicate_names(cli: Any, add_agent: Any) -> None:
-    from wenming.cli.main import app
+    from wiring.cli.main import app
 
     add_agent("office-pc1")
     again = cli.invoke(app, ["agents", "add", "office-pc1"])

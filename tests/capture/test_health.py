@@ -13,8 +13,8 @@ from capture import repository as capture_repository
 from capture import service as capture_service
 from capture.models import CaptureAlert, GroupWatch
 from capture.schemas import AdapterHealth
-from classifier.models import Correction
 from tests.capture.health_support import CST, QQ_GROUP, every, say
+from wenming.audit import AuditEntry
 from wenming.settings import Settings
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=CST)
@@ -71,7 +71,7 @@ def test_a_quiet_group_never_alerts_until_the_office_sets_a_gap(session: Session
     assert watch.expected_gap_minutes == 1440
     [alert] = capture_service.check_health(session, settings, [], now=late).opened
     assert "按本群设置 1 天 0 小时" in alert.detail
-    audit = session.scalars(select(Correction).where(Correction.kind == "capture_watch")).one()
+    audit = session.scalars(select(AuditEntry).where(AuditEntry.kind == "capture_watch")).one()
     assert audit.actor == "staff:li" and audit.after == {"expected_gap_minutes": 1440, "watched": True}
 
 
