@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -317,23 +318,42 @@ def save_adapter_states(session: Session, statuses: Sequence[AdapterStatus], now
     session.flush()
 
 
+@dataclass
+class _Run:
+    """One health check: where it writes, what time it is, and which alerts it opened and closed."""
+
+    session: Session
+    settings: Settings
+    now: datetime
+    opened: list[CaptureAlert] = field(default_factory=list)
+    closed: list[CaptureAlert] = field(default_factory=list)
+
+    def open(self, alert: CaptureAlert) -> None:
+        self.session.add(alert)
+        self.opened.append(alert)
+
+    def close(self, alert: CaptureAlert, end: datetime, backfill: str) -> None:
+        alert.closed_at, alert.gap_end, alert.backfill = self.now, max(end, alert.gap_start), backfill
+        alert.notify_error = None  # the resolution is worth telling even if the opening could not be told
+        self.closed.append(alert)
+
+
 def check_health(
     session: Session, settings: Settings, adapters: Sequence[AdapterHealth], now: datetime | None = None
 ) -> HealthReport:
     """Advance last-message times, relearn usual gaps daily, open and close alerts. Returns what changed."""
-    now = now or utcnow()
-    _advance(session, settings, now)
-    opened: list[CaptureAlert] = []
-    closed: list[CaptureAlert] = []
+    run = _Run(session, settings, now or utcnow())
+    _advance(session, settings, run.now)
     watched = repository.watches(session)
     for watch, group in watched:
-        _relearn(session, settings, watch, group, now)
-        _check_group(session, settings, watch, group, now, opened, closed)
+        _relearn(session, settings, watch, group, run.now)
+        _check_group(run, watch, group)
     for adapter in adapters:
         if not adapter.stale:
-            _check_adapter(session, settings, adapter, [g for _, g in watched], now, opened, closed)
+            _check_link(run, adapter, [g for _, g in watched])
+            _check_frozen(run, adapter)
     session.flush()
-    return HealthReport(repository.views(session, opened), repository.views(session, closed))
+    return HealthReport(repository.views(session, run.opened), repository.views(session, run.closed))
 
 
 def _advance(session: Session, settings: Settings, now: datetime) -> None:
@@ -368,26 +388,18 @@ def _relearn(session: Session, settings: Settings, watch: GroupWatch, group: Cha
     watch.learned_at = now
 
 
-def _check_group(
-    session: Session,
-    settings: Settings,
-    watch: GroupWatch,
-    group: ChatGroup,
-    now: datetime,
-    opened: list[CaptureAlert],
-    closed: list[CaptureAlert],
-) -> None:
+def _check_group(run: _Run, watch: GroupWatch, group: ChatGroup) -> None:
+    """A group silent for longer than usual opens an alert; its next live message closes it with the window."""
     subject = f"group:{group.id}"
-    alert = repository.open_alert(session, subject)
+    alert = repository.open_alert(run.session, subject)
     if alert is not None and watch.last_message_at is not None and watch.last_message_at > alert.gap_start:
-        end = repository.first_message_after(session, group.id, alert.gap_start) or watch.last_message_at
-        _close(alert, now, end, "\n".join(_group_commands(group, alert.gap_start, end, settings)))
-        closed.append(alert)
+        end = repository.first_message_after(run.session, group.id, alert.gap_start) or watch.last_message_at
+        run.close(alert, end, "\n".join(_group_commands(group, alert.gap_start, end, run.settings)))
         return
-    limit = gaps.threshold(watch.usual_gap_seconds, watch.expected_gap_minutes, settings)
+    limit = gaps.threshold(watch.usual_gap_seconds, watch.expected_gap_minutes, run.settings)
     if alert is not None or not watch.watched or limit is None or watch.last_message_at is None:
         return
-    silence = (now - watch.last_message_at).total_seconds()
+    silence = (run.now - watch.last_message_at).total_seconds()
     if silence <= limit:
         return
     basis = "按本群设置" if watch.expected_gap_minutes is not None else "平时最长间隔约"
@@ -398,17 +410,17 @@ def _check_group(
         f"「{group.name or group.platform_id}」已 {gaps.describe_duration(silence)} 没有采集到新消息"
         f"（{basis} {usual}）：请确认机器人是否仍在群内、账号是否掉线"
     )
-    alert = CaptureAlert(
-        kind=AlertKind.SILENT.value,
-        subject=subject,
-        platform=group.platform,
-        group_id=group.id,
-        opened_at=now,
-        gap_start=watch.last_message_at,
-        detail=detail,
+    run.open(
+        CaptureAlert(
+            kind=AlertKind.SILENT.value,
+            subject=subject,
+            platform=group.platform,
+            group_id=group.id,
+            opened_at=run.now,
+            gap_start=watch.last_message_at,
+            detail=detail,
+        )
     )
-    session.add(alert)
-    opened.append(alert)
 
 
 def _group_commands(group: ChatGroup, start: datetime, end: datetime, settings: Settings) -> list[str]:
@@ -416,70 +428,52 @@ def _group_commands(group: ChatGroup, start: datetime, end: datetime, settings: 
     return gaps.backfill_commands(group.platform, key, start, end, settings.tz)
 
 
-def _close(alert: CaptureAlert, now: datetime, end: datetime, backfill: str) -> None:
-    alert.closed_at, alert.gap_end, alert.backfill = now, max(end, alert.gap_start), backfill
-    alert.notify_error = None  # the resolution is worth telling even if the opening could not be told
-
-
-def _check_adapter(
-    session: Session,
-    settings: Settings,
-    adapter: AdapterHealth,
-    groups: list[ChatGroup],
-    now: datetime,
-    opened: list[CaptureAlert],
-    closed: list[CaptureAlert],
+def _adapter_alert(
+    run: _Run, adapter: AdapterHealth, kind: AlertKind, subject: str, start: datetime, detail: str
 ) -> None:
-    since = adapter.changed_at or now
-    down = repository.open_alert(session, f"adapter:{adapter.name}")
+    run.open(
+        CaptureAlert(
+            kind=kind.value,
+            subject=subject,
+            platform=adapter.platform,
+            adapter=adapter.name,
+            opened_at=run.now,
+            gap_start=start,
+            detail=detail,
+        )
+    )
+
+
+def _check_link(run: _Run, adapter: AdapterHealth, groups: list[ChatGroup]) -> None:
+    """Down beyond the grace time: reconnecting, or logged out (with the reason); back up: the window per group."""
+    since = adapter.changed_at or run.now
+    down = repository.open_alert(run.session, f"adapter:{adapter.name}")
     if adapter.connected and down is not None:
-        commands = [
-            c
-            for g in groups
-            if g.platform == adapter.platform
-            for c in _group_commands(g, down.gap_start, since, settings)
-        ]
-        _close(down, now, since, "\n".join(commands) or "（该平台尚无已采集的群）")
-        closed.append(down)
+        mine = [g for g in groups if g.platform == adapter.platform]
+        commands = [c for g in mine for c in _group_commands(g, down.gap_start, since, run.settings)]
+        run.close(down, since, "\n".join(commands) or "（该平台尚无已采集的群）")
     elif not adapter.connected:
         kind = AlertKind.LOGGED_OUT if adapter.problem else AlertKind.DISCONNECTED
         detail = f"{repository.ADAPTER_ZH.get(adapter.name, adapter.name)}{kind.zh}：{adapter.detail or '无详情'}"
         if down is not None:
             down.kind, down.detail = kind.value, detail  # e.g. the retcode became known
-        elif (now - since).total_seconds() > settings.capture_adapter_grace_seconds:
-            down = CaptureAlert(
-                kind=kind.value,
-                subject=f"adapter:{adapter.name}",
-                platform=adapter.platform,
-                adapter=adapter.name,
-                opened_at=now,
-                gap_start=since,
-                detail=detail,
-            )
-            session.add(down)
-            opened.append(down)
-    frozen = repository.open_alert(session, f"frozen:{adapter.name}")
-    failing = adapter.connected and adapter.send_failures >= settings.capture_frozen_send_failures
+        elif (run.now - since).total_seconds() > run.settings.capture_adapter_grace_seconds:
+            _adapter_alert(run, adapter, kind, f"adapter:{adapter.name}", since, detail)
+
+
+def _check_frozen(run: _Run, adapter: AdapterHealth) -> None:
+    """Online, yet its sends keep failing: the account may be frozen (risk control)."""
+    frozen = repository.open_alert(run.session, f"frozen:{adapter.name}")
+    failing = adapter.connected and adapter.send_failures >= run.settings.capture_frozen_send_failures
     if frozen is not None and not failing and adapter.send_failures == 0:
-        _close(frozen, now, now, "冻结期间消息可能未采集：请按各群的缺口补采")
-        closed.append(frozen)
+        run.close(frozen, run.now, "冻结期间消息可能未采集：请按各群的缺口补采")
     elif frozen is None and failing:
         who = repository.ADAPTER_ZH.get(adapter.name, adapter.name)
         detail = (
             f"{who}显示在线，但连续 {adapter.send_failures} 次发送失败"
             f"（{adapter.last_send_error[:200]}）：账号可能被冻结或风控，请在手机上检查该账号"
         )
-        frozen = CaptureAlert(
-            kind=AlertKind.FROZEN.value,
-            subject=f"frozen:{adapter.name}",
-            platform=adapter.platform,
-            adapter=adapter.name,
-            opened_at=now,
-            gap_start=now,
-            detail=detail,
-        )
-        session.add(frozen)
-        opened.append(frozen)
+        _adapter_alert(run, adapter, AlertKind.FROZEN, f"frozen:{adapter.name}", run.now, detail)
 
 
 def mark_notified(
