@@ -52,6 +52,7 @@ class Platform(StrEnum):
 class MessageKind(StrEnum):
     TEXT = "text"
     IMAGE = "image"
+    STICKER = "sticker"  # 表情包 / 动画表情: never a photo, never a report
     SYSTEM = "system"
     RECALL = "recall"
     OTHER = "other"
@@ -62,8 +63,52 @@ class RawStatus(StrEnum):
 
     RECEIVED = "received"  # stored, not yet assembled
     ASSEMBLED = "assembled"  # part of a report
-    IGNORED = "ignored"  # kept, but never a report (system, staff, bot, recall, chatter kinds)
+    CHATTER = "chatter"  # a member's message that is not an activity report (收到, 👍, stickers…); staff can promote it
+    IGNORED = "ignored"  # kept, but never a report (system lines, office staff, the bot, recalls, empty texts)
     REJECTED = "rejected"  # bad input, kept for inspection with an error
+
+
+class MessageReason(StrEnum):
+    """Why a raw message is not part of a report; shown in the 消息 view and filterable."""
+
+    ACK = "ack"
+    THANKS = "thanks"
+    QUESTION = "question"
+    GREETING = "greeting"
+    EMOJI = "emoji"
+    STICKER = "sticker"
+    ANONYMOUS = "anonymous"
+    NOT_TEXT = "not_text"  # voice, video, file, location, cards without a title…
+    NO_PHOTO = "no_photo"  # an exported photo whose file the export did not provide
+    DEMOTED = "demoted"  # staff judged the report chatter
+    EMPTY = "empty"
+    SYSTEM = "system"
+    RECALL = "recall"
+    BOT = "bot"
+    STAFF = "staff"
+
+    @property
+    def zh(self) -> str:
+        return _REASON_ZH[self.value]
+
+
+_REASON_ZH = {
+    "ack": "应答（收到、好的、👍）",
+    "thanks": "致谢",
+    "question": "提问",
+    "greeting": "问候、祝福",
+    "emoji": "只有表情符号",
+    "sticker": "表情包",
+    "anonymous": "匿名消息",
+    "not_text": "语音、视频、文件等",
+    "no_photo": "图片（导出中没有图片文件）",
+    "demoted": "工作人员认定不是报送",
+    "empty": "空消息",
+    "system": "系统消息",
+    "recall": "撤回",
+    "bot": "机器人自己的消息",
+    "staff": "文明办工作人员",
+}
 
 
 class ReportStatus(StrEnum):
@@ -204,6 +249,7 @@ class RawMessage(Base):
         UniqueConstraint("platform", "group_id", "platform_message_id"),
         Index("ix_raw_messages_status_sent_at", "status", "sent_at"),
         Index("ix_raw_messages_recalls_message_id", "recalls_message_id"),
+        Index("ix_raw_messages_status_reason", "status", "reason"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -211,6 +257,7 @@ class RawMessage(Base):
     group_id: Mapped[int | None] = mapped_column(ForeignKey("chat_groups.id"))
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     sender_name: Mapped[str | None] = mapped_column(String(200))  # group card or nickname at the time
+    other_names: Mapped[list[str] | None] = mapped_column(JSONType)  # remark, nickname…: unit resolution tries all
     platform_message_id: Mapped[str | None] = mapped_column(String(200))
     recalls_message_id: Mapped[str | None] = mapped_column(String(200))  # a recall: the platform id it withdraws
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -221,5 +268,6 @@ class RawMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default=RawStatus.RECEIVED.value)
+    reason: Mapped[str | None] = mapped_column(String(20))  # MessageReason: why it is not part of a report
     error: Mapped[str | None] = mapped_column(Text)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"), index=True)

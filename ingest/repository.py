@@ -111,6 +111,7 @@ class PendingRaw(NamedTuple):
     media_id: int | None
     platform_message_id: str | None
     recalls_message_id: str | None
+    other_names: list[str] | None
 
 
 def pending_raw(session: Session, limit: int | None) -> list[PendingRaw]:
@@ -256,6 +257,17 @@ def earliest_other_posting(
         .order_by(ReportPhoto.posted_at, ReportPhoto.id)
         .limit(1)
     )
+
+
+def pending_one(session: Session, raw_id: int) -> PendingRaw | None:
+    """One raw message in the shape assembly reads (to promote it by hand)."""
+    stmt = select(*(getattr(RawMessage, name) for name in PendingRaw._fields)).where(RawMessage.id == raw_id)
+    row = session.execute(stmt).first()
+    return PendingRaw(*row) if row is not None else None
+
+
+def report_raw_messages(session: Session, report_id: int) -> Sequence[RawMessage]:
+    return session.scalars(select(RawMessage).where(RawMessage.report_id == report_id).order_by(RawMessage.id)).all()
 
 
 def unassigned_reports_of(session: Session, sender_id: int) -> Sequence[Report]:

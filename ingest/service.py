@@ -13,7 +13,7 @@ from classifier.models import Correction
 from ingest import media as media_store
 from ingest import repository
 from ingest.assembly import Assembler, AssemblyStats
-from ingest.models import Media, Member, MessageKind, RawMessage, RawStatus, Report, Unit
+from ingest.models import Media, Member, MessageKind, MessageReason, RawMessage, RawStatus, Report, Unit
 from ingest.schemas import IncomingMessage, IngestOutcome
 from ingest.validation import describe_validation_error, jsonable_payload
 from wenming.db import utcnow
@@ -70,6 +70,7 @@ def _store(session: Session, settings: Settings, message: IncomingMessage) -> In
         group_id=group.id,
         sender_id=sender.id if sender else None,
         sender_name=message.sender_name,
+        other_names=_other_names(message) or None,
         platform_message_id=message_key,
         recalls_message_id=message.recalls_message_id if message.kind == MessageKind.RECALL else None,
         sent_at=message.sent_at,
@@ -89,7 +90,7 @@ def _store(session: Session, settings: Settings, message: IncomingMessage) -> In
     if error is None and message.kind == MessageKind.IMAGE and message.media is None:
         error = "图片消息没有图片内容（下载失败？）"
     if message.from_self:
-        raw.status = RawStatus.IGNORED.value  # the bot's own posts are kept, never reports
+        raw.status, raw.reason = RawStatus.IGNORED.value, MessageReason.BOT.value  # kept, never reports
     if error is not None:
         raw.status, raw.error = RawStatus.REJECTED.value, error
         if raw.text and len(raw.text) > settings.max_text_length:
@@ -124,6 +125,16 @@ def _content_key(message: IncomingMessage) -> str:
     return "h:" + digest.hexdigest()[:40]
 
 
+def _other_names(message: IncomingMessage) -> list[str]:
+    """The sender's other names, without blanks and repeats of the display name."""
+    names: list[str] = []
+    for name in message.other_names:
+        name = name.strip()
+        if name and name != message.sender_name and name not in names:
+            names.append(name)
+    return names
+
+
 def _touch_member(session: Session, message: IncomingMessage, group_id: int) -> Member | None:
     if message.sender_id is None:
         return None
@@ -133,8 +144,9 @@ def _touch_member(session: Session, message: IncomingMessage, group_id: int) -> 
         if message.sender_name:
             member.display_name = message.sender_name
     member.first_seen_at = min(member.first_seen_at, message.sent_at)
-    if message.sender_name:
-        repository.record_member_name(session, member, group_id, message.sender_name, message.sent_at)
+    for name in (message.sender_name, *_other_names(message)):
+        if name:
+            repository.record_member_name(session, member, group_id, name, message.sent_at)
     return member
 
 
@@ -226,3 +238,87 @@ def assign_report_unit(
     )
     session.flush()
     return report
+
+
+PROMOTABLE_KINDS = (MessageKind.TEXT.value, MessageKind.IMAGE.value)
+
+
+def promote_message(
+    session: Session,
+    settings: Settings,
+    raw_message_id: int,
+    *,
+    actor: str,
+    reason: str | None = None,
+    on_report: ReportHook | None = None,
+) -> Report:
+    """Staff say a kept message is an activity report after all: it opens (or joins) a report; audited."""
+    raw = session.get(RawMessage, raw_message_id)
+    if raw is None:
+        raise IngestError(f"找不到消息 {raw_message_id}")
+    if raw.status != RawStatus.CHATTER.value:
+        raise IngestError("只有留作消息的群成员消息可以转为报送（系统消息、工作人员通知、撤回和有误的消息不行）")
+    if raw.kind not in PROMOTABLE_KINDS or (raw.kind == MessageKind.IMAGE.value and raw.media_id is None):
+        raise IngestError("只有文字或图片消息可以转为报送（表情包、语音、文件等不行）")
+    pending = repository.pending_one(session, raw.id)
+    assert pending is not None
+    before = {"raw_message_id": raw.id, "status": raw.status, "reason": raw.reason}
+    assembler = Assembler(session, settings)
+    try:
+        report = assembler.promote(pending)
+    except ValueError as exc:
+        raise IngestError(str(exc)) from None
+    assembler.finish()
+    session.add(
+        Correction(
+            kind="message_promoted",
+            report_id=report.id,
+            actor=actor,
+            before=before,
+            after={"raw_message_id": raw.id, "status": RawStatus.ASSEMBLED.value, "report_id": report.id},
+            reason=reason,
+        )
+    )
+    if on_report is not None:
+        for changed in assembler.changed_reports():
+            on_report(session, changed)
+    session.flush()
+    return report
+
+
+def demote_report(session: Session, report_id: int, *, actor: str, reason: str | None = None) -> list[int]:
+    """Staff say a report is chatter: its messages are kept as messages again and the report row goes; audited.
+
+    The audit row keeps what the report was (unit, label, status, text, photos), since the row itself is removed
+    so that no count, ranking or export can ever include it. Returns the raw message ids put back.
+    """
+    report = session.get(Report, report_id)
+    if report is None:
+        raise IngestError(f"找不到报送 {report_id}")
+    raws = repository.report_raw_messages(session, report.id)
+    before = {
+        "report_id": report.id,
+        "unit_id": report.unit_id,
+        "status": report.status,
+        "label": report.label,
+        "text": report.text,
+        "photo_count": report.photo_count,
+        "post_date": report.post_date.isoformat(),
+        "raw_message_ids": [raw.id for raw in raws],
+    }
+    for raw in raws:
+        raw.status, raw.reason, raw.report_id = RawStatus.CHATTER.value, MessageReason.DEMOTED.value, None
+    session.add(
+        Correction(
+            kind="report_demoted",
+            member_id=report.sender_id,
+            actor=actor,
+            before=before,
+            after={"status": RawStatus.CHATTER.value, "reason": MessageReason.DEMOTED.value},
+            reason=reason,
+        )
+    )
+    session.flush()
+    session.delete(report)
+    session.flush()
+    return before["raw_message_ids"]
