@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta, tzinfo
 
 import typer
 from rich import box
@@ -14,8 +14,8 @@ from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
 from classifier.models import Label
-from ingest.models import HonourLevel, RawMessage, RawStatus, Report, ReportStatus, Unit
-from wenming.cli.common import UserError, console, friendly_errors, unit_of_work
+from ingest.models import HonourLevel, Member, RawMessage, RawStatus, Report, ReportStatus, Unit
+from wenming.cli.common import UserError, console, friendly_errors, settings, unit_of_work
 
 app = typer.Typer(help="活动报送统计", no_args_is_help=True)
 
@@ -37,6 +37,7 @@ class UnitCounts:
     total: int = 0  # withdrawn (recalled) reports are not counted here, only in by_status
     photos: int = 0
     reposts: int = 0
+    messages: int = 0  # the unit's members' messages kept as messages (收到, stickers…): shown, never counted
     by_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_label: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -56,8 +57,13 @@ class Stats:
         return sum(u.by_status.get(ReportStatus.WITHDRAWN.value, 0) for u in [*self.units, self.unassigned])
 
 
-def collect_stats(session: Session, since: date | None = None, until: date | None = None) -> Stats:
-    """Count reports per unit by status and label (post dates inclusive), plus the unassigned queue."""
+def collect_stats(
+    session: Session, since: date | None = None, until: date | None = None, tz: tzinfo | None = None
+) -> Stats:
+    """Count reports per unit by status and label (post dates inclusive), plus the unassigned queue.
+
+    Messages that are not reports (acknowledgements, stickers…) are counted apart per unit of their sender.
+    """
     counts: dict[int | None, UnitCounts] = {}
     for unit in session.scalars(select(Unit).where(Unit.active.is_(True))):
         counts[unit.id] = UnitCounts(name=unit.name, level=HonourLevel(unit.honour_level).zh)
@@ -85,9 +91,36 @@ def collect_stats(session: Session, since: date | None = None, until: date | Non
         target.photos += int(photos)
         target.reposts += int(reposts)
         target.by_label[label or ""] += n
+    _count_messages(session, counts, unassigned, since, until, tz or settings().tz)
     raw = dict(session.execute(select(RawMessage.status, func.count()).group_by(RawMessage.status)).all())
     ranked = sorted(counts.values(), key=lambda c: (-c.total, c.name))
     return Stats(units=ranked, unassigned=unassigned, raw_by_status=raw)
+
+
+def _count_messages(
+    session: Session,
+    counts: dict[int | None, UnitCounts],
+    unassigned: UnitCounts,
+    since: date | None,
+    until: date | None,
+    tz: tzinfo,
+) -> None:
+    """Kept messages per unit of the sender (local dates inclusive), for the 消息 column."""
+    query = (
+        select(Member.unit_id, func.count())
+        .select_from(RawMessage)
+        .join(Member, Member.id == RawMessage.sender_id)
+        .where(RawMessage.status == RawStatus.CHATTER.value)
+        .group_by(Member.unit_id)
+    )
+    if since:
+        query = query.where(RawMessage.sent_at >= datetime.combine(since, time.min, tz))
+    if until:
+        query = query.where(RawMessage.sent_at < datetime.combine(until + timedelta(days=1), time.min, tz))
+    for unit_id, n in session.execute(query):
+        target = unassigned if unit_id is None else counts.get(unit_id)
+        if target is not None:
+            target.messages += n
 
 
 LABEL_SHORT = {"practice": "实践", "pairing": "共建", "news": "新闻", "volunteer": "志愿", "other": "其他"}
@@ -107,7 +140,7 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
         padding=(0, 1) if wide else (0, 0),
         caption="；".join(
             ([f"类别：{legend}"] if labels else [])
-            + ["重复图=含疑似重复图片的报送数"]
+            + ["重复图=含疑似重复图片的报送数", "消息=该单位成员留作消息的条数（收到、表情包等），不计入报送和排名"]
             + (["已撤回=发送者在群里撤回的报送，不计入报送数"] if ReportStatus.WITHDRAWN.value in statuses else [])
         ),
     )
@@ -122,12 +155,13 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
     for label in labels:
         table.add_column(LABEL_SHORT[label.value], justify="right")
     table.add_column("重复图", justify="right")
+    table.add_column("消息", justify="right")
 
     def row(rank: str, c: UnitCounts, style: str | None = None) -> None:
         cells = [rank, c.name, *([c.level] if wide else []), str(c.total), str(c.photos)]
         cells += [_n(c.by_status.get(s, 0)) for s in statuses]
         cells += [_n(c.by_label.get(label.value, 0)) for label in labels]
-        cells.append(_n(c.reposts))
+        cells += [_n(c.reposts), _n(c.messages)]
         table.add_row(*cells, style=style)
 
     for rank, counts in enumerate(stats.units, start=1):
@@ -140,7 +174,8 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
     withdrawn = f"，另有 {stats.withdrawn} 条已被发送者撤回（不计入）" if stats.withdrawn else ""
     out.print(
         f"共 {stats.total_reports} 条报送，其中未归属单位 {stats.unassigned.total} 条（待人工认领）{withdrawn}；"
-        f"原始消息 {sum(raw.values())} 条（已组装 {raw.get(RawStatus.ASSEMBLED.value, 0)}，"
+        f"原始消息 {sum(raw.values())} 条（组成报送 {raw.get(RawStatus.ASSEMBLED.value, 0)}，"
+        f"留作消息 {raw.get(RawStatus.CHATTER.value, 0)}（应答、表情包等，不计入报送），"
         f"不成报送 {raw.get(RawStatus.IGNORED.value, 0)}，"
         f"待处理 {raw.get(RawStatus.RECEIVED.value, 0)}，有误 {raw.get(RawStatus.REJECTED.value, 0)}）。"
     )
@@ -172,6 +207,6 @@ def stats(
     if start and end and start > end:
         raise UserError("--from 不能晚于 --to")
     with unit_of_work() as session:
-        result = collect_stats(session, start, end)
+        result = collect_stats(session, start, end, settings().tz)
     period = f"（{start or '最早'} 至 {end or '最新'}）" if start or end else ""
     render_stats(result, console, title=f"各单位活动报送统计{period}")
