@@ -24,11 +24,15 @@ def table_row(output: str, name: str) -> dict[str, str]:
     raise AssertionError(f"no row for {name} in:\n{output}")
 
 
-def load(cli: Cli) -> None:
+def with_units(cli: Cli) -> None:
     cli.ok("db", "upgrade")
     roster = cli.root / "units.csv"
     roster.write_text(UNITS_CSV, encoding="utf-8")
     cli.ok("units", "import", str(roster))
+
+
+def load(cli: Cli) -> None:
+    with_units(cli)
     folder = cli.root / "feed"
     (folder / "images").mkdir(parents=True)
     (folder / "images" / "a.jpg").write_bytes(jpeg(1))
@@ -90,10 +94,7 @@ def test_status_and_label_columns_show_only_what_occurs(cli: Cli) -> None:
 
 
 def test_acknowledgements_and_stickers_count_as_messages_never_as_reports(cli: Cli) -> None:
-    cli.ok("db", "upgrade")
-    roster = cli.root / "units.csv"
-    roster.write_text(UNITS_CSV, encoding="utf-8")
-    cli.ok("units", "import", str(roster))
+    with_units(cli)
     folder = cli.root / "feed"
     folder.mkdir()
     market, hospital = ("wx1", "县市场监管局-张三"), ("wx2", "县医院 李四")
