@@ -23,11 +23,15 @@ from typer.testing import CliRunner
 
 from bot.history.importer import import_history
 from bot.history.wechat_exports import WECHATMSG_COLUMNS
+from classifier.ocr import samples
+from classifier.ocr.models import MediaText
 from classifier.ocr.service import OCR_REPORT_JOB
 from ingest.models import Media, Member, RawMessage, Report, ReportPhoto, Unit
 from tests.ingest.builders import photo
 from wenming.cli.main import app
+from wenming.queue.handlers import default_handlers
 from wenming.queue.models import Job
+from wenming.queue.worker import Worker
 from wenming.settings import Settings
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -50,6 +54,14 @@ def _img_xml(md5: str) -> str:
 def _wechatmsg_row(local_id: int, msg_type: int, at: int, content: str, remark: str, nickname: str, wxid: str) -> list:
     when = datetime.fromtimestamp(at, CST).strftime("%Y-%m-%d %H:%M:%S")
     return [local_id, 7, msg_type, 0, 0, at, 2, content, when, remark, nickname, wxid]
+
+
+def _html_entry(kind: int, text: str, at: int, name: str) -> str:
+    """One message as WeChatMsg's HTML export writes it into its page script."""
+    return (
+        f"{{ type:{kind}, text: '{text}',is_send:0,avatar_path:'./avatar/{name}.png',"
+        f"timestamp:{at},is_chatroom:1,displayname:'{name}'}},"
+    )
 
 
 def _units(factory: sessionmaker[Session]) -> dict[str, int]:
@@ -111,9 +123,9 @@ def wechatmsg_folder(tmp_path: Path) -> tuple[Path, Path, dict[str, bytes]]:
     csv_path = folder / f"{GROUP}_utf8.csv"
     csv_path.write_text(buffer.getvalue(), encoding="utf-8-sig")
     entries = [
-        f"{{ type:1, text: '活动',is_send:0,avatar_path:'./avatar/a.png',timestamp:{_stamp(9, 30)},is_chatroom:1,displayname:'张三'}},",
-        f"{{ type:3, text: './image/a41f0e9d2c3b.jpg',is_send:0,avatar_path:'./avatar/a.png',timestamp:{_stamp(9, 31)},is_chatroom:1,displayname:'张三'}},",
-        f"{{ type:3, text: './image/b52e1f0a3d4c.jpg',is_send:0,avatar_path:'./avatar/b.png',timestamp:{_stamp(10, 1)},is_chatroom:1,displayname:'李四'}},",
+        _html_entry(1, "活动", _stamp(9, 30), "张三"),
+        _html_entry(3, "./image/a41f0e9d2c3b.jpg", _stamp(9, 31), "张三"),
+        _html_entry(3, "./image/b52e1f0a3d4c.jpg", _stamp(10, 1), "李四"),
     ]
     html = "<html><head><title>" + GROUP + "</title></head><body><script>const chatMessages = [\n"
     (folder / f"{GROUP}.html").write_text(html + "\n".join(entries) + "\n];</script></body></html>", encoding="utf-8")
@@ -383,3 +395,34 @@ def test_cli_dry_run_prints_reports_by_unit_and_unresolved_senders(
         assert expected in result.output
     with cli_env() as session:
         assert session.scalar(select(func.count()).select_from(RawMessage)) == 0
+
+
+def test_a_photo_only_post_from_an_export_folder_is_read_by_ocr(
+    committed_factory: sessionmaker[Session], live_settings: Settings, tmp_path: Path
+) -> None:
+    """The worker reads the exported banner like a live one: the photo-only report gets its label from it."""
+    units = _units(committed_factory)
+    banner, *_ = samples.render("县财政局与港口村结对共建活动", seed=5, size=(800, 450), blur=0.6, quality=70)
+    root = tmp_path / "qce"
+    (root / "resources" / "images").mkdir(parents=True)
+    (root / "resources" / "images" / "F00D.jpg").write_bytes(banner)
+    image = {"filename": "F00D.jpg", "md5": hashlib.md5(banner).hexdigest(), "subType": "photo", "size": len(banner)}
+    message = {
+        "id": "7440101",
+        "timestamp": _stamp(16, 0) * 1000,
+        "sender": {"uin": "2345678", "name": "县财政局-张三"},
+        "type": "text",
+        "content": {"text": "[图片:F00D.jpg]", "elements": [{"type": "image", "data": image}], "resources": []},
+        "recalled": False,
+        "system": False,
+    }
+    path = root / "export.json"
+    path.write_text(json.dumps({"chatInfo": {"name": "全县文明单位QQ群"}, "messages": [message]}), encoding="utf-8")
+    import_history(committed_factory, live_settings, path, group_id="650433512", media_dir=root)
+    worker = Worker(committed_factory, live_settings, default_handlers())
+    worker.run(burst=True)
+    with committed_factory() as session:
+        [report] = session.scalars(select(Report)).all()
+        [text] = session.scalars(select(MediaText)).all()
+    assert worker.stats.done >= 1 and text.media_id is not None
+    assert (report.unit_id, report.text, report.label) == (units["长兴县财政局"], None, "pairing")
