@@ -20,6 +20,7 @@ from ingest.models import (
     RawStatus,
     Report,
     ReportPhoto,
+    ReportStatus,
     Unit,
 )
 
@@ -268,6 +269,25 @@ def pending_one(session: Session, raw_id: int) -> PendingRaw | None:
 
 def report_raw_messages(session: Session, report_id: int) -> Sequence[RawMessage]:
     return session.scalars(select(RawMessage).where(RawMessage.report_id == report_id).order_by(RawMessage.id)).all()
+
+
+def retriage_candidates(session: Session) -> list[tuple[Report, str]]:
+    """Text reports without photos that staff never touched (no audit row at all), with the sender's platform id."""
+    from classifier.models import Correction
+
+    touched = select(Correction.id).where(Correction.report_id == Report.id).exists()
+    rows = session.execute(
+        select(Report, Member.platform_user_id)
+        .join(Member, Member.id == Report.sender_id)
+        .where(
+            Report.text.is_not(None),
+            Report.photo_count == 0,
+            Report.status.not_in([ReportStatus.CORRECTED.value, ReportStatus.WITHDRAWN.value]),
+            ~touched,
+        )
+        .order_by(Report.id)
+    )
+    return [(report, user_id) for report, user_id in rows]
 
 
 def unassigned_reports_of(session: Session, sender_id: int) -> Sequence[Report]:

@@ -14,7 +14,9 @@ from ingest import media as media_store
 from ingest import repository
 from ingest.assembly import Assembler, AssemblyStats
 from ingest.models import Media, Member, MessageKind, MessageReason, RawMessage, RawStatus, Report, Unit
-from ingest.schemas import IncomingMessage, IngestOutcome
+from ingest.resolution import UnitMatcher
+from ingest.schemas import ANONYMOUS_PREFIX, IncomingMessage, IngestOutcome
+from ingest.triage import triage_text
 from ingest.validation import describe_validation_error, jsonable_payload
 from wenming.db import utcnow
 from wenming.settings import Settings
@@ -322,3 +324,26 @@ def demote_report(session: Session, report_id: int, *, actor: str, reason: str |
     session.delete(report)
     session.flush()
     return before["raw_message_ids"]
+
+
+def retriage_reports(session: Session, settings: Settings, *, actor: str, dry_run: bool = False) -> list[int]:
+    """Reports stored before triage existed that it calls chatter ("收到", 👍, anonymous lines): demote them.
+
+    Only text reports without photos that staff never touched (not corrected, not withdrawn) are considered, so no
+    activity evidence and no staff decision is undone. Returns the ids of the reports demoted (or, with
+    ``dry_run``, that would be).
+    """
+    matcher = UnitMatcher(repository.unit_keys(session))
+    demoted: list[int] = []
+    for report, sender in repository.retriage_candidates(session):
+        if sender.startswith(ANONYMOUS_PREFIX):
+            why = MessageReason.ANONYMOUS
+        else:
+            verdict = triage_text(report.text, matcher.strip)
+            if verdict.candidate or verdict.reason is None:
+                continue
+            why = verdict.reason
+        demoted.append(report.id)
+        if not dry_run:
+            demote_report(session, report.id, actor=actor, reason=f"按分诊规则不是报送：{why.zh}")
+    return demoted

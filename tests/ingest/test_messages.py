@@ -194,3 +194,36 @@ def test_staff_demote_a_report_to_chatter(session: Session, settings: Settings, 
     # and the message can be promoted back
     again = service.promote_message(session, settings, raw_ids[0], actor="reviewer2")
     assert again.text == "明天下午开会别忘了带材料"
+
+
+def test_reports_stored_before_triage_are_demoted_once_when_they_are_chatter(
+    session: Session, settings: Settings, units: dict[str, Unit]
+) -> None:
+    """An upgraded database: chatter that became reports under the old rule, and one staff kept on purpose."""
+    from ingest.assembly import Assembler
+    from ingest.repository import pending_one
+
+    feed(
+        session,
+        settings,
+        message(text="我局开展宪法宣传", at=T0),
+        message(text="收到", at=T0 + timedelta(minutes=20)),
+        message(text="好的👍", at=T0 + timedelta(minutes=40)),
+        message(text="谢谢", at=T0 + timedelta(minutes=60)),
+    )
+    legacy = Assembler(session, settings)  # what the old rule did: every text a report
+    for raw in session.scalars(select(RawMessage).where(RawMessage.status == "chatter").order_by(RawMessage.id)):
+        pending = pending_one(session, raw.id)
+        assert pending is not None
+        legacy.promote(pending)
+    legacy.finish()
+    kept = session.scalars(select(Report).where(Report.text == "谢谢")).one()
+    service.assign_report_unit(session, kept.id, units["school"].id, actor="reviewer1")  # staff touched it
+    assert session.scalar(select(func.count()).select_from(Report)) == 4
+    preview = service.retriage_reports(session, settings, actor="系统升级", dry_run=True)
+    assert len(preview) == 2 and session.scalar(select(func.count()).select_from(Report)) == 4
+    assert service.retriage_reports(session, settings, actor="系统升级") == preview
+    assert sorted(session.scalars(select(Report.text))) == ["我局开展宪法宣传", "谢谢"]
+    assert service.retriage_reports(session, settings, actor="系统升级") == []
+    audits = session.scalars(select(Correction).where(Correction.kind == "report_demoted")).all()
+    assert [a.reason for a in audits] == ["按分诊规则不是报送：应答（收到、好的、👍）"] * 2

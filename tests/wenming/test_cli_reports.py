@@ -117,3 +117,10 @@ def test_acknowledgements_and_stickers_count_as_messages_never_as_reports(cli: C
     assert (first["排名"], first["报送"], first["消息"]) == ("1", "2", "·")
     assert (second["排名"], second["报送"], second["消息"]) == ("2", "1", "4")
     assert "共 3 条报送" in output and "留作消息 4" in output
+
+
+def test_retriage_leaves_activity_reports_alone(cli: Cli) -> None:
+    load(cli)
+    assert "将改回消息的报送：0 条（预览，未修改）" in cli.ok("reports", "retriage", "--dry-run")
+    assert "已改回消息的报送：0 条" in cli.ok("reports", "retriage")
+    assert "共 4 条报送" in cli.ok("reports", "stats")

@@ -210,3 +210,19 @@ def stats(
         result = collect_stats(session, start, end, settings().tz)
     period = f"（{start or '最早'} 至 {end or '最新'}）" if start or end else ""
     render_stats(result, console, title=f"各单位活动报送统计{period}")
+
+
+@app.command("retriage")
+@friendly_errors
+def retriage(
+    dry_run: bool = typer.Option(False, "--dry-run", help="只列出将被改回消息的报送，不修改"),
+) -> None:
+    """升级后一次性整理：把以前被当成报送的闲聊（收到、好的、👍、匿名消息等）改回消息；有图片或工作人员处理过的不动。"""
+    from ingest import service as ingest_service
+
+    with unit_of_work() as session:
+        ids = ingest_service.retriage_reports(
+            session, settings(), actor="分诊整理（wenming reports retriage）", dry_run=dry_run
+        )
+    verb = "将改回消息" if dry_run else "已改回消息"
+    console.print(f"{verb}的报送：{len(ids)} 条" + ("（预览，未修改）" if dry_run else "；每条都记入了审计日志"))
