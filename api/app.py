@@ -16,7 +16,6 @@ from api.cache import ResultCache
 from api.errors import ErrorResponse, install_error_handlers
 from api.routers import auth, misc, people, reports, scores, system, units
 from wenming.db import create_db_engine, make_read_session_factory, make_session_factory
-from wenming.schema import load_all_models
 from wenming.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -62,7 +61,6 @@ def _lifespan(connections: int):  # type: ignore[no-untyped-def]
 def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
     """Build the app; ``extra_routers`` (e.g. the OneBot endpoints from ``bot/``) are mounted as given."""
     settings = settings or get_settings()
-    load_all_models()
     connections = settings.api_db_connections
     app = FastAPI(
         lifespan=_lifespan(connections),

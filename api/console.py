@@ -12,11 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import escape
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api import auth, exports, presenters, schemas, scores, security
+from accounts import security
+from accounts import service as auth
+from accounts.models import Role
+from api import exports, presenters, scores
 from api import repository as repo
 from api.deps import (
     CSRF_FIELD,
@@ -24,20 +26,24 @@ from api.deps import (
     SESSION_COOKIE,
     AppSettings,
     DbSession,
-    Pagination,
     ResourceId,
     client_address,
+    set_session_cookie,
 )
-from api.errors import ApiError
-from api.models import Role
-from api.routers import reports as report_routes
-from api.routers import scores as score_routes
-from api.routers import system as system_routes
-from api.routers import units as unit_routes
-from api.routers.auth import set_session_cookie
-from classifier.models import Label
-from ingest.models import ChatGroup, HonourLevel, Member, Report, ReportStatus, Unit
+from api.errors import ApiError, from_domain
+from classifier import jobs as classifier_jobs
+from classifier import service as classifier_service
+from classifier.models import ClassificationSource, Label
+from classifier.schemas import ClassificationPatch
+from ingest import service as ingest_service
+from ingest import units as unit_service
+from ingest.models import HonourLevel, Platform, ReportStatus, Unit
+from ingest.schemas import UnitUpdate
 from scoring import models as sm
+from scoring import service as scoring_service
+from scoring.models import RecordKind
+from wenming.audit import AuditKind
+from wenming.errors import DomainError
 from wenming.queue import service as queue_service
 from wenming.queue.models import JobStatus
 from wenming.settings import Settings
@@ -45,6 +51,7 @@ from wenming.settings import Settings
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LOGIN_COOKIE = "wm_login_csrf"
 PAGE_SIZE = 30
+RECORDS_SHOWN = 50
 REVIEW_PAGE_SIZE = 20
 
 router = APIRouter(include_in_schema=False)
@@ -75,19 +82,16 @@ def _local(value: datetime | None, settings: Settings, fmt: str = "%Y-%m-%d %H:%
 
 def _setup_templates() -> None:
     env = TEMPLATES.env
-    env.globals["LABELS"] = [(label.value, label.zh) for label in Label]
-    env.globals["HONOUR_LEVELS"] = [(level.value, level.zh) for level in HonourLevel]
-    env.globals["STATUS_ZH"] = {
-        ReportStatus.UNCLASSIFIED.value: "未分类",
-        ReportStatus.CLASSIFIED.value: "已分类",
-        ReportStatus.NEEDS_REVIEW.value: "待审核",
-        ReportStatus.CORRECTED.value: "已人工修正",
-        ReportStatus.WITHDRAWN.value: "已撤回",
-    }
+    env.globals["LABELS"] = Label.choices()
+    env.globals["HONOUR_LEVELS"] = HonourLevel.choices()
+    env.globals["STATUS_ZH"] = ReportStatus.names()
     env.globals["label_zh"] = presenters.label_zh
     env.globals["CSRF_FIELD"] = CSRF_FIELD
-    env.globals["PLATFORM_ZH"] = {"wechat": "微信", "qq": "QQ"}
-    env.globals["LEVEL_ZH"] = {level.value: level.zh for level in HonourLevel}
+    env.globals["PLATFORM_ZH"] = Platform.names()
+    env.globals["LEVEL_ZH"] = HonourLevel.names()
+    env.globals["SOURCE_ZH"] = ClassificationSource.names()
+    env.globals["AUDIT_KINDS"] = AuditKind.choices()
+    env.globals["AUDIT_ZH"] = AuditKind.names()
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 
 
@@ -169,25 +173,22 @@ def login_submit(
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     expected = request.cookies.get(LOGIN_COOKIE, "")
-    error = None
-    user = None
+    error, status, done = None, 401, None
     if not expected or not security.same(csrf_token, expected):
         error = "页面已过期，请重新输入"
     else:
         try:
-            user = auth.authenticate(db, settings, username, password, client_address(request))
+            done = auth.login(db, settings, username, password, client_address(request))
         except auth.AuthError as exc:
-            error = str(exc)
-    if user is None:
+            error, status = str(exc), 429 if isinstance(exc, auth.RateLimited) else 401
+    if done is None:
         token = security.new_secret()
-        status = 429 if error and "过多" in error else 401
         response = render(request, "login.html", None, login_csrf=token, next=_safe_next(next), error=error)
         response.status_code = status
         response.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict", path="/login")
         return response
-    cookie = auth.start_session(db, settings, user, client_address(request))
     response = RedirectResponse(_safe_next(next), status_code=303)
-    set_session_cookie(response, request, settings, cookie)
+    set_session_cookie(response, request, settings, done.cookie)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
@@ -205,27 +206,6 @@ def logout_submit(request: Request, db: DbSession, _me: SignedIn) -> Response:
 # --- dashboard -------------------------------------------------------------------------------------
 
 
-def _month_bounds(today: date) -> tuple[date, date]:
-    start = today.replace(day=1)
-    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-    return start, end
-
-
-def _dashboard_counts(db: Session, settings: Settings) -> dict[str, int]:
-    today = datetime.now(settings.tz).date()
-    start, end = _month_bounds(today)
-    month_reports = select(func.count()).where(
-        Report.post_date >= start, Report.post_date < end, Report.status != ReportStatus.WITHDRAWN.value
-    )
-    unassigned_members = select(func.count()).where(Member.unit_id.is_(None), Member.is_staff.is_(False))
-    return {
-        "month_reports": int(db.scalar(month_reports) or 0),
-        "review": repo.count_review(db),
-        "unassigned_members": int(db.scalar(unassigned_members) or 0),
-        "units": int(db.scalar(select(func.count()).where(Unit.active.is_(True))) or 0),
-    }
-
-
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff) -> HTMLResponse:
     today = datetime.now(settings.tz).date()
@@ -235,7 +215,7 @@ def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff)
         "dashboard.html",
         me,
         nav="dashboard",
-        counts=_dashboard_counts(db, settings),
+        counts=repo.dashboard_counts(db, today),
         jobs=_job_counts(db),
         today=today,
         **board,
@@ -253,18 +233,18 @@ def system_page(
     request: Request, db: DbSession, settings: AppSettings, me: Staff, saved: Annotated[str, Query(max_length=200)] = ""
 ) -> HTMLResponse:
     """The background queue and photo reading: backlog, failures with their reasons, retry for admins."""
-    return render(request, "system.html", me, nav="system", jobs=system_routes.overview(db, settings), saved=saved)
+    return render(request, "system.html", me, nav="system", jobs=presenters.jobs_overview(db, settings), saved=saved)
 
 
 @router.post("/system/train")
 def system_train(db: DbSession, me: SignedIn) -> Response:
     if not me.can(Role.ADMIN):
         raise ApiError(403, "只有管理员可以重新训练分类模型")
-    queued = system_routes.queue_training(db, me.actor)
+    queued = classifier_jobs.request_training(db, me.actor)
     message = (
-        f"自上次训练以来没有新的人工修正，未重复排队（任务 {queued.id}）"
+        f"自上次训练以来没有新的人工更正，未重复排队（任务 {queued.job.id}）"
         if queued.duplicate
-        else f"已排入后台任务 {queued.id}：训练完成后自动启用新模型并重新分类已有报送"
+        else f"已排入后台任务 {queued.job.id}：训练完成后自动启用新模型并重新分类已有报送"
     )
     return RedirectResponse("/system?" + urlencode({"saved": message}), status_code=303)
 
@@ -273,7 +253,7 @@ def system_train(db: DbSession, me: SignedIn) -> Response:
 def system_retry(job_id: ResourceId, db: DbSession, me: SignedIn) -> Response:
     if not me.can(Role.ADMIN):
         raise ApiError(403, "只有管理员可以重新执行失败的任务")
-    system_routes.retry(db, job_id, me.actor)
+    queue_service.retry(db, me.actor, job_id)
     return RedirectResponse("/system?" + urlencode({"saved": f"任务 {job_id} 已重新排队"}), status_code=303)
 
 
@@ -291,7 +271,7 @@ def _report_cards(db: Session, rows: list[Any]) -> list[dict[str, Any]]:
     photos = repo.report_photos(db, [r.id for r in reports])
     evidence = repo.photo_evidence(db, [r.id for r in reports])
     group_ids = {r.group_id for r in reports}
-    groups = dict(db.execute(select(ChatGroup.id, ChatGroup.name).where(ChatGroup.id.in_(group_ids))).tuples().all())
+    groups = repo.group_names(db, group_ids)
     cards = []
     for report, unit_name, sender in rows:
         cards.append(
@@ -354,12 +334,10 @@ def review_relabel(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
     try:
-        body = schemas.ClassificationPatch(
-            label=label, secondary_labels=secondary or [], reason=reason.strip() or "控制台审核"
-        )
+        body = ClassificationPatch(label=label, secondary_labels=secondary or [], reason=reason.strip() or "控制台审核")
     except ValidationError as exc:
         raise _form_error(exc) from None
-    report_routes.relabel(db, report_id, body, me.actor)
+    classifier_service.relabel(db, me.actor, report_id, body)
     return _card_response(request, db, me, report_id, f"已改为「{body.label.zh}」")
 
 
@@ -373,11 +351,12 @@ def review_assign(
     remember_sender: Annotated[bool, Form()] = False,
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
-    target = repo.find_unit(db, unit)
+    target = unit_service.find_unit(db, unit)
     if target is None:
         raise ApiError(422, f"找不到单位「{unit.strip()}」，请从列表中选择")
-    body = schemas.ReportAssign(unit_id=target.id, remember_sender=remember_sender, reason=reason.strip() or None)
-    report_routes.assign(db, report_id, body, me.actor)
+    ingest_service.assign_report_unit(
+        db, report_id, target.id, actor=me.actor, reason=reason.strip() or None, remember_sender=remember_sender
+    )
     suffix = "，并记住发送人" if remember_sender else ""
     return _card_response(request, db, me, report_id, f"已归入「{target.name}」{suffix}")
 
@@ -446,7 +425,7 @@ def unit_save(
     active: Annotated[bool, Form()] = False,
 ) -> Response:
     try:
-        body = schemas.UnitUpdate(
+        body = UnitUpdate(
             name=name,
             aliases=[a for a in aliases.replace("，", ",").replace("\n", ",").split(",") if a.strip()],
             honour_level=honour_level,
@@ -456,7 +435,7 @@ def unit_save(
         )
     except (ValidationError, ValueError) as exc:
         raise ApiError(422, "单位信息填写有误，请检查人数和级别") from exc
-    unit_routes.update_unit(unit_id, body, db, me)
+    unit_service.update_unit(db, me.actor, unit_id, body)
     return RedirectResponse(f"/units/{unit_id}?saved=1", status_code=303)
 
 
@@ -553,6 +532,10 @@ def install_console(app: FastAPI) -> None:
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
 
+    @app.exception_handler(DomainError)
+    async def _console_domain_error(request: Request, exc: DomainError) -> Response:
+        return await _console_error(request, from_domain(exc))
+
     @app.exception_handler(ApiError)
     async def _console_error(request: Request, exc: ApiError) -> Response:
         if request.url.path.startswith("/api/") or previous is None:
@@ -586,22 +569,22 @@ def leaderboards_page(
     quarter: Annotated[str, Query(max_length=7)] = "",
     year: Annotated[str, Query(max_length=4)] = "",
 ) -> HTMLResponse:
-    chosen = score_routes.get_rubric(settings, rubric or None)
+    chosen = scores.get_rubric(settings, rubric or None)
     today = datetime.now(settings.tz).date()
     month = month or f"{today.year}-{today.month:02d}"
     quarter = quarter or f"{today.year}Q{(today.month - 1) // 3 + 1}"
     year_value = int(year) if year.isdigit() else today.year
     note = None
     if board == "quarterly":
-        table = score_routes.quarterly(db, settings, chosen.name, quarter)
+        table = scores.quarterly(db, settings, chosen.name, quarter)
         sheet, unit_ids = exports.quarter_sheet(table), [r.unit_id for r in table.rows]
     elif board == "annual":
-        result = score_routes.annual(db, settings, chosen.name, year_value)
+        result = scores.annual(db, settings, chosen.name, year_value)
         sheet = exports.annual_sheet(result.rows, result.year, chosen.title, chosen.name)
         unit_ids = [r.unit_id for r in result.rows]
     else:
         board = "monthly"
-        ranking = score_routes.monthly(db, settings, chosen.name, month)
+        ranking = scores.monthly(db, settings, chosen.name, month)
         sheet, unit_ids, note = exports.monthly_sheet(ranking), [r.unit_id for r in ranking.rows], ranking.tie_rule
     query = {"rubric": chosen.name, "month": month, "quarter": quarter, "year": year_value}
     return render(
@@ -609,10 +592,7 @@ def leaderboards_page(
         "leaderboards.html",
         me,
         nav="leaderboards",
-        rubrics=[
-            score_routes.RubricOut(name=n, title=score_routes.scoring_service.load_rubric(n).title)
-            for n in score_routes.scoring_service.list_rubrics()
-        ],
+        rubrics=scores.rubrics(),
         rubric=chosen,
         board=board,
         month=month,
@@ -629,8 +609,8 @@ def leaderboards_page(
 def _record_context(db: Session, settings: Settings) -> dict[str, Any]:
     today = datetime.now(settings.tz).date()
     return {
-        "OUTLET_LEVELS": [(level.value, level.zh) for level in sm.OutletLevel],
-        "CHECK_KINDS": [(kind.value, kind.zh) for kind in sm.CheckKind],
+        "OUTLET_LEVELS": sm.OutletLevel.choices(),
+        "CHECK_KINDS": sm.CheckKind.choices(),
         "ADJUSTMENT_KINDS": [(kind.value, kind.zh, kind.is_bonus) for kind in sm.AdjustmentKind],
         "units": repo.active_units(db),
         "year": today.year,
@@ -646,13 +626,13 @@ def records_page(
     me: Staff,
     saved: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
-    recent = score_routes.list_records(db, me, Pagination(1, 50))
+    recent, _total = scoring_service.page_records(db, limit=RECORDS_SHOWN)
     return render(
         request,
         "records.html",
         me,
         nav="records",
-        records=recent.items,
+        records=recent,
         saved=saved,
         error=None,
         open="",
@@ -660,13 +640,10 @@ def records_page(
     )
 
 
-RECORD_FORMS = {"criticism", "media_adoption", "pairing_sheet", "volunteer_stats", "check", "adjustment"}
-
-
 @router.post("/records/{kind}", response_class=HTMLResponse)
 async def record_submit(request: Request, kind: str, db: DbSession, settings: AppSettings, me: Writer) -> Response:
     """Console forms for the staff records; the same validation and audit as the API."""
-    if kind not in RECORD_FORMS:
+    if kind not in RecordKind.names():
         raise ApiError(404, "未知的记录类型")
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and v.strip() and k != CSRF_FIELD}
     try:
@@ -689,23 +666,11 @@ def _validation_text(exc: Exception) -> str:
 
 
 def _save_record_form(db: Session, kind: str, form: dict[str, str], actor: str) -> str:
-    unit = repo.find_unit(db, form.pop("unit", ""))
+    """The form names its unit as staff typed it; the rest is the kind's input schema (scoring.records)."""
+    unit = unit_service.find_unit(db, form.pop("unit", ""))
     if unit is None:
         raise ApiError(422, "找不到该单位，请从列表中选择")
-    form["unit_id"] = str(unit.id)
-    models: dict[str, type] = {
-        "criticism": score_routes.CriticismBody,
-        "media_adoption": score_routes.MediaAdoptionBody,
-        "pairing_sheet": score_routes.PairingSheetBody,
-        "volunteer_stats": score_routes.VolunteerStatsBody,
-        "check": score_routes.CheckBody,
-        "adjustment": score_routes.AdjustmentBody,
-    }
-    body = models[kind].model_validate(form)
-    target = kind
-    if kind == "adjustment":
-        target = "bonus" if sm.AdjustmentKind(form["kind"]).is_bonus else "deduction"
-    out = score_routes.save_record(db, target, body, actor)
+    out = scoring_service.add_record(db, kind, form | {"unit_id": str(unit.id)}, actor)
     return f"{unit.name}：{out.summary}"
 
 
@@ -717,7 +682,7 @@ def record_void(
     me: Writer,
     reason: Annotated[str, Form(min_length=1, max_length=500)],
 ) -> Response:
-    if kind not in score_routes.RECORD_KINDS:
+    if kind not in RecordKind.names():
         raise ApiError(404, "未知的记录类型")
-    score_routes.void_record(kind, record_id, score_routes.VoidBody(reason=reason), db, me)  # type: ignore[arg-type]
+    scoring_service.void_record(db, kind, record_id, me.actor, reason)
     return RedirectResponse("/records?" + urlencode({"saved": f"已作废 {kind}:{record_id}"}), status_code=303)

@@ -9,12 +9,13 @@ from typing import Annotated
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from api import auth, security
+from accounts import security
+from accounts import service as auth
+from accounts.models import Role
 from api.errors import ApiError
-from api.models import Role
 from wenming.db import transaction
 from wenming.settings import Settings
 
@@ -182,3 +183,19 @@ class Pagination:
 
 
 Paging = Annotated[Pagination, Depends()]
+
+
+def set_session_cookie(response: Response, request: Request, settings: Settings, value: str) -> None:
+    """HttpOnly, SameSite=Lax, and Secure whenever the console is reached over HTTPS (or forced on)."""
+    secure = settings.session_cookie_secure
+    if secure is None:
+        secure = request.url.scheme == "https"
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )

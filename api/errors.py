@@ -12,6 +12,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from wenming import errors as domain
+
 log = logging.getLogger(__name__)
 
 _DEFAULT_CODES: dict[int, tuple[str, str]] = {
@@ -70,6 +72,18 @@ class BadRequest(ApiError):
         super().__init__(400, message, details=details)
 
 
+def from_domain(exc: domain.DomainError) -> ApiError:
+    """What a service refused, as an HTTP answer: not found 404, conflict 409, too many tries 429, else 422."""
+    status = 422
+    if isinstance(exc, domain.NotFound):
+        status = 404
+    elif isinstance(exc, domain.Conflict):
+        status = 409
+    elif isinstance(exc, domain.RateLimited):
+        status = 429
+    return ApiError(status, exc.message, details=exc.details)
+
+
 def error_response(
     status: int, message: str | None = None, *, code: str | None = None, details: Any = None
 ) -> JSONResponse:
@@ -118,6 +132,10 @@ def install_error_handlers(app: FastAPI) -> None:
         response = error_response(exc.status, exc.message, code=exc.code, details=exc.details)
         response.headers.update(exc.headers)
         return response
+
+    @app.exception_handler(domain.DomainError)
+    async def _domain_error(request: Request, exc: domain.DomainError) -> JSONResponse:
+        return await _api_error(request, from_domain(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -34,10 +34,7 @@ class Sheet:
 
 
 def _level_zh(code: str) -> str:
-    try:
-        return HonourLevel(code).zh
-    except ValueError:
-        return code
+    return HonourLevel.zh_of(code)
 
 
 def _points(value: float | None) -> float | str:

@@ -6,8 +6,16 @@ from sqlalchemy.orm import Session
 
 from api import repository as repo
 from api import schemas
+from classifier import registry
 from classifier.models import Label
+from classifier.ocr import service as ocr_service
+from classifier.ocr.models import MediaTextStatus
 from ingest.models import HonourLevel, Media, Report, ReportPhoto, Unit
+from wenming import audit
+from wenming.audit import AuditKind
+from wenming.queue import service as queue_service
+from wenming.queue.models import JobKind, JobStatus
+from wenming.settings import Settings
 
 
 def unit_out(unit: Unit) -> schemas.UnitOut:
@@ -26,12 +34,7 @@ def unit_out(unit: Unit) -> schemas.UnitOut:
 
 
 def label_zh(label: str | None) -> str | None:
-    if label is None:
-        return None
-    try:
-        return Label(label).zh
-    except ValueError:
-        return label
+    return None if label is None else Label.zh_of(label)
 
 
 def report_out(report: Report, unit_name: str | None, sender_name: str | None) -> schemas.ReportOut:
@@ -78,5 +81,49 @@ def report_detail(session: Session, report: Report, unit_name: str | None, sende
         photo_evidence=schemas.PhotoEvidenceOut.model_validate(evidence) if evidence else None,
         classification=schemas.ClassificationOut.model_validate(classification) if classification else None,
         tags=repo.report_tags(session, report.id),
-        corrections=[schemas.CorrectionOut.model_validate(c) for c in repo.report_corrections(session, report.id)],
+        corrections=[schemas.AuditEntryOut.model_validate(c) for c in repo.report_corrections(session, report.id)],
+    )
+
+
+DEAD_SHOWN = 20
+
+
+def jobs_overview(db: Session, settings: Settings) -> schemas.JobsOverview:
+    """Queue counts per kind, the newest dead letters and the OCR summary, in one shape for API and console."""
+    status = queue_service.queue_status(db, dead_limit=DEAD_SHOWN)
+    ocr = ocr_service.ocr_summary(db)
+    media = ocr.media_by_status
+    corrections = audit.count(db, AuditKind.CLASSIFICATION)
+    return schemas.JobsOverview(
+        model_version=registry.current_version(settings),
+        corrections=corrections,
+        backlog=status.backlog,
+        dead=status.total(JobStatus.DEAD),
+        oldest_due_at=status.oldest_due_at,
+        kinds=[
+            schemas.JobKindOut(
+                kind=kind, name=JobKind.zh_of(kind), **{s.value: counts.get(s.value, 0) for s in JobStatus}
+            )
+            for kind, counts in status.by_kind.items()
+        ],
+        dead_jobs=[
+            schemas.DeadJobOut(
+                id=job.id,
+                kind=job.kind,
+                name=JobKind.zh_of(job.kind),
+                attempts=job.attempts,
+                error=(job.error or "").splitlines()[0] if job.error else None,
+                finished_at=job.finished_at,
+            )
+            for job in status.dead
+        ],
+        ocr=schemas.OcrOut(
+            enabled=settings.ocr_enabled,
+            media_read=media.get(MediaTextStatus.READ.value, 0),
+            media_refused=media.get(MediaTextStatus.REFUSED.value, 0),
+            media_missing=media.get(MediaTextStatus.MISSING.value, 0),
+            lines=ocr.lines,
+            banner_reports=ocr.banner_reports,
+            disagreeing_reports=ocr.disagreeing_reports,
+        ),
     )

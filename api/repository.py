@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from classifier.models import Classification, Correction, Label, ReportTag
+from classifier.models import Classification, Label, ReportTag
 from classifier.ocr.models import ReportPhotoEvidence
 from ingest.models import ChatGroup, Media, Member, MemberName, Report, ReportPhoto, ReportStatus, Unit
+from wenming import audit
+from wenming.audit import AuditEntry, AuditKind
 
 T = TypeVar("T")
 
@@ -58,43 +60,11 @@ def _alias_hit(q: str, aliases: list[str] | None) -> bool:
     return any(q in alias for alias in aliases or [])
 
 
-def unit_names_in_use(session: Session, exclude_unit_id: int | None = None) -> dict[str, int]:
-    """Every unit name and alias, mapped to the unit that holds it."""
-    taken: dict[str, int] = {}
-    for unit_id, name, aliases in session.execute(select(Unit.id, Unit.name, Unit.aliases)):
-        if unit_id == exclude_unit_id:
-            continue
-        taken[name] = unit_id
-        for alias in aliases or []:
-            taken[alias] = unit_id
-    return taken
-
-
-def unit_report_count(session: Session, unit_id: int) -> int:
-    return int(session.scalar(select(func.count()).where(Report.unit_id == unit_id)) or 0)
-
-
-def unit_member_count(session: Session, unit_id: int) -> int:
-    return int(session.scalar(select(func.count()).where(Member.unit_id == unit_id)) or 0)
-
-
 def unit_names(session: Session, unit_ids: Sequence[int | None]) -> dict[int, str]:
     ids = {i for i in unit_ids if i is not None}
     if not ids:
         return {}
     return dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).tuples().all())
-
-
-def find_unit(session: Session, name: str) -> Unit | None:
-    """The unit called ``name`` (exact name first, then an alias), as staff type it in the console."""
-    name = name.strip()
-    if not name:
-        return None
-    unit = session.scalar(select(Unit).where(Unit.name == name))
-    if unit is not None:
-        return unit
-    unit_id = unit_names_in_use(session).get(name)
-    return session.get(Unit, unit_id) if unit_id is not None else None
 
 
 def active_units(session: Session) -> list[Unit]:
@@ -112,6 +82,13 @@ def group_query(platform: str | None = None, q: str | None = None) -> Select[Any
     if q:
         stmt = stmt.where(ChatGroup.name.like(_like(q), escape="\\"))
     return stmt.order_by(ChatGroup.name, ChatGroup.id)
+
+
+def group_names(session: Session, group_ids: Iterable[int]) -> dict[int, str | None]:
+    ids = set(group_ids)
+    if not ids:
+        return {}
+    return dict(session.execute(select(ChatGroup.id, ChatGroup.name).where(ChatGroup.id.in_(ids))).tuples().all())
 
 
 def member_query(
@@ -147,13 +124,8 @@ def member_names(session: Session, member_id: int) -> list[MemberName]:
     return list(session.scalars(stmt))
 
 
-def member_unit_history(session: Session, member_id: int) -> list[Correction]:
-    stmt = (
-        select(Correction)
-        .where(Correction.member_id == member_id, Correction.kind == "member_unit")
-        .order_by(Correction.created_at.desc(), Correction.id.desc())
-    )
-    return list(session.scalars(stmt))
+def member_unit_history(session: Session, member_id: int) -> list[AuditEntry]:
+    return audit.history(session, ("member", member_id), AuditKind.MEMBER_UNIT)
 
 
 # --- reports ---------------------------------------------------------------------------------------
@@ -319,13 +291,8 @@ def report_tags(session: Session, report_id: int) -> list[str]:
     return list(session.scalars(stmt))
 
 
-def report_corrections(session: Session, report_id: int) -> list[Correction]:
-    stmt = (
-        select(Correction)
-        .where(Correction.report_id == report_id)
-        .order_by(Correction.created_at.desc(), Correction.id.desc())
-    )
-    return list(session.scalars(stmt))
+def report_corrections(session: Session, report_id: int) -> list[AuditEntry]:
+    return audit.history(session, ("report", report_id))
 
 
 def media_reports(session: Session, media_id: int) -> list[int]:
@@ -344,32 +311,29 @@ def audit_query(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Select[Any]:
-    stmt = select(Correction)
-    if kind:
-        stmt = stmt.where(Correction.kind == kind)
-    if actor:
-        stmt = stmt.where(Correction.actor == actor)
+    stmt = audit.query(kind=kind, actor=actor, since=since, until=until)
     if report_id is not None:
-        stmt = stmt.where(Correction.report_id == report_id)
+        stmt = stmt.where(AuditEntry.report_id == report_id)
     if member_id is not None:
-        stmt = stmt.where(Correction.member_id == member_id)
-    if since is not None:
-        stmt = stmt.where(Correction.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(Correction.created_at < until)
-    return stmt.order_by(Correction.created_at.desc(), Correction.id.desc())
+        stmt = stmt.where(AuditEntry.member_id == member_id)
+    return stmt
 
 
-def record_change(
-    session: Session,
-    kind: str,
-    actor: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    reason: str | None = None,
-) -> Correction:
-    """Append an audit row for a staff change that no domain service records (units, groups, users)."""
-    row = Correction(kind=kind, actor=actor, before=before, after=after, reason=reason)
-    session.add(row)
-    session.flush()
-    return row
+# --- dashboard -------------------------------------------------------------------------------------
+
+
+def dashboard_counts(session: Session, today: date) -> dict[str, int]:
+    """The console's tiles: this month's reports (recalled ones not counted), the review queue, senders without
+    a unit (office staff excepted) and the active units."""
+    start = today.replace(day=1)
+    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    month_reports = select(func.count()).where(
+        Report.post_date >= start, Report.post_date < end, Report.status != ReportStatus.WITHDRAWN.value
+    )
+    unassigned_members = select(func.count()).where(Member.unit_id.is_(None), Member.is_staff.is_(False))
+    return {
+        "month_reports": int(session.scalar(month_reports) or 0),
+        "review": count_review(session),
+        "unassigned_members": int(session.scalar(unassigned_members) or 0),
+        "units": int(session.scalar(select(func.count()).where(Unit.active.is_(True))) or 0),
+    }

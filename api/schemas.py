@@ -7,9 +7,10 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.models import Role
+from accounts.models import Role
 from classifier.models import Label
 from ingest.models import HonourLevel, ReportStatus
+from ingest.schemas import plain_text
 
 T = TypeVar("T")
 
@@ -93,87 +94,6 @@ class TokenCreated(TokenOut):
 # --- units, groups, members ------------------------------------------------------------------------
 
 
-def _parse_level(value: object) -> object:
-    """Accept 全国/省/市/县 (and 省级…) beside the codes, as staff write them."""
-    if isinstance(value, str):
-        try:
-            return HonourLevel.parse(value)
-        except ValueError:
-            return value  # left for the enum check, which answers 422
-    return value
-
-
-def _plain_text(value: str, what: str) -> str:
-    """Names are shown, exported and matched against chat: no control characters."""
-    value = value.strip()
-    if not value:
-        raise ValueError(f"{what}不能为空")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError(f"{what}不能包含控制字符")
-    return value
-
-
-def _clean_aliases(values: list[str]) -> list[str]:
-    seen: list[str] = []
-    for raw in values:
-        alias = _plain_text(raw, "别名")
-        if alias not in seen:
-            seen.append(alias)
-    return seen
-
-
-class UnitCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    aliases: list[str] = Field(default_factory=list, max_length=50)
-    honour_level: HonourLevel = HonourLevel.COUNTY
-    category: str | None = Field(None, max_length=50)
-    headcount: int | None = Field(None, ge=0, le=1_000_000)
-    active: bool = True
-
-    @field_validator("name")
-    @classmethod
-    def _strip_name(cls, value: str) -> str:
-        return _plain_text(value, "单位名称")
-
-    @field_validator("aliases")
-    @classmethod
-    def _aliases(cls, value: list[str]) -> list[str]:
-        return _clean_aliases(value)
-
-    @field_validator("honour_level", mode="before")
-    @classmethod
-    def _level(cls, value: object) -> object:
-        return _parse_level(value)
-
-
-class UnitUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(None, min_length=1, max_length=200)
-    aliases: list[str] | None = Field(None, max_length=50)
-    honour_level: HonourLevel | None = None
-    category: str | None = Field(None, max_length=50)
-    headcount: int | None = Field(None, ge=0, le=1_000_000)
-    active: bool | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _strip_name(cls, value: str | None) -> str | None:
-        return None if value is None else _plain_text(value, "单位名称")
-
-    @field_validator("aliases")
-    @classmethod
-    def _aliases(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else _clean_aliases(value)
-
-    @field_validator("honour_level", mode="before")
-    @classmethod
-    def _level(cls, value: object) -> object:
-        return _parse_level(value)
-
-
 class UnitOut(Orm):
     id: int
     name: str
@@ -203,7 +123,7 @@ class GroupUpdate(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        return _plain_text(value, "群名")
+        return plain_text(value, "群名")
 
 
 class MemberOut(Orm):
@@ -226,9 +146,13 @@ class MemberNameOut(Orm):
     last_seen_at: datetime
 
 
-class CorrectionOut(Orm):
+class AuditEntryOut(Orm):
+    """One row of the audit trail; ``subject`` names what changed, ``report_id``/``member_id`` when it is one."""
+
     id: int
     kind: str
+    subject_type: str | None = None
+    subject_id: str | None = None
     report_id: int | None
     member_id: int | None
     actor: str
@@ -240,7 +164,7 @@ class CorrectionOut(Orm):
 
 class MemberDetail(MemberOut):
     names: list[MemberNameOut]
-    unit_history: list[CorrectionOut] = Field(description="单位归属的人工变更记录，最新在前")
+    unit_history: list[AuditEntryOut] = Field(description="单位归属的人工变更记录，最新在前")
 
 
 class MemberAssign(BaseModel):
@@ -314,16 +238,7 @@ class ReportDetail(ReportOut):
     photo_evidence: PhotoEvidenceOut | None = Field(description="照片证据；照片尚未识别时为空")
     classification: ClassificationOut | None
     tags: list[str]
-    corrections: list[CorrectionOut]
-
-
-class ClassificationPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    label: Label
-    secondary_labels: list[Label] = Field(default_factory=list, max_length=4)
-    facts: dict[str, Any] | None = None
-    reason: str = Field(min_length=1, max_length=500, description="修改理由，记入审计日志")
+    corrections: list[AuditEntryOut]
 
 
 class ReportAssign(BaseModel):
@@ -377,7 +292,7 @@ class JobsOverview(BaseModel):
     """The background queue as staff see it: backlog, failures, and what photo reading has done."""
 
     model_version: str = Field(description="当前使用的分类模型版本")
-    corrections: int = Field(description="人工修正分类的次数（重新训练时都会用上）")
+    corrections: int = Field(description="人工更正分类的次数（重新训练时都会用上）")
     backlog: int = Field(description="排队中与执行中的任务数")
     dead: int = Field(description="已失败（死信）的任务数")
     oldest_due_at: datetime | None

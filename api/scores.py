@@ -1,12 +1,16 @@
-"""What the console shows from scoring: this month's ranking, the units at risk, a unit's explained score."""
+"""What the API and the console show from scoring: boards by rubric and period, the dashboard, explanations."""
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from api.errors import ApiError, NotFound
+from scoring import schemas as ss
 from scoring import service as scoring_service
 from wenming.settings import Settings
 
@@ -71,3 +75,73 @@ def explain(db: Session, settings: Settings, unit_id: int, year: int) -> dict[st
             for item in result.items
         ],
     }
+
+
+# --- boards shared by the API and the console -------------------------------------------------------
+
+MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
+QUARTER_RE = re.compile(r"^(\d{4})\s*[Qq]([1-4])$")
+
+
+def get_rubric(settings: Settings, name: str | None) -> scoring_service.Rubric:
+    """A shipped rubric by name; unknown names are a 404 that lists the choices."""
+    name = name or settings.api_default_rubric
+    if name not in scoring_service.list_rubrics():
+        choices = "、".join(scoring_service.list_rubrics())
+        raise NotFound(f"没有名为 {name} 的考核细则（可选：{choices}）")
+    return scoring_service.load_rubric(name)
+
+
+def local_today(settings: Settings) -> date:
+    return datetime.now(settings.tz).date()
+
+
+def parse_month(value: str | None, settings: Settings) -> tuple[int, int]:
+    if not value:
+        t = local_today(settings)
+        return t.year, t.month
+    match = MONTH_RE.match(value.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2100:
+        raise ApiError(422, f"月份格式应为 YYYY-MM（如 2026-10），收到 {value!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def parse_quarter(value: str | None, settings: Settings) -> tuple[int, int]:
+    if not value:
+        t = local_today(settings)
+        return t.year, (t.month - 1) // 3 + 1
+    match = QUARTER_RE.match(value.strip())
+    if not match or not 2000 <= int(match.group(1)) <= 2100:
+        raise ApiError(422, f"季度格式应为 YYYYQn（如 2026Q3），收到 {value!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+class RubricOut(BaseModel):
+    name: str
+    title: str
+
+
+def rubrics() -> list[RubricOut]:
+    return [RubricOut(name=n, title=scoring_service.load_rubric(n).title) for n in scoring_service.list_rubrics()]
+
+
+class AnnualBoard(BaseModel):
+    rubric: str
+    year: int
+    rows: list[ss.AnnualScore]
+
+
+def monthly(db: Session, settings: Settings, rubric: str | None, month: str | None) -> ss.MonthlyRanking:
+    year, m = parse_month(month, settings)
+    return scoring_service.monthly_ranking(db, settings, get_rubric(settings, rubric), year, m)
+
+
+def quarterly(db: Session, settings: Settings, rubric: str | None, quarter: str | None) -> ss.QuarterTable:
+    year, q = parse_quarter(quarter, settings)
+    return scoring_service.quarter_table(db, settings, get_rubric(settings, rubric), year, q)
+
+
+def annual(db: Session, settings: Settings, rubric: str | None, year: int | None) -> AnnualBoard:
+    r = get_rubric(settings, rubric)
+    y = year or local_today(settings).year
+    return AnnualBoard(rubric=r.name, year=y, rows=scoring_service.annual_scores(db, settings, r, y))

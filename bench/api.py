@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api import auth  # noqa: E402
-from api.models import Role  # noqa: E402
+from accounts import service as auth  # noqa: E402
+from accounts.models import Role  # noqa: E402
 from classifier.models import Classification, ReportTag  # noqa: E402
 from ingest.models import ChatGroup, Member, Report, Unit  # noqa: E402
 from wenming import schema  # noqa: E402

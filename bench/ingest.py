@@ -31,12 +31,13 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from classifier import pipeline  # noqa: E402
 from ingest import unit_import  # noqa: E402
 from ingest.models import RawMessage, RawStatus  # noqa: E402
-from wenming import pipeline, schema  # noqa: E402
+from wenming import schema  # noqa: E402
 from wenming.db import create_db_engine, make_session_factory, transaction  # noqa: E402
-from wenming.replay import replay_file  # noqa: E402
 from wenming.settings import Settings, get_settings  # noqa: E402
+from wiring.replay import replay_file  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("demo_generate", REPO / "demo" / "generate.py")
 assert _spec is not None and _spec.loader is not None

@@ -5,10 +5,13 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ingest.models import Platform
 from ingest.schemas import IncomingMessage
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
 
 @dataclass(frozen=True)
@@ -73,3 +76,8 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     async def list_groups(self) -> list[GroupInfo]:
         """Groups the bot account is in."""
+
+    def routers(self) -> list[APIRouter]:
+        """HTTP endpoints the platform calls (webhooks, a reverse WebSocket), mounted by ``wenming run`` as they
+        are; an adapter that dials out itself (itchat) has none."""
+        return []

@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import Float, Unicode
 
 from wenming.db import Base, UTCDateTime, utcnow
+from wenming.names import ZhEnum
 
 
-class PostPolicy(StrEnum):
+class PostPolicy(ZhEnum):
     """What a group may see of a ranking; public bottom places can embarrass units."""
 
-    TOP_N = "top_n"  # only the first N places
-    FULL = "full"  # the whole table
-    STAFF_ONLY = "staff_only"  # staff group: full table plus warnings and reminders
-    NONE = "none"  # nothing is posted here
-
-    @property
-    def zh(self) -> str:
-        return {"top_n": "仅前 N 名", "full": "完整排名", "staff_only": "仅工作人员", "none": "不发布"}[self.value]
+    TOP_N = "top_n", "仅前 N 名"  # only the first N places
+    FULL = "full", "完整排名"  # the whole table
+    STAFF_ONLY = "staff_only", "仅工作人员"  # staff group: full table plus warnings and reminders
+    NONE = "none", "不发布"  # nothing is posted here
 
 
 class AdapterState(Base):

@@ -12,8 +12,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.spool import Spool, decode_message, encode_message
+from classifier import pipeline
 from ingest.schemas import IncomingMessage, IngestOutcome
-from wenming import pipeline
 from wenming.db import transaction
 from wenming.settings import Settings
 

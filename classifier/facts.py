@@ -9,11 +9,12 @@ from typing import Any
 
 import yaml
 
+from classifier.models import OutletLevel
 from classifier.text import DATA_DIR
 
 SHIPPED_OUTLETS = DATA_DIR / "outlets.yaml"
 LEVELS = ("county", "city", "province", "central")
-LEVEL_ZH = {"county": "县级", "city": "市级", "province": "省级", "central": "中央级"}
+LEVEL_ZH = OutletLevel.names()
 
 _CN_DIGITS = {
     "零": 0,

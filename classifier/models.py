@@ -1,38 +1,52 @@
-"""Tables for classifications, the effective label set per report, and the correction audit trail."""
+"""Tables for classifications and the effective label set per report."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wenming.db import Base, JSONType, UTCDateTime, utcnow
+from wenming.names import ZhEnum
 
 
-class Label(StrEnum):
-    PRACTICE = "practice"
-    PAIRING = "pairing"
-    NEWS = "news"
-    VOLUNTEER = "volunteer"
-    OTHER = "other"
+class Label(ZhEnum):
+    PRACTICE = "practice", "文明实践"
+    PAIRING = "pairing", "结对共建"
+    NEWS = "news", "新闻通讯"
+    VOLUNTEER = "volunteer", "志愿服务"
+    OTHER = "other", "其他"
+
+
+class ClassificationSource(ZhEnum):
+    MODEL = "model", "模型"
+    STAFF = "staff", "人工"
+
+
+class OutletLevel(ZhEnum):
+    """Level of a medium (the ``outlet_level`` fact), a visiting research group or a leader's instruction."""
+
+    COUNTY = "county", "县级"
+    CITY = "city", "市级"
+    PROVINCE = "province", "省级"
+    CENTRAL = "central", "中央"  # as the notices write it: 中央媒体, 中央领导
 
     @property
-    def zh(self) -> str:
-        return {
-            "practice": "文明实践",
-            "pairing": "结对共建",
-            "news": "新闻通讯",
-            "volunteer": "志愿服务",
-            "other": "其他",
-        }[self.value]
+    def rank(self) -> int:
+        return ["county", "city", "province", "central"].index(self.value)
 
-
-class ClassificationSource(StrEnum):
-    MODEL = "model"
-    STAFF = "staff"
+    @classmethod
+    def parse(cls, value: str) -> OutletLevel:
+        """Accept the code or the Chinese form (县/县级/市/市级/省/省级/中央/国家/国家级)."""
+        text = value.strip().removesuffix("级")
+        aliases = {"县": "county", "市": "city", "省": "province", "中央": "central", "国家": "central"}
+        text = aliases.get(text, text)
+        for level in cls:
+            if text == level.value:
+                return level
+        raise ValueError(f"未知的级别：{value!r}（应为 {'/'.join(level.zh for level in cls)}）")
 
 
 class Classification(Base):
@@ -71,17 +85,37 @@ class ReportTag(Base):
     score: Mapped[float] = mapped_column(Float, default=1.0)
 
 
-class Correction(Base):
-    """Append-only audit of every staff change: who, when, before, after, why."""
+# Secondary labels are the minority: a partial index finds them without probing every report's tags (scoring).
+Index(
+    "ix_report_tags_secondary_label",
+    ReportTag.label,
+    ReportTag.report_id,
+    sqlite_where=ReportTag.is_primary == false(),
+    postgresql_where=ReportTag.is_primary == false(),
+)
+Index(
+    "ix_report_tags_secondary",
+    ReportTag.report_id,
+    ReportTag.label,
+    sqlite_where=ReportTag.is_primary == false(),
+    postgresql_where=ReportTag.is_primary == false(),
+)
 
-    __tablename__ = "corrections"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))  # classification | report_unit | member_unit | ...
-    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"), index=True)
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), index=True)
-    actor: Mapped[str] = mapped_column(String(100))
-    before: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    after: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+# Adoption notices and stated volunteer hours are the few facts scoring reads: partial indexes on the current
+# classifications that state them, so that a quarter probes them instead of reading every news report's JSON.
+# The paths are written as ``scoring.repository.fact`` writes them, so that the planners match the predicate.
+# Facts are a handful of short validated keys (classifier.service.FACT_KEYS), small enough to carry in the index.
+def _fact_index(name: str, key: str) -> Index:
+    return Index(
+        name,
+        Classification.report_id,
+        Classification.is_current,  # as in ix_classifications_report_current, so that SQLite prefers this one
+        sqlite_where=text(f"is_current = 1 AND json_extract(facts, '$.{key}') IS NOT NULL"),
+        postgresql_where=text(f"is_current AND (facts ->> '{key}') IS NOT NULL"),
+        postgresql_include=["facts"],  # index-only: PostgreSQL would rather scan every classification's JSON
+    )
+
+
+_fact_index("ix_classifications_outlet_level", "outlet_level")
+_fact_index("ix_classifications_volunteer_hours", "volunteer_hours")

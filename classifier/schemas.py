@@ -1,10 +1,12 @@
-"""What the classifier answers, and evaluation results."""
+"""What the classifier answers, evaluation results, and the correction staff make."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from classifier.models import Label
 
 
 class LabelScore(BaseModel):
@@ -41,3 +43,14 @@ class EvaluationReport(BaseModel):
     per_label: list[LabelMetrics]
     labels: list[str]
     confusion: list[list[int]]  # rows: gold label, columns: predicted label
+
+
+class ClassificationPatch(BaseModel):
+    """Staff set a report's labels (and maybe facts): the API body and the console form alike."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: Label
+    secondary_labels: list[Label] = Field(default_factory=list, max_length=4)
+    facts: dict[str, Any] | None = None
+    reason: str = Field(min_length=1, max_length=500, description="修改理由，记入审计日志")

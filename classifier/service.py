@@ -20,11 +20,14 @@ from sqlalchemy.orm import Session
 from classifier import corpus, registry, repository
 from classifier.evaluation import score
 from classifier.facts import LEVELS
-from classifier.models import Classification, ClassificationSource, Correction, Label
+from classifier.models import Classification, ClassificationSource, Label
 from classifier.predictor import Predictor
 from classifier.registry import VersionError, VersionInfo
-from classifier.schemas import ClassificationResult, EvaluationReport
+from classifier.schemas import ClassificationPatch, ClassificationResult, EvaluationReport
 from ingest.models import Report, ReportStatus
+from wenming import audit
+from wenming.audit import AuditKind
+from wenming.errors import DomainError, NotFound
 from wenming.settings import Settings, get_settings
 
 __all__ = [
@@ -48,8 +51,12 @@ VERSION_CHECK_SECONDS = 2.0
 _LABEL_CODES = ", ".join(f"{label.value}（{label.zh}）" for label in Label)
 
 
-class ClassifierError(ValueError):
+class ClassifierError(DomainError):
     """A request the classifier cannot honour; the message is Chinese and meant for staff."""
+
+
+class ReportNotFound(NotFound, ClassifierError):
+    """The report to correct does not exist."""
 
 
 @dataclass
@@ -230,7 +237,7 @@ def correct_classification(
     """Staff set the labels (and maybe facts) of a report; audited, and never overwritten by the model."""
     report = session.get(Report, report_id)
     if report is None:
-        raise ClassifierError(f"报告 {report_id} 不存在")
+        raise ReportNotFound(f"报告 {report_id} 不存在")
     if not actor or not actor.strip():
         raise ClassifierError("更正必须注明操作人")
     primary = parse_label(label)
@@ -262,11 +269,22 @@ def correct_classification(
         report.status = ReportStatus.CORRECTED.value
     report.activity_date = _facts_date(merged)
     after = {"label": primary, "secondary_labels": secondary, "facts": merged}
-    session.add(
-        Correction(kind="classification", report_id=report_id, actor=actor, before=before, after=after, reason=reason)
-    )
-    session.flush()
+    subject = ("report", report_id)
+    audit.record(session, actor, AuditKind.CLASSIFICATION, subject=subject, before=before, after=after, reason=reason)
     return row
+
+
+def relabel(session: Session, actor: str, report_id: int, data: ClassificationPatch) -> Classification:
+    """A staff correction as the API and the console take it (``correct_classification`` does the work)."""
+    return correct_classification(
+        session,
+        report_id,
+        label=data.label.value,
+        secondary_labels=[label.value for label in data.secondary_labels],
+        facts=data.facts,
+        actor=actor,
+        reason=data.reason,
+    )
 
 
 def _snapshot(current: Classification | None, report: Report) -> dict[str, Any]:
@@ -300,6 +318,22 @@ def reclassify(
                 progress(1)
         session.flush()
     return done
+
+
+def reclassify_now(
+    session: Session,
+    actor: str,
+    settings: Settings,
+    report_ids: Sequence[int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Staff re-classify reports in the foreground (``wenming reports reclassify``): one audit row for the run."""
+    changed = reclassify(session, settings, report_ids, progress)
+    after = {"version": registry.current_version(settings), "reclassified": changed}
+    if report_ids is not None:
+        after["report_ids"] = list(report_ids)
+    audit.record(session, actor, AuditKind.RECLASSIFY, after=after)
+    return changed
 
 
 def correction_examples(session: Session, settings: Settings) -> list[corpus.Example]:
@@ -343,6 +377,41 @@ def use_version(settings: Settings, version: str) -> VersionInfo:
     registry.set_current(settings, version)
     _forget_active(settings)
     return registry.read_info(settings, version)
+
+
+def switch_version(session: Session, actor: str, settings: Settings, version: str) -> VersionInfo:
+    """Staff switch (or roll back) the model every process uses (``wenming classifier use``): audited."""
+    before = registry.current_version(settings)
+    info = use_version(settings, version)
+    record_version(session, actor, info, before=before, reason="切换模型版本")
+    return info
+
+
+def train_version(session: Session, actor: str, settings: Settings, *, activate: bool = True) -> VersionInfo:
+    """Staff train a new version now (``wenming classifier train``); audited, with the version it replaced."""
+    before = registry.current_version(settings)
+    info = train(session, settings, activate=activate)
+    record_version(session, actor, info, before=before, reason="重新训练模型")
+    return info
+
+
+def record_version(session: Session, actor: str, info: VersionInfo, *, before: str | None, reason: str) -> None:
+    """One audit row for a new or switched model version (from the CLI or the retraining job)."""
+    after = {
+        "version": info.version,
+        "current": info.current,
+        "examples": info.examples,
+        "corrections": info.corrections,
+    }
+    audit.record(
+        session,
+        actor,
+        AuditKind.CLASSIFIER_VERSION,
+        subject=("model", info.version),
+        before={"version": before},
+        after=after,
+        reason=reason,
+    )
 
 
 def list_versions(settings: Settings) -> list[VersionInfo]:

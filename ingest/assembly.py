@@ -16,7 +16,6 @@ import numpy as np
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from classifier.models import Correction
 from ingest import repository
 from ingest.models import (
     Media,
@@ -33,6 +32,8 @@ from ingest.repository import PendingRaw, RecallRef
 from ingest.resolution import UnitMatcher, is_office_staff
 from ingest.schemas import ANONYMOUS_PREFIX, IMAGE_PLACEHOLDER
 from ingest.triage import triage_text
+from wenming import audit
+from wenming.audit import AuditKind
 from wenming.settings import Settings
 
 RECALL_ACTOR = "群内撤回"  # the audit log's "who" for withdrawals: the group member, not a staff account
@@ -373,14 +374,13 @@ class Assembler:
     ) -> None:
         """Withdrawals go to the audit log like staff changes, so a staff-corrected report keeps its trail."""
         what = "文字" if kind == "report_withdrawn" else "一张图片"
-        self.session.add(
-            Correction(
-                kind=kind,
-                report_id=report.id,
-                actor=RECALL_ACTOR,
-                before=before,
-                after=after | {"recall_raw_message_id": recall.raw_id, "recalled_raw_message_id": raw_id},
-                reason=f"{recall.sender_name or '发送者'}在群里撤回了报送的{what}",
-            )
+        audit.record(
+            self.session,
+            RECALL_ACTOR,
+            AuditKind(kind),
+            subject=("report", report.id),
+            before=before,
+            after=after | {"recall_raw_message_id": recall.raw_id, "recalled_raw_message_id": raw_id},
+            reason=f"{recall.sender_name or '发送者'}在群里撤回了报送的{what}",
         )
         self._changed[report.id] = report

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -16,23 +15,21 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wenming.db import Base, JSONType, UTCDateTime, utcnow
+from wenming.names import ZhEnum
 
 
-class HonourLevel(StrEnum):
+class HonourLevel(ZhEnum):
     """文明单位 honour level; the Chinese name is what staff see."""
 
-    NATIONAL = "national"
-    PROVINCIAL = "provincial"
-    CITY = "city"
-    COUNTY = "county"
-
-    @property
-    def zh(self) -> str:
-        return {"national": "全国", "provincial": "省", "city": "市", "county": "县"}[self.value]
+    NATIONAL = "national", "全国"
+    PROVINCIAL = "provincial", "省"
+    CITY = "city", "市"
+    COUNTY = "county", "县"
 
     @classmethod
     def parse(cls, value: str) -> HonourLevel:
@@ -44,79 +41,56 @@ class HonourLevel(StrEnum):
         raise ValueError(f"未知的文明单位级别：{value!r}（应为 全国/省/市/县）")
 
 
-class Platform(StrEnum):
-    WECHAT = "wechat"
-    QQ = "qq"
+class Platform(ZhEnum):
+    WECHAT = "wechat", "微信"
+    QQ = "qq", "QQ"
 
 
-class MessageKind(StrEnum):
-    TEXT = "text"
-    IMAGE = "image"
-    STICKER = "sticker"  # 表情包 / 动画表情: never a photo, never a report
-    SYSTEM = "system"
-    RECALL = "recall"
-    OTHER = "other"
+class MessageKind(ZhEnum):
+    TEXT = "text", "文字"
+    IMAGE = "image", "图片"
+    STICKER = "sticker", "表情包"  # 表情包 / 动画表情: never a photo, never a report
+    SYSTEM = "system", "系统消息"
+    RECALL = "recall", "撤回"
+    OTHER = "other", "其他"  # voice, video, files, untitled cards, photo placeholders of exports
 
 
-class RawStatus(StrEnum):
+class RawStatus(ZhEnum):
     """Where a raw message is in the pipeline."""
 
-    RECEIVED = "received"  # stored, not yet assembled
-    ASSEMBLED = "assembled"  # part of a report
-    CHATTER = "chatter"  # a member's message that is not an activity report (收到, 👍, stickers…); staff can promote it
-    IGNORED = "ignored"  # kept, but never a report (system lines, office staff, the bot, recalls, empty texts)
-    REJECTED = "rejected"  # bad input, kept for inspection with an error
+    RECEIVED = "received", "待处理"  # stored, not yet assembled
+    ASSEMBLED = "assembled", "组成报送"  # part of a report
+    CHATTER = "chatter", "留作消息"  # a member's message that is not an activity (收到, 👍, stickers…); can be promoted
+    IGNORED = "ignored", "不成报送"  # kept, never a report (system lines, office staff, the bot, recalls, empty texts)
+    REJECTED = "rejected", "有误"  # bad input, kept for inspection with an error
 
 
-class MessageReason(StrEnum):
+class MessageReason(ZhEnum):
     """Why a raw message is not part of a report; shown in the 消息 view and filterable."""
 
-    ACK = "ack"
-    THANKS = "thanks"
-    QUESTION = "question"
-    GREETING = "greeting"
-    EMOJI = "emoji"
-    STICKER = "sticker"
-    ANONYMOUS = "anonymous"
-    NOT_TEXT = "not_text"  # voice, video, file, location, cards without a title…
-    NO_PHOTO = "no_photo"  # an exported photo whose file the export did not provide
-    DEMOTED = "demoted"  # staff judged the report chatter
-    EMPTY = "empty"
-    SYSTEM = "system"
-    RECALL = "recall"
-    BOT = "bot"
-    STAFF = "staff"
-
-    @property
-    def zh(self) -> str:
-        return _REASON_ZH[self.value]
+    ACK = "ack", "应答（收到、好的、👍）"
+    THANKS = "thanks", "致谢"
+    QUESTION = "question", "提问"
+    GREETING = "greeting", "问候、祝福"
+    EMOJI = "emoji", "只有表情符号"
+    STICKER = "sticker", "表情包"
+    ANONYMOUS = "anonymous", "匿名消息"
+    NOT_TEXT = "not_text", "语音、视频、文件等"  # voice, video, file, location, cards without a title…
+    NO_PHOTO = "no_photo", "图片（导出中没有图片文件）"  # an exported photo whose file the export did not provide
+    DEMOTED = "demoted", "工作人员认定不是报送"  # staff judged the report chatter
+    EMPTY = "empty", "空消息"
+    SYSTEM = "system", "系统消息"
+    RECALL = "recall", "撤回"
+    BOT = "bot", "机器人自己的消息"
+    STAFF = "staff", "文明办工作人员"
 
 
-_REASON_ZH = {
-    "ack": "应答（收到、好的、👍）",
-    "thanks": "致谢",
-    "question": "提问",
-    "greeting": "问候、祝福",
-    "emoji": "只有表情符号",
-    "sticker": "表情包",
-    "anonymous": "匿名消息",
-    "not_text": "语音、视频、文件等",
-    "no_photo": "图片（导出中没有图片文件）",
-    "demoted": "工作人员认定不是报送",
-    "empty": "空消息",
-    "system": "系统消息",
-    "recall": "撤回",
-    "bot": "机器人自己的消息",
-    "staff": "文明办工作人员",
-}
-
-
-class ReportStatus(StrEnum):
-    UNCLASSIFIED = "unclassified"
-    CLASSIFIED = "classified"
-    NEEDS_REVIEW = "needs_review"
-    CORRECTED = "corrected"
-    WITHDRAWN = "withdrawn"  # the sender recalled (撤回) its text, or every photo of a photo-only report
+class ReportStatus(ZhEnum):
+    UNCLASSIFIED = "unclassified", "未分类"
+    CLASSIFIED = "classified", "已分类"
+    NEEDS_REVIEW = "needs_review", "待审核"  # the model is unsure: staff look at it
+    CORRECTED = "corrected", "已更正"  # staff set the labels; the model never overrides them
+    WITHDRAWN = "withdrawn", "已撤回"  # the sender recalled (撤回) its text, or every photo of a photo-only report
 
 
 class Unit(Base):
@@ -222,6 +196,47 @@ class Report(Base):
     unit: Mapped[Unit | None] = relationship(lazy="raise")
     sender: Mapped[Member] = relationship(lazy="raise")
     group: Mapped[ChatGroup] = relationship(lazy="raise")
+
+
+# The report list is newest first; this index lets the database read the first page without sorting all reports.
+Index("ix_reports_first_message_at_id", Report.first_message_at, Report.id)
+# Covering indexes for scoring's windows (scoring.repository): counted statuses, then the month/quarter/year
+# range on the counting day, then the columns the GROUP BY reads, so that a month reads a twelfth of one index.
+Index(
+    "ix_reports_scoring_effective_day",
+    Report.status,
+    func.coalesce(Report.activity_date, Report.post_date),
+    Report.unit_id,
+    Report.label,
+    Report.photo_count,
+    Report.possible_repost,
+    Report.activity_date,
+    Report.post_date,
+    Report.id,
+)
+Index(
+    "ix_reports_scoring_post_day",
+    Report.status,
+    Report.post_date,
+    Report.unit_id,
+    Report.label,
+    Report.photo_count,
+    Report.possible_repost,
+    Report.id,
+)
+# One unit's year (a score explanation) reads its own slice instead of the whole window.
+Index(
+    "ix_reports_scoring_unit_day",
+    Report.unit_id,
+    Report.status,
+    func.coalesce(Report.activity_date, Report.post_date),
+    Report.label,
+    Report.photo_count,
+    Report.possible_repost,
+    Report.activity_date,
+    Report.post_date,
+    Report.id,
+)
 
 
 class ReportPhoto(Base):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from ingest.models import (
@@ -23,6 +23,7 @@ from ingest.models import (
     ReportStatus,
     Unit,
 )
+from wenming.audit import AuditEntry
 
 _CACHE_KEY = "ingest.cache"
 
@@ -273,9 +274,11 @@ def report_raw_messages(session: Session, report_id: int) -> Sequence[RawMessage
 
 def retriage_candidates(session: Session) -> list[tuple[Report, str]]:
     """Text reports without photos that staff never touched (no audit row at all), with the sender's platform id."""
-    from classifier.models import Correction
-
-    touched = select(Correction.id).where(Correction.report_id == Report.id).exists()
+    touched = (
+        select(AuditEntry.id)
+        .where(AuditEntry.subject_type == "report", AuditEntry.subject_id == cast(Report.id, String))
+        .exists()
+    )
     rows = session.execute(
         select(Report, Member.platform_user_id)
         .join(Member, Member.id == Report.sender_id)

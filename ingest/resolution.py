@@ -99,3 +99,42 @@ def is_office_staff(display_name: str | None, markers: Iterable[str]) -> bool:
         return False
     folded = unicodedata.normalize("NFKC", display_name)
     return any(marker in folded for marker in markers)
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """A unit's name and aliases as they will be stored; ``unit_id``/``row`` say where it comes from."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    unit_id: int | None = None
+    row: int | None = None  # the roster file's row number, for an import
+
+
+@dataclass(frozen=True)
+class NameClash:
+    """``text`` (a name or alias of ``entry``) folds to the same key as a name or alias of ``other``."""
+
+    text: str
+    entry: RosterEntry
+    other: RosterEntry
+
+
+def name_clashes(roster: Iterable[RosterEntry]) -> list[NameClash]:
+    """Names and aliases that two units would share once folded like attribution folds them (``normalize``).
+
+    "县团委" and another unit's alias "县 团委" are the same to the matcher, so a card "县团委-张三" would name
+    two units and never be attributed: the one check every door (API, console, roster import) runs. Entries
+    claim their texts in order, so a clash is reported on the later entry (the unit being saved, the file's row).
+    """
+    owner: dict[str, RosterEntry] = {}
+    clashes: list[NameClash] = []
+    for entry in roster:
+        for text in (entry.name, *entry.aliases):
+            key = normalize(text)
+            if not key:
+                continue
+            other = owner.setdefault(key, entry)
+            if other is not entry:
+                clashes.append(NameClash(text, entry, other))
+    return clashes

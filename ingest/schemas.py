@@ -1,13 +1,13 @@
-"""The normalized message every adapter and importer produces, and what ingest answers."""
+"""The normalized message every adapter and importer produces, what ingest answers, and the unit inputs."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingest.models import MessageKind, Platform
+from ingest.models import HonourLevel, MessageKind, Platform
 
 # Conventions every producer shares.
 ANONYMOUS_PREFIX = "anonymous:"  # sender_id of an anonymous group message: "anonymous:<anonymous name>"
@@ -56,3 +56,87 @@ class IngestOutcome(BaseModel):
     duplicate: bool = False
     status: str
     error: str | None = None
+
+
+# --- units: what staff may set, checked the same for the API and the console ---------------------
+
+
+def _parse_level(value: object) -> object:
+    """Accept 全国/省/市/县 (and 省级…) beside the codes, as staff write them."""
+    if isinstance(value, str):
+        try:
+            return HonourLevel.parse(value)
+        except ValueError:
+            return value  # left for the enum check, which answers 422
+    return value
+
+
+def plain_text(value: str, what: str) -> str:
+    """Names are shown, exported and matched against chat: no control characters."""
+    value = value.strip()
+    if not value:
+        raise ValueError(f"{what}不能为空")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError(f"{what}不能包含控制字符")
+    return value
+
+
+def _clean_aliases(values: list[str]) -> list[str]:
+    seen: list[str] = []
+    for raw in values:
+        alias = plain_text(raw, "别名")
+        if alias not in seen:
+            seen.append(alias)
+    return seen
+
+
+class UnitCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    aliases: list[str] = Field(default_factory=list, max_length=50)
+    honour_level: HonourLevel = HonourLevel.COUNTY
+    category: str | None = Field(None, max_length=50)
+    headcount: int | None = Field(None, ge=0, le=1_000_000)
+    active: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _strip_name(cls, value: str) -> str:
+        return plain_text(value, "单位名称")
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: list[str]) -> list[str]:
+        return _clean_aliases(value)
+
+    @field_validator("honour_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return _parse_level(value)
+
+
+class UnitUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    aliases: list[str] | None = Field(None, max_length=50)
+    honour_level: HonourLevel | None = None
+    category: str | None = Field(None, max_length=50)
+    headcount: int | None = Field(None, ge=0, le=1_000_000)
+    active: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _strip_name(cls, value: str | None) -> str | None:
+        return None if value is None else plain_text(value, "单位名称")
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _clean_aliases(value)
+
+    @field_validator("honour_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return _parse_level(value)

@@ -9,22 +9,24 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from classifier.models import Correction
 from ingest import media as media_store
 from ingest import repository
 from ingest.assembly import Assembler, AssemblyStats
-from ingest.models import Media, Member, MessageKind, MessageReason, RawMessage, RawStatus, Report, Unit
+from ingest.models import ChatGroup, Media, Member, MessageKind, MessageReason, RawMessage, RawStatus, Report, Unit
 from ingest.resolution import UnitMatcher
 from ingest.schemas import ANONYMOUS_PREFIX, IncomingMessage, IngestOutcome
 from ingest.triage import triage_text
 from ingest.validation import describe_validation_error, jsonable_payload
+from wenming import audit
+from wenming.audit import AuditKind
 from wenming.db import utcnow
+from wenming.errors import Conflict, DomainError, NotFound
 from wenming.settings import Settings
 
 ReportHook = Callable[[Session, Report], object]
 
 
-class IngestError(ValueError):
+class IngestError(DomainError):
     """A staff action on ingest data that cannot be done; the message is Chinese."""
 
 
@@ -191,23 +193,16 @@ def assign_member_unit(
     """Staff say which unit a sender belongs to; it wins over any nickname from now on."""
     member = session.get(Member, member_id)
     if member is None:
-        raise IngestError(f"找不到成员 {member_id}")
-    if unit_id is not None and session.get(Unit, unit_id) is None:
-        raise IngestError(f"找不到单位 {unit_id}")
+        raise NotFound(f"找不到成员 {member_id}")
+    if unit_id is not None:
+        _unit(session, unit_id)
     before = {"unit_id": member.unit_id, "unit_source": member.unit_source}
     member.unit_id = unit_id
     member.unit_source = "staff" if unit_id is not None else None
-    session.add(
-        Correction(
-            kind="member_unit",
-            member_id=member.id,
-            actor=actor,
-            before=before,
-            after={"unit_id": unit_id, "unit_source": member.unit_source},
-            reason=reason,
-        )
+    after = {"unit_id": unit_id, "unit_source": member.unit_source}
+    audit.record(
+        session, actor, AuditKind.MEMBER_UNIT, subject=("member", member.id), before=before, after=after, reason=reason
     )
-    session.flush()
     return member
 
 
@@ -223,9 +218,10 @@ def assign_report_unit(
     """Attribute a report to a unit; optionally remember the sender, which also files their other unassigned reports."""
     report = session.get(Report, report_id)
     if report is None:
-        raise IngestError(f"找不到报送 {report_id}")
-    if session.get(Unit, unit_id) is None:
-        raise IngestError(f"找不到单位 {unit_id}")
+        raise NotFound(f"找不到报送 {report_id}")
+    unit = _unit(session, unit_id)
+    if not unit.active:
+        raise Conflict(f"单位「{unit.name}」已停用，不能再归入报送")
     before = {"unit_id": report.unit_id}
     report.unit_id = unit_id
     after: dict[str, Any] = {"unit_id": unit_id}
@@ -235,11 +231,34 @@ def assign_report_unit(
         for other in others:
             other.unit_id = unit_id
         after["also_assigned_report_ids"] = [other.id for other in others]
-    session.add(
-        Correction(kind="report_unit", report_id=report.id, actor=actor, before=before, after=after, reason=reason)
+    audit.record(
+        session, actor, AuditKind.REPORT_UNIT, subject=("report", report.id), before=before, after=after, reason=reason
     )
-    session.flush()
     return report
+
+
+def _unit(session: Session, unit_id: int) -> Unit:
+    """The unit a staff action names; a missing one is a mistake in the request (field ``unit_id``)."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise IngestError(f"找不到单位 {unit_id}", details=[{"loc": ["body", "unit_id"], "message": "单位不存在"}])
+    return unit
+
+
+def rename_group(session: Session, actor: str, group_id: int, name: str) -> ChatGroup:
+    """Staff give a group the name they know it by (WeChat groups are often renamed)."""
+    group = session.get(ChatGroup, group_id)
+    if group is None:
+        raise NotFound("群不存在")
+    name = name.strip()
+    if not name:
+        raise IngestError("群名不能为空")
+    before = {"group_id": group.id, "name": group.name}
+    group.name = name
+    session.flush()
+    after = {"group_id": group.id, "name": group.name}
+    audit.record(session, actor, AuditKind.GROUP, subject=("group", group.id), before=before, after=after)
+    return group
 
 
 PROMOTABLE_KINDS = (MessageKind.TEXT.value, MessageKind.IMAGE.value)
@@ -257,7 +276,7 @@ def promote_message(
     """Staff say a kept message is an activity report after all: it opens (or joins) a report; audited."""
     raw = session.get(RawMessage, raw_message_id)
     if raw is None:
-        raise IngestError(f"找不到消息 {raw_message_id}")
+        raise NotFound(f"找不到消息 {raw_message_id}")
     if raw.status != RawStatus.CHATTER.value:
         raise IngestError("只有留作消息的群成员消息可以转为报送（系统消息、工作人员通知、撤回和有误的消息不行）")
     if raw.kind not in PROMOTABLE_KINDS or (raw.kind == MessageKind.IMAGE.value and raw.media_id is None):
@@ -271,15 +290,15 @@ def promote_message(
     except ValueError as exc:
         raise IngestError(str(exc)) from None
     assembler.finish()
-    session.add(
-        Correction(
-            kind="message_promoted",
-            report_id=report.id,
-            actor=actor,
-            before=before,
-            after={"raw_message_id": raw.id, "status": RawStatus.ASSEMBLED.value, "report_id": report.id},
-            reason=reason,
-        )
+    after = {"raw_message_id": raw.id, "status": RawStatus.ASSEMBLED.value, "report_id": report.id}
+    audit.record(
+        session,
+        actor,
+        AuditKind.MESSAGE_PROMOTED,
+        subject=("report", report.id),
+        before=before,
+        after=after,
+        reason=reason,
     )
     if on_report is not None:
         for changed in assembler.changed_reports():
@@ -291,12 +310,13 @@ def promote_message(
 def demote_report(session: Session, report_id: int, *, actor: str, reason: str | None = None) -> list[int]:
     """Staff say a report is chatter: its messages are kept as messages again and the report row goes; audited.
 
-    The audit row keeps what the report was (unit, label, status, text, photos), since the row itself is removed
-    so that no count, ranking or export can ever include it. Returns the raw message ids put back.
+    The audit row (subject ``("report", id)``, which outlives the row) keeps what the report was — unit, label,
+    status, text, photos — since the row itself is removed so that no count, ranking or export can ever include it.
+    Returns the raw message ids put back.
     """
     report = session.get(Report, report_id)
     if report is None:
-        raise IngestError(f"找不到报送 {report_id}")
+        raise NotFound(f"找不到报送 {report_id}")
     raws = repository.report_raw_messages(session, report.id)
     before = {
         "report_id": report.id,
@@ -310,17 +330,16 @@ def demote_report(session: Session, report_id: int, *, actor: str, reason: str |
     }
     for raw in raws:
         raw.status, raw.reason, raw.report_id = RawStatus.CHATTER.value, MessageReason.DEMOTED.value, None
-    session.add(
-        Correction(
-            kind="report_demoted",
-            member_id=report.sender_id,
-            actor=actor,
-            before=before,
-            after={"status": RawStatus.CHATTER.value, "reason": MessageReason.DEMOTED.value},
-            reason=reason,
-        )
+    after = {"status": RawStatus.CHATTER.value, "reason": MessageReason.DEMOTED.value, "sender_id": report.sender_id}
+    audit.record(
+        session,
+        actor,
+        AuditKind.REPORT_DEMOTED,
+        subject=("report", report.id),
+        before=before,
+        after=after,
+        reason=reason,
     )
-    session.flush()
     session.delete(report)
     session.flush()
     return before["raw_message_ids"]

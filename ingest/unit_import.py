@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.models import HonourLevel, Unit
+from ingest.resolution import NameClash, RosterEntry, name_clashes
+from wenming.errors import DomainError
 
 # Accepted header spellings (lower-cased, spaces removed) for each field.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -32,14 +34,14 @@ ALIAS_SEPARATORS = re.compile(r"[、;；|]")
 MAX_ERRORS_SHOWN = 20
 
 
-class UnitImportError(ValueError):
+class UnitImportError(DomainError):
     """The file cannot be imported; ``errors`` names every offending row and column."""
 
     def __init__(self, errors: list[str]) -> None:
         self.errors = errors
         shown = errors[:MAX_ERRORS_SHOWN]
         more = f"\n……另有 {len(errors) - len(shown)} 处错误" if len(errors) > len(shown) else ""
-        super().__init__("单位名册有误，未导入任何数据：\n" + "\n".join(shown) + more)
+        super().__init__("单位名册有误，未导入任何数据：\n" + "\n".join(shown) + more, details=errors)
 
 
 @dataclass(frozen=True)
@@ -230,31 +232,35 @@ def parse_units_file(path: Path) -> list[UnitRow]:
     return parse_rows(read_table(path))
 
 
-def _check_alias_clashes(rows: list[UnitRow], existing: list[Unit]) -> list[str]:
-    """A name or alias shared by two units would make nickname attribution ambiguous: refuse it."""
-    owner: dict[str, str] = {}
-    final: dict[str, tuple[int | None, list[str]]] = {u.name: (None, list(u.aliases or [])) for u in existing}
+def _roster_clashes(rows: list[UnitRow], existing: list[Unit]) -> list[str]:
+    """A name or alias shared by two units would make nickname attribution ambiguous: refuse it.
+
+    The roster after the import is checked as a whole (``resolution.name_clashes``): units the file does not
+    touch first, then the file's rows in order, so that a clash is reported on the row that brings it.
+    """
+    by_name = {row.name: row for row in rows}
+    roster = [RosterEntry(u.name, tuple(u.aliases or ()), u.id) for u in existing if u.name not in by_name]
+    stored = {u.name: u for u in existing}
     for row in rows:
-        old_aliases = final.get(row.name, (None, []))[1]
-        final[row.name] = (row.row, row.aliases if row.aliases is not None else old_aliases)
-    errors: list[str] = []
-    for unit_name in final:
-        owner[unit_name] = unit_name
-    for unit_name, (row_number, aliases) in final.items():
-        for alias in aliases:
-            other = owner.get(alias)
-            if other is not None and other != unit_name:
-                where = f"第 {row_number} 行「别名」列" if row_number else f"已有单位「{unit_name}」的别名"
-                errors.append(f"{where}：别名「{alias}」与单位「{other}」的名称或别名重复")
-            else:
-                owner[alias] = unit_name
-    return errors
+        unit = stored.get(row.name)
+        aliases = row.aliases if row.aliases is not None else list(unit.aliases or []) if unit else []
+        roster.append(RosterEntry(row.name, tuple(aliases), unit.id if unit else None, row.row))
+    return [_clash_error(clash) for clash in name_clashes(roster)]
+
+
+def _clash_error(clash: NameClash) -> str:
+    column = "单位名称" if clash.text == clash.entry.name else "别名"
+    if clash.entry.row is not None:
+        where = f"第 {clash.entry.row} 行「{column}」列"
+    else:
+        where = f"已有单位「{clash.entry.name}」的{'名称' if column == '单位名称' else '别名'}"
+    return f"{where}：{column}「{clash.text}」与单位「{clash.other.name}」的名称或别名重复"
 
 
 def upsert_units(session: Session, rows: list[UnitRow]) -> ImportSummary:
     """Create new units and update existing ones (matched by exact name); only flushes."""
     existing = {u.name: u for u in session.scalars(select(Unit))}
-    errors = _check_alias_clashes(rows, list(existing.values()))
+    errors = _roster_clashes(rows, list(existing.values()))
     if errors:
         raise UnitImportError(errors)
     summary = ImportSummary()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 
 from wenming.db import Base, UTCDateTime, create_db_engine
-from wenming.schema import load_all_models
 from wenming.settings import get_settings
+from wiring.models import load_all_models
 
 load_all_models()
 config = context.config

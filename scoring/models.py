@@ -3,63 +3,32 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, false, func, text
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from classifier.models import Classification, ReportTag
-from ingest.models import Report
+from classifier.models import OutletLevel
 from wenming.db import Base, UTCDateTime, utcnow
+from wenming.names import ZhEnum
+
+__all__ = ["OutletLevel"]  # declared with the classifier's facts, which name the same levels
 
 
-class OutletLevel(StrEnum):
-    """Level of a medium, a visiting research group or a leader's instruction."""
-
-    COUNTY = "county"
-    CITY = "city"
-    PROVINCE = "province"
-    CENTRAL = "central"
-
-    @property
-    def zh(self) -> str:
-        return {"county": "县级", "city": "市级", "province": "省级", "central": "中央"}[self.value]
-
-    @property
-    def rank(self) -> int:
-        return ["county", "city", "province", "central"].index(self.value)
-
-    @classmethod
-    def parse(cls, value: str) -> OutletLevel:
-        """Accept the code or the Chinese form (县/县级/市/市级/省/省级/中央/国家/国家级)."""
-        text = value.strip().removesuffix("级")
-        aliases = {"县": "county", "市": "city", "省": "province", "中央": "central", "国家": "central"}
-        text = aliases.get(text, text)
-        for level in cls:
-            if text == level.value:
-                return level
-        raise ValueError(f"未知的级别：{value!r}（应为 县级/市级/省级/中央）")
-
-
-class CheckKind(StrEnum):
+class CheckKind(ZhEnum):
     """The 西乡 细则 items that staff verify by hand (查阅资料 / 查证资料 / 电话调查 / 系统评价)."""
 
-    ANNUAL_PLAN = "annual_plan"
-    ANNUAL_SUMMARY = "annual_summary"
-    MATERIALS = "materials"
-    TEAM_FLAG = "team_flag"
-    UNIFORMS = "uniforms"
-    UNIFORM_WORN = "uniform_worn"
-    TRAINING = "training"
-    BRAND_PLAN = "brand_plan"
-    BRAND_PROMOTED = "brand_promoted"
-    AWARENESS = "awareness"
-    SATISFACTION = "satisfaction"
-    MONTHLY_SUMMARY = "monthly_summary"
-
-    @property
-    def zh(self) -> str:
-        return CHECK_NAMES[self]
+    ANNUAL_PLAN = "annual_plan", "年度活动计划一览表"
+    ANNUAL_SUMMARY = "annual_summary", "年度工作总结"
+    MATERIALS = "materials", "资料上传（报送）"
+    TEAM_FLAG = "team_flag", "志愿服务队队旗"
+    UNIFORMS = "uniforms", "志愿者服装满足需要"
+    UNIFORM_WORN = "uniform_worn", "着装参与志愿活动"
+    TRAINING = "training", "志愿者队伍培训"
+    BRAND_PLAN = "brand_plan", "品牌活动实施方案"
+    BRAND_PROMOTED = "brand_promoted", "创新做法、案例在全县推广"
+    AWARENESS = "awareness", "知晓率电话调查"
+    SATISFACTION = "satisfaction", "满意率评价"
+    MONTHLY_SUMMARY = "monthly_summary", "月度活动小结"
 
     @property
     def scope(self) -> str:
@@ -77,44 +46,17 @@ CHECK_SCOPES: dict[str, str] = {
     "monthly_summary": "month",
 }
 
-CHECK_NAMES: dict[str, str] = {
-    "annual_plan": "年度活动计划一览表",
-    "annual_summary": "年度工作总结",
-    "materials": "资料上传（报送）",
-    "team_flag": "志愿服务队队旗",
-    "uniforms": "志愿者服装满足需要",
-    "uniform_worn": "着装参与志愿活动",
-    "training": "志愿者队伍培训",
-    "brand_plan": "品牌活动实施方案",
-    "brand_promoted": "创新做法、案例在全县推广",
-    "awareness": "知晓率电话调查",
-    "satisfaction": "满意率评价",
-    "monthly_summary": "月度活动小结",
-}
 
-
-class AdjustmentKind(StrEnum):
+class AdjustmentKind(ZhEnum):
     """Bonus (加分) and deduction (扣分) items of the 西乡 办法."""
 
-    HOSTED_EVENT = "hosted_event"
-    RESEARCH_VISIT = "research_visit"
-    LEADER_INSTRUCTION = "leader_instruction"
-    MATERIALS_MISSING = "materials_missing"
-    PERFUNCTORY = "perfunctory"
-    FALSIFICATION = "falsification"
-    OTHER = "other"
-
-    @property
-    def zh(self) -> str:
-        return {
-            "hosted_event": "承办县新时代文明实践中心会议、活动",
-            "research_visit": "承接调研组现场调研指导",
-            "leader_instruction": "做法受到领导批示",
-            "materials_missing": "未按要求报送资料",
-            "perfunctory": "志愿服务活动敷衍了事、形式主义",
-            "falsification": "志愿服务涉嫌造假经核实属实",
-            "other": "其他",
-        }[self.value]
+    HOSTED_EVENT = "hosted_event", "承办县新时代文明实践中心会议、活动"
+    RESEARCH_VISIT = "research_visit", "承接调研组现场调研指导"
+    LEADER_INSTRUCTION = "leader_instruction", "做法受到领导批示"
+    MATERIALS_MISSING = "materials_missing", "未按要求报送资料"
+    PERFUNCTORY = "perfunctory", "志愿服务活动敷衍了事、形式主义"
+    FALSIFICATION = "falsification", "志愿服务涉嫌造假经核实属实"
+    OTHER = "other", "其他"
 
     @property
     def is_bonus(self) -> bool:
@@ -123,6 +65,17 @@ class AdjustmentKind(StrEnum):
             AdjustmentKind.RESEARCH_VISIT,
             AdjustmentKind.LEADER_INSTRUCTION,
         )
+
+
+class RecordKind(ZhEnum):
+    """The kinds of record staff enter by hand (``scoring.records`` holds what each one is made of)."""
+
+    CRITICISM = "criticism", "通报批评"
+    MEDIA_ADOPTION = "media_adoption", "稿件录用"
+    PAIRING_SHEET = "pairing_sheet", "结对共建情况表"
+    VOLUNTEER_STATS = "volunteer_stats", "志愿者注册统计"
+    CHECK = "check", "西乡考核核查"
+    ADJUSTMENT = "adjustment", "加分与扣分"
 
 
 class AuditMixin:
@@ -229,76 +182,3 @@ class Adjustment(AuditMixin, Base):
     points: Mapped[float | None] = mapped_column(Float)  # deductions: the points staff decided (酌情扣分)
     occurred_on: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
-
-
-# Covering indexes for the scoring windows: counted statuses, then the month/quarter/year range on the
-# counting day, then the columns the GROUP BY reads, so that a month reads a twelfth of one index.
-Index(
-    "ix_reports_scoring_effective_day",
-    Report.status,
-    func.coalesce(Report.activity_date, Report.post_date),
-    Report.unit_id,
-    Report.label,
-    Report.photo_count,
-    Report.possible_repost,
-    Report.activity_date,
-    Report.post_date,
-    Report.id,
-)
-Index(
-    "ix_reports_scoring_post_day",
-    Report.status,
-    Report.post_date,
-    Report.unit_id,
-    Report.label,
-    Report.photo_count,
-    Report.possible_repost,
-    Report.id,
-)
-# One unit's year (an explanation) reads its own slice instead of the whole window.
-Index(
-    "ix_reports_scoring_unit_day",
-    Report.unit_id,
-    Report.status,
-    func.coalesce(Report.activity_date, Report.post_date),
-    Report.label,
-    Report.photo_count,
-    Report.possible_repost,
-    Report.activity_date,
-    Report.post_date,
-    Report.id,
-)
-# Secondary labels are the minority: a partial index finds them without probing every report's tags.
-Index(
-    "ix_report_tags_secondary_label",
-    ReportTag.label,
-    ReportTag.report_id,
-    sqlite_where=ReportTag.is_primary == false(),
-    postgresql_where=ReportTag.is_primary == false(),
-)
-Index(
-    "ix_report_tags_secondary",
-    ReportTag.report_id,
-    ReportTag.label,
-    sqlite_where=ReportTag.is_primary == false(),
-    postgresql_where=ReportTag.is_primary == false(),
-)
-
-
-# Adoption notices and stated volunteer hours are the few facts scoring reads: partial indexes on the current
-# classifications that state them, so that a quarter probes them instead of reading every news report's JSON.
-# The paths are written as ``repository.fact`` writes them, so that the planners match the predicate. Facts
-# are a handful of short validated keys (classifier.service.FACT_KEYS), small enough to carry in the index.
-def _fact_index(name: str, key: str) -> Index:
-    return Index(
-        name,
-        Classification.report_id,
-        Classification.is_current,  # as in ix_classifications_report_current, so that SQLite prefers this one
-        sqlite_where=text(f"is_current = 1 AND json_extract(facts, '$.{key}') IS NOT NULL"),
-        postgresql_where=text(f"is_current AND (facts ->> '{key}') IS NOT NULL"),
-        postgresql_include=["facts"],  # index-only: PostgreSQL would rather scan every classification's JSON
-    )
-
-
-_fact_index("ix_classifications_outlet_level", "outlet_level")
-_fact_index("ix_classifications_volunteer_hours", "volunteer_hours")

@@ -327,18 +327,19 @@ Record = Any  # a staff record as a named tuple of the model's columns (attribut
 _AUDIT = {"created_by", "created_at", "voided_by", "voided_at", "void_reason"}
 
 
-def _record_columns(model: Any) -> list[Any]:
+def record_columns(model: Any) -> list[Any]:
+    """A staff record's own columns (what it says), without who entered or voided it."""
     return [c for c in model.__table__.columns if c.name not in _AUDIT]
 
 
 @cache
 def _record_type(model: Any) -> Any:
-    return namedtuple(f"{model.__name__}Record", [c.name for c in _record_columns(model)])
+    return namedtuple(f"{model.__name__}Record", [c.name for c in record_columns(model)])
 
 
 def _records(model: Any, unit_id: int | None) -> Select[Any]:
     """Live (not voided) records: thousands per period, too many for ORM objects."""
-    query = select(*_record_columns(model)).where(model.voided_at.is_(None))
+    query = select(*record_columns(model)).where(model.voided_at.is_(None))
     if unit_id is not None:
         query = query.where(model.unit_id == unit_id)
     return query.order_by(model.id)
@@ -415,3 +416,32 @@ def has_reports(session: Session, start: date, end: date) -> bool:
         .limit(1)
     )
     return session.execute(query).first() is not None
+
+
+def record_page(
+    session: Session, types: Sequence[Any], unit_id: int | None, include_voided: bool, offset: int, limit: int
+) -> tuple[list[tuple[str, int]], int]:
+    """(kind, id) of one page of staff records across the kinds' tables, newest first, and the number of matches.
+
+    ``types`` are ``scoring.records.RecordType`` entries; one UNION ALL, so the database sorts and pages.
+    """
+    parts = []
+    for rtype in types:
+        model = rtype.model
+        part = select(
+            literal(rtype.kind.value, String(30)).label("kind"), model.id.label("id"), model.created_at.label("at")
+        )
+        if unit_id is not None:
+            part = part.where(model.unit_id == unit_id)
+        if not include_voided:
+            part = part.where(model.voided_at.is_(None))
+        parts.append(part)
+    every = union_all(*parts).subquery("records")
+    total = int(session.scalar(select(func.count()).select_from(every)) or 0)
+    page = (
+        select(every.c.kind, every.c.id)
+        .order_by(every.c.at.desc(), every.c.kind.desc(), every.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(kind, int(record_id)) for kind, record_id in session.execute(page)], total

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -118,6 +119,8 @@ class RecordOut(_Out):
     kind: str
     id: int
     unit_id: int
+    unit_name: str | None = None
+    on: date | None = None  # the day the record is about (None when it is about a quarter)
     summary: str
     created_by: str
     created_at: datetime
@@ -130,20 +133,24 @@ class _In(BaseModel):
     model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in every supported database
+UnitId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class CriticismIn(_In):
-    unit_id: int
+    unit_id: UnitId
     occurred_on: date
     reason: str = Field(min_length=1, max_length=2000)
     document: str | None = Field(None, max_length=200)
 
 
 class MediaAdoptionIn(_In):
-    unit_id: int
+    unit_id: UnitId
     title: str = Field(min_length=1, max_length=500)
     outlet: str = Field(min_length=1, max_length=200)
     level: OutletLevel
     published_on: date
-    report_id: int | None = None
+    report_id: int | None = Field(None, ge=1, le=MAX_ID)
     url: str | None = Field(None, max_length=1000)
 
     @field_validator("level", mode="before")
@@ -153,24 +160,24 @@ class MediaAdoptionIn(_In):
 
 
 class PairingSheetIn(_In):
-    unit_id: int
+    unit_id: UnitId
     year: int = Field(ge=2000, le=2100)
     quarter: int = Field(ge=1, le=4)
     partner: str = Field(min_length=1, max_length=200)
-    activity_count: int = Field(1, ge=0)
+    activity_count: int = Field(1, ge=0, le=1000)
     activity_date: date | None = None
     note: str | None = None
 
 
 class VolunteerStatsIn(_In):
-    unit_id: int
+    unit_id: UnitId
     year: int = Field(ge=2000, le=2100)
     quarter: int = Field(ge=1, le=4)
-    headcount: int = Field(gt=0)
-    registered: int = Field(ge=0)
-    active: int = Field(ge=0)
-    service_projects: int | None = Field(None, ge=0)
-    service_hours: float | None = Field(None, ge=0)
+    headcount: int = Field(gt=0, le=1_000_000)
+    registered: int = Field(ge=0, le=1_000_000)
+    active: int = Field(ge=0, le=1_000_000)
+    service_projects: int | None = Field(None, ge=0, le=100_000)
+    service_hours: float | None = Field(None, ge=0, le=10_000_000)
 
     @field_validator("active")
     @classmethod
@@ -182,7 +189,7 @@ class VolunteerStatsIn(_In):
 
 
 class XixiangCheckIn(_In):
-    unit_id: int
+    unit_id: UnitId
     kind: CheckKind
     year: int = Field(ge=2000, le=2100)
     quarter: int | None = Field(None, ge=1, le=4)
@@ -194,7 +201,7 @@ class XixiangCheckIn(_In):
 
 
 class AdjustmentIn(_In):
-    unit_id: int
+    unit_id: UnitId
     kind: AdjustmentKind
     level: OutletLevel | None = None
     points: float | None = Field(None, gt=0, le=100)

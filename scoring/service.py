@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.models import Report, Unit
-from scoring import changxing, repository, xixiang
+from scoring import changxing, records, repository, xixiang
 from scoring import models as m
 from scoring.articles import normalize_title
-from scoring.models import AdjustmentKind, CheckKind, OutletLevel
+from scoring.errors import AlreadyVoided, RecordNotFound, ScoringError
+from scoring.models import OutletLevel, RecordKind
 from scoring.periods import month_start, quarter_first_month, started, today
 from scoring.rubric import (
     ChangxingRubric,
@@ -45,6 +46,8 @@ from scoring.schemas import (
     VolunteerStatsIn,
     XixiangCheckIn,
 )
+from wenming import audit
+from wenming.audit import AuditKind
 from wenming.db import utcnow
 from wenming.settings import Settings
 
@@ -60,6 +63,7 @@ __all__ = [
     "add_deduction",
     "add_media_adoption",
     "add_pairing_sheet",
+    "add_record",
     "add_xixiang_check",
     "annual_scores",
     "explain_unit",
@@ -67,6 +71,7 @@ __all__ = [
     "list_rubrics",
     "load_rubric",
     "monthly_ranking",
+    "page_records",
     "quarter_table",
     "resolve_unit",
     "set_volunteer_stats",
@@ -78,10 +83,6 @@ TIE_RULE = (
     "下一名次顺延（如 1、2、2、4），并列单位按名称排序。"
 )
 SATISFACTION_GRADES = ("优秀", "良好", "一般")
-
-
-class ScoringError(ValueError):
-    """A request staff can fix (unknown unit, missing field for a record kind); the message is Chinese."""
 
 
 def load_rubric(name: str) -> Rubric:
@@ -524,7 +525,7 @@ def _history_notes(
     return notes
 
 
-# ---- staff-entered records ----
+# ---- staff-entered records (kinds: scoring.records) ----
 
 
 def _check_actor(actor: str) -> str:
@@ -534,33 +535,15 @@ def _check_actor(actor: str) -> str:
     return actor
 
 
-def _summary(kind: str, r: Any) -> str:
-    """One Chinese line describing a staff record, the same in entry receipts and listings."""
-    if kind == "criticism":
-        return f"{r.occurred_on} 通报批评：{r.reason}"
-    if kind == "media_adoption":
-        return f"《{r.title}》 {r.outlet}（{OutletLevel(r.level).zh}）{r.published_on}"
-    if kind == "pairing_sheet":
-        return f"{r.year}年第{r.quarter}季度 结对 {r.partner}（{r.activity_count} 次）"
-    if kind == "volunteer_stats":
-        return f"{r.year}年第{r.quarter}季度 员工 {r.headcount}、注册 {r.registered}、参加 {r.active}"
-    if kind == "check":
-        detail = f" {r.value:g}%" if r.value is not None else (f" {r.grade}" if r.grade else "")
-        when = f"{r.month}月" if r.month else (f"第{r.quarter}季度" if r.quarter else "")
-        return f"{r.year}年{when} {CheckKind(r.kind).zh}{detail}（{r.done_on}）"
-    adjustment = AdjustmentKind(r.kind)
-    if adjustment.is_bonus:
-        level = f"（{OutletLevel(r.level).zh}）" if r.level else ""
-        return f"加分：{adjustment.zh}{level}（{r.occurred_on}）{r.reason}"
-    return f"扣分 {r.points:g}：{adjustment.zh}（{r.occurred_on}）{r.reason}"
-
-
-def _out(kind: str, record: Any, summary: str | None = None) -> RecordOut:
+def _out(kind: RecordKind, record: Any, unit_name: str | None = None) -> RecordOut:
+    rtype = records.TYPES[kind]
     return RecordOut(
-        kind=kind,
+        kind=kind.value,
         id=record.id,
         unit_id=record.unit_id,
-        summary=summary or _summary(kind, record),
+        unit_name=unit_name,
+        on=rtype.on(record),
+        summary=rtype.describe(record),
         created_by=record.created_by,
         created_at=record.created_at,
         voided_by=record.voided_by,
@@ -569,19 +552,27 @@ def _out(kind: str, record: Any, summary: str | None = None) -> RecordOut:
     )
 
 
-def _save(session: Session, record: Any, unit_id: int, actor: str) -> Any:
-    _unit(session, unit_id)
+def _snapshot(record: Any) -> dict[str, Any]:
+    """The record's own fields, as the audit row keeps them."""
+    return {c.name: getattr(record, c.name) for c in repository.record_columns(type(record))}
+
+
+def _save(session: Session, kind: RecordKind, record: Any, unit_id: int, actor: str) -> RecordOut:
+    """Store a new record in the actor's name; one audit row says who entered what."""
+    unit = _unit(session, unit_id)
     record.created_by = _check_actor(actor)
     record.created_at = utcnow()
     session.add(record)
     session.flush()
-    return record
+    out = _out(kind, record, unit.name)
+    after = {"summary": out.summary, **_snapshot(record)}
+    audit.record(session, record.created_by, AuditKind.RECORD, subject=(kind.value, record.id), after=after)
+    return out
 
 
 def add_criticism(session: Session, data: CriticismIn, actor: str) -> RecordOut:
     """通报批评: −5 under 长兴 重点工作配合 from the moment it is entered."""
-    record = _save(session, m.Criticism(**data.model_dump()), data.unit_id, actor)
-    return _out("criticism", record)
+    return _save(session, RecordKind.CRITICISM, m.Criticism(**data.model_dump()), data.unit_id, actor)
 
 
 def add_media_adoption(session: Session, data: MediaAdoptionIn, actor: str) -> RecordOut:
@@ -593,20 +584,17 @@ def add_media_adoption(session: Session, data: MediaAdoptionIn, actor: str) -> R
     if not normalize_title(data.title):
         raise ScoringError("稿件标题不能只有标点")
     values = data.model_dump() | {"level": data.level.value, "title_key": normalize_title(data.title)}
-    record = _save(session, m.MediaAdoption(**values), data.unit_id, actor)
-    return _out("media_adoption", record)
+    return _save(session, RecordKind.MEDIA_ADOPTION, m.MediaAdoption(**values), data.unit_id, actor)
 
 
 def add_pairing_sheet(session: Session, data: PairingSheetIn, actor: str) -> RecordOut:
     """《结对共建情况表》 for one quarter."""
-    record = _save(session, m.PairingSheet(**data.model_dump()), data.unit_id, actor)
-    return _out("pairing_sheet", record)
+    return _save(session, RecordKind.PAIRING_SHEET, m.PairingSheet(**data.model_dump()), data.unit_id, actor)
 
 
 def set_volunteer_stats(session: Session, data: VolunteerStatsIn, actor: str) -> RecordOut:
     """Volunteer figures for a quarter; a newer entry for the quarter supersedes (both kept for audit)."""
-    record = _save(session, m.VolunteerStats(**data.model_dump()), data.unit_id, actor)
-    return _out("volunteer_stats", record)
+    return _save(session, RecordKind.VOLUNTEER_STATS, m.VolunteerStats(**data.model_dump()), data.unit_id, actor)
 
 
 def add_xixiang_check(session: Session, data: XixiangCheckIn, actor: str) -> RecordOut:
@@ -625,8 +613,7 @@ def add_xixiang_check(session: Session, data: XixiangCheckIn, actor: str) -> Rec
         raise ScoringError("知晓率调查请填写百分比（0–100）")
     if kind.value == "satisfaction" and data.grade not in SATISFACTION_GRADES:
         raise ScoringError(f"满意率评价应为 {'/'.join(SATISFACTION_GRADES)}，收到 {data.grade!r}")
-    record = _save(session, m.XixiangCheck(**values), data.unit_id, actor)
-    return _out("check", record)
+    return _save(session, RecordKind.CHECK, m.XixiangCheck(**values), data.unit_id, actor)
 
 
 def add_bonus(session: Session, data: AdjustmentIn, actor: str) -> RecordOut:
@@ -634,11 +621,10 @@ def add_bonus(session: Session, data: AdjustmentIn, actor: str) -> RecordOut:
     if not data.kind.is_bonus:
         raise ScoringError(f"{data.kind.zh} 不是加分项目")
     if data.kind.value != "hosted_event" and data.level is None:
-        raise ScoringError(f"{data.kind.zh} 需注明级别（县级/市级/省级/中央）")
+        raise ScoringError(f"{data.kind.zh} 需注明级别（{'/'.join(level.zh for level in OutletLevel)}）")
     values = data.model_dump() | {"kind": data.kind.value, "level": data.level.value if data.level else None}
     values["points"] = None
-    record = _save(session, m.Adjustment(**values), data.unit_id, actor)
-    return _out("adjustment", record)
+    return _save(session, RecordKind.ADJUSTMENT, m.Adjustment(**values), data.unit_id, actor)
 
 
 def add_deduction(session: Session, data: AdjustmentIn, actor: str) -> RecordOut:
@@ -648,56 +634,95 @@ def add_deduction(session: Session, data: AdjustmentIn, actor: str) -> RecordOut
     if data.points is None:
         raise ScoringError("扣分项目请填写扣分分值")
     values = data.model_dump() | {"kind": data.kind.value, "level": None}
-    record = _save(session, m.Adjustment(**values), data.unit_id, actor)
-    return _out("adjustment", record)
+    return _save(session, RecordKind.ADJUSTMENT, m.Adjustment(**values), data.unit_id, actor)
 
 
-RECORD_MODELS: dict[str, Any] = {
-    "criticism": m.Criticism,
-    "media_adoption": m.MediaAdoption,
-    "pairing_sheet": m.PairingSheet,
-    "volunteer_stats": m.VolunteerStats,
-    "check": m.XixiangCheck,
-    "adjustment": m.Adjustment,
+def _add_adjustment(session: Session, data: AdjustmentIn, actor: str) -> RecordOut:
+    adder = add_bonus if data.kind.is_bonus else add_deduction
+    return adder(session, data, actor)
+
+
+ADDERS: dict[RecordKind, Callable[[Session, Any, str], RecordOut]] = {
+    RecordKind.CRITICISM: add_criticism,
+    RecordKind.MEDIA_ADOPTION: add_media_adoption,
+    RecordKind.PAIRING_SHEET: add_pairing_sheet,
+    RecordKind.VOLUNTEER_STATS: set_volunteer_stats,
+    RecordKind.CHECK: add_xixiang_check,
+    RecordKind.ADJUSTMENT: _add_adjustment,  # bonus or deduction, by the item's kind
 }
+
+
+def add_record(session: Session, kind: str, data: Any, actor: str) -> RecordOut:
+    """Enter a record of any kind (``data``: the kind's input schema, ``records.TYPES[kind].schema``)."""
+    rtype = records.record_type(kind)
+    if not isinstance(data, rtype.schema):
+        data = rtype.schema.model_validate(data)
+    return ADDERS[rtype.kind](session, data, actor)
 
 
 def void_record(session: Session, kind: str, record_id: int, actor: str, reason: str) -> RecordOut:
     """Withdraw a wrong entry: it stops counting at once and stays in the table for audit."""
-    model = RECORD_MODELS.get(kind)
-    if model is None:
-        raise ScoringError(f"未知的记录类型 {kind!r}（可选：{'、'.join(RECORD_MODELS)}）")
-    record = session.get(model, record_id)
+    rtype = records.record_type(kind)
+    record = session.get(rtype.model, record_id)
     if record is None:
-        raise ScoringError(f"没有编号为 {record_id} 的 {kind} 记录")
+        raise RecordNotFound(f"没有编号为 {record_id} 的{rtype.zh}记录")
     if record.voided_at is not None:
-        raise ScoringError(f"{kind}:{record_id} 已于 {record.voided_at:%Y-%m-%d} 作废")
+        raise AlreadyVoided(f"{kind}:{record_id} 已于 {record.voided_at:%Y-%m-%d} 作废")
     if not reason.strip():
         raise ScoringError("作废记录请说明原因")
     record.voided_by, record.voided_at, record.void_reason = _check_actor(actor), utcnow(), reason.strip()
     session.flush()
-    return _out(kind, record)
+    out = _out(rtype.kind, record, _unit_name(session, record.unit_id))
+    before, after = {"voided": False, "summary": out.summary}, {"voided": True}
+    subject = (rtype.kind.value, record.id)
+    actor = record.voided_by
+    audit.record(session, actor, AuditKind.RECORD, subject=subject, before=before, after=after, reason=reason)
+    return out
 
 
-RECORD_DATES: dict[str, str] = {
-    "criticism": "occurred_on",
-    "media_adoption": "published_on",
-    "adjustment": "occurred_on",
-}
+def _unit_name(session: Session, unit_id: int) -> str | None:
+    return session.scalar(select(Unit.name).where(Unit.id == unit_id))
 
 
 def list_records(session: Session, unit_id: int, year: int, include_voided: bool = True) -> list[RecordOut]:
     """Everything staff entered for a unit and year, oldest first, voided entries marked (the audit view)."""
-    _unit(session, unit_id)
+    unit = _unit(session, unit_id)
     found: list[RecordOut] = []
-    for kind, model in RECORD_MODELS.items():
+    for rtype in records.TYPES.values():
+        model = rtype.model
         query = select(model).where(model.unit_id == unit_id)
-        if kind in RECORD_DATES:
-            column = getattr(model, RECORD_DATES[kind])
-            query = query.where(column >= date(year, 1, 1), column < date(year + 1, 1, 1))
+        if rtype.year_field:
+            query = query.where(getattr(model, rtype.year_field) == year)
         else:
-            query = query.where(model.year == year)
+            column = getattr(model, rtype.date_field or "")
+            query = query.where(column >= date(year, 1, 1), column < date(year + 1, 1, 1))
         if not include_voided:
             query = query.where(model.voided_at.is_(None))
-        found.extend(_out(kind, record) for record in session.scalars(query))
+        found.extend(_out(rtype.kind, record, unit.name) for record in session.scalars(query))
     return sorted(found, key=lambda r: (r.created_at, r.kind, r.id))
+
+
+def page_records(
+    session: Session,
+    *,
+    kind: str | None = None,
+    unit_id: int | None = None,
+    include_voided: bool = False,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[RecordOut], int]:
+    """One page of every staff-entered record, newest first (paged in SQL), and how many match."""
+    types = [records.record_type(kind)] if kind else list(records.TYPES.values())
+    keys, total = repository.record_page(session, types, unit_id, include_voided, offset, limit)
+    by_kind: dict[RecordKind, list[int]] = defaultdict(list)
+    for record_kind, record_id in keys:
+        by_kind[RecordKind(record_kind)].append(record_id)
+    found: dict[tuple[str, int], RecordOut] = {}
+    for record_kind, ids in by_kind.items():
+        model = records.TYPES[record_kind].model
+        rows = session.execute(
+            select(model, Unit.name).outerjoin(Unit, Unit.id == model.unit_id).where(model.id.in_(ids))
+        )
+        for record, unit_name in rows:
+            found[(record_kind.value, record.id)] = _out(record_kind, record, unit_name)
+    return [found[key] for key in keys], total

@@ -11,8 +11,8 @@ from typing import TypeVar
 
 import pytest
 
-from wenming.cli import common
 from wenming.settings import get_settings
+from wiring.cli import common
 
 T = TypeVar("T")
 

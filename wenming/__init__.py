@@ -1,1 +1,1 @@
-"""Wenming: shared settings, database plumbing and the command-line entry point."""
+"""Wenming's shared core: settings, database, schema gate, audit trail, Chinese names, domain errors, job queue."""

@@ -126,12 +126,14 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A unit of read-only work (status pages, planning a post, a job's look-up before slow work).
 
-    It ends in a rollback: anything written here is discarded, so writes belong in ``transaction``.
+    It ends in a rollback: anything written here is discarded, so writes belong in ``transaction``. What was read
+    stays readable afterwards (the objects are detached first, so the rollback does not expire them).
     """
     session = factory()
     try:
         session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})  # never waits for a writer
         yield session
+        session.expunge_all()
     finally:
         session.rollback()
         session.close()

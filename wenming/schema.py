@@ -17,17 +17,6 @@ class SchemaOutdatedError(RuntimeError):
     """The database is missing or behind the code's migrations."""
 
 
-def load_all_models() -> None:
-    """Import every model module so that ``Base.metadata`` knows every table."""
-    import api.models  # noqa: F401
-    import bot.models  # noqa: F401
-    import classifier.models
-    import classifier.ocr.models  # noqa: F401
-    import ingest.models  # noqa: F401
-    import scoring.models  # noqa: F401
-    import wenming.queue.models  # noqa: F401
-
-
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

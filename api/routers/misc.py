@@ -68,7 +68,7 @@ def get_media(
     return FileResponse(path, media_type=media.mime, headers=headers)
 
 
-@router.get("/audit", response_model=schemas.Page[schemas.CorrectionOut])
+@router.get("/audit", response_model=schemas.Page[schemas.AuditEntryOut])
 def audit_log(
     db: DbSession,
     settings: AppSettings,
@@ -86,7 +86,7 @@ def audit_log(
     """Every staff change, newest first."""
     stmt = repo.audit_query(kind, actor, report_id, member_id, as_utc(since, settings), as_utc(until, settings))
     rows, total = repo.paged(db, stmt, paging.offset, paging.page_size)
-    items = [schemas.CorrectionOut.model_validate(r[0]) for r in rows]
+    items = [schemas.AuditEntryOut.model_validate(r[0]) for r in rows]
     return schemas.Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 from api import repository as repo
 from api import schemas
 from api.deps import DbSession, OptionalId, Paging, ResourceId, Reviewer, Viewer
-from api.errors import ApiError, NotFound
+from api.errors import NotFound
 from ingest import service as ingest_service
-from ingest.models import ChatGroup, Member, Platform, Unit
+from ingest.models import ChatGroup, Member, Platform
 
 router = APIRouter(tags=["群与成员"])
 
@@ -46,12 +46,7 @@ def read_group(group_id: ResourceId, db: DbSession, _me: Viewer) -> schemas.Grou
 
 @router.patch("/groups/{group_id}", response_model=schemas.GroupOut)
 def update_group(group_id: ResourceId, body: schemas.GroupUpdate, db: DbSession, me: Reviewer) -> schemas.GroupOut:
-    group = db.get(ChatGroup, group_id)
-    if group is None:
-        raise NotFound("群不存在")
-    before = {"group_id": group.id, "name": group.name}
-    group.name = body.name.strip()
-    repo.record_change(db, "group", me.actor, before, {"group_id": group.id, "name": group.name})
+    ingest_service.rename_group(db, me.actor, group_id, body.name)
     return read_group(group_id, db, me)
 
 
@@ -86,7 +81,7 @@ def read_member(member_id: ResourceId, db: DbSession, _me: Viewer) -> schemas.Me
     return schemas.MemberDetail(
         **_member_out(member, unit_name).model_dump(),
         names=[schemas.MemberNameOut.model_validate(n) for n in repo.member_names(db, member_id)],
-        unit_history=[schemas.CorrectionOut.model_validate(c) for c in repo.member_unit_history(db, member_id)],
+        unit_history=[schemas.AuditEntryOut.model_validate(c) for c in repo.member_unit_history(db, member_id)],
     )
 
 
@@ -95,13 +90,5 @@ def assign_member(
     member_id: ResourceId, body: schemas.MemberAssign, db: DbSession, me: Reviewer
 ) -> schemas.MemberDetail:
     """Attribute a sender to a unit (or detach them); future reports follow, the change is audited."""
-    if db.get(Member, member_id) is None:
-        raise NotFound("成员不存在")
-    if body.unit_id is not None and db.get(Unit, body.unit_id) is None:
-        raise ApiError(422, f"单位 {body.unit_id} 不存在", details=[{"loc": ["body", "unit_id"]}])
-    try:
-        ingest_service.assign_member_unit(db, member_id, body.unit_id, actor=me.actor, reason=body.reason)
-    except ingest_service.IngestError as exc:
-        raise ApiError(422, str(exc)) from None
-    db.flush()
+    ingest_service.assign_member_unit(db, member_id, body.unit_id, actor=me.actor, reason=body.reason)
     return read_member(member_id, db, me)

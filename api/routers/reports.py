@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query
 from api import presenters, schemas
 from api import repository as repo
 from api.deps import DbSession, OptionalId, Paging, ResourceId, Reviewer, Viewer
-from api.errors import ApiError, BadRequest, ErrorResponse, NotFound
+from api.errors import BadRequest, ErrorResponse, NotFound
 from classifier import service as classifier_service
 from classifier.models import Label
+from classifier.schemas import ClassificationPatch
 from ingest import service as ingest_service
-from ingest.models import Report, ReportStatus, Unit
+from ingest.models import ReportStatus
 
 router = APIRouter(tags=["报送"])
 
@@ -74,54 +75,16 @@ def read_report(report_id: ResourceId, db: DbSession, _me: Viewer) -> schemas.Re
     return _detail(db, report_id)
 
 
-def relabel(db: DbSession, report_id: int, body: schemas.ClassificationPatch, actor: str) -> None:
-    """Shared by the API and the console: a staff classification with an audit row."""
-    if db.get(Report, report_id) is None:
-        raise NotFound(f"报送 {report_id} 不存在")
-    secondary = [s.value for s in body.secondary_labels if s != body.label]
-    try:
-        classifier_service.correct_classification(
-            db,
-            report_id,
-            label=body.label.value,
-            secondary_labels=list(dict.fromkeys(secondary)),
-            facts=body.facts,
-            actor=actor,
-            reason=body.reason,
-        )
-    except classifier_service.ClassifierError as exc:  # e.g. an unknown fact field
-        raise ApiError(422, str(exc)) from None
-    db.flush()
-
-
-def assign(db: DbSession, report_id: int, body: schemas.ReportAssign, actor: str) -> None:
-    """Shared by the API and the console: attribute a report (and optionally its sender) to a unit."""
-    if db.get(Report, report_id) is None:
-        raise NotFound(f"报送 {report_id} 不存在")
-    unit = db.get(Unit, body.unit_id)
-    if unit is None:
-        raise ApiError(422, f"单位 {body.unit_id} 不存在", details=[{"loc": ["body", "unit_id"]}])
-    if not unit.active:
-        raise ApiError(409, f"单位「{unit.name}」已停用，不能再归入报送")
-    try:
-        ingest_service.assign_report_unit(
-            db, report_id, body.unit_id, actor=actor, reason=body.reason, remember_sender=body.remember_sender
-        )
-    except ingest_service.IngestError as exc:
-        raise ApiError(422, str(exc)) from None
-    db.flush()
-
-
 @router.patch(
     "/reports/{report_id}/classification",
     response_model=schemas.ReportDetail,
     responses={404: {"model": ErrorResponse}},
 )
 def patch_classification(
-    report_id: ResourceId, body: schemas.ClassificationPatch, db: DbSession, me: Reviewer
+    report_id: ResourceId, body: ClassificationPatch, db: DbSession, me: Reviewer
 ) -> schemas.ReportDetail:
     """Correct a report's labels and facts; audited, never overwritten by the model, used for retraining."""
-    relabel(db, report_id, body, me.actor)
+    classifier_service.relabel(db, me.actor, report_id, body)
     return _detail(db, report_id)
 
 
@@ -134,5 +97,7 @@ def assign_report(
     report_id: ResourceId, body: schemas.ReportAssign, db: DbSession, me: Reviewer
 ) -> schemas.ReportDetail:
     """Attribute a report to a unit, optionally remembering the sender for future reports."""
-    assign(db, report_id, body, me.actor)
+    ingest_service.assign_report_unit(
+        db, report_id, body.unit_id, actor=me.actor, reason=body.reason, remember_sender=body.remember_sender
+    )
     return _detail(db, report_id)

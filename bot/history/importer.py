@@ -21,9 +21,9 @@ from bot.history.media import MediaFolder, MediaFolderError
 from bot.history.qq_exports import QQ_TXT_HEADER, parse_qce_json, parse_qq_txt
 from bot.history.records import IMAGE_PLACEHOLDER, HistoryFormatError, HistoryRecord, read_text
 from bot.history.wechat_exports import parse_pywxdump_csv, parse_wechatmsg_csv, parse_wechatmsg_txt
+from classifier import pipeline
 from ingest.models import ChatGroup, MessageKind, Platform, RawMessage, RawStatus, Report, Unit
 from ingest.schemas import IncomingMessage, MediaContent
-from wenming import pipeline
 from wenming.db import transaction
 from wenming.settings import Settings
 

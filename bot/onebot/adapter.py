@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from fastapi import APIRouter
 from pydantic import ValidationError
 
 from bot.base import Adapter, AdapterStatus, GroupInfo, MessageSink, SendError
@@ -66,6 +67,12 @@ class OneBotAdapter(Adapter):
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle --
+
+    def routers(self) -> list[APIRouter]:
+        """The reverse WebSocket and HTTP POST endpoints OneBot implementations connect to."""
+        from bot.onebot.router import create_router  # the router module imports this one
+
+        return [create_router(self)]
 
     async def start(self) -> None:
         """Nothing to dial: OneBot implementations connect to our endpoints."""

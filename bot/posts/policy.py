@@ -6,9 +6,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import GroupPostPolicy, PostPolicy
+from wenming import audit
+from wenming.audit import AuditKind
+from wenming.errors import DomainError
 
 
-class PolicyError(ValueError):
+class PolicyError(DomainError):
     """Bad policy input; the message is Chinese."""
 
 
@@ -39,3 +42,19 @@ def targets(session: Session, *, staff_only: bool) -> list[GroupPostPolicy]:
     """Groups a post goes to: every group with a policy, or only staff groups for internal lists."""
     wanted = [PostPolicy.STAFF_ONLY.value] if staff_only else [p.value for p in PostPolicy if p is not PostPolicy.NONE]
     return [p for p in policies(session) if p.policy in wanted]
+
+
+def change_policy(
+    session: Session, actor: str, platform: str, group_id: str, policy: str, top_n: int = 10
+) -> GroupPostPolicy:
+    """Staff set what a group may see (``wenming bot policy set``): one audit row with the old and new policy."""
+    old = session.scalars(
+        select(GroupPostPolicy).where(GroupPostPolicy.platform == platform, GroupPostPolicy.group_id == group_id)
+    ).first()
+    before = {"policy": old.policy, "top_n": old.top_n} if old is not None else {}
+    row = set_policy(session, platform, group_id, policy, top_n)
+    after = {"platform": platform, "group_id": group_id, "policy": row.policy, "top_n": row.top_n}
+    audit.record(
+        session, actor, AuditKind.POST_POLICY, subject=("group", f"{platform}:{group_id}"), before=before, after=after
+    )
+    return row

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wenming.db import Base, JSONType, UTCDateTime, utcnow
+from wenming.names import ZhEnum
 
 
-class MediaTextStatus(StrEnum):
-    READ = "read"  # OCR ran; the image may still have no text (zero lines)
-    REFUSED = "refused"  # over the limits or undecodable: never retried
-    MISSING = "missing"  # the stored file is gone
-
-    @property
-    def zh(self) -> str:
-        return {"read": "已识别", "refused": "拒绝识别", "missing": "文件缺失"}[self.value]
+class MediaTextStatus(ZhEnum):
+    READ = "read", "已识别"  # OCR ran; the image may still have no text (zero lines)
+    REFUSED = "refused", "拒绝识别"  # over the limits or undecodable: never retried
+    MISSING = "missing", "文件缺失"  # the stored file is gone
 
 
 class MediaText(Base):

@@ -17,13 +17,15 @@ from classifier.predictor import VAGUE_TEXT_MAX_CHARS
 from ingest.media import MediaError, resolve_under
 from ingest.models import Media, Report, ReportPhoto, ReportStatus, Unit
 from ingest.resolution import UnitMatcher
+from wenming import audit
+from wenming.audit import AuditKind
 from wenming.queue import service as queue_service
-from wenming.queue.models import Job, JobStatus
+from wenming.queue.models import Job, JobKind, JobStatus
 from wenming.settings import Settings
 
 log = logging.getLogger(__name__)
 
-OCR_REPORT_JOB = "ocr.report"
+OCR_REPORT_JOB = JobKind.OCR_REPORT.value
 OCR_MAX_ATTEMPTS = 3
 
 
@@ -335,4 +337,13 @@ def enqueue_unread_reports(session: Session, settings: Settings, *, limit: int |
     for report_id in session.scalars(stmt).all():
         queued += enqueue_ocr_for_report(session, report_id, settings) is not None
     session.flush()
+    return queued
+
+
+def request_backlog(session: Session, actor: str, settings: Settings, *, limit: int | None = None) -> int:
+    """Staff queue photo reading for history that has none yet (``wenming jobs ocr-backlog``): one audit row."""
+    queued = enqueue_unread_reports(session, settings, limit=limit)
+    if queued:
+        after = {"kind": OCR_REPORT_JOB, "name": JobKind.OCR_REPORT.zh, "reports": queued}
+        audit.record(session, actor, AuditKind.JOB, after=after)
     return queued

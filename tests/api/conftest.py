@@ -14,10 +14,11 @@ from fastapi import FastAPI
 from PIL import Image, ImageDraw
 from sqlalchemy.orm import Session
 
-from api import auth, security
+from accounts import security
+from accounts import service as auth
+from accounts.models import Role, StaffUser
 from api.app import create_app
 from api.deps import get_db
-from api.models import Role, StaffUser
 from classifier.models import Classification, ReportTag
 from ingest.models import ChatGroup, Media, Member, RawMessage, Report, ReportPhoto, Unit
 from wenming.settings import Settings

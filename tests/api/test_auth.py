@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.models import ApiToken, LoginAttempt, Role, StaffUser
-from classifier.models import Correction
+from accounts.models import ApiToken, LoginAttempt, Role, StaffUser
 from tests.api.conftest import PASSWORD, Staff, add_user, error_of
+from wenming.audit import AuditEntry
 from wenming.db import utcnow
 
 pytestmark = pytest.mark.anyio
@@ -160,7 +160,7 @@ async def test_admin_manages_users_and_the_change_is_audited(
     user_id = created.json()["id"]
     demoted = await client.patch(f"/api/v1/users/{user_id}", json={"role": "viewer"}, headers=admin)
     assert demoted.json()["role"] == "viewer"
-    kinds = session.scalars(select(Correction.kind).where(Correction.actor == "staff:admin")).all()
+    kinds = session.scalars(select(AuditEntry.kind).where(AuditEntry.actor == "staff:admin")).all()
     assert kinds.count("staff_user") == 2
 
 

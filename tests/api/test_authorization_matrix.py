@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api.models import Role
+from accounts.models import Role
 from tests.api.conftest import Data, Staff
 
 pytestmark = pytest.mark.anyio
@@ -175,7 +175,7 @@ async def test_write_endpoint_authorization(
     client: httpx.AsyncClient, staff: Staff, data: Data, case: Case, caller: str
 ) -> None:
     if case.path == "/api/v1/tokens/{token_id}":
-        from api import auth
+        from accounts import service as auth
 
         token, _plain = auth.create_token(data.session, staff.users["reviewer"], "待吊销")
         path, body = f"/api/v1/tokens/{token.id}", None

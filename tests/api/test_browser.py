@@ -14,8 +14,8 @@ import pytest
 import uvicorn
 from sqlalchemy.orm import Session
 
+from accounts.models import Role
 from api.app import create_app
-from api.models import Role
 from tests.api.browser_seed import seed_console_demo
 from tests.api.conftest import PASSWORD, add_user
 from tests.support import free_port

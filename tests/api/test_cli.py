@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from accounts.models import ApiToken
 from api.app import create_app
-from api.models import ApiToken
 from tests.support import cli_settings
 from wenming import schema
-from wenming.cli.main import app as cli
 from wenming.settings import Settings
+from wiring.cli.main import app as cli
 
 
 @pytest.fixture

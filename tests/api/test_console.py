@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from classifier.models import Correction
 from ingest.models import Member, Report
 from tests.api.conftest import PASSWORD, Data, Staff
+from wenming.audit import AuditEntry
 
 pytestmark = pytest.mark.anyio
 
@@ -122,7 +122,7 @@ async def test_relabel_from_the_queue_with_htmx(
     assert response.status_code == 200
     assert "已改为「志愿服务」" in response.text and f'id="report-{report.id}"' in response.text
     assert session.get(Report, report.id).label == "volunteer"  # type: ignore[union-attr]
-    correction = session.scalars(select(Correction).where(Correction.report_id == report.id)).one()
+    correction = session.scalars(select(AuditEntry).where(AuditEntry.report_id == report.id)).one()
     assert correction.actor == "staff:reviewer" and correction.reason == "控制台审核"
 
 

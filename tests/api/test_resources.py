@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from classifier.models import Classification, Correction, ReportTag
+from classifier.models import Classification, ReportTag
 from ingest.models import Media, Member, Report, Unit
 from tests.api.conftest import Data, Staff, error_of
+from wenming.audit import AuditEntry
 from wenming.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -43,7 +44,7 @@ async def test_unit_crud_with_aliases_honour_level_and_headcount(
     )
     assert patched.json()["headcount"] == 85 and patched.json()["aliases"] == ["市监局"]
     assert (await client.get(f"/api/v1/units/{unit['id']}", headers=h)).json()["name"] == "县市场监管局"
-    audit = session.scalars(select(Correction).where(Correction.kind == "unit")).all()
+    audit = session.scalars(select(AuditEntry).where(AuditEntry.kind == "unit")).all()
     assert [a.after.get("headcount") for a in audit] == [80, 85]
     assert (await client.delete(f"/api/v1/units/{unit['id']}", headers=h)).status_code == 204
     missing = await client.get(f"/api/v1/units/{unit['id']}", headers=h)
@@ -242,7 +243,7 @@ async def test_relabel_writes_a_staff_classification_and_an_audit_row(
     assert set(body["tags"]) == {"volunteer", "pairing"}
     assert body["classification"]["source"] == "staff"
     assert body["classification"]["facts"]["partner"] == "城东村"
-    correction = session.scalars(select(Correction).where(Correction.report_id == report.id)).one()
+    correction = session.scalars(select(AuditEntry).where(AuditEntry.report_id == report.id)).one()
     assert correction.kind == "classification" and correction.actor == "staff:reviewer"
     assert correction.reason == "在结对村开展的志愿服务"
     tags = set(session.scalars(select(ReportTag.label).where(ReportTag.report_id == report.id)))
@@ -283,7 +284,7 @@ async def test_assign_report_and_remember_the_sender(
     assert response.status_code == 200, response.text
     assert response.json()["unit_name"] == "县自然资源局"
     assert session.get(Member, sender.id).unit_id == unit.id  # type: ignore[union-attr]
-    kinds = set(session.scalars(select(Correction.kind)))
+    kinds = set(session.scalars(select(AuditEntry.kind)))
     assert {"report_unit", "member_unit"} <= kinds
     retired = data.unit("已撤并单位", active=False)
     other = data.report("活动", sender=data.member("某人"))
@@ -307,11 +308,11 @@ async def test_audit_log_lists_staff_changes_newest_first(client: httpx.AsyncCli
 
 
 async def test_unit_lookup_by_alias_is_exact(session: Session, data: Data) -> None:
-    from api import repository
+    from ingest import units
 
     data.unit("县气象局", aliases=["气象局"])
-    assert repository.find_unit(session, "气象局").name == "县气象局"  # type: ignore[union-attr]
-    assert repository.find_unit(session, "气象") is None
+    assert units.find_unit(session, "气象局").name == "县气象局"  # type: ignore[union-attr]
+    assert units.find_unit(session, "气象") is None
     assert session.scalar(select(Unit.name).where(Unit.name == "县气象局"))
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from api import auth, security
+from accounts import security
+from accounts import service as auth
 
 
 def test_generated_passwords_always_pass_the_password_rules() -> None:

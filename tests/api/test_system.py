@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from classifier.models import Correction
 from classifier.ocr.models import ReportPhotoEvidence
 from tests.api.conftest import Data, Staff
 from tests.api.test_console import _hidden, console_login
+from wenming.audit import AuditEntry
 from wenming.db import utcnow
 from wenming.queue import service as queue_service
 from wenming.queue.models import Job, JobStatus
@@ -50,7 +50,7 @@ async def test_admin_puts_a_failed_job_back_and_the_audit_says_who(
     assert response.json() == {"id": job.id, "status": "queued"}
     session.refresh(job)
     assert (job.status, job.attempts) == ("queued", 0)
-    audit = session.scalars(select(Correction).where(Correction.kind == "job")).one()
+    audit = session.scalars(select(AuditEntry).where(AuditEntry.kind == "job")).one()
     assert audit.after == {"job": job.id, "status": "queued"} and "admin" in audit.actor
     again = await client.post(f"/api/v1/jobs/{job.id}/retry", headers=staff.headers("admin"))
     assert again.status_code == 404 and "找不到处于失败状态的任务" in again.json()["error"]["message"]
@@ -123,6 +123,6 @@ async def test_admin_queues_retraining_once_per_set_of_corrections(
 
     await console_login(client, "admin")
     page = (await client.get("/system")).text
-    assert "用人工修正重新训练</button>" in page and "用人工更正重新训练分类模型" in page
+    assert "用人工更正重新训练</button>" in page and "用人工更正重新训练分类模型" in page
     done = await client.post("/system/train", data={"csrf_token": _hidden(page, "csrf_token")}, follow_redirects=True)
-    assert "自上次训练以来没有新的人工修正" in done.text
+    assert "自上次训练以来没有新的人工更正" in done.text

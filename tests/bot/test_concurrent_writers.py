@@ -20,9 +20,9 @@ from classifier.ocr.models import MediaText, MediaTextStatus
 from ingest.models import RawMessage, Report
 from tests.ingest.builders import T0, message, photo
 from wenming.db import transaction
-from wenming.queue.handlers import default_handlers
 from wenming.queue.worker import start_in_thread, wait_until_idle
 from wenming.settings import Settings
+from wiring.handlers import default_handlers
 
 REPORTS = 6
 LIVE_MESSAGES = 40

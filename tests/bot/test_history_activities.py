@@ -28,11 +28,11 @@ from classifier.ocr.models import MediaText
 from classifier.ocr.service import OCR_REPORT_JOB
 from ingest.models import Media, Member, RawMessage, Report, ReportPhoto, Unit
 from tests.ingest.builders import photo
-from wenming.cli.main import app
-from wenming.queue.handlers import default_handlers
 from wenming.queue.models import Job
 from wenming.queue.worker import Worker
 from wenming.settings import Settings
+from wiring.cli.main import app
+from wiring.handlers import default_handlers
 
 CST = ZoneInfo("Asia/Shanghai")
 GROUP = "全县文明单位工作群"

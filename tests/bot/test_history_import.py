@@ -16,11 +16,11 @@ from bot.sink import IngestSink
 from ingest.models import ChatGroup, RawMessage, Report
 from tests.bot import onebot_events as ev
 from tests.bot.fakes import png_bytes
-from wenming.cli.main import app
-from wenming.queue.handlers import default_handlers
 from wenming.queue.models import Job
 from wenming.queue.worker import Worker
 from wenming.settings import Settings
+from wiring.cli.main import app
+from wiring.handlers import default_handlers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "history"
 

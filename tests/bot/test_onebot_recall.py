@@ -11,11 +11,11 @@ from sqlalchemy import select
 from bot.onebot.adapter import OneBotAdapter
 from bot.sink import IngestSink
 from classifier import service as classifier_service
-from classifier.models import Correction
 from ingest.models import RawMessage, Report, Unit
 from scoring import service as scoring_service
 from tests.bot import onebot_events as ev
 from tests.bot.fakes import png_bytes
+from wenming.audit import AuditEntry
 from wenming.settings import Settings
 
 COLOURS = {"a": "red", "b": "green", "c": "blue"}
@@ -81,7 +81,7 @@ def test_group_recall_withdraws_the_report_and_the_monthly_count_drops(
 
     _push(_adapter(sink, live_settings), sink, ev.group_recall(300))  # redelivered after a restart
     with sink.factory() as session:
-        kinds = session.scalars(select(Correction.kind).order_by(Correction.id)).all()
+        kinds = session.scalars(select(AuditEntry.kind).order_by(AuditEntry.id)).all()
         raws = session.scalars(select(RawMessage.kind)).all()
     assert kinds == [
         "classification",

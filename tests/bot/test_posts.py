@@ -293,7 +293,7 @@ def test_cli_policy_and_dry_run_post(
 ) -> None:
     from typer.testing import CliRunner
 
-    from wenming.cli.main import app
+    from wiring.cli.main import app
 
     monkeypatch.setattr(jobs, "_scoring_service", lambda: FakeScoring())
     runner = CliRunner()

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic
 from ingest.models import RawMessage, Report
 from tests.support import free_port, wait_until
-from wenming.cli.main import app
+from wiring.cli.main import app
 
 
 def _listening(port: int) -> bool:
@@ -41,7 +41,7 @@ def test_run_serves_onebot_reports_status_and_stops_gracefully(
         "WENMING_BOT_ASSEMBLE_INTERVAL_SECONDS": "0.3",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from wenming.cli.main import app; app()", "run"],
+        [sys.executable, "-c", "from wiring.cli.main import app; app()", "run"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

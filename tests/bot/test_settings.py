@@ -16,7 +16,7 @@ def test_adapter_list_accepts_commas_or_json(monkeypatch: pytest.MonkeyPatch, ra
 
 
 def test_unknown_adapter_is_refused() -> None:
-    from bot.runtime import make_services
+    from wiring.runtime import make_services
 
     with pytest.raises(ValueError, match="未知的适配器：telegram"):
         make_services(Settings(_env_file=None), None, None, ["telegram"])  # type: ignore[arg-type,call-arg]

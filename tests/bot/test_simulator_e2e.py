@@ -110,8 +110,8 @@ def test_bot_simulate_command_replays_a_traffic_file(
     from typer.testing import CliRunner
 
     from tests.bot import onebot_events as ev
-    from wenming.cli.main import app
     from wenming.settings import get_settings
+    from wiring.cli.main import app
 
     url, _, _ = served
     path = tmp_path / "traffic.jsonl"
@@ -151,8 +151,8 @@ def test_bot_status_command_shows_saved_states(cli_env: Any) -> None:
 
     from bot.base import AdapterStatus
     from bot.status import save_statuses
-    from wenming.cli.main import app
     from wenming.db import transaction
+    from wiring.cli.main import app
 
     with transaction(cli_env) as session:
         save_statuses(
@@ -177,8 +177,8 @@ def test_bot_simulate_with_wrong_token_says_why(
 ) -> None:
     from typer.testing import CliRunner
 
-    from wenming.cli.main import app
     from wenming.settings import get_settings
+    from wiring.cli.main import app
 
     url, _, _ = served
     monkeypatch.setenv("WENMING_ONEBOT_ACCESS_TOKEN", "not-the-token")

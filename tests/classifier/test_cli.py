@@ -17,10 +17,10 @@ from classifier import corpus
 from ingest.models import ChatGroup, Member, Report
 from tests.support import cli_settings
 from wenming import schema
-from wenming.cli.classifier import reclassify_command
-from wenming.cli.main import app
 from wenming.db import create_db_engine, make_session_factory, transaction
 from wenming.queue.models import Job
+from wiring.cli.classifier import reclassify_command
+from wiring.cli.main import app
 
 runner = CliRunner()
 LAST_LINE = re.compile(r"^macro_f1=(\d\.\d{4}) accuracy=(\d\.\d{4}) baseline_macro_f1=(\d\.\d{4})$")

@@ -13,10 +13,10 @@ from classifier.models import Classification
 from ingest.models import Report
 from tests.classifier.ocr_support import feed_report
 from wenming.db import transaction
-from wenming.queue.handlers import default_handlers
 from wenming.queue.models import Job
 from wenming.queue.worker import JobContext, PermanentJobError, Worker
 from wenming.settings import Settings
+from wiring.handlers import default_handlers
 
 ENGLISH = "Volunteers from our bureau cleaned the riverside park today"
 

@@ -13,10 +13,10 @@ from classifier.ocr.models import MediaText, MediaTextLine, ReportPhotoEvidence
 from ingest.models import Report
 from tests.classifier.ocr_support import feed_report
 from wenming.db import transaction
-from wenming.queue.handlers import default_handlers
 from wenming.queue.models import Job
 from wenming.queue.worker import Worker
 from wenming.settings import Settings
+from wiring.handlers import default_handlers
 
 SMALL = (800, 450)
 PAIRING = "县市场监管局与城东村结对共建志愿服务活动"

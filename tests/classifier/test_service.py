@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifier import registry, repository, service
-from classifier.models import Classification, Correction
+from classifier.models import Classification
 from ingest.models import Report
+from wenming.audit import AuditEntry
 from wenming.settings import Settings
 
 
@@ -95,7 +96,7 @@ def test_staff_correction_is_audited_and_never_overwritten(
     assert report.activity_date == date(2026, 4, 18)
     tags = {(t.label, t.is_primary) for t in repository.tags_of(session, report.id)}
     assert tags == {("practice", True), ("volunteer", False)}
-    correction = session.scalars(select(Correction).where(Correction.report_id == report.id)).one()
+    correction = session.scalars(select(AuditEntry).where(AuditEntry.report_id == report.id)).one()
     assert correction.kind == "classification"
     assert correction.before["label"] == before_label
     assert correction.after == {

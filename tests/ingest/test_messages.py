@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from classifier.models import Correction
 from ingest import service
 from ingest.models import Member, MessageReason, RawMessage, RawStatus, Report, ReportPhoto, Unit
 from ingest.schemas import IncomingMessage
 from tests.ingest.builders import T0, message, photo
+from wenming.audit import AuditEntry
 from wenming.settings import Settings
 
 
@@ -154,7 +154,7 @@ def test_staff_promote_a_kept_message_and_it_collects_its_photos(
         (report.id, "请问这样报送可以吗？", 2, units["market"].id)
     ]
     assert (question.status, question.reason, question.report_id) == ("assembled", None, report.id)
-    audit = session.scalars(select(Correction).where(Correction.kind == "message_promoted")).one()
+    audit = session.scalars(select(AuditEntry).where(AuditEntry.kind == "message_promoted")).one()
     assert (audit.actor, audit.report_id, audit.before["reason"]) == ("reviewer1", report.id, "question")
 
 
@@ -187,7 +187,7 @@ def test_staff_demote_a_report_to_chatter(session: Session, settings: Settings, 
     assert session.scalar(select(func.count()).select_from(ReportPhoto)) == 0
     rows = session.execute(select(RawMessage.id, RawMessage.status, RawMessage.reason).order_by(RawMessage.id)).all()
     assert [tuple(r) for r in rows] == [(i, "chatter", MessageReason.DEMOTED.value) for i in raw_ids]
-    audit = session.scalars(select(Correction).where(Correction.kind == "report_demoted")).one()
+    audit = session.scalars(select(AuditEntry).where(AuditEntry.kind == "report_demoted")).one()
     assert audit.actor == "reviewer1" and audit.reason == "不是活动"
     assert audit.before["text"] == "明天下午开会别忘了带材料" and audit.before["unit_id"] == units["market"].id
     assert audit.before["photo_count"] == 1 and audit.before["raw_message_ids"] == raw_ids
@@ -225,5 +225,5 @@ def test_reports_stored_before_triage_are_demoted_once_when_they_are_chatter(
     assert service.retriage_reports(session, settings, actor="系统升级") == preview
     assert sorted(session.scalars(select(Report.text))) == ["我局开展宪法宣传", "谢谢"]
     assert service.retriage_reports(session, settings, actor="系统升级") == []
-    audits = session.scalars(select(Correction).where(Correction.kind == "report_demoted")).all()
+    audits = session.scalars(select(AuditEntry).where(AuditEntry.kind == "report_demoted")).all()
     assert [a.reason for a in audits] == ["按分诊规则不是报送：应答（收到、好的、👍）"] * 2

@@ -8,11 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifier import service as classifier_service
-from classifier.models import Classification, Correction
+from classifier.models import Classification
 from ingest import service
 from ingest.models import RawMessage, RawStatus, Report, ReportPhoto, Unit
 from ingest.schemas import IncomingMessage
 from tests.ingest.builders import T0, message, photo
+from wenming.audit import AuditEntry
 from wenming.settings import Settings
 
 
@@ -30,8 +31,8 @@ def recall(target: IncomingMessage, after: timedelta = timedelta(minutes=1), **e
     return message(kind="recall", at=target.sent_at + after, recalls_message_id=target.message_id, **fields | extra)
 
 
-def corrections(session: Session, report_id: int) -> list[Correction]:
-    return list(session.scalars(select(Correction).where(Correction.report_id == report_id).order_by(Correction.id)))
+def corrections(session: Session, report_id: int) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).where(AuditEntry.report_id == report_id).order_by(AuditEntry.id)))
 
 
 def test_recalled_text_withdraws_its_report_with_its_photos(

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from classifier.models import Correction
 from ingest import service
 from ingest.models import Member, Report, Unit
 from ingest.resolution import UnitMatcher
 from tests.ingest.builders import T0, message
+from wenming.audit import AuditEntry
 from wenming.settings import Settings
 
 
@@ -81,9 +81,9 @@ def test_assigning_a_report_and_remembering_the_sender(
     assert (first.unit_id, second.unit_id) == (units["school"].id, units["school"].id)
     later = _report_units(session, settings, message(text="活动三", name="小李", sender="x", at=T0 + timedelta(days=2)))
     assert later[-1] == units["school"].id
-    kinds = session.scalars(select(Correction.kind).order_by(Correction.id)).all()
+    kinds = session.scalars(select(AuditEntry.kind).order_by(AuditEntry.id)).all()
     assert kinds == ["member_unit", "report_unit"]
-    audit = session.scalars(select(Correction).where(Correction.kind == "report_unit")).one()
+    audit = session.scalars(select(AuditEntry).where(AuditEntry.kind == "report_unit")).one()
     assert audit.actor == "reviewer1" and audit.before == {"unit_id": None}
     assert audit.after["also_assigned_report_ids"] == [second.id]
 

@@ -14,9 +14,9 @@ from ingest.models import ChatGroup
 from tests.scoring.conftest import World
 from tests.support import cli_settings
 from wenming import schema
-from wenming.cli import score as score_cli
-from wenming.cli.main import app
 from wenming.db import create_db_engine
+from wiring.cli import score as score_cli
+from wiring.cli.main import app
 
 runner = CliRunner()
 

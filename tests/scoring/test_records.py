@@ -9,10 +9,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from scoring import models as m
-from scoring import service
-from scoring.models import AdjustmentKind, CheckKind
+from scoring import records, service
+from scoring.errors import RecordNotFound
+from scoring.models import AdjustmentKind, CheckKind, RecordKind
 from scoring.schemas import AdjustmentIn, CriticismIn, MediaAdoptionIn, VolunteerStatsIn, XixiangCheckIn
 from tests.scoring.conftest import World
+from wenming.audit import AuditEntry
 from wenming.settings import Settings
 
 
@@ -151,3 +153,75 @@ def test_resolve_unit_by_id_name_or_unique_fragment(world: World) -> None:
         service.resolve_unit(world.session, "教育")
     with pytest.raises(service.ScoringError, match="找不到单位"):
         service.resolve_unit(world.session, "气象局")
+
+
+def test_the_registry_knows_every_kind_and_names_it_once(world: World) -> None:
+    assert set(records.TYPES) == set(RecordKind)
+    unit = world.unit("县妇联")
+    entered = [
+        service.add_record(
+            world.session, "criticism", {"unit_id": unit.id, "occurred_on": "2026-03-02", "reason": "迟报"}, "甲"
+        ),
+        service.add_record(
+            world.session,
+            RecordKind.CHECK,
+            {"unit_id": unit.id, "kind": "awareness", "year": 2026, "quarter": 1, "done_on": "2026-03-20", "value": 92},
+            "甲",
+        ),
+        service.add_record(
+            world.session,
+            "adjustment",
+            {"unit_id": unit.id, "kind": "perfunctory", "points": 1.5, "occurred_on": "2026-03-05", "reason": "走过场"},
+            "甲",
+        ),
+    ]
+    assert [(r.kind, r.unit_name, r.on) for r in entered] == [
+        ("criticism", "县妇联", date(2026, 3, 2)),
+        ("check", "县妇联", date(2026, 3, 20)),
+        ("adjustment", "县妇联", date(2026, 3, 5)),
+    ]
+    assert entered[1].summary == "2026年第1季度 知晓率电话调查 92%（2026-03-20）"
+    assert entered[2].summary == "扣分 1.5：志愿服务活动敷衍了事、形式主义（2026-03-05）走过场"
+    with pytest.raises(service.ScoringError, match="未知的记录类型 'praise'"):
+        service.add_record(world.session, "praise", {}, "甲")
+
+
+def test_records_are_listed_newest_first_and_paged_in_sql(world: World) -> None:
+    unit, other = world.unit("县残联"), world.unit("县红十字会")
+    for day in range(1, 6):
+        service.add_criticism(
+            world.session, CriticismIn(unit_id=unit.id, occurred_on=date(2026, 4, day), reason=f"第{day}次"), "甲"
+        )
+    stats = service.set_volunteer_stats(
+        world.session,
+        VolunteerStatsIn(unit_id=other.id, year=2026, quarter=2, headcount=40, registered=20, active=10),
+        "乙",
+    )
+    [newest], _ = service.page_records(world.session, kind="criticism", limit=1)
+    service.void_record(world.session, "criticism", newest.id, "甲", "重复")
+    page, total = service.page_records(world.session, offset=0, limit=3)
+    assert total == 5  # six entered, one voided
+    assert [r.kind for r in page] == ["volunteer_stats", "criticism", "criticism"]
+    assert page[0].id == stats.id and page[0].on is None and page[0].unit_name == "县红十字会"
+    rest, _ = service.page_records(world.session, offset=3, limit=3)
+    assert len(rest) == 2 and {(r.kind, r.id) for r in rest}.isdisjoint({(r.kind, r.id) for r in page})
+    mine, mine_total = service.page_records(world.session, unit_id=unit.id, include_voided=True, limit=50)
+    assert mine_total == 5 and mine[-1].summary == "2026-04-01 通报批评：第1次" and newest.summary.endswith("第5次")
+    assert sum(r.voided_at is not None for r in mine) == 1
+
+
+def test_entering_and_voiding_each_leave_one_audit_row(world: World) -> None:
+    unit = world.unit("县科协")
+    out = service.add_criticism(
+        world.session, CriticismIn(unit_id=unit.id, occurred_on=date(2026, 5, 6), reason="迟报"), "甲"
+    )
+    service.void_record(world.session, "criticism", out.id, "乙", "误录")
+    rows = world.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(r.kind, r.actor, r.subject_type, r.subject_id) for r in rows] == [
+        ("record", "甲", "criticism", str(out.id)),
+        ("record", "乙", "criticism", str(out.id)),
+    ]
+    assert rows[0].after["reason"] == "迟报" and rows[0].after["occurred_on"] == "2026-05-06"
+    assert rows[1].after == {"voided": True} and rows[1].reason == "误录"
+    with pytest.raises(RecordNotFound, match="没有编号为 999 的通报批评记录"):
+        service.void_record(world.session, "criticism", 999, "乙", "误录")

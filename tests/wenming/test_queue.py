@@ -70,6 +70,14 @@ def test_same_key_never_makes_a_second_job(session: Session, settings: Settings)
     assert session.scalar(select(func.count()).select_from(Job)) == 4
 
 
+def test_the_queue_says_whether_a_job_is_new(session: Session) -> None:
+    first = queue_service.submit(session, "ocr.report", {"report_id": 1}, key="ocr:1")
+    again = queue_service.submit(session, "ocr.report", {"report_id": 1}, key="ocr:1")
+    assert (first.created, again.created, again.duplicate) == (True, False, True)
+    assert again.job.id == first.job.id
+    assert all(queue_service.submit(session, "ocr.report", {}).created for _ in range(2))  # no key: always new
+
+
 def test_claim_takes_due_jobs_by_priority_then_age(session: Session, settings: Settings) -> None:
     low = queue_service.enqueue(session, "k", {"n": 1})
     high = queue_service.enqueue(session, "k", {"n": 2}, priority=5)

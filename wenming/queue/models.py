@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wenming.db import Base, JSONType, UTCDateTime, utcnow
+from wenming.names import ZhEnum
 
 
-class JobStatus(StrEnum):
+class JobStatus(ZhEnum):
     """Where a job is; ``dead`` jobs wait for staff to look at them and retry."""
 
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    DEAD = "dead"
+    QUEUED = "queued", "排队中"
+    RUNNING = "running", "执行中"
+    DONE = "done", "已完成"
+    DEAD = "dead", "已失败（死信）"
 
-    @property
-    def zh(self) -> str:
-        return {"queued": "排队中", "running": "执行中", "done": "已完成", "dead": "已失败（死信）"}[self.value]
+
+class JobKind(ZhEnum):
+    """Every kind of background work, with what staff read for it; the handlers are wired in ``wiring.handlers``.
+
+    The queue itself runs any kind it is given a handler for; the names live here so that every door (console,
+    API, ``wenming status``) shows the same words without importing the packages that do the work.
+    """
+
+    OCR_REPORT = "ocr.report", "报送照片文字识别"
+    CLASSIFIER_TRAIN = "classifier.train", "用人工更正重新训练分类模型"
+    CLASSIFIER_RECLASSIFY = "classifier.reclassify", "用当前模型重新分类报送"
 
 
 class Job(Base):

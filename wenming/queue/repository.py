@@ -20,20 +20,19 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def insert_job(session: Session, values: dict[str, Any]) -> Job:
-    """Insert a job; with an idempotency key an existing job of that key is returned instead."""
+def insert_job(session: Session, values: dict[str, Any]) -> tuple[Job, bool]:
+    """Insert a job; with an idempotency key an existing job of that key is returned instead (False: not new)."""
     key = values.get("idempotency_key")
     if key is None:
         job = Job(**values)
         session.add(job)
         session.flush()
-        return job
+        return job, True
     insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    stmt = insert(Job).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    session.execute(stmt)
-    return session.scalars(
-        select(Job).where(Job.idempotency_key == key).execution_options(populate_existing=True)
-    ).one()
+    stmt = insert(Job).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Job.id)
+    created = session.execute(stmt).scalar_one_or_none() is not None
+    job = session.scalars(select(Job).where(Job.idempotency_key == key).execution_options(populate_existing=True)).one()
+    return job, created
 
 
 def claim(session: Session, worker_id: str, lease_seconds: float, kinds: list[str] | None = None) -> Job | None:

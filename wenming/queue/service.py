@@ -10,20 +10,44 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from wenming import audit
+from wenming.audit import AuditKind
 from wenming.db import utcnow
+from wenming.errors import DomainError, NotFound
 from wenming.queue import repository
-from wenming.queue.models import Job, JobStatus
+from wenming.queue.models import Job, JobKind, JobStatus
 from wenming.settings import Settings
 
 
-class QueueError(ValueError):
+class QueueError(DomainError):
     """A staff action on the queue that cannot be done; the message is Chinese."""
+
+
+class JobNotFound(NotFound, QueueError):
+    """No failed job has that number."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A job handed to the queue; ``created`` is False when the same idempotency key had queued it before."""
+
+    job: Job
+    created: bool
+
+    @property
+    def duplicate(self) -> bool:
+        return not self.created
 
 
 DEFAULT_MAX_ATTEMPTS = 5
 
 
-def enqueue(
+def enqueue(session: Session, kind: str, payload: dict[str, Any] | None = None, **options: Any) -> Job:
+    """Add a job (options as for ``submit``); the same ``key`` never makes a second job, whatever its state."""
+    return submit(session, kind, payload, **options).job
+
+
+def submit(
     session: Session,
     kind: str,
     payload: dict[str, Any] | None = None,
@@ -32,8 +56,8 @@ def enqueue(
     priority: int = 0,
     delay_seconds: float = 0.0,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-) -> Job:
-    """Add a job; the same ``key`` never makes a second job, whatever state the first one is in."""
+) -> Queued:
+    """Add a job and say whether it is new, or the one the same ``key`` queued before."""
     values: dict[str, Any] = {
         "kind": kind,
         "payload": payload or {},
@@ -45,7 +69,18 @@ def enqueue(
         "run_after": utcnow() + timedelta(seconds=delay_seconds),
         "created_at": utcnow(),
     }
-    return repository.insert_job(session, values)
+    return Queued(*repository.insert_job(session, values))
+
+
+def record_request(session: Session, actor: str, kind: str, queued: list[Queued], **details: Any) -> None:
+    """Staff asked for background work (retraining, re-classification, reading photos): one audit row when it
+    queued anything new; asking again for work already queued changes nothing and records nothing."""
+    new = [q.job.id for q in queued if q.created]
+    if not new:
+        return
+    subject = ("job", new[0]) if len(new) == 1 else None
+    after = {"kind": kind, "name": JobKind.zh_of(kind), "jobs": new, **details}
+    audit.record(session, actor, AuditKind.JOB, subject=subject, after=after)
 
 
 def retry_delay(settings: Settings, attempts: int, rng: random.Random | None = None) -> float:
@@ -94,6 +129,15 @@ def queue_status(session: Session, *, dead_limit: int = 10) -> QueueStatus:
     return status
 
 
+def retry(session: Session, actor: str, job_id: int | None = None) -> list[int]:
+    """Staff put one failed job (or every one) back in the queue: one audit row per job."""
+    ids = retry_dead(session, job_id)
+    for retried in ids:
+        before, after = {"job": retried, "status": "dead"}, {"job": retried, "status": "queued"}
+        audit.record(session, actor, AuditKind.JOB, subject=("job", retried), before=before, after=after)
+    return ids
+
+
 def retry_dead(session: Session, job_id: int | None = None) -> list[int]:
     """Put one dead job (or all of them) back in the queue with a fresh set of attempts."""
     stmt = select(Job).where(Job.status == JobStatus.DEAD.value)
@@ -101,7 +145,7 @@ def retry_dead(session: Session, job_id: int | None = None) -> list[int]:
         stmt = stmt.where(Job.id == job_id)
     jobs = list(session.scalars(stmt.order_by(Job.id)))
     if job_id is not None and not jobs:
-        raise QueueError(f"找不到处于失败状态的任务 {job_id}")
+        raise JobNotFound(f"找不到处于失败状态的任务 {job_id}")
     for job in jobs:
         job.status = JobStatus.QUEUED.value
         job.attempts = 0
@@ -109,6 +153,14 @@ def retry_dead(session: Session, job_id: int | None = None) -> list[int]:
         job.finished_at = None
     session.flush()
     return [job.id for job in jobs]
+
+
+def prune(session: Session, actor: str, older_than_days: int) -> int:
+    """Staff clear out old finished jobs: one audit row saying how many went."""
+    removed = prune_done(session, older_than_days)
+    after = {"removed": removed, "older_than_days": older_than_days}
+    audit.record(session, actor, AuditKind.JOB, after=after, reason="清理已完成任务")
+    return removed
 
 
 def prune_done(session: Session, older_than_days: int) -> int:

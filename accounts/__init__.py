@@ -1,0 +1,1 @@
+"""Staff accounts: users, API tokens, console sessions and login limits."""

@@ -1,0 +1,337 @@
+"""Staff accounts: creating users and tokens, logging in with rate limiting, resolving who is calling."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from accounts import security
+from accounts.models import ApiToken, LoginAttempt, Role, StaffSession, StaffUser
+from wenming import audit, errors
+from wenming.audit import AuditKind
+from wenming.db import utcnow
+from wenming.settings import Settings
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
+
+
+class AuthError(errors.DomainError):
+    """A Chinese message for the person logging in or managing accounts."""
+
+
+class RateLimited(errors.RateLimited, AuthError):
+    """Too many failed logins for this user name or client address."""
+
+
+class UserExists(errors.Conflict, AuthError):
+    """The user name is taken."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, and how they proved it."""
+
+    user_id: int
+    username: str
+    display_name: str | None
+    role: Role
+    via: str  # "token" | "session"
+    csrf_token: str | None = None
+    session_id: int | None = None
+    token_id: int | None = None
+    token_stale: bool = False  # the token's last_used_at is old enough to be refreshed
+
+    @property
+    def actor(self) -> str:
+        """The name written into audit rows."""
+        return f"staff:{self.username}"
+
+    def can(self, role: Role) -> bool:
+        return self.role.rank >= role.rank
+
+
+def validate_new_password(password: str) -> None:
+    if len(password) < security.MIN_PASSWORD_LENGTH:
+        raise AuthError(f"密码至少需要 {security.MIN_PASSWORD_LENGTH} 位")
+    if password.isdigit() or password.isalpha():
+        raise AuthError("密码不能只由数字或只由字母组成")
+
+
+def get_user_by_name(session: Session, username: str) -> StaffUser | None:
+    return session.scalar(select(StaffUser).where(StaffUser.username == username))
+
+
+def create_user(
+    session: Session, username: str, password: str, role: Role, display_name: str | None = None
+) -> StaffUser:
+    """Add a staff user; names are unique and passwords are checked for minimal strength."""
+    if not USERNAME_RE.match(username):
+        raise AuthError("用户名只能包含字母、数字、下划线、点和短横线，长度 2–64")
+    if get_user_by_name(session, username) is not None:
+        raise UserExists(f"用户名 {username} 已存在")
+    validate_new_password(password)
+    user = StaffUser(
+        username=username,
+        display_name=display_name,
+        password_hash=security.hash_password(password),
+        role=role.value,
+        active=True,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: StaffUser, password: str) -> None:
+    """Change a password and end the user's console sessions everywhere."""
+    validate_new_password(password)
+    user.password_hash = security.hash_password(password)
+    revoke_sessions(session, user.id)
+    session.flush()
+
+
+def revoke_sessions(session: Session, user_id: int) -> None:
+    for row in session.scalars(select(StaffSession).where(StaffSession.user_id == user_id)):
+        session.delete(row)
+    session.flush()
+
+
+def create_token(
+    session: Session, user: StaffUser, name: str, expires_in_days: int | None = None
+) -> tuple[ApiToken, str]:
+    """Issue a bearer token; the plain token is returned once and only its digest is stored."""
+    plain = security.new_api_token()
+    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=security.digest(plain),
+        prefix=plain[:10],
+        expires_at=expires_at,
+    )
+    session.add(token)
+    session.flush()
+    return token, plain
+
+
+# --- account administration (API, console, ``wenming users``): each change leaves one audit row ---------------
+
+
+def _user_snapshot(user: StaffUser) -> dict[str, object]:
+    return {"user": user.username, "role": user.role, "active": user.active, "display_name": user.display_name}
+
+
+def get_user(session: Session, user_id: int) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise errors.NotFound("用户不存在")
+    return user
+
+
+def add_user(
+    session: Session, actor: str, username: str, password: str, role: Role, display_name: str | None = None
+) -> StaffUser:
+    """Add a staff account."""
+    user = create_user(session, username, password, role, display_name)
+    after = {"user": user.username, "role": user.role}
+    audit.record(session, actor, AuditKind.STAFF_USER, subject=("user", user.id), after=after)
+    return user
+
+
+def update_user(
+    session: Session,
+    actor: str,
+    user_id: int,
+    *,
+    role: Role | None = None,
+    active: bool | None = None,
+    display_name: str | None = None,
+    password: str | None = None,
+    acting_user_id: int | None = None,
+) -> StaffUser:
+    """Change a user's role, activity, display name or password; a deactivated user's sessions end at once."""
+    user = get_user(session, user_id)
+    if user.id == acting_user_id and (active is False or (role is not None and role != Role.ADMIN)):
+        raise errors.Conflict("不能停用自己或降低自己的权限，请让另一位管理员操作")
+    before = {"user": user.username, "role": user.role, "active": user.active}
+    if role is not None:
+        user.role = role.value
+    if display_name is not None:
+        user.display_name = display_name
+    if active is not None:
+        user.active = active
+        if not active:
+            revoke_sessions(session, user.id)
+    if password is not None:
+        set_password(session, user, password)
+    after = {"user": user.username, "role": user.role, "active": user.active, "password_changed": bool(password)}
+    session.flush()
+    audit.record(session, actor, AuditKind.STAFF_USER, subject=("user", user.id), before=before, after=after)
+    return user
+
+
+def reset_password(session: Session, actor: str, user_id: int, password: str) -> StaffUser:
+    """Set a new password (the demo resets its account every run); the user's console sessions end."""
+    return update_user(session, actor, user_id, password=password)
+
+
+def issue_token(
+    session: Session, actor: str, user_id: int, name: str, expires_in_days: int | None = None
+) -> tuple[ApiToken, str]:
+    """Issue a bearer token for an active user; the plain token is returned once."""
+    user = get_user(session, user_id)
+    if not user.active:
+        raise errors.Conflict(f"用户 {user.username} 已停用")
+    token, plain = create_token(session, user, name, expires_in_days)
+    after = {"user": user.username, "token": token.prefix, "name": token.name}
+    audit.record(session, actor, AuditKind.API_TOKEN, subject=("token", token.id), after=after)
+    return token, plain
+
+
+def revoke_token(session: Session, actor: str, token_id: int) -> ApiToken:
+    """Revoke a token; revoking it again changes nothing."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise errors.NotFound("令牌不存在")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+        before, after = {"token": token.prefix}, {"revoked": True}
+        audit.record(session, actor, AuditKind.API_TOKEN, subject=("token", token.id), before=before, after=after)
+    return token
+
+
+def _recent_failures(session: Session, column: object, value: str, since: datetime) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(column == value, LoginAttempt.success.is_(False), LoginAttempt.created_at >= since)
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def check_rate_limit(session: Session, settings: Settings, username: str, client: str | None) -> None:
+    """Refuse further tries after too many recent failures for the name or for the client address."""
+    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    limit = settings.login_max_failures
+    over = _recent_failures(session, LoginAttempt.username, username, since) >= limit
+    if client and not over:
+        over = _recent_failures(session, LoginAttempt.client, client, since) >= limit * 4
+    if over:
+        raise RateLimited(f"登录失败次数过多，请 {settings.login_window_minutes} 分钟后再试")
+
+
+def authenticate(session: Session, settings: Settings, username: str, password: str, client: str | None) -> StaffUser:
+    """Check a password, recording the attempt; the caller must commit even when this raises AuthError."""
+    username = username.strip()
+    check_rate_limit(session, settings, username, client)
+    user = get_user_by_name(session, username)
+    ok = security.verify_password(user.password_hash if user else None, password)
+    ok = ok and user is not None and user.active
+    session.add(LoginAttempt(username=username[:64], client=client, success=ok))
+    session.flush()
+    if not ok or user is None:
+        raise AuthError("用户名或密码错误")
+    if security.needs_rehash(user.password_hash):
+        user.password_hash = security.hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def start_session(session: Session, settings: Settings, user: StaffUser, client: str | None) -> str:
+    """Open a console session; returns the cookie value (only its digest is stored)."""
+    plain = security.new_secret()
+    row = StaffSession(
+        user_id=user.id,
+        token_hash=security.digest(plain),
+        csrf_token=security.new_secret(),
+        expires_at=utcnow() + timedelta(hours=settings.session_hours),
+        client=client,
+    )
+    session.add(row)
+    session.flush()
+    return plain
+
+
+@dataclass(frozen=True)
+class Login:
+    """A successful login: the user, the session cookie's value and the session's CSRF token."""
+
+    user: StaffUser
+    cookie: str
+    csrf_token: str
+
+
+def login(session: Session, settings: Settings, username: str, password: str, client: str | None) -> Login:
+    """Check the password and open a console session; the attempt is recorded, so commit even on AuthError."""
+    user = authenticate(session, settings, username, password, client)
+    cookie = start_session(session, settings, user, client)
+    row = session.scalar(select(StaffSession).where(StaffSession.token_hash == security.digest(cookie)))
+    return Login(user, cookie, row.csrf_token if row else "")
+
+
+def end_session(session: Session, cookie_value: str) -> None:
+    row = session.scalar(select(StaffSession).where(StaffSession.token_hash == security.digest(cookie_value)))
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+def _principal(user: StaffUser, via: str, **extra: object) -> Principal:
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=Role(user.role),
+        via=via,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def principal_from_token(session: Session, plain: str) -> Principal | None:
+    """Resolve a bearer token; expired, revoked or inactive-user tokens resolve to nobody."""
+    now = utcnow()
+    row = session.execute(
+        select(ApiToken, StaffUser)
+        .join(StaffUser, StaffUser.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == security.digest(plain))
+    ).first()
+    if row is None:
+        return None
+    token, user = row
+    if token.revoked_at is not None or not user.active:
+        return None
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    stale = token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL
+    return _principal(user, "token", token_id=token.id, token_stale=stale)
+
+
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+def touch_token(session: Session, token_id: int) -> None:
+    """Record that a token was used; one statement, issued just before the request's commit.
+
+    Done at the end rather than while resolving the caller, so that a read request does not hold the
+    database's write lock for its whole duration (on SQLite that serialised concurrent readers).
+    """
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
+
+
+def principal_from_session(session: Session, cookie_value: str) -> Principal | None:
+    row = session.execute(
+        select(StaffSession, StaffUser)
+        .join(StaffUser, StaffUser.id == StaffSession.user_id)
+        .where(StaffSession.token_hash == security.digest(cookie_value))
+    ).first()
+    if row is None:
+        return None
+    staff_session, user = row
+    if staff_session.expires_at <= utcnow() or not user.active:
+        return None
+    return _principal(user, "session", csrf_token=staff_session.csrf_token, session_id=staff_session.id)

@@ -1,0 +1,205 @@
+"""The composition root of `wenming run`: API, adapters, spool drain, assembly, scheduler, one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.base import Adapter
+from bot.onebot.adapter import OneBotAdapter
+from bot.posts import jobs, scheduler
+from bot.sink import IngestSink
+from bot.status import save_statuses
+from wenming.db import transaction
+from wenming.queue.worker import Worker, start_in_thread
+from wenming.settings import Settings
+from wiring.handlers import default_handlers
+
+log = logging.getLogger(__name__)
+
+KNOWN_ADAPTERS = ("onebot", "wechat")
+
+
+def build_app(settings: Settings, routers: list[APIRouter]) -> FastAPI:
+    """The staff API and console with the adapters' routers mounted."""
+    from api.app import create_app
+
+    return create_app(settings, extra_routers=routers)
+
+
+@dataclass
+class Services:
+    """Everything `wenming run` keeps alive, stopped in reverse order."""
+
+    settings: Settings
+    factory: sessionmaker[Session]
+    engine: Engine
+    sink: IngestSink
+    adapters: dict[str, Adapter] = field(default_factory=dict)
+    http: httpx.AsyncClient | None = None
+    scheduler: Any = None
+    worker: Worker | None = None
+    worker_thread: threading.Thread | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def routers(self) -> list[APIRouter]:
+        """Every adapter's own endpoints (``Adapter.routers``), mounted beside the staff API."""
+        return [router for adapter in self.adapters.values() for router in adapter.routers()]
+
+
+def make_services(
+    settings: Settings, factory: sessionmaker[Session], engine: Engine, names: list[str] | None = None
+) -> Services:
+    """Build the configured adapters (``WENMING_BOT_ADAPTERS``) around one ingest sink."""
+    names = list(names if names is not None else settings.bot_adapters)
+    unknown = [n for n in names if n not in KNOWN_ADAPTERS]
+    if unknown:
+        raise ValueError(f"未知的适配器：{'、'.join(unknown)}（可选：onebot、wechat）")
+    services = Services(settings, factory, engine, IngestSink(factory, settings))
+    if "onebot" in names:
+        services.http = httpx.AsyncClient(follow_redirects=True)
+        services.adapters["onebot"] = OneBotAdapter(settings, services.sink, services.http)
+    if "wechat" in names:
+        from bot.wechat.adapter import WeChatAdapter
+
+        services.adapters["wechat"] = WeChatAdapter(settings, services.sink)
+    return services
+
+
+async def _every(seconds: float, work: Callable[[], Awaitable[Any]], what: str) -> None:
+    while True:
+        try:
+            await work()
+        except Exception:  # keep the loop alive; the database may be briefly away
+            log.exception("%s 失败", what)
+        await asyncio.sleep(seconds)
+
+
+async def start(services: Services, *, with_scheduler: bool = True, with_worker: bool = True) -> None:
+    """Start adapters, the periodic drain/assemble and status writers, the post scheduler and a job worker."""
+    s = services.settings
+    if with_worker:
+        services.worker, services.worker_thread = start_in_thread(services.factory, s, default_handlers())
+    for adapter in services.adapters.values():
+        await adapter.start()
+    services.tasks.append(
+        asyncio.create_task(_every(s.bot_status_interval_seconds, lambda: _write_status(services), "写入状态"))
+    )
+    services.tasks.append(
+        asyncio.create_task(_every(s.bot_assemble_interval_seconds, lambda: _drain_and_assemble(services), "整理报告"))
+    )
+    if with_scheduler:
+        adapters_by_platform = {a.platform.value: a for a in services.adapters.values()}
+        runtime = jobs.PostRuntime(services.factory, s, adapters_by_platform, loop=asyncio.get_running_loop())
+        jobs.install_runtime(runtime)
+        services.scheduler = scheduler.build_scheduler(s, services.engine)
+        scheduler.start(services.scheduler, s)
+
+
+async def stop(services: Services) -> None:
+    """Graceful shutdown: no new jobs, adapters closed, last state written, queued work finished."""
+    if services.scheduler is not None:
+        services.scheduler.shutdown(wait=False)
+        jobs.install_runtime(None)
+    for task in services.tasks:
+        task.cancel()
+    for task in services.tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for adapter in services.adapters.values():
+        await adapter.stop()
+    with contextlib.suppress(Exception):
+        await _drain_and_assemble(services)
+    with contextlib.suppress(Exception):
+        await _write_status(services, final=True)
+    if services.http is not None:
+        await services.http.aclose()
+    if services.worker is not None and services.worker_thread is not None:
+        services.worker.stop()
+        await asyncio.to_thread(services.worker_thread.join, 30)
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn minus its own signal capture, which re-raises Ctrl+C after shutdown (a traceback for the user)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _request_exit(server: uvicorn.Server) -> None:
+    """First Ctrl+C / SIGTERM: finish requests and shut down in order; a second one: stop waiting for them."""
+    if server.should_exit:
+        server.force_exit = True
+    server.should_exit = True
+
+
+async def serve(
+    services: Services,
+    app: FastAPI,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    with_scheduler: bool = True,
+    on_started: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Run the whole service until Ctrl+C or SIGTERM, then stop everything in order; ``on_started`` runs beside it."""
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    loop = asyncio.get_running_loop()
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not on the main thread / Windows
+            loop.add_signal_handler(sig, _request_exit, server)
+            handled.append(sig)
+    await start(services, with_scheduler=with_scheduler)
+    beside: asyncio.Task[None] | None = None
+    try:
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.05)
+        if on_started is not None and server.started:
+            beside = asyncio.create_task(on_started())
+        await serving
+    finally:
+        if beside is not None:
+            beside.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await beside
+        await stop(services)
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+
+
+async def _write_status(services: Services, final: bool = False) -> None:
+    statuses = [a.status() for a in services.adapters.values()]
+    if final:
+        for status in statuses:
+            status.connected, status.detail = False, "wenming run 已停止"
+
+    def write() -> None:
+        with transaction(services.factory) as session:
+            save_statuses(session, statuses)
+
+    await asyncio.to_thread(write)
+
+
+async def _drain_and_assemble(services: Services) -> None:
+    def work() -> None:
+        if services.sink.spool.pending():
+            services.sink.drain()
+        services.sink.assemble_sync()
+
+    await asyncio.to_thread(work)
