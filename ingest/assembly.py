@@ -97,6 +97,8 @@ class Assembler:
         member = self._member(raw.sender_id)
         kept = self._not_a_report(raw, member)
         if kept is not None:
+            if member is not None and kept[0] is RawStatus.CHATTER and kept[1] is not MessageReason.ANONYMOUS:
+                self._resolve_unit(member, raw)  # a member who only says "收到" still belongs to a unit
             self._keep_as_message(raw, *kept)
             return
         assert member is not None

@@ -264,6 +264,13 @@ def rename_group(session: Session, actor: str, group_id: int, name: str) -> Chat
 PROMOTABLE_KINDS = (MessageKind.TEXT.value, MessageKind.IMAGE.value)
 
 
+def promotable(raw: RawMessage) -> bool:
+    """A member's kept text or photo can become a report; stickers, voice, system lines and notices cannot."""
+    if raw.status != RawStatus.CHATTER.value or raw.kind not in PROMOTABLE_KINDS:
+        return False
+    return raw.kind != MessageKind.IMAGE.value or raw.media_id is not None
+
+
 def promote_message(
     session: Session,
     settings: Settings,
@@ -278,9 +285,9 @@ def promote_message(
     if raw is None:
         raise NotFound(f"找不到消息 {raw_message_id}")
     if raw.status != RawStatus.CHATTER.value:
-        raise IngestError("只有留作消息的群成员消息可以转为报送（系统消息、工作人员通知、撤回和有误的消息不行）")
-    if raw.kind not in PROMOTABLE_KINDS or (raw.kind == MessageKind.IMAGE.value and raw.media_id is None):
-        raise IngestError("只有文字或图片消息可以转为报送（表情包、语音、文件等不行）")
+        raise Conflict("只有留作消息的群成员消息可以转为报送（系统消息、工作人员通知、撤回和有误的消息不行）")
+    if not promotable(raw):
+        raise Conflict("只有文字或图片消息可以转为报送（表情包、语音、文件等不行）")
     pending = repository.pending_one(session, raw.id)
     assert pending is not None
     before = {"raw_message_id": raw.id, "status": raw.status, "reason": raw.reason}

@@ -13,6 +13,7 @@ from ingest.models import Member, MessageReason, RawMessage, RawStatus, Report, 
 from ingest.schemas import IncomingMessage
 from tests.ingest.builders import T0, message, photo
 from wenming.audit import AuditEntry
+from wenming.errors import DomainError
 from wenming.settings import Settings
 
 
@@ -170,7 +171,7 @@ def test_what_cannot_be_promoted_is_refused_in_chinese(
 ) -> None:
     feed(session, settings, msg)
     raw = session.scalars(select(RawMessage)).one()
-    with pytest.raises(service.IngestError, match=error):
+    with pytest.raises(DomainError, match=error):
         service.promote_message(session, settings, raw.id, actor="reviewer1")
 
 
