@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select, union
@@ -330,6 +330,37 @@ class MessageFilter:
     since: datetime | None = None  # sent at or after (aware)
     until: datetime | None = None  # sent before (aware)
     q: str | None = None
+
+
+def message_filter(
+    tz: tzinfo,
+    *,
+    status: str | None,
+    reason: str | None = None,
+    kind: str | None = None,
+    unit_id: int | None = None,
+    unassigned: bool | None = None,
+    group_id: int | None = None,
+    sender_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    q: str | None = None,
+) -> MessageFilter:
+    """The 消息 filter for the office's local days (inclusive), shared by the API and the console."""
+    since = datetime.combine(date_from, time.min, tz) if date_from else None
+    until = datetime.combine(date_to + timedelta(days=1), time.min, tz) if date_to else None
+    return MessageFilter(
+        status=status,
+        reason=reason,
+        kind=kind,
+        unit_id=unit_id,
+        unassigned=unassigned,
+        group_id=group_id,
+        sender_id=sender_id,
+        since=since,
+        until=until,
+        q=q,
+    )
 
 
 def _message_conditions(f: MessageFilter) -> list[Any]:

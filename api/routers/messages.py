@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -14,42 +14,8 @@ from api.errors import BadRequest, ErrorResponse
 from classifier import pipeline
 from ingest import service as ingest_service
 from ingest.models import MessageKind, MessageReason
-from wenming.settings import Settings
 
 router = APIRouter(tags=["消息"])
-
-
-def message_filter(
-    settings: Settings,
-    *,
-    status: str | None,
-    reason: str | None = None,
-    kind: str | None = None,
-    unit_id: int | None = None,
-    unassigned: bool | None = None,
-    group_id: int | None = None,
-    sender_id: int | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    q: str | None = None,
-) -> repo.MessageFilter:
-    """The list's filter; dates are the office's local days, inclusive."""
-    if date_from and date_to and date_from > date_to:
-        raise BadRequest("起始日期不能晚于结束日期")
-    since = datetime.combine(date_from, time.min, settings.tz) if date_from else None
-    until = datetime.combine(date_to + timedelta(days=1), time.min, settings.tz) if date_to else None
-    return repo.MessageFilter(
-        status=status,
-        reason=reason,
-        kind=kind,
-        unit_id=unit_id,
-        unassigned=unassigned,
-        group_id=group_id,
-        sender_id=sender_id,
-        since=since,
-        until=until,
-        q=q,
-    )
 
 
 @router.get("/messages", response_model=schemas.Page[schemas.MessageOut])
@@ -73,8 +39,10 @@ def list_messages(
     q: Annotated[str | None, Query(max_length=100, description="内容包含")] = None,
 ) -> schemas.Page:
     """Group messages kept as messages, newest first: acknowledgements, questions, stickers, anonymous lines…"""
-    f = message_filter(
-        settings,
+    if date_from and date_to and date_from > date_to:
+        raise BadRequest("起始日期不能晚于结束日期")
+    f = repo.message_filter(
+        settings.tz,
         status=status,
         reason=reason.value if reason else None,
         kind=kind.value if kind else None,
