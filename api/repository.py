@@ -386,16 +386,19 @@ def _message_conditions(f: MessageFilter) -> list[Any]:
     return conds
 
 
-def message_query(f: MessageFilter) -> Select[Any]:
-    """(raw message, sender's unit id, unit name, group name), newest first."""
+def _message_rows() -> Select[Any]:
+    """(raw message, sender's unit id, unit name, group name): what the 消息 list shows of a message."""
     return (
         select(RawMessage, Member.unit_id, Unit.name, ChatGroup.name)
         .outerjoin(Member, Member.id == RawMessage.sender_id)
         .outerjoin(Unit, Unit.id == Member.unit_id)
         .outerjoin(ChatGroup, ChatGroup.id == RawMessage.group_id)
-        .where(*_message_conditions(f))
-        .order_by(RawMessage.sent_at.desc(), RawMessage.id.desc())
     )
+
+
+def message_query(f: MessageFilter) -> Select[Any]:
+    """The filtered messages, newest first."""
+    return _message_rows().where(*_message_conditions(f)).order_by(RawMessage.sent_at.desc(), RawMessage.id.desc())
 
 
 def count_messages(session: Session, f: MessageFilter) -> int:
@@ -410,14 +413,7 @@ def count_messages(session: Session, f: MessageFilter) -> int:
 
 def message_rows(session: Session, ids: Sequence[int]) -> list[Any]:
     """The same rows as ``message_query`` for given raw message ids (after a demotion)."""
-    stmt = (
-        select(RawMessage, Member.unit_id, Unit.name, ChatGroup.name)
-        .outerjoin(Member, Member.id == RawMessage.sender_id)
-        .outerjoin(Unit, Unit.id == Member.unit_id)
-        .outerjoin(ChatGroup, ChatGroup.id == RawMessage.group_id)
-        .where(RawMessage.id.in_(list(ids)))
-        .order_by(RawMessage.sent_at, RawMessage.id)
-    )
+    stmt = _message_rows().where(RawMessage.id.in_(list(ids))).order_by(RawMessage.sent_at, RawMessage.id)
     return list(session.execute(stmt).all())
 
 
