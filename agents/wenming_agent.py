@@ -177,6 +177,10 @@ def read_export(path: Path, group: str | None, group_id: str | None) -> Iterator
 
     for record in PARSERS[detect_format(path)](path):
         name = group or record.group_name or path.stem
+        if getattr(record, "error", None) or record.sent_at is None:  # a line the parser could not place
+            payload = {"history": record.source, "error": getattr(record, "error", None)}
+            yield Item({"platform": record.platform.value, "group_id": group_id or name, "payload": payload})
+            continue
         yield Item(
             {
                 "platform": record.platform.value,

@@ -32,12 +32,13 @@ from api.deps import (
 )
 from api.errors import ApiError, from_domain
 from classifier import jobs as classifier_jobs
+from classifier import pipeline
 from classifier import service as classifier_service
 from classifier.models import ClassificationSource, Label
 from classifier.schemas import ClassificationPatch
 from ingest import service as ingest_service
 from ingest import units as unit_service
-from ingest.models import HonourLevel, Platform, ReportStatus, Unit
+from ingest.models import HonourLevel, MessageReason, Platform, RawStatus, ReportStatus, Unit
 from ingest.schemas import UnitUpdate
 from scoring import models as sm
 from scoring import service as scoring_service
@@ -413,6 +414,7 @@ def unit_page(request: Request, db: DbSession, settings: AppSettings, me: Staff,
         unit=presenters.unit_out(unit),
         cards=_report_cards(db, rows),
         total=total,
+        messages=repo.unit_message_count(db, unit_id),
         members=members,
         explanation=explanation,
     )
@@ -502,7 +504,107 @@ def report_page(request: Request, db: DbSession, me: Staff, report_id: ResourceI
         raise ApiError(404, "报送不存在")
     detail = presenters.report_detail(db, *row)
     card = _report_cards(db, [row])[0]
-    return render(request, "report.html", me, nav="reports", detail=detail, card=card, units=repo.active_units(db))
+    return render(
+        request,
+        "report.html",
+        me,
+        nav="reports",
+        detail=detail,
+        card=card,
+        units=repo.active_units(db),
+        promoted=request.query_params.get("saved") == "promoted",
+    )
+
+
+# --- messages that are not reports -------------------------------------------------------------------------
+
+
+@router.get("/messages", response_class=HTMLResponse)
+def messages_page(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    me: Staff,
+    q: Annotated[str, Query(max_length=100)] = "",
+    status: Annotated[str, Query(max_length=20)] = RawStatus.CHATTER.value,
+    reason: Annotated[str, Query(max_length=20)] = "",
+    unit_id: Annotated[str, Query(max_length=10)] = "",
+    date_from: Annotated[date | None, Query()] = None,
+    date_to: Annotated[date | None, Query()] = None,
+    saved: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """消息: what the groups said that is not an activity report, with why, and a way to promote it."""
+    status = status if status in repo.MESSAGE_STATUSES else RawStatus.CHATTER.value
+    if date_from and date_to and date_from > date_to:
+        date_from, date_to = date_to, date_from
+    f = repo.message_filter(
+        settings.tz,
+        status=status,
+        reason=reason if reason in MessageReason.names() else None,
+        unit_id=int(unit_id) if unit_id.isdigit() else None,
+        date_from=date_from,
+        date_to=date_to,
+        q=q or None,
+    )
+    total = repo.count_messages(db, f)
+    rows = repo.page_rows(db, repo.message_query(f), (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    params = {
+        "q": q,
+        "status": status,
+        "reason": reason,
+        "unit_id": unit_id,
+        "date_from": date_from or "",
+        "date_to": date_to or "",
+    }
+    return render(
+        request,
+        "messages.html",
+        me,
+        nav="messages",
+        messages=[presenters.message_out(*row) for row in rows],
+        filters=params,
+        statuses=[(s, RawStatus.zh_of(s)) for s in repo.MESSAGE_STATUSES],
+        reasons=MessageReason.choices(),
+        units=repo.active_units(db),
+        saved=saved,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        query=lambda **kw: urlencode({**params, **kw}),
+    )
+
+
+@router.post("/messages/{message_id}/promote")
+def message_promote(
+    db: DbSession,
+    settings: AppSettings,
+    me: Writer,
+    message_id: ResourceId,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    report = ingest_service.promote_message(
+        db,
+        settings,
+        message_id,
+        actor=me.actor,
+        reason=reason.strip() or "控制台：转为报送",
+        on_report=pipeline.report_hook(settings),
+    )
+    return RedirectResponse(f"/reports/{report.id}?saved=promoted", status_code=303)
+
+
+@router.post("/reports/{report_id}/demote")
+def report_demote(
+    db: DbSession,
+    me: Writer,
+    report_id: ResourceId,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    ids = ingest_service.demote_report(db, report_id, actor=me.actor, reason=reason.strip() or "控制台：不是报送")
+    message = f"报送 #{report_id} 已改为消息（{len(ids)} 条），不再计入任何统计；可在下面找到并重新转为报送"
+    query = urlencode({"status": RawStatus.CHATTER.value, "reason": MessageReason.DEMOTED.value, "saved": message})
+    return RedirectResponse(f"/messages?{query}", status_code=303)
 
 
 @router.get("/audit", response_class=HTMLResponse)

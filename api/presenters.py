@@ -10,7 +10,18 @@ from classifier import registry
 from classifier.models import Label
 from classifier.ocr import service as ocr_service
 from classifier.ocr.models import MediaTextStatus
-from ingest.models import HonourLevel, Media, Report, ReportPhoto, Unit
+from ingest import service as ingest_service
+from ingest.models import (
+    HonourLevel,
+    Media,
+    MessageKind,
+    MessageReason,
+    RawMessage,
+    RawStatus,
+    Report,
+    ReportPhoto,
+    Unit,
+)
 from wenming import audit
 from wenming.audit import AuditKind
 from wenming.queue import service as queue_service
@@ -55,6 +66,31 @@ def report_out(report: Report, unit_name: str | None, sender_name: str | None) -
         label_zh=label_zh(report.label),
         confidence=report.confidence,
         possible_repost=report.possible_repost,
+    )
+
+
+def message_out(raw: RawMessage, unit_id: int | None, unit_name: str | None, group: str | None) -> schemas.MessageOut:
+    """A kept message as the 消息 list shows it."""
+    return schemas.MessageOut(
+        id=raw.id,
+        group_id=raw.group_id,
+        group_name=group,
+        sender_id=raw.sender_id,
+        sender_name=raw.sender_name,
+        unit_id=unit_id,
+        unit_name=unit_name,
+        sent_at=raw.sent_at,
+        kind=MessageKind(raw.kind),
+        kind_zh=MessageKind.zh_of(raw.kind),
+        text=raw.text,
+        media_id=raw.media_id,
+        thumb_url=f"/api/v1/media/{raw.media_id}?size=thumb" if raw.media_id else None,
+        status=RawStatus(raw.status),
+        status_zh=RawStatus.zh_of(raw.status),
+        reason=MessageReason(raw.reason) if raw.reason in MessageReason.names() else None,
+        reason_zh=MessageReason.zh_of(raw.reason) or None,
+        error=raw.error,
+        promotable=ingest_service.promotable(raw),
     )
 
 

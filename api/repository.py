@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select, union
@@ -12,7 +12,18 @@ from sqlalchemy.orm import Session
 
 from classifier.models import Classification, Label, ReportTag
 from classifier.ocr.models import ReportPhotoEvidence
-from ingest.models import ChatGroup, Media, Member, MemberName, Report, ReportPhoto, ReportStatus, Unit
+from ingest.models import (
+    ChatGroup,
+    Media,
+    Member,
+    MemberName,
+    RawMessage,
+    RawStatus,
+    Report,
+    ReportPhoto,
+    ReportStatus,
+    Unit,
+)
 from wenming import audit
 from wenming.audit import AuditEntry, AuditKind
 
@@ -298,6 +309,129 @@ def report_corrections(session: Session, report_id: int) -> list[AuditEntry]:
 def media_reports(session: Session, media_id: int) -> list[int]:
     """Reports that show a media item (a photo is visible to whoever may see one of them)."""
     return list(session.scalars(select(ReportPhoto.report_id).where(ReportPhoto.media_id == media_id)))
+
+
+# --- messages that are not reports -----------------------------------------------------------------
+
+MESSAGE_STATUSES = (RawStatus.CHATTER.value, RawStatus.IGNORED.value, RawStatus.REJECTED.value)
+
+
+@dataclass
+class MessageFilter:
+    """Every way the 消息 list can be narrowed; by default the members' messages kept as messages."""
+
+    status: str | None = RawStatus.CHATTER.value
+    reason: str | None = None
+    kind: str | None = None
+    unit_id: int | None = None
+    unassigned: bool | None = None
+    group_id: int | None = None
+    sender_id: int | None = None
+    since: datetime | None = None  # sent at or after (aware)
+    until: datetime | None = None  # sent before (aware)
+    q: str | None = None
+
+
+def message_filter(
+    tz: tzinfo,
+    *,
+    status: str | None,
+    reason: str | None = None,
+    kind: str | None = None,
+    unit_id: int | None = None,
+    unassigned: bool | None = None,
+    group_id: int | None = None,
+    sender_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    q: str | None = None,
+) -> MessageFilter:
+    """The 消息 filter for the office's local days (inclusive), shared by the API and the console."""
+    since = datetime.combine(date_from, time.min, tz) if date_from else None
+    until = datetime.combine(date_to + timedelta(days=1), time.min, tz) if date_to else None
+    return MessageFilter(
+        status=status,
+        reason=reason,
+        kind=kind,
+        unit_id=unit_id,
+        unassigned=unassigned,
+        group_id=group_id,
+        sender_id=sender_id,
+        since=since,
+        until=until,
+        q=q,
+    )
+
+
+def _message_conditions(f: MessageFilter) -> list[Any]:
+    conds: list[Any] = [RawMessage.status.in_([f.status] if f.status else MESSAGE_STATUSES)]
+    if f.reason:
+        conds.append(RawMessage.reason == f.reason)
+    if f.kind:
+        conds.append(RawMessage.kind == f.kind)
+    if f.unit_id is not None:
+        conds.append(Member.unit_id == f.unit_id)
+    if f.unassigned is True:
+        conds.append(Member.unit_id.is_(None))
+    if f.group_id is not None:
+        conds.append(RawMessage.group_id == f.group_id)
+    if f.sender_id is not None:
+        conds.append(RawMessage.sender_id == f.sender_id)
+    if f.since is not None:
+        conds.append(RawMessage.sent_at >= f.since)
+    if f.until is not None:
+        conds.append(RawMessage.sent_at < f.until)
+    if f.q:
+        conds.append(RawMessage.text.like(_like(f.q), escape="\\"))
+    return conds
+
+
+def _message_rows() -> Select[Any]:
+    """(raw message, sender's unit id, unit name, group name): what the 消息 list shows of a message."""
+    return (
+        select(RawMessage, Member.unit_id, Unit.name, ChatGroup.name)
+        .outerjoin(Member, Member.id == RawMessage.sender_id)
+        .outerjoin(Unit, Unit.id == Member.unit_id)
+        .outerjoin(ChatGroup, ChatGroup.id == RawMessage.group_id)
+    )
+
+
+def message_query(f: MessageFilter) -> Select[Any]:
+    """The filtered messages, newest first."""
+    return _message_rows().where(*_message_conditions(f)).order_by(RawMessage.sent_at.desc(), RawMessage.id.desc())
+
+
+def count_messages(session: Session, f: MessageFilter) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(RawMessage)
+        .outerjoin(Member, Member.id == RawMessage.sender_id)
+        .where(*_message_conditions(f))
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def message_rows(session: Session, ids: Sequence[int]) -> list[Any]:
+    """The same rows as ``message_query`` for given raw message ids (after a demotion)."""
+    stmt = _message_rows().where(RawMessage.id.in_(list(ids))).order_by(RawMessage.sent_at, RawMessage.id)
+    return list(session.execute(stmt).all())
+
+
+def unit_message_count(session: Session, unit_id: int) -> int:
+    """The unit's members' messages kept as messages (收到, stickers…): shown apart from its reports."""
+    stmt = (
+        select(func.count())
+        .select_from(RawMessage)
+        .join(Member, Member.id == RawMessage.sender_id)
+        .where(Member.unit_id == unit_id, RawMessage.status == RawStatus.CHATTER.value)
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def media_in_messages(session: Session, media_id: int) -> bool:
+    """A photo kept in a message (a demoted report's photo) is visible to staff like a report photo."""
+    stmt = select(RawMessage.id).where(RawMessage.media_id == media_id, RawMessage.status.in_(MESSAGE_STATUSES))
+    return session.scalar(stmt.limit(1)) is not None
 
 
 # --- audit -----------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from accounts.models import Role
 from classifier.models import Label
-from ingest.models import HonourLevel, ReportStatus
+from ingest.models import HonourLevel, MessageKind, MessageReason, RawStatus, ReportStatus
 from ingest.schemas import plain_text
 
 T = TypeVar("T")
@@ -247,6 +247,48 @@ class ReportAssign(BaseModel):
     unit_id: int = Field(ge=1, le=2**31 - 1)
     remember_sender: bool = Field(False, description="同时把发送人归入该单位，以后的报送自动归属")
     reason: str | None = Field(None, max_length=500)
+
+
+# --- messages that are not reports ---------------------------------------------------------------------------
+
+MessageStatus = Literal["chatter", "ignored", "rejected"]
+
+
+class MessageOut(BaseModel):
+    """A stored group message that is not part of a report: why not, and whether staff can promote it."""
+
+    id: int
+    group_id: int | None
+    group_name: str | None = None
+    sender_id: int | None = Field(description="发送人（成员）编号")
+    sender_name: str | None
+    unit_id: int | None = Field(description="发送人所属单位")
+    unit_name: str | None = None
+    sent_at: datetime | None
+    kind: MessageKind
+    kind_zh: str
+    text: str | None
+    media_id: int | None = None
+    thumb_url: str | None = None
+    status: RawStatus
+    status_zh: str
+    reason: MessageReason | None
+    reason_zh: str | None = None
+    error: str | None = None
+    promotable: bool = Field(description="工作人员可以把它转为报送")
+
+
+class MessageAction(BaseModel):
+    """Promote a message to a report, or demote a report to messages: why (kept in the audit log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, max_length=500)
+
+
+class DemoteOut(BaseModel):
+    report_id: int
+    messages: list[MessageOut]
 
 
 class Health(BaseModel):

@@ -145,13 +145,17 @@ def _record_event(
         name = str(record.get("image_name") or Path(record["image"]).name)
         traffic.images[name] = (path.parent / record["image"]).read_bytes()
         segments = [{"type": "image", "data": {"file": name, "subType": 0}}]
+    elif kind == "sticker":  # as NapCat sends a QQ market sticker
+        segments = [
+            {"type": "mface", "data": {"emoji_id": "3a4b5c", "emoji_package_id": "230", "summary": "[动画表情]"}}
+        ]
     elif kind == "other":
-        segments = [{"type": "face", "data": {"id": "178"}}]  # stickers and the like
+        segments = [{"type": "face", "data": {"id": "178"}}]  # a QQ face alone
     else:
         segments = [_text(record.get("text") or "")]
     card = record.get("sender_name") or str(record["sender_id"])
     event = _event(self_id, group_id, int(record["sender_id"]), card, message_id, sent, segments)
-    return event | ({"raw_message": record.get("text") or "[表情]"} if kind == "other" else {})
+    return event | ({"raw_message": record.get("text") or "[表情]"} if kind in ("other", "sticker") else {})
 
 
 def _text(text: str) -> dict[str, Any]:

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from ingest.models import MessageKind
+
 AckStatus = Literal["stored", "duplicate", "rejected"]
 
 
@@ -130,7 +132,7 @@ class AgentMessage(BaseModel):
     sender_name: str | None = None
     message_id: str | None = None
     sent_at: datetime
-    kind: Literal["text", "image", "system", "recall", "other"]
+    kind: MessageKind
     recalls_message_id: str | None = None
     text: str | None = None
     image_sha256: str | None = None  # the photo's bytes are in ``photos`` of this batch, or were uploaded before

@@ -626,7 +626,7 @@ class Generator:
                             sent_at=at,
                             member=replier,
                             platform=replier.platform,
-                            kind="other",
+                            kind="sticker",
                             text=STICKERS[replier.platform],
                             extra={"payload": {"type": "sticker"}},
                         )
@@ -675,7 +675,7 @@ class Generator:
                         sent_at=at,
                         member=member,
                         platform=member.platform,
-                        kind="other",
+                        kind="sticker",
                         text=STICKERS[member.platform],
                         extra={"payload": {"type": "sticker"}},
                     )

@@ -1,4 +1,10 @@
-"""Assemble raw messages into reports: a text opens a report, the sender's nearby photos join it."""
+"""Assemble raw messages into reports: an activity candidate opens a report, the sender's nearby photos join it.
+
+A member's text opens a report only when triage (``ingest.triage``) says it may be an activity; chatter
+("收到", "👍", a question, a sticker) stays a message. A chatter line inside a photo window changes nothing: it
+neither opens a report nor collects photos, so photos around it join the sender's nearest activity text within the
+window, or gather into a photo-only report (a photo group) of their own.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,21 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from ingest import repository
-from ingest.models import Media, Member, MessageKind, RawMessage, RawStatus, Report, ReportPhoto, ReportStatus
+from ingest.models import (
+    Media,
+    Member,
+    MessageKind,
+    MessageReason,
+    RawMessage,
+    RawStatus,
+    Report,
+    ReportPhoto,
+    ReportStatus,
+)
 from ingest.repository import PendingRaw, RecallRef
 from ingest.resolution import UnitMatcher, is_office_staff
+from ingest.schemas import ANONYMOUS_PREFIX, IMAGE_PLACEHOLDER
+from ingest.triage import triage_text
 from wenming import audit
 from wenming.audit import AuditKind
 from wenming.settings import Settings
@@ -31,6 +49,8 @@ class AssemblyStats:
     reposts: int = 0
     withdrawn: int = 0  # reports withdrawn because their sender recalled them
     photos_withdrawn: int = 0  # recalled photos taken out of their report
+    chatter: int = 0  # members' messages kept as messages: acknowledgements, stickers, questions…
+    name_conflicts: int = 0  # messages whose sender's names point at different units (left unassigned)
 
     def add(self, other: AssemblyStats) -> None:
         for name in self.__dataclass_fields__:
@@ -75,17 +95,44 @@ class Assembler:
         if raw.kind == MessageKind.RECALL.value:
             self._on_recall(raw)
         member = self._member(raw.sender_id)
-        if member is None or raw.sent_at is None or not self._is_report_material(raw, member):
-            self._outcomes[raw.id] = {"id": raw.id, "status": RawStatus.IGNORED.value, "report_id": None}
-            self.stats.ignored += 1
+        kept = self._not_a_report(raw, member)
+        if kept is not None:
+            if member is not None and kept[0] is RawStatus.CHATTER and kept[1] is not MessageReason.ANONYMOUS:
+                self._resolve_unit(member, raw)  # a member who only says "收到" still belongs to a unit
+            self._keep_as_message(raw, *kept)
             return
-        unit_id = self._resolve_unit(member, raw.sender_name)
+        assert member is not None
+        self._assemble(raw, member)
+
+    def promote(self, raw: PendingRaw) -> Report:
+        """Staff say a kept message is an activity: assemble it as if triage had let it through."""
+        member = self._member(raw.sender_id)
+        if member is None or raw.sent_at is None:
+            raise ValueError("没有发送者或时间的消息不能作为报送")
+        self.stats.processed += 1
+        return self._assemble(raw, member)
+
+    def _assemble(self, raw: PendingRaw, member: Member) -> Report:
+        unit_id = self._resolve_unit(member, raw)
         is_text = raw.kind == MessageKind.TEXT.value
         report = self._on_text(raw, unit_id) if is_text else self._on_photo(raw, unit_id)
-        self._outcomes[raw.id] = {"id": raw.id, "status": RawStatus.ASSEMBLED.value, "report_id": report.id}
+        self._outcomes[raw.id] = {
+            "id": raw.id,
+            "status": RawStatus.ASSEMBLED.value,
+            "report_id": report.id,
+            "reason": None,
+        }
         recall = self._recall_of(raw)
         if recall is not None:  # the recall came first (import order, redelivery): same end state as live
             self._withdraw_part(raw.id, raw.kind, report, recall)
+        return report
+
+    def _keep_as_message(self, raw: PendingRaw, status: RawStatus, reason: MessageReason) -> None:
+        self._outcomes[raw.id] = {"id": raw.id, "status": status.value, "report_id": None, "reason": reason.value}
+        if status is RawStatus.CHATTER:
+            self.stats.chatter += 1
+        else:
+            self.stats.ignored += 1
 
     def finish(self) -> None:
         """Write every raw message's new status in one bulk UPDATE instead of one per message."""
@@ -102,23 +149,51 @@ class Assembler:
             self._members[member_id] = self.session.get(Member, member_id)
         return self._members[member_id]
 
-    def _is_report_material(self, raw: PendingRaw, member: Member) -> bool:
-        """Only unit members' texts and photos become reports; staff notices and the bot's own posts do not."""
-        if member.is_staff or is_office_staff(raw.sender_name, self.settings.office_markers):
-            return False
-        if raw.kind == MessageKind.TEXT.value:
-            return bool(raw.text and raw.text.strip())
-        return raw.kind == MessageKind.IMAGE.value and raw.media_id is not None
+    def _not_a_report(self, raw: PendingRaw, member: Member | None) -> tuple[RawStatus, MessageReason] | None:
+        """Why a message stays a message, or None when it may be an activity (a candidate).
 
-    def _resolve_unit(self, member: Member, name: str | None) -> int | None:
-        """Staff mapping first; else the name convention; a name that says nothing keeps the earlier unit."""
-        if member.unit_source == "staff":
-            return member.unit_id
+        System lines, recalls, office staff and empty texts are ``ignored``; a member's acknowledgements, thanks,
+        questions, greetings, emoji, stickers, anonymous and non-text messages are ``chatter`` staff can promote.
+        """
+        if raw.kind == MessageKind.RECALL.value:
+            return RawStatus.IGNORED, MessageReason.RECALL
+        if member is None or raw.sent_at is None or raw.kind == MessageKind.SYSTEM.value:
+            return RawStatus.IGNORED, MessageReason.SYSTEM
+        if member.is_staff or is_office_staff(raw.sender_name, self.settings.office_markers):
+            return RawStatus.IGNORED, MessageReason.STAFF
+        if raw.kind == MessageKind.TEXT.value and not (raw.text or "").strip():
+            return RawStatus.IGNORED, MessageReason.EMPTY
+        if member.platform_user_id.startswith(ANONYMOUS_PREFIX):
+            return RawStatus.CHATTER, MessageReason.ANONYMOUS  # no unit can be told from an anonymous name
+        if raw.kind == MessageKind.STICKER.value:
+            return RawStatus.CHATTER, MessageReason.STICKER
+        if raw.kind == MessageKind.IMAGE.value:
+            return None if raw.media_id is not None else (RawStatus.IGNORED, MessageReason.EMPTY)
+        if raw.kind != MessageKind.TEXT.value:
+            missing_photo = raw.text == IMAGE_PLACEHOLDER
+            return RawStatus.CHATTER, MessageReason.NO_PHOTO if missing_photo else MessageReason.NOT_TEXT
+        verdict = triage_text(raw.text, self._unit_matcher().strip)
+        return None if verdict.candidate else (RawStatus.CHATTER, verdict.reason or MessageReason.EMPTY)
+
+    def _unit_matcher(self) -> UnitMatcher:
         if self._matcher is None:
             self._matcher = UnitMatcher(repository.unit_keys(self.session))
-        matched = self._matcher.match(name)
-        if matched is not None and matched != member.unit_id:
-            member.unit_id, member.unit_source = matched, "nickname"
+        return self._matcher
+
+    def _resolve_unit(self, member: Member, raw: PendingRaw) -> int | None:
+        """Staff mapping first; else every name the sender has; a name that says nothing keeps the earlier unit.
+
+        Names that point at different units leave the report unassigned (never the wrong unit), and the
+        member's learnt unit is left as it was.
+        """
+        if member.unit_source == "staff":
+            return member.unit_id
+        match = self._unit_matcher().resolve([raw.sender_name, *(raw.other_names or [])])
+        if match.conflict:
+            self.stats.name_conflicts += 1
+            return None
+        if match.unit_id is not None and match.unit_id != member.unit_id:
+            member.unit_id, member.unit_source = match.unit_id, "nickname"
         return member.unit_id
 
     def _new_report(self, raw: PendingRaw, unit_id: int | None, text: str | None) -> Report:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -47,21 +46,43 @@ class Platform(ZhEnum):
     QQ = "qq", "QQ"
 
 
-class MessageKind(StrEnum):
-    TEXT = "text"
-    IMAGE = "image"
-    SYSTEM = "system"
-    RECALL = "recall"
-    OTHER = "other"
+class MessageKind(ZhEnum):
+    TEXT = "text", "文字"
+    IMAGE = "image", "图片"
+    STICKER = "sticker", "表情包"  # 表情包 / 动画表情: never a photo, never a report
+    SYSTEM = "system", "系统消息"
+    RECALL = "recall", "撤回"
+    OTHER = "other", "其他"  # voice, video, files, untitled cards, photo placeholders of exports
 
 
 class RawStatus(ZhEnum):
     """Where a raw message is in the pipeline."""
 
     RECEIVED = "received", "待处理"  # stored, not yet assembled
-    ASSEMBLED = "assembled", "已组装"  # part of a report
-    IGNORED = "ignored", "不成报送"  # kept, but never a report (system, staff, bot, recall, chatter kinds)
+    ASSEMBLED = "assembled", "组成报送"  # part of a report
+    CHATTER = "chatter", "留作消息"  # a member's message that is not an activity (收到, 👍, stickers…); can be promoted
+    IGNORED = "ignored", "不成报送"  # kept, never a report (system lines, office staff, the bot, recalls, empty texts)
     REJECTED = "rejected", "有误"  # bad input, kept for inspection with an error
+
+
+class MessageReason(ZhEnum):
+    """Why a raw message is not part of a report; shown in the 消息 view and filterable."""
+
+    ACK = "ack", "应答（收到、好的、👍）"
+    THANKS = "thanks", "致谢"
+    QUESTION = "question", "提问"
+    GREETING = "greeting", "问候、祝福"
+    EMOJI = "emoji", "只有表情符号"
+    STICKER = "sticker", "表情包"
+    ANONYMOUS = "anonymous", "匿名消息"
+    NOT_TEXT = "not_text", "语音、视频、文件等"  # voice, video, file, location, cards without a title…
+    NO_PHOTO = "no_photo", "图片（导出中没有图片文件）"  # an exported photo whose file the export did not provide
+    DEMOTED = "demoted", "工作人员认定不是报送"  # staff judged the report chatter
+    EMPTY = "empty", "空消息"
+    SYSTEM = "system", "系统消息"
+    RECALL = "recall", "撤回"
+    BOT = "bot", "机器人自己的消息"
+    STAFF = "staff", "文明办工作人员"
 
 
 class ReportStatus(ZhEnum):
@@ -243,6 +264,7 @@ class RawMessage(Base):
         UniqueConstraint("platform", "group_id", "platform_message_id"),
         Index("ix_raw_messages_status_sent_at", "status", "sent_at"),
         Index("ix_raw_messages_recalls_message_id", "recalls_message_id"),
+        Index("ix_raw_messages_status_reason", "status", "reason"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -250,6 +272,7 @@ class RawMessage(Base):
     group_id: Mapped[int | None] = mapped_column(ForeignKey("chat_groups.id"))
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     sender_name: Mapped[str | None] = mapped_column(String(200))  # group card or nickname at the time
+    other_names: Mapped[list[str] | None] = mapped_column(JSONType)  # remark, nickname…: unit resolution tries all
     platform_message_id: Mapped[str | None] = mapped_column(String(200))
     recalls_message_id: Mapped[str | None] = mapped_column(String(200))  # a recall: the platform id it withdraws
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -260,5 +283,6 @@ class RawMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default=RawStatus.RECEIVED.value)
+    reason: Mapped[str | None] = mapped_column(String(20))  # MessageReason: why it is not part of a report
     error: Mapped[str | None] = mapped_column(Text)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"), index=True)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import String, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ingest.models import (
@@ -20,8 +20,10 @@ from ingest.models import (
     RawStatus,
     Report,
     ReportPhoto,
+    ReportStatus,
     Unit,
 )
+from wenming.audit import AuditEntry
 
 _CACHE_KEY = "ingest.cache"
 
@@ -111,6 +113,7 @@ class PendingRaw(NamedTuple):
     media_id: int | None
     platform_message_id: str | None
     recalls_message_id: str | None
+    other_names: list[str] | None
 
 
 ASSEMBLY_LOCK_KEY = 0x57454E4D  # "WENM": one assembly at a time across processes (PostgreSQL advisory lock)
@@ -269,6 +272,38 @@ def earliest_other_posting(
         .order_by(ReportPhoto.posted_at, ReportPhoto.id)
         .limit(1)
     )
+
+
+def pending_one(session: Session, raw_id: int) -> PendingRaw | None:
+    """One raw message in the shape assembly reads (to promote it by hand)."""
+    stmt = select(*(getattr(RawMessage, name) for name in PendingRaw._fields)).where(RawMessage.id == raw_id)
+    row = session.execute(stmt).first()
+    return PendingRaw(*row) if row is not None else None
+
+
+def report_raw_messages(session: Session, report_id: int) -> Sequence[RawMessage]:
+    return session.scalars(select(RawMessage).where(RawMessage.report_id == report_id).order_by(RawMessage.id)).all()
+
+
+def retriage_candidates(session: Session) -> list[tuple[Report, str]]:
+    """Text reports without photos that staff never touched (no audit row at all), with the sender's platform id."""
+    touched = (
+        select(AuditEntry.id)
+        .where(AuditEntry.subject_type == "report", AuditEntry.subject_id == cast(Report.id, String))
+        .exists()
+    )
+    rows = session.execute(
+        select(Report, Member.platform_user_id)
+        .join(Member, Member.id == Report.sender_id)
+        .where(
+            Report.text.is_not(None),
+            Report.photo_count == 0,
+            Report.status.not_in([ReportStatus.CORRECTED.value, ReportStatus.WITHDRAWN.value]),
+            ~touched,
+        )
+        .order_by(Report.id)
+    )
+    return [(report, user_id) for report, user_id in rows]
 
 
 def unassigned_reports_of(session: Session, sender_id: int) -> Sequence[Report]:

@@ -1,4 +1,9 @@
-"""Which unit a sender belongs to, read from the group-card/nickname convention; ambiguity is never guessed."""
+"""Which unit a sender belongs to, read from the group-card/nickname convention; ambiguity is never guessed.
+
+Every name a platform or an export shows for a sender is tried — the group card (群名片/群昵称) first, then the
+remark the exporting account gave the contact (备注), then the account nickname (昵称), then any other display name.
+The first present one is the sender's display name; the unit is the one the names agree on.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,14 @@ def normalize(text: str) -> str:
     """Fold width and case and drop separators, so "【县市场监管局】张三" and "县市场监管局-张三" compare alike."""
     folded = unicodedata.normalize("NFKC", text).lower()
     return _NOISE.sub("", folded)
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """What a sender's names say: one unit, none, or a conflict (two units) that must go to staff."""
+
+    unit_id: int | None = None
+    conflict: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,17 +48,40 @@ class UnitMatcher:
                     keys.setdefault(key, set()).add(unit_id)
         # Longest first, so "长兴县人民医院" is tried before "人民医院".
         self._keys = sorted(keys.items(), key=lambda item: -len(item[0]))
-        self._cache: dict[str, int | None] = {}
+        self._cache: dict[str, frozenset[int]] = {}
 
     def match(self, display_name: str | None) -> int | None:
         """The single unit named in ``display_name``, or None when there is none or more than one."""
+        found = self._units_in(display_name)
+        return next(iter(found)) if len(found) == 1 else None
+
+    def resolve(self, names: Iterable[str | None]) -> NameMatch:
+        """Every name a sender has (group card, remark, nickname…): they must agree on one unit.
+
+        Names that name no unit say nothing; names that name different units — or one name that names two —
+        are a conflict, which leaves the report for staff instead of guessing.
+        """
+        found: set[int] = set()
+        for name in names:
+            found |= self._units_in(name)
+        if len(found) > 1:
+            return NameMatch(conflict=True)
+        return NameMatch(unit_id=next(iter(found), None))
+
+    def _units_in(self, display_name: str | None) -> frozenset[int]:
         if not display_name:
-            return None
+            return frozenset()
         if display_name not in self._cache:
             self._cache[display_name] = self._match(normalize(display_name))
         return self._cache[display_name]
 
-    def _match(self, text: str) -> int | None:
+    def strip(self, text: str) -> str:
+        """``text`` (already normalized) without the unit names and aliases in it, for chatter triage."""
+        for key, _ in self._keys:
+            text = text.replace(key, "")
+        return text
+
+    def _match(self, text: str) -> frozenset[int]:
         spans: list[tuple[int, int, frozenset[int]]] = []
         for key, unit_ids in self._keys:
             start = text.find(key)
@@ -54,8 +90,7 @@ class UnitMatcher:
                 if not any(s <= start and end <= e for s, e, _ in spans):
                     spans.append((start, end, frozenset(unit_ids)))
                 start = text.find(key, start + 1)
-        found = {unit_id for _, _, ids in spans for unit_id in ids}
-        return found.pop() if len(found) == 1 else None
+        return frozenset(unit_id for _, _, ids in spans for unit_id in ids)
 
 
 def is_office_staff(display_name: str | None, markers: Iterable[str]) -> bool:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest.models import HonourLevel, MessageKind, Platform
+
+# Conventions every producer shares.
+ANONYMOUS_PREFIX = "anonymous:"  # sender_id of an anonymous group message: "anonymous:<anonymous name>"
+IMAGE_PLACEHOLDER = "[图片]"  # an exported photo whose bytes the export did not provide (kind ``other``)
+MAX_OTHER_NAMES = 5
+
+SenderName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class MediaContent(BaseModel):
@@ -28,7 +35,9 @@ class IncomingMessage(BaseModel):
     group_id: str = Field(min_length=1, max_length=200)
     group_name: str | None = Field(None, max_length=200)
     sender_id: str | None = Field(None, max_length=200)  # None for system messages
-    sender_name: str | None = Field(None, max_length=200)  # group card first, else nickname
+    sender_name: str | None = Field(None, max_length=200)  # group card first, else remark, else nickname
+    # The sender's other names (remark, account nickname…), in that order; unit resolution tries them all.
+    other_names: list[SenderName] = Field(default_factory=list, max_length=MAX_OTHER_NAMES)
     message_id: str | None = Field(None, max_length=200)  # None where the platform has no stable id
     # A recall (撤回) names the platform message id it withdraws: the ``message_id`` that message was stored under.
     recalls_message_id: str | None = Field(None, min_length=1, max_length=200)

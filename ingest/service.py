@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from ingest import media as media_store
 from ingest import repository
 from ingest.assembly import Assembler, AssemblyStats
-from ingest.models import ChatGroup, Media, Member, MessageKind, RawMessage, RawStatus, Report, Unit
-from ingest.schemas import IncomingMessage, IngestOutcome
+from ingest.models import ChatGroup, Media, Member, MessageKind, MessageReason, RawMessage, RawStatus, Report, Unit
+from ingest.resolution import UnitMatcher
+from ingest.schemas import ANONYMOUS_PREFIX, IncomingMessage, IngestOutcome
+from ingest.triage import triage_text
 from ingest.validation import describe_validation_error, jsonable_payload
 from wenming import audit
 from wenming.audit import AuditKind
@@ -72,6 +74,7 @@ def _store(session: Session, settings: Settings, message: IncomingMessage) -> In
         group_id=group.id,
         sender_id=sender.id if sender else None,
         sender_name=message.sender_name,
+        other_names=_other_names(message) or None,
         platform_message_id=message_key,
         recalls_message_id=message.recalls_message_id if message.kind == MessageKind.RECALL else None,
         sent_at=message.sent_at,
@@ -91,7 +94,7 @@ def _store(session: Session, settings: Settings, message: IncomingMessage) -> In
     if error is None and message.kind == MessageKind.IMAGE and message.media is None:
         error = f"图片未能保存：{message.media_error}" if message.media_error else "图片消息没有图片内容（下载失败？）"
     if message.from_self:
-        raw.status = RawStatus.IGNORED.value  # the bot's own posts are kept, never reports
+        raw.status, raw.reason = RawStatus.IGNORED.value, MessageReason.BOT.value  # kept, never reports
     if error is not None:
         raw.status, raw.error = RawStatus.REJECTED.value, error
         if raw.text and len(raw.text) > settings.max_text_length:
@@ -126,6 +129,16 @@ def _content_key(message: IncomingMessage) -> str:
     return "h:" + digest.hexdigest()[:40]
 
 
+def _other_names(message: IncomingMessage) -> list[str]:
+    """The sender's other names, without blanks and repeats of the display name."""
+    names: list[str] = []
+    for name in message.other_names:
+        name = name.strip()
+        if name and name != message.sender_name and name not in names:
+            names.append(name)
+    return names
+
+
 def _touch_member(session: Session, message: IncomingMessage, group_id: int) -> Member | None:
     if message.sender_id is None:
         return None
@@ -135,8 +148,9 @@ def _touch_member(session: Session, message: IncomingMessage, group_id: int) -> 
         if message.sender_name:
             member.display_name = message.sender_name
     member.first_seen_at = min(member.first_seen_at, message.sent_at)
-    if message.sender_name:
-        repository.record_member_name(session, member, group_id, message.sender_name, message.sent_at)
+    for name in (message.sender_name, *_other_names(message)):
+        if name:
+            repository.record_member_name(session, member, group_id, name, message.sent_at)
     return member
 
 
@@ -246,3 +260,117 @@ def rename_group(session: Session, actor: str, group_id: int, name: str) -> Chat
     after = {"group_id": group.id, "name": group.name}
     audit.record(session, actor, AuditKind.GROUP, subject=("group", group.id), before=before, after=after)
     return group
+
+
+PROMOTABLE_KINDS = (MessageKind.TEXT.value, MessageKind.IMAGE.value)
+
+
+def promotable(raw: RawMessage) -> bool:
+    """A member's kept text or photo can become a report; stickers, voice, system lines and notices cannot."""
+    if raw.status != RawStatus.CHATTER.value or raw.kind not in PROMOTABLE_KINDS:
+        return False
+    return raw.kind != MessageKind.IMAGE.value or raw.media_id is not None
+
+
+def promote_message(
+    session: Session,
+    settings: Settings,
+    raw_message_id: int,
+    *,
+    actor: str,
+    reason: str | None = None,
+    on_report: ReportHook | None = None,
+) -> Report:
+    """Staff say a kept message is an activity report after all: it opens (or joins) a report; audited."""
+    raw = session.get(RawMessage, raw_message_id)
+    if raw is None:
+        raise NotFound(f"找不到消息 {raw_message_id}")
+    if raw.status != RawStatus.CHATTER.value:
+        raise Conflict("只有留作消息的群成员消息可以转为报送（系统消息、工作人员通知、撤回和有误的消息不行）")
+    if not promotable(raw):
+        raise Conflict("只有文字或图片消息可以转为报送（表情包、语音、文件等不行）")
+    pending = repository.pending_one(session, raw.id)
+    assert pending is not None
+    before = {"raw_message_id": raw.id, "status": raw.status, "reason": raw.reason}
+    assembler = Assembler(session, settings)
+    try:
+        report = assembler.promote(pending)
+    except ValueError as exc:
+        raise IngestError(str(exc)) from None
+    assembler.finish()
+    after = {"raw_message_id": raw.id, "status": RawStatus.ASSEMBLED.value, "report_id": report.id}
+    audit.record(
+        session,
+        actor,
+        AuditKind.MESSAGE_PROMOTED,
+        subject=("report", report.id),
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    if on_report is not None:
+        for changed in assembler.changed_reports():
+            on_report(session, changed)
+    session.flush()
+    return report
+
+
+def demote_report(session: Session, report_id: int, *, actor: str, reason: str | None = None) -> list[int]:
+    """Staff say a report is chatter: its messages are kept as messages again and the report row goes; audited.
+
+    The audit row (subject ``("report", id)``, which outlives the row) keeps what the report was — unit, label,
+    status, text, photos — since the row itself is removed so that no count, ranking or export can ever include it.
+    Returns the raw message ids put back.
+    """
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound(f"找不到报送 {report_id}")
+    raws = repository.report_raw_messages(session, report.id)
+    before = {
+        "report_id": report.id,
+        "unit_id": report.unit_id,
+        "status": report.status,
+        "label": report.label,
+        "text": report.text,
+        "photo_count": report.photo_count,
+        "post_date": report.post_date.isoformat(),
+        "raw_message_ids": [raw.id for raw in raws],
+    }
+    for raw in raws:
+        raw.status, raw.reason, raw.report_id = RawStatus.CHATTER.value, MessageReason.DEMOTED.value, None
+    after = {"status": RawStatus.CHATTER.value, "reason": MessageReason.DEMOTED.value, "sender_id": report.sender_id}
+    audit.record(
+        session,
+        actor,
+        AuditKind.REPORT_DEMOTED,
+        subject=("report", report.id),
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    session.delete(report)
+    session.flush()
+    return before["raw_message_ids"]
+
+
+def retriage_reports(session: Session, settings: Settings, *, actor: str, dry_run: bool = False) -> list[int]:
+    """Reports stored before triage existed that it calls chatter ("收到", 👍, anonymous lines): demote them.
+
+    Only text reports without photos that staff never touched (not corrected, not withdrawn) are considered, so no
+    activity evidence and no staff decision is undone. Returns the ids of the reports demoted (or, with
+    ``dry_run``, that would be).
+    """
+    matcher = UnitMatcher(repository.unit_keys(session))
+    demoted: list[int] = []
+    for report, sender in repository.retriage_candidates(session):
+        if sender.startswith(ANONYMOUS_PREFIX):
+            why = MessageReason.ANONYMOUS
+        else:
+            verdict = triage_text(report.text, matcher.strip)
+            if verdict.candidate or verdict.reason is None:
+                continue
+            why = verdict.reason
+        demoted.append(report.id)
+        if not dry_run:
+            demote_report(session, report.id, actor=actor, reason=f"按分诊规则不是报送：{why.zh}")
+    return demoted

@@ -30,6 +30,8 @@ class AuditKind(ZhEnum):
     MEMBER_UNIT = "member_unit", "发送人归属"
     REPORT_WITHDRAWN = "report_withdrawn", "报送撤回"
     REPORT_PHOTO_WITHDRAWN = "report_photo_withdrawn", "图片撤回"
+    MESSAGE_PROMOTED = "message_promoted", "消息转为报送"
+    REPORT_DEMOTED = "report_demoted", "报送改为消息"
     UNIT = "unit", "单位信息"
     UNIT_IMPORT = "unit_import", "名册导入"
     GROUP = "group", "群信息"

@@ -35,6 +35,7 @@ class ReplaySummary:
     reports_created: int = 0
     reports_updated: int = 0
     ignored: int = 0
+    chatter: int = 0  # members' messages kept as messages, not reports
     unassigned: int = 0
     withdrawn: int = 0
     seconds: float = 0.0
@@ -119,5 +120,6 @@ def _assemble(
     summary.reports_created += stats.reports_created
     summary.reports_updated += stats.reports_updated
     summary.ignored += stats.ignored
+    summary.chatter += stats.chatter
     summary.unassigned += stats.unassigned
     summary.withdrawn += stats.withdrawn

@@ -57,9 +57,9 @@ def get_media(
     _me: Viewer,
     size: Annotated[Literal["full", "thumb"], Query(description="full：原图；thumb：缩略图")] = "full",
 ) -> FileResponse:
-    """A report photo; only photos that belong to a report are served, and only to signed-in staff."""
+    """A report photo (or one kept in a message); no other stored image is served, and only to signed-in staff."""
     media = db.get(Media, media_id)
-    if media is None or not repo.media_reports(db, media_id):
+    if media is None or not (repo.media_reports(db, media_id) or repo.media_in_messages(db, media_id)):
         raise NotFound("图片不存在")
     path = media_file(settings, media)
     headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}

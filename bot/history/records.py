@@ -9,32 +9,62 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.cards import share_text
 from ingest.models import MessageKind, Platform
+from ingest.schemas import IMAGE_PLACEHOLDER
+
+__all__ = ["IMAGE_PLACEHOLDER", "HistoryFormatError", "HistoryRecord", "MediaRef", "names_in_order"]
 
 
 class HistoryFormatError(ValueError):
     """The file is not in the expected export format; the message is Chinese and names the line."""
 
 
+@dataclass(frozen=True)
+class MediaRef:
+    """How an export refers to a photo's file, for ``wenming import --media DIR``: its own references only."""
+
+    md5: str | None = None  # md5 of the image file (WeChat ``<img md5=…>``, qq-chat-exporter ``md5``)
+    names: tuple[str, ...] = ()  # file names or relative paths the export gives (``images/abc.jpg``, ``a1b2.dat``)
+
+
 @dataclass
 class HistoryRecord:
-    """One exported message; ``sent_at`` may be naive (office local time, as exports write it)."""
+    """One exported message; ``sent_at`` may be naive (office local time, as exports write it).
+
+    A record with ``error`` is a line the parser could not place: it is kept as a rejected message with that
+    Chinese error (which names the line), never glued onto its neighbour.
+    """
 
     platform: Platform
-    sent_at: datetime
+    sent_at: datetime | None
     kind: MessageKind
     text: str | None
     sender_id: str | None = None
     sender_name: str | None = None
+    other_names: list[str] = field(default_factory=list)  # remark, nickname…: see ingest.resolution
     message_id: str | None = None
     group_id: str | None = None
     group_name: str | None = None
     from_self: bool = False
     recalls_message_id: str | None = None  # a recall: the ``message_id`` of the message it withdraws
+    media: MediaRef | None = None  # a photo placeholder: where its file may be found
+    error: str | None = None
     source: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def unplaced(cls, platform: Platform, error: str, source: dict[str, Any]) -> HistoryRecord:
+        """A line the parser cannot place, kept whole for staff."""
+        return cls(platform=platform, sent_at=None, kind=MessageKind.OTHER, text=None, error=error, source=source)
 
-IMAGE_PLACEHOLDER = "[图片]"
+
+def names_in_order(*names: str | None) -> tuple[str | None, list[str]]:
+    """The display name (first present) and the sender's other names, blanks and repeats dropped."""
+    unique = [name for name in dict.fromkeys((n or "").strip() for n in names) if name]
+    return (unique[0] if unique else None), unique[1:]
+
+
+STICKER_TEXTS = frozenset({"[表情]", "[动画表情]", "[表情包]", "[动画]", "[表情消息]"})
 
 
 def read_text(path: Path) -> tuple[str, str]:
@@ -69,11 +99,19 @@ def sharing_text(xml: str) -> str | None:
     title = xml_field(xml, "title")
     if title is None:
         return None
-    url = xml_field(xml, "url")
     kind = xml_field(xml, "type")
     if kind == "57":  # a quoted reply: the title is what the member typed
         return title
-    return f"[分享] {title}" + (f"\n{url}" if url else "")
+    return share_text(title, xml_field(xml, "url"), xml_field(xml, "des"))
+
+
+_IMG_MD5 = re.compile(r"<img\b[^>]*?\bmd5\s*=\s*[\"']([0-9a-fA-F]{32})[\"']")
+
+
+def image_md5(xml: str) -> str | None:
+    """The ``md5`` a WeChat image message's ``<img>`` XML gives: the md5 of the picture file."""
+    match = _IMG_MD5.search(html.unescape(xml or ""))
+    return match.group(1).lower() if match else None
 
 
 _REVOKE = re.compile(r"<sysmsg[^>]*\btype=[\"']revokemsg[\"']")

@@ -244,6 +244,7 @@ class OneBotAdapter(Adapter):
             group_name=self.group_names.get(draft.group_id),
             sender_id=draft.sender_id,
             sender_name=draft.sender_name,
+            other_names=draft.other_names,
             message_id=draft.message_id,
             sent_at=draft.sent_at,
             kind=draft.kind,

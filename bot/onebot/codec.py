@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.cards import json_card_text, share_text, xml_card_text
 from ingest.models import MessageKind, Platform
+from ingest.schemas import ANONYMOUS_PREFIX
 
 _CQ_CODE = re.compile(r"\[CQ:([^,\]]+)((?:,[^\]]*)?)\]")
 
@@ -75,6 +77,7 @@ class Draft:
     sent_at: datetime
     kind: MessageKind
     text: str | None = None
+    other_names: list[str] = field(default_factory=list)
     from_self: bool = False
     image: ImageRef | None = None
     recalls_message_id: str | None = None
@@ -101,17 +104,53 @@ def message_key(self_id: int, message_id: int | str) -> str:
     return f"{self_id}:{message_id}"
 
 
-def _sender(event: dict[str, Any]) -> tuple[str | None, str | None]:
-    """Stable sender id and display name: group card before nickname; anonymous by its name."""
+def _sender(event: dict[str, Any]) -> tuple[str | None, str | None, list[str]]:
+    """Stable sender id, display name (group card before nickname) and the other name; anonymous by its name."""
     anonymous = event.get("anonymous")
     if isinstance(anonymous, dict) and anonymous.get("name"):
-        return f"anonymous:{anonymous['name']}", f"匿名：{anonymous['name']}"
+        return f"{ANONYMOUS_PREFIX}{anonymous['name']}", f"匿名：{anonymous['name']}", []
     sender = event.get("sender") if isinstance(event.get("sender"), dict) else {}
-    name = (sender.get("card") or "").strip() or (sender.get("nickname") or "").strip() or None
-    return str(_int_field(event, "user_id")), name
+    card = (sender.get("card") or "").strip()
+    nickname = (sender.get("nickname") or "").strip()
+    names = [name for name in dict.fromkeys((card, nickname)) if name]
+    return str(_int_field(event, "user_id")), (names[0] if names else None), names[1:]
+
+
+# Image sub-types that are stickers, in go-cqhttp's list and NapCat's PicSubType alike: 1 表情包 (custom sticker),
+# 2 热图, 3 斗图, 7 贴图 / related sticker, 13 热搜图. 0 is a normal picture; 4, 5 (QQ 空间) and 8 (自拍) are photos.
+STICKER_SUB_TYPES = frozenset({1, 2, 3, 7, 13})
+PHOTO_SUB_TYPES = frozenset({0, 4, 5, 8})
+STICKER_SUMMARIES = frozenset({"[动画表情]", "[表情]"})
+
+
+def _sub_type(data: dict[str, Any]) -> int | None:
+    value = data.get("sub_type", data.get("subType"))
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+
+
+def is_sticker_image(data: dict[str, Any]) -> bool:
+    """A sticker sent as an ``image`` segment: its sub-type, NapCat's "[动画表情]" summary, or a market face."""
+    sub_type = _sub_type(data)
+    if sub_type in STICKER_SUB_TYPES:
+        return True
+    if str(data.get("summary") or "").strip() in STICKER_SUMMARIES and sub_type not in PHOTO_SUB_TYPES:
+        return True
+    return data.get("file") == "marketface" or "gxh.vip.qq.com/club/item/parcel" in str(data.get("url") or "")
+
+
+def _card_text(segment: dict[str, Any]) -> str | None:
+    data = segment["data"]
+    if segment["type"] == "share":
+        return share_text(data.get("title"), data.get("url"), data.get("content"))
+    if segment["type"] == "json":
+        return json_card_text(data.get("data"))
+    if segment["type"] == "xml":
+        return xml_card_text(data.get("data"))
+    return None
 
 
 def _text_of(segments: list[dict[str, Any]]) -> str:
+    """Typed text, mentions, and link shares/cards as ``[分享] 标题`` lines (their titles are report text)."""
     parts: list[str] = []
     for segment in segments:
         data = segment["data"]
@@ -119,16 +158,31 @@ def _text_of(segments: list[dict[str, Any]]) -> str:
             parts.append(str(data.get("text", "")))
         elif segment["type"] == "at":
             parts.append("@全体成员 " if str(data.get("qq")) == "all" else f"@{data.get('qq')} ")
+        elif (card := _card_text(segment)) is not None:
+            parts.append(("\n" if parts and parts[-1].strip() else "") + card + "\n")
     return "".join(parts).strip()
 
 
+def _sticker_text(segments: list[dict[str, Any]]) -> str | None:
+    """What a message of nothing but stickers and QQ faces shows: "[动画表情]", "[开心]", "[表情]"."""
+    for segment in segments:
+        data = segment["data"]
+        if segment["type"] == "mface" or (segment["type"] == "image" and is_sticker_image(data)):
+            return str(data.get("summary") or "").strip() or "[动画表情]"
+    return "[表情]" if any(s["type"] == "face" for s in segments) else None
+
+
 def group_message_drafts(event: dict[str, Any]) -> list[Draft]:
-    """One text draft plus one draft per image of a group message event (``message`` or ``message_sent``)."""
+    """One text draft plus one draft per photo of a group message event (``message`` or ``message_sent``).
+
+    Stickers (``mface``, sticker ``image`` sub-types, QQ ``face``) are never photos: a message of nothing else is
+    one ``sticker`` draft; beside text they are left out (the event stays in the payload).
+    """
     self_id = _int_field(event, "self_id")
     group_id = _int_field(event, "group_id")
     message_id = _int_field(event, "message_id")
     sent_at = event_time(event)
-    sender_id, sender_name = _sender(event)
+    sender_id, sender_name, other_names = _sender(event)
     segments = segments_of(event)
     from_self = event.get("post_type") == "message_sent" or sender_id == str(self_id)
     base = {
@@ -136,6 +190,7 @@ def group_message_drafts(event: dict[str, Any]) -> list[Draft]:
         "group_id": str(group_id),
         "sender_id": sender_id,
         "sender_name": sender_name,
+        "other_names": other_names,
         "sent_at": sent_at,
         "from_self": from_self,
         "payload": event,
@@ -145,16 +200,18 @@ def group_message_drafts(event: dict[str, Any]) -> list[Draft]:
         return [Draft(**base, message_id=key, kind=MessageKind.SYSTEM, text=_text_of(segments) or None)]
     drafts: list[Draft] = []
     text = _text_of(segments)
-    images = [s for s in segments if s["type"] == "image"]
+    photos = [s for s in segments if s["type"] == "image" and not is_sticker_image(s["data"])]
     if text:
         drafts.append(Draft(**base, message_id=key, kind=MessageKind.TEXT, text=text))
-    for index, segment in enumerate(images):
+    for index, segment in enumerate(photos):
         data = segment["data"]
         ref = ImageRef(file=data.get("file") or None, url=data.get("url") or None)
         if ref.url is None and ref.file and ref.file.startswith(("http://", "https://")):
             ref = ImageRef(file=ref.file, url=ref.file)
         suffix = "" if not text and index == 0 else f"#img{index}"
         drafts.append(Draft(**base, message_id=key + suffix, kind=MessageKind.IMAGE, image=ref))
+    if not drafts and (sticker := _sticker_text(segments)) is not None:
+        drafts.append(Draft(**base, message_id=key, kind=MessageKind.STICKER, text=sticker))
     if not drafts:
         raw = event.get("raw_message") if isinstance(event.get("raw_message"), str) else None
         kinds = ",".join(sorted({s["type"] for s in segments})) or "空消息"

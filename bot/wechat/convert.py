@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.history.records import revoked_message_id
+from bot.cards import share_text
+from bot.history.records import revoked_message_id, xml_field
 from ingest.models import MessageKind, Platform
 from ingest.schemas import IncomingMessage, MediaContent
 
@@ -44,22 +46,31 @@ def group_name_of(msg: Mapping[str, Any]) -> str:
     return name or str(user.get("UserName") or msg.get("FromUserName"))
 
 
-def member_key(msg: Mapping[str, Any]) -> tuple[str, str | None]:
-    """A stable-as-possible member key and the name shown in the group.
+def member_key(msg: Mapping[str, Any]) -> tuple[str, str | None, list[str]]:
+    """A stable-as-possible member key, the name shown in the group, and the member's other names.
 
     Web WeChat never exposes the wxid of group members and their ``@…`` ids change every login, so the
     member's own account nickname (``NickName`` in the chatroom member list) is the key; the group card
-    (``DisplayName``) is only the display name because members edit it far more often.
+    (``DisplayName``) is only the display name because members edit it far more often. The other names
+    (the bot account's remark, the nickname) go to unit resolution too, like an export's columns.
     """
     shown = (msg.get("ActualNickName") or "").strip() or None
-    nickname = None
+    member: Mapping[str, Any] = {}
     user = msg.get("User") or {}
-    for member in user.get("MemberList") or []:
-        if member.get("UserName") == msg.get("ActualUserName"):
-            nickname = (member.get("NickName") or "").strip() or None
+    for candidate in user.get("MemberList") or []:
+        if candidate.get("UserName") == msg.get("ActualUserName"):
+            member = candidate
             break
+    nickname = (member.get("NickName") or "").strip() or None
+    names = [(member.get(k) or "").strip() for k in ("DisplayName", "RemarkName", "NickName")]
+    others = [name for name in dict.fromkeys(names) if name and name != shown]
     key = nickname or shown or str(msg.get("ActualUserName"))
-    return f"nick:{key}", shown
+    return f"nick:{key}", shown, others
+
+
+def is_sticker(msg: Mapping[str, Any]) -> bool:
+    """itchat reports stickers as ``Picture``: MsgType 47 (动画表情), or an app message of AppMsgType 8 (GIF)."""
+    return msg.get("MsgType") == 47 or (msg.get("MsgType") == 49 and msg.get("AppMsgType") == 8)
 
 
 def message_id_of(msg: Mapping[str, Any]) -> str | None:
@@ -99,19 +110,23 @@ def to_incoming(
         return IncomingMessage(**base, kind=MessageKind.RECALL, text=text, recalls_message_id=recalled, payload=payload)
     if kind_name == "Note":  # system line: itchat fills the bot itself in as the "sender"
         return IncomingMessage(**base, kind=MessageKind.SYSTEM, text=str(msg.get("Text") or ""), payload=payload)
-    sender_id, sender_name = member_key(msg)
+    sender_id, sender_name, other_names = member_key(msg)
     base |= {
         "sender_id": sender_id,
         "sender_name": sender_name,
+        "other_names": other_names,
         "from_self": bool(self_user_name) and msg.get("ActualUserName") == self_user_name,
     }
     if kind_name == "Text":
         return IncomingMessage(**base, kind=MessageKind.TEXT, text=str(msg.get("Text") or ""), payload=payload)
     if kind_name == "Sharing":
-        title = str(msg.get("Text") or msg.get("FileName") or "").strip()
-        url = str(msg.get("Url") or "").strip()
-        text = "\n".join(part for part in (f"[分享] {title}", url) if part)
+        title = msg.get("Text") or msg.get("FileName")
+        text = share_text(title, msg.get("Url"), xml_field(html.unescape(str(msg.get("Content") or "")), "des"))
+        if text is None:
+            return IncomingMessage(**base, kind=MessageKind.OTHER, text="[分享]", payload=payload)
         return IncomingMessage(**base, kind=MessageKind.TEXT, text=text, payload=payload)
+    if kind_name == "Picture" and is_sticker(msg):  # never downloaded, never a photo
+        return IncomingMessage(**base, kind=MessageKind.STICKER, text="[动画表情]", payload=payload)
     if kind_name == "Picture":
         media, error = None, None
         try:

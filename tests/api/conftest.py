@@ -174,6 +174,36 @@ class Data:
         self.session.flush()
         return report
 
+    def message(
+        self,
+        text: str,
+        *,
+        sender: Member | None = None,
+        unit: Unit | None = None,
+        status: str = "chatter",
+        reason: str | None = "ack",
+        kind: str = "text",
+        day: date = date(2026, 10, 12),
+    ) -> RawMessage:
+        """A stored group message that assembly kept as a message (not part of a report)."""
+        sender = sender or self.member(f"发送人{self._next()}", unit)
+        at = datetime(day.year, day.month, day.day, 3, 0, tzinfo=UTC) + timedelta(minutes=self._next())
+        raw = RawMessage(
+            platform="wechat",
+            group_id=self.group.id,
+            sender_id=sender.id,
+            sender_name=sender.display_name,
+            platform_message_id=f"m{self._next()}",
+            sent_at=at,
+            kind=kind,
+            text=text,
+            status=status,
+            reason=reason,
+        )
+        self.session.add(raw)
+        self.session.flush()
+        return raw
+
     def photo(self, report: Report, sender: Member, at: datetime, color: tuple[int, int, int]) -> Media:
         data = jpeg_bytes(color)
         digest = security.digest(data.hex())

@@ -106,6 +106,18 @@ CASES = [
     ),
     Case(
         "POST",
+        "/api/v1/messages/{message_id}/promote",
+        Role.REVIEWER,
+        lambda d, s: (f"/api/v1/messages/{d.message('其实是活动').id}/promote", {"reason": "核对"}),
+    ),
+    Case(
+        "POST",
+        "/api/v1/reports/{report_id}/demote",
+        Role.REVIEWER,
+        lambda d, s: (f"/api/v1/reports/{d.report('收到').id}/demote", {"reason": "闲聊"}),
+    ),
+    Case(
+        "POST",
         "/api/v1/users",
         Role.ADMIN,
         lambda d, s: ("/api/v1/users", {"username": f"u{d._next()}", "password": "long-enough-1"}),
@@ -194,7 +206,9 @@ async def test_write_endpoint_authorization(
         assert set(response.json()["error"]) == {"code", "message", "details"}
 
 
-@pytest.mark.parametrize("path", ["/api/v1/units", "/api/v1/reports", "/api/v1/review", "/api/v1/audit"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/units", "/api/v1/reports", "/api/v1/review", "/api/v1/audit", "/api/v1/messages"]
+)
 async def test_reads_need_a_signed_in_caller(client: httpx.AsyncClient, staff: Staff, path: str) -> None:
     assert (await client.get(path)).status_code == 401
     assert (await client.get(path, headers=staff.headers("viewer"))).status_code == 200

@@ -83,6 +83,8 @@ async def test_every_page_renders_for_a_viewer(client: httpx.AsyncClient, staff:
         ("/leaderboards?rubric=xixiang-2022&board=quarterly", "合计"),
         ("/leaderboards?rubric=xixiang-2022&board=annual", "年度得分"),
         ("/records", "台账录入"),
+        ("/messages", "没有符合条件的消息"),
+        ("/messages?status=ignored&reason=staff&date_from=2026-10-13&date_to=2026-10-01", "不成报送"),
     ]:
         page = await client.get(path)
         assert page.status_code == 200, path
@@ -248,3 +250,49 @@ async def test_records_form_explains_what_is_wrong(client: httpx.AsyncClient, st
     }
     response = await client.post("/records/adjustment", data=form)
     assert response.status_code == 422 and "级别" in response.text
+
+
+async def test_messages_page_promotes_and_report_page_demotes(
+    client: httpx.AsyncClient, staff: Staff, data: Data, session: Session
+) -> None:
+    """消息: find a reply by reason and unit, promote it; then demote the report again — both audited."""
+    unit = data.unit("县档案馆", aliases=["档案馆"])
+    sender = data.member("档案馆-小陈", unit)
+    data.message("收到", sender=sender, reason="ack")
+    kept = data.message("档案馆今天整理了志愿者名册", sender=sender, reason="question")
+    data.message("[动画表情]", sender=sender, kind="sticker", reason="sticker")
+    await console_login(client, "reviewer")
+    page = await client.get(f"/messages?unit_id={unit.id}&reason=question")
+    assert page.status_code == 200 and "档案馆今天整理了志愿者名册" in page.text and "共 1 条" in page.text
+    assert page.text.count("转为报送</button>") == 1
+    unit_page = await client.get(f"/units/{unit.id}")
+    assert "另有" in unit_page.text and "3 条消息" in unit_page.text  # shown apart from the reports
+    token = _hidden(page.text, "csrf_token")
+    promoted = await client.post(f"/messages/{kept.id}/promote", data={"csrf_token": token, "reason": "是活动"})
+    assert promoted.status_code == 303 and promoted.headers["location"].endswith("?saved=promoted")
+    report_page = await client.get(promoted.headers["location"])
+    assert "已由消息转为报送" in report_page.text and "改为消息" in report_page.text
+    report = session.scalars(select(Report).where(Report.text == "档案馆今天整理了志愿者名册")).one()
+    assert report.unit_id == unit.id and report.label is not None
+    demoted = await client.post(f"/reports/{report.id}/demote", data={"csrf_token": token, "reason": "不是活动"})
+    assert demoted.status_code == 303
+    listing = await client.get(demoted.headers["location"])
+    assert "已改为消息" in listing.text and "档案馆今天整理了志愿者名册" in listing.text
+    assert session.scalars(select(Report).where(Report.id == report.id)).first() is None
+    kinds = session.scalars(select(AuditEntry.kind).order_by(AuditEntry.id)).all()
+    assert kinds[-2:] == ["message_promoted", "report_demoted"]
+    audit_page = await client.get("/audit")
+    assert "消息转为报送" in audit_page.text and "报送改为消息" in audit_page.text
+
+
+async def test_a_viewer_cannot_promote_or_demote(client: httpx.AsyncClient, staff: Staff, data: Data) -> None:
+    kept = data.message("收到")
+    report = data.report("县档案馆开展文明实践活动")
+    await console_login(client, "viewer")
+    page = await client.get("/messages")
+    assert 'class="clip">收到' in page.text and "转为报送</button>" not in page.text
+    token = csrf_of(page.text)
+    refused = await client.post(f"/messages/{kept.id}/promote", data={"csrf_token": token})
+    assert refused.status_code == 403
+    refused = await client.post(f"/reports/{report.id}/demote", data={"csrf_token": token})
+    assert refused.status_code == 403

@@ -24,6 +24,7 @@ def test_demo_records_round_trip_through_the_codec(tmp_path: Path) -> None:
         base | member | {"message_id": "1", "kind": "text", "text": "我公司志愿者开展反诈宣传[第1批]"},
         base | member | {"message_id": "2", "kind": "image", "image": "images/a.jpg", "image_name": "{0CB2}.jpg"},
         base | member | {"message_id": "3", "kind": "other", "text": "[表情]"},
+        base | member | {"message_id": "6", "kind": "sticker", "text": "[动画表情]"},
         base
         | {"sender_id": None, "sender_name": None, "message_id": "4", "kind": "system", "text": "徐娜芬 加入了本群"},
         base | member | {"message_id": "5", "kind": "recall", "recalls_message_id": "1"},
@@ -41,14 +42,15 @@ def test_demo_records_round_trip_through_the_codec(tmp_path: Path) -> None:
     assert [d.kind for d in drafts] == [
         MessageKind.TEXT,
         MessageKind.IMAGE,
-        MessageKind.OTHER,
+        MessageKind.STICKER,  # a QQ face alone
+        MessageKind.STICKER,  # a market sticker: never a photo
         MessageKind.SYSTEM,
         MessageKind.RECALL,
     ]
     assert drafts[0].text == "我公司志愿者开展反诈宣传[第1批]" and drafts[0].sender_name == "长兴移动 萧秀"
     assert drafts[0].message_id == "42:1" and drafts[0].sent_at.isoformat() == "2026-08-01T02:05:57+00:00"
-    assert drafts[2].text == "[表情]" and drafts[3].sender_name is None
-    assert drafts[4].message_id == "42:1#recall" and drafts[4].recalls_message_id == drafts[0].message_id
+    assert drafts[2].text == "[表情]" and drafts[3].text == "[动画表情]" and drafts[4].sender_name is None
+    assert drafts[5].message_id == "42:1#recall" and drafts[5].recalls_message_id == drafts[0].message_id
 
     sim = OneBotSimulator("ws://unused", traffic, self_id=42)
     data, ok = sim.answer("get_image", {"file": "{0CB2}.jpg"})

@@ -331,3 +331,38 @@ def test_revoked_report_is_withdrawn_in_ingest(sink: Any, live_settings: Setting
     with sink.factory() as session:
         [report] = session.scalars(select(Report))
     assert report.status == "withdrawn" and report.photo_count == 1  # its photo is withdrawn with it
+
+
+def test_sticker_reported_as_picture_is_a_sticker_and_never_downloaded(wired: Any) -> None:
+    """itchat-uos turns MsgType 47 into a ``Picture`` with a .gif name; it must not become a photo."""
+    core, _, sink = wired
+    emoji = (
+        f'{MEMBER}:<br/>&lt;msg&gt;&lt;emoji fromusername="wxid_wang001" tousername="20231120@chatroom" type="2" '
+        'md5="7a1c2e3f4b5d6e7f8091a2b3c4d5e6f7" len="48213" productid="" '
+        'cdnurl="http://wxapp.tc.qq.com/262/20304/stodownload?m=7a1c2e3f" width="240" height="240" /&gt;&lt;/msg&gt;'
+    )
+    _dispatch(core, [_raw(47, emoji, 45, HasProductId=0)])
+    [message] = sink.messages
+    assert message.kind is MessageKind.STICKER and message.media is None and message.text == "[动画表情]"
+    assert core.s.requests == []  # nothing was downloaded
+
+
+def test_shared_article_keeps_its_description_and_member_names(wired: Any) -> None:
+    core, _, sink = wired
+    xml = (
+        '&lt;msg&gt;&lt;appmsg appid="" sdkver="0"&gt;&lt;title&gt;县人民医院开展义诊&lt;/title&gt;'
+        "&lt;des&gt;专家团队走进水口乡&lt;/des&gt;&lt;type&gt;5&lt;/type&gt;"
+        "&lt;url&gt;https://mp.weixin.qq.com/s/Hn3k&lt;/url&gt;&lt;/appmsg&gt;&lt;/msg&gt;"
+    )
+    raw = _raw(
+        49,
+        f"{MEMBER}:<br/>{xml}",
+        46,
+        AppMsgType=5,
+        FileName="县人民医院开展义诊",
+        Url="https://mp.weixin.qq.com/s/Hn3k",
+    )
+    _dispatch(core, [raw])
+    [message] = sink.messages
+    assert message.text == "[分享] 县人民医院开展义诊\n专家团队走进水口乡\nhttps://mp.weixin.qq.com/s/Hn3k"
+    assert (message.sender_name, message.other_names) == ("县人民医院-王医生", ["王建国"])

@@ -24,11 +24,15 @@ def table_row(output: str, name: str) -> dict[str, str]:
     raise AssertionError(f"no row for {name} in:\n{output}")
 
 
-def load(cli: Cli) -> None:
+def with_units(cli: Cli) -> None:
     cli.ok("db", "upgrade")
     roster = cli.root / "units.csv"
     roster.write_text(UNITS_CSV, encoding="utf-8")
     cli.ok("units", "import", str(roster))
+
+
+def load(cli: Cli) -> None:
+    with_units(cli)
     folder = cli.root / "feed"
     (folder / "images").mkdir(parents=True)
     (folder / "images" / "a.jpg").write_bytes(jpeg(1))
@@ -87,3 +91,36 @@ def test_status_and_label_columns_show_only_what_occurs(cli: Cli) -> None:
     market = table_row(cli.ok("reports", "stats"), "长兴县市场监督管理局")
     assert (market["未分类"], market["已分类"], market["志愿"]) == ("1", "1", "1")
     assert "实践" not in market and "待审核" not in market
+
+
+def test_acknowledgements_and_stickers_count_as_messages_never_as_reports(cli: Cli) -> None:
+    with_units(cli)
+    folder = cli.root / "feed"
+    folder.mkdir()
+    market, hospital = ("wx1", "县市场监管局-张三"), ("wx2", "县医院 李四")
+    write_jsonl(
+        folder / "m.jsonl",
+        [
+            line("1", "03T09:00:00", *market, text="9月3日，我局开展诚信教育主题活动。"),
+            line("2", "04T09:00:00", *market, text="9月4日，我局志愿者开展文明劝导。"),
+            line("3", "05T09:00:00", *hospital, text="9月5日，我院开展义诊。"),
+            line("4", "05T10:00:00", *hospital, text="收到"),
+            line("5", "06T10:00:00", *hospital, text="好的👍"),
+            line("6", "07T10:00:00", *hospital, text="谢谢提醒"),
+            line("7", "07T10:01:00", *hospital, "sticker", text="[动画表情]"),
+        ],
+    )
+    replay = cli.ok("ingest", "replay", str(folder / "m.jsonl"))
+    assert "留作消息" in replay
+    output = cli.ok("reports", "stats")
+    first, second = table_row(output, "长兴县市场监督管理局"), table_row(output, "长兴县人民医院")
+    assert (first["排名"], first["报送"], first["消息"]) == ("1", "2", "·")
+    assert (second["排名"], second["报送"], second["消息"]) == ("2", "1", "4")
+    assert "共 3 条报送" in output and "留作消息 4" in output
+
+
+def test_retriage_leaves_activity_reports_alone(cli: Cli) -> None:
+    load(cli)
+    assert "将改回消息的报送：0 条（预览，未修改）" in cli.ok("reports", "retriage", "--dry-run")
+    assert "已改回消息的报送：0 条" in cli.ok("reports", "retriage")
+    assert "共 4 条报送" in cli.ok("reports", "stats")

@@ -69,7 +69,7 @@ def demo(
     render_summary(summary, console)
     console.print("4/6 统计")
     with reading() as session:
-        stats = collect_stats(session)
+        stats = collect_stats(session, tz=config.tz)
     render_stats(stats, console)
     console.print("5/6 预览 10 月活跃度排行榜的群发布（dry-run，不发送）")
     live.preview_post(config, "2026-10")

@@ -71,6 +71,7 @@ def render_summary(summary: ReplaySummary, out: Console) -> None:
         ("本次组装的消息", summary.assembled),
         ("新建报送", summary.reports_created),
         ("补充到已有报送", summary.reports_updated),
+        ("留作消息（应答、致谢、提问、表情包、匿名等，不计入报送）", summary.chatter),
         ("不成报送（系统、工作人员、撤回等）", summary.ignored),
         ("未归属单位的报送", summary.unassigned),
         ("被撤回的报送（发送者撤回，不计分）", summary.withdrawn),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta, tzinfo
 
 import typer
 from rich import box
@@ -14,8 +14,8 @@ from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
 from classifier.models import Label
-from ingest.models import HonourLevel, RawMessage, RawStatus, Report, ReportStatus, Unit
-from wiring.cli.common import UserError, console, friendly_errors, reading
+from ingest.models import HonourLevel, Member, RawMessage, RawStatus, Report, ReportStatus, Unit
+from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
 
 app = typer.Typer(help="活动报送统计", no_args_is_help=True)
 
@@ -31,6 +31,7 @@ class UnitCounts:
     total: int = 0  # withdrawn (recalled) reports are not counted here, only in by_status
     photos: int = 0
     reposts: int = 0
+    messages: int = 0  # the unit's members' messages kept as messages (收到, stickers…): shown, never counted
     by_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_label: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -50,8 +51,13 @@ class Stats:
         return sum(u.by_status.get(ReportStatus.WITHDRAWN.value, 0) for u in [*self.units, self.unassigned])
 
 
-def collect_stats(session: Session, since: date | None = None, until: date | None = None) -> Stats:
-    """Count reports per unit by status and label (post dates inclusive), plus the unassigned queue."""
+def collect_stats(
+    session: Session, since: date | None = None, until: date | None = None, tz: tzinfo | None = None
+) -> Stats:
+    """Count reports per unit by status and label (post dates inclusive), plus the unassigned queue.
+
+    Messages that are not reports (acknowledgements, stickers…) are counted apart per unit of their sender.
+    """
     counts: dict[int | None, UnitCounts] = {}
     for unit in session.scalars(select(Unit).where(Unit.active.is_(True))):
         counts[unit.id] = UnitCounts(name=unit.name, level=HonourLevel(unit.honour_level).zh)
@@ -79,12 +85,39 @@ def collect_stats(session: Session, since: date | None = None, until: date | Non
         target.photos += int(photos)
         target.reposts += int(reposts)
         target.by_label[label or ""] += n
+    _count_messages(session, counts, unassigned, since, until, tz or settings().tz)
     raw = dict(session.execute(select(RawMessage.status, func.count()).group_by(RawMessage.status)).all())
     ranked = sorted(counts.values(), key=lambda c: (-c.total, c.name))
     return Stats(units=ranked, unassigned=unassigned, raw_by_status=raw)
 
 
-RAW_SHOWN = (RawStatus.ASSEMBLED, RawStatus.IGNORED, RawStatus.RECEIVED, RawStatus.REJECTED)
+def _count_messages(
+    session: Session,
+    counts: dict[int | None, UnitCounts],
+    unassigned: UnitCounts,
+    since: date | None,
+    until: date | None,
+    tz: tzinfo,
+) -> None:
+    """Kept messages per unit of the sender (local dates inclusive), for the 消息 column."""
+    query = (
+        select(Member.unit_id, func.count())
+        .select_from(RawMessage)
+        .join(Member, Member.id == RawMessage.sender_id)
+        .where(RawMessage.status == RawStatus.CHATTER.value)
+        .group_by(Member.unit_id)
+    )
+    if since:
+        query = query.where(RawMessage.sent_at >= datetime.combine(since, time.min, tz))
+    if until:
+        query = query.where(RawMessage.sent_at < datetime.combine(until + timedelta(days=1), time.min, tz))
+    for unit_id, n in session.execute(query):
+        target = unassigned if unit_id is None else counts.get(unit_id)
+        if target is not None:
+            target.messages += n
+
+
+RAW_SHOWN = (RawStatus.ASSEMBLED, RawStatus.CHATTER, RawStatus.IGNORED, RawStatus.RECEIVED, RawStatus.REJECTED)
 LABEL_SHORT = {"practice": "实践", "pairing": "共建", "news": "新闻", "volunteer": "志愿", "other": "其他"}
 WIDE_CONSOLE = 120
 
@@ -102,7 +135,7 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
         padding=(0, 1) if wide else (0, 0),
         caption="；".join(
             ([f"类别：{legend}"] if labels else [])
-            + ["重复图=含疑似重复图片的报送数"]
+            + ["重复图=含疑似重复图片的报送数", "消息=该单位成员留作消息的条数（收到、表情包等），不计入报送和排名"]
             + (["已撤回=发送者在群里撤回的报送，不计入报送数"] if ReportStatus.WITHDRAWN.value in statuses else [])
         ),
     )
@@ -117,12 +150,13 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
     for label in labels:
         table.add_column(LABEL_SHORT[label.value], justify="right")
     table.add_column("重复图", justify="right")
+    table.add_column("消息", justify="right")
 
     def row(rank: str, c: UnitCounts, style: str | None = None) -> None:
         cells = [rank, c.name, *([c.level] if wide else []), str(c.total), str(c.photos)]
         cells += [_n(c.by_status.get(s, 0)) for s in statuses]
         cells += [_n(c.by_label.get(label.value, 0)) for label in labels]
-        cells.append(_n(c.reposts))
+        cells += [_n(c.reposts), _n(c.messages)]
         table.add_row(*cells, style=style)
 
     for rank, counts in enumerate(stats.units, start=1):
@@ -165,6 +199,20 @@ def stats(
     if start and end and start > end:
         raise UserError("--from 不能晚于 --to")
     with reading() as session:
-        result = collect_stats(session, start, end)
+        result = collect_stats(session, start, end, settings().tz)
     period = f"（{start or '最早'} 至 {end or '最新'}）" if start or end else ""
     render_stats(result, console, title=f"各单位活动报送统计{period}")
+
+
+@app.command("retriage")
+@friendly_errors
+def retriage(
+    dry_run: bool = typer.Option(False, "--dry-run", help="只列出将被改回消息的报送，不修改"),
+) -> None:
+    """升级后一次性整理：把以前被当成报送的闲聊（收到、好的、👍、匿名消息等）改回消息；有图片或工作人员处理过的不动。"""
+    from ingest import service as ingest_service
+
+    with unit_of_work() as session:
+        ids = ingest_service.retriage_reports(session, settings(), actor=actor(), dry_run=dry_run)
+    verb = "将改回消息" if dry_run else "已改回消息"
+    console.print(f"{verb}的报送：{len(ids)} 条" + ("（预览，未修改）" if dry_run else "；每条都记入了审计日志"))
