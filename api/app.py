@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.cache import ResultCache
 from api.errors import ErrorResponse, install_error_handlers
-from api.routers import auth, messages, misc, people, reports, scores, system, units
+from api.routers import auth, capture, messages, misc, people, reports, scores, system, units
 from wenming.db import create_db_engine, make_read_session_factory, make_session_factory
 from wenming.settings import Settings, get_settings
 
@@ -44,6 +44,7 @@ def api_routers() -> list[APIRouter]:
         scores.records_router,
         system.router,
         misc.router,
+        capture.router,
     ]
 
 

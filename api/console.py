@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from accounts import security
 from accounts import service as auth
 from accounts.models import Role
-from api import exports, presenters, scores
+from api import capture_view, exports, presenters, scores
 from api import repository as repo
 from api.deps import (
     CSRF_FIELD,
@@ -218,9 +218,16 @@ def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff)
         nav="dashboard",
         counts=repo.dashboard_counts(db, today),
         jobs=_job_counts(db),
+        capture=capture_view.tile(db),
         today=today,
         **board,
     )
+
+
+@router.get("/capture", response_class=HTMLResponse)
+def capture_page(request: Request, db: DbSession, settings: AppSettings, me: Staff) -> HTMLResponse:
+    """Chat adapters, capture alerts, gaps with their back-fill commands, failed photos, groups and agents."""
+    return render(request, "capture.html", me, nav="capture", **capture_view.page(db, settings))
 
 
 def _job_counts(db: Session) -> dict[str, int]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from capture.schemas import AdapterStatus
 from ingest.models import Platform
 from ingest.schemas import IncomingMessage
+
+__all__ = ["Adapter", "AdapterStatus", "GroupInfo", "MessageSink", "PostTarget", "SendError"]
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -23,18 +25,6 @@ class GroupInfo:
     member_count: int | None = None
 
 
-@dataclass
-class AdapterStatus:
-    """What `wenming bot status` shows for one adapter."""
-
-    name: str
-    platform: str
-    connected: bool
-    detail: str = ""
-    accounts: list[str] = field(default_factory=list)
-    last_event_at: datetime | None = None
-
-
 class SendError(RuntimeError):
     """Sending to a group failed; the message says why, in Chinese."""
 
@@ -47,11 +37,28 @@ class MessageSink(Protocol):
     async def reject(self, payload: dict[str, Any], error: str, platform: str) -> Any: ...
 
 
+class PostTarget(Protocol):
+    """Anything scheduled posts can go through: a chat adapter, or a channel of official group robots."""
+
+    async def send_text(self, group_id: str, text: str) -> str | None: ...
+
+    async def send_image(self, group_id: str, png: bytes, caption: str | None = None) -> str | None: ...
+
+
 class Adapter(abc.ABC):
     """Receive platform events, send text and images to a group, list groups. Nothing else."""
 
     name: str
     platform: Platform
+    send_failures: int = 0  # consecutive failed sends, reset by a successful one
+    last_send_error: str = ""
+
+    def record_send(self, error: str | None) -> None:
+        """Count failed sends: an account that cannot send while it says it is online is frozen."""
+        if error is None:
+            self.send_failures, self.last_send_error = 0, ""
+        else:
+            self.send_failures, self.last_send_error = self.send_failures + 1, error[:500]
 
     @abc.abstractmethod
     async def start(self) -> None:

@@ -1,10 +1,10 @@
-"""Tables the bot edge owns: adapter connection state, per-group post policy, and the post log."""
+"""Tables the bot edge owns: per-group post policy and the post log (adapter state lives in capture)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import Float, Unicode
 
@@ -19,20 +19,6 @@ class PostPolicy(ZhEnum):
     FULL = "full", "完整排名"  # the whole table
     STAFF_ONLY = "staff_only", "仅工作人员"  # staff group: full table plus warnings and reminders
     NONE = "none", "不发布"  # nothing is posted here
-
-
-class AdapterState(Base):
-    """Last known connection state per adapter, written by `wenming run` for `wenming bot status`."""
-
-    __tablename__ = "bot_adapter_state"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    platform: Mapped[str] = mapped_column(String(20))
-    connected: Mapped[bool] = mapped_column(Boolean, default=False)
-    detail: Mapped[str] = mapped_column(Text, default="")
-    accounts: Mapped[str] = mapped_column(String(500), default="")
-    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class GroupPostPolicy(Base):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ingest.models import (
@@ -114,6 +114,19 @@ class PendingRaw(NamedTuple):
     platform_message_id: str | None
     recalls_message_id: str | None
     other_names: list[str] | None
+
+
+ASSEMBLY_LOCK_KEY = 0x57454E4D  # "WENM": one assembly at a time across processes (PostgreSQL advisory lock)
+
+
+def lock_assembly(session: Session) -> None:
+    """Serialize assembly runs: two at once would both read the same received messages and build reports twice.
+
+    On PostgreSQL a transaction-scoped advisory lock (released at commit); SQLite writers are serialized already
+    (every writing session begins IMMEDIATE).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ASSEMBLY_LOCK_KEY})
 
 
 def pending_raw(session: Session, limit: int | None) -> list[PendingRaw]:

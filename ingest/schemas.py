@@ -45,6 +45,8 @@ class IncomingMessage(BaseModel):
     kind: MessageKind
     text: str | None = None
     media: MediaContent | None = None
+    # Why an image message has no bytes (download failed, link expired): kept as the rejected raw message's reason.
+    media_error: str | None = Field(None, max_length=2000)
     from_self: bool = False  # posted by the bot's own account
     payload: dict[str, Any] = Field(default_factory=dict)  # the original event, for inspection
 

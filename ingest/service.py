@@ -92,7 +92,7 @@ def _store(session: Session, settings: Settings, message: IncomingMessage) -> In
         except media_store.MediaError as exc:
             error = str(exc)
     if error is None and message.kind == MessageKind.IMAGE and message.media is None:
-        error = "图片消息没有图片内容（下载失败？）"
+        error = f"图片未能保存：{message.media_error}" if message.media_error else "图片消息没有图片内容（下载失败？）"
     if message.from_self:
         raw.status, raw.reason = RawStatus.IGNORED.value, MessageReason.BOT.value  # kept, never reports
     if error is not None:
@@ -176,6 +176,7 @@ def assemble_pending(
     session: Session, settings: Settings, *, on_report: ReportHook | None = None, limit: int | None = None
 ) -> AssemblyStats:
     """Turn stored raw messages into reports; safe to re-run after a crash (only ``received`` rows move)."""
+    repository.lock_assembly(session)
     assembler = Assembler(session, settings)
     for raw in repository.pending_raw(session, limit):
         assembler.process(raw)

@@ -42,6 +42,8 @@ class AuditKind(ZhEnum):
     CLASSIFIER_VERSION = "classifier_version", "分类模型版本"
     RECLASSIFY = "reclassify", "重新分类"
     POST_POLICY = "post_policy", "发布策略"
+    CAPTURE_AGENT = "capture_agent", "采集代理"
+    CAPTURE_WATCH = "capture_watch", "采集缺口告警设置"
 
 
 class AuditEntry(Base):

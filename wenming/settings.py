@@ -8,8 +8,40 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Where each official robot webhook must point: a typo or a borrowed URL never receives a post.
+WEBHOOK_URL_PREFIXES = {
+    "wecom": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=",
+    "dingtalk": "https://oapi.dingtalk.com/robot/send?access_token=",
+}
+
+
+class PostWebhook(BaseModel):
+    """One official group robot (企业微信群机器人 / 钉钉自定义机器人); the URL and secret are secrets."""
+
+    kind: str
+    url: SecretStr
+    secret: SecretStr | None = None  # DingTalk 加签 secret (SEC…); WeCom robots have none
+
+    @model_validator(mode="after")
+    def _known_endpoint(self) -> PostWebhook:
+        prefix = WEBHOOK_URL_PREFIXES.get(self.kind)
+        if prefix is None:
+            raise ValueError(f"机器人类型应为 wecom 或 dingtalk，收到 {self.kind!r}")
+        url = self.url.get_secret_value()
+        if not url.startswith(prefix) or len(url) <= len(prefix) or any(c.isspace() for c in url):
+            raise ValueError(f"{self.kind} 机器人的 Webhook 地址应以 {prefix} 开头")
+        if self.secret is not None and self.kind != "dingtalk":
+            raise ValueError("只有钉钉机器人有加签密钥（secret）")
+        return self
+
+    def masked_url(self) -> str:
+        """The URL with its key cut to the first four characters, safe to print."""
+        url = self.url.get_secret_value()
+        prefix = WEBHOOK_URL_PREFIXES[self.kind]
+        return prefix + url[len(prefix) : len(prefix) + 4] + "…"
 
 
 class Settings(BaseSettings):
@@ -65,13 +97,37 @@ class Settings(BaseSettings):
     onebot_action_timeout_seconds: float = Field(10.0, gt=0, le=300)
     media_download_timeout_seconds: float = Field(20.0, gt=0, le=600)
     media_download_retries: int = Field(3, ge=1, le=10)
+    media_download_backoff_seconds: float = Field(1.0, ge=0.0, le=60.0)  # doubles per attempt
     wechat_admin_group: str | None = None  # group name that receives bot alerts once back online
-    wechat_relogin_max_backoff_seconds: float = Field(600.0, ge=1)
+    # Web WeChat logins are retried slowly: a login loop is what gets an account banned.
+    wechat_relogin_base_backoff_seconds: float = Field(300.0, ge=1)
+    wechat_relogin_max_backoff_seconds: float = Field(6 * 3600.0, ge=1)
     bot_assemble_interval_seconds: float = Field(60.0, gt=0)
     bot_status_interval_seconds: float = Field(10.0, gt=0)
     bot_post_misfire_grace_seconds: int = Field(36 * 3600, ge=60)  # a restart within this still posts
     bot_post_rubric: str = "changxing-2020"  # which scoring rubric the scheduled posts use
     bot_post_default_top_n: int = Field(10, ge=1, le=100)
+    # Official robots as post targets, by name: {"工作人员群": {"kind": "wecom", "url": "https://qyapi…"}}.
+    post_webhooks: dict[str, PostWebhook] = {}
+    # Public address of this server: DingTalk robots cannot upload images, so a chart is linked from here.
+    post_public_base_url: str | None = None
+
+    # Capture agents (capture/, /api/v1/capture): the key agent secrets are derived from. Unset: a key file
+    # <data_dir>/secrets/capture.key is created on first use (keep it with the database's backups).
+    capture_secret_key: SecretStr | None = None
+    capture_signature_skew_seconds: int = Field(300, ge=30, le=3600)  # timestamps further off are refused
+    capture_max_body_bytes: int = Field(32 * 1024 * 1024, ge=64 * 1024)  # one signed batch, photos included
+    capture_max_batch_messages: int = Field(500, ge=1, le=10_000)
+
+    # Capture health (capture/health): silence longer than a group's usual gap, adapters down or frozen.
+    capture_health_interval_seconds: int = Field(300, ge=30, le=24 * 3600)
+    capture_gap_learning_days: int = Field(28, ge=3, le=365)  # how far back a group's usual gap is learned
+    capture_gap_margin: float = Field(1.25, ge=1.0, le=10.0)  # alert after usual gap × margin
+    capture_gap_min_minutes: int = Field(120, ge=5)  # never alert on a silence shorter than this
+    capture_gap_min_messages: int = Field(30, ge=2)  # fewer in the learning window: not regularly active
+    capture_live_lag_minutes: int = Field(60, ge=1)  # stored this long after sending still counts as live capture
+    capture_adapter_grace_seconds: int = Field(600, ge=0)  # disconnected longer than this raises an alert
+    capture_frozen_send_failures: int = Field(2, ge=1)  # failed sends in a row while "online": frozen
 
     @field_validator("bot_adapters", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ def load_all_models() -> None:
     """Import every model module so that ``Base.metadata`` knows every table."""
     import accounts.models  # noqa: F401
     import bot.models  # noqa: F401
+    import capture.models  # noqa: F401
     import classifier.models
     import classifier.ocr.models  # noqa: F401
     import ingest.models  # noqa: F401

@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.base import Adapter
 from bot.onebot.adapter import OneBotAdapter
-from bot.posts import jobs, scheduler
+from bot.posts import jobs, public_charts, scheduler
 from bot.sink import IngestSink
-from bot.status import save_statuses
+from bot.webhooks.base import RobotChannel
+from bot.webhooks.setup import build_channels
+from capture import service as capture_service
 from wenming.db import transaction
 from wenming.queue.worker import Worker, start_in_thread
 from wenming.settings import Settings
@@ -48,6 +50,7 @@ class Services:
     engine: Engine
     sink: IngestSink
     adapters: dict[str, Adapter] = field(default_factory=dict)
+    robots: dict[str, RobotChannel] = field(default_factory=dict)  # official robots (wecom, dingtalk) by kind
     http: httpx.AsyncClient | None = None
     scheduler: Any = None
     worker: Worker | None = None
@@ -55,8 +58,15 @@ class Services:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def routers(self) -> list[APIRouter]:
-        """Every adapter's own endpoints (``Adapter.routers``), mounted beside the staff API."""
-        return [router for adapter in self.adapters.values() for router in adapter.routers()]
+        """Every adapter's own endpoints (``Adapter.routers``), and the public charts robots link to."""
+        routers = [router for adapter in self.adapters.values() for router in adapter.routers()]
+        if self.settings.post_public_base_url:
+            routers.append(public_charts.create_router(self.settings))
+        return routers
+
+    def post_targets(self) -> dict[str, Any]:
+        """Every channel posts can go through, by platform: chat adapters and official robots."""
+        return {a.platform.value: a for a in self.adapters.values()} | dict(self.robots)
 
 
 def make_services(
@@ -68,9 +78,14 @@ def make_services(
     if unknown:
         raise ValueError(f"未知的适配器：{'、'.join(unknown)}（可选：onebot、wechat）")
     services = Services(settings, factory, engine, IngestSink(factory, settings))
-    if "onebot" in names:
+    if "onebot" in names or settings.post_webhooks:
         services.http = httpx.AsyncClient(follow_redirects=True)
+    if "onebot" in names:
+        assert services.http is not None
         services.adapters["onebot"] = OneBotAdapter(settings, services.sink, services.http)
+    if settings.post_webhooks:
+        assert services.http is not None
+        services.robots = build_channels(settings, services.http)
     if "wechat" in names:
         from bot.wechat.adapter import WeChatAdapter
 
@@ -101,8 +116,7 @@ async def start(services: Services, *, with_scheduler: bool = True, with_worker:
         asyncio.create_task(_every(s.bot_assemble_interval_seconds, lambda: _drain_and_assemble(services), "整理报告"))
     )
     if with_scheduler:
-        adapters_by_platform = {a.platform.value: a for a in services.adapters.values()}
-        runtime = jobs.PostRuntime(services.factory, s, adapters_by_platform, loop=asyncio.get_running_loop())
+        runtime = jobs.PostRuntime(services.factory, s, services.post_targets(), loop=asyncio.get_running_loop())
         jobs.install_runtime(runtime)
         services.scheduler = scheduler.build_scheduler(s, services.engine)
         scheduler.start(services.scheduler, s)
@@ -191,7 +205,7 @@ async def _write_status(services: Services, final: bool = False) -> None:
 
     def write() -> None:
         with transaction(services.factory) as session:
-            save_statuses(session, statuses)
+            capture_service.save_adapter_states(session, statuses)
 
     await asyncio.to_thread(write)
 

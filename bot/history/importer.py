@@ -232,6 +232,8 @@ def import_history(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     classify_later: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> ImportSummary:
     """Parse ``path`` and store every message once; returns counts for the summary.
 
@@ -240,13 +242,14 @@ def import_history(
     photos. ``dry_run`` does all of it in a transaction that is rolled back (photos go to a scratch folder), so
     the summary says what would be created and nothing is written. ``classify_later`` leaves classification to
     background jobs, so a big export goes in at storage speed.
+    ``since``/``until`` (inclusive) keep only a capture gap's window of a larger export.
     """
     fmt = fmt or detect_format(path)
     if fmt not in PARSERS:
         raise HistoryFormatError(f"未知格式 {fmt}，可选：" + "、".join(PARSERS))
-    records = list(PARSERS[fmt](path))
+    records = [r for r in PARSERS[fmt](path) if _within(r.sent_at, since, until, settings)]
     if not records:
-        raise HistoryFormatError("文件里没有消息")
+        raise HistoryFormatError("文件里没有消息" + ("（在指定的时间范围内）" if since or until else ""))
     if on_total:
         on_total(len(records))
     if fmt == "pywxdump-csv" and not group_name:
@@ -279,6 +282,14 @@ def import_history(
     hook = pipeline.DeferredClassification(settings) if classify_later else pipeline.report_hook(settings)
     _run(factory, settings, records, summary, photos, group_name, group_id, default_name, progress, hook, False)
     return summary
+
+
+def _within(sent_at: datetime | None, since: datetime | None, until: datetime | None, settings: Settings) -> bool:
+    """Inside the window; a line without a readable time is always kept (it is stored rejected, never lost)."""
+    if sent_at is None:
+        return True
+    moment = sent_at if sent_at.tzinfo else sent_at.replace(tzinfo=settings.tz)
+    return (since is None or moment >= since) and (until is None or moment <= until)
 
 
 def _run(

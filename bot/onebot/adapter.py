@@ -100,6 +100,8 @@ class OneBotAdapter(Adapter):
             detail=detail,
             accounts=[str(a.self_id) for a in live],
             last_event_at=last,
+            send_failures=self.send_failures,
+            last_send_error=self.last_send_error,
         )
 
     def _account_alive(self, account: Account, now: datetime) -> bool:
@@ -229,12 +231,12 @@ class OneBotAdapter(Adapter):
 
     async def _materialize(self, draft: Draft) -> IncomingMessage:
         payload = dict(draft.payload)
-        media = None
+        media, media_error = None, None
         if draft.image is not None:
             try:
                 media = MediaContent(data=await self._image_bytes(draft), original_name=draft.image.file)
-            except MediaError as exc:
-                payload["wenming_media_error"] = str(exc)
+            except MediaError as exc:  # delivered anyway: ingest keeps it rejected with this reason
+                media_error = str(exc)
                 log.warning("QQ 图片获取失败（群 %s，消息 %s）：%s", draft.group_id, draft.message_id, exc)
         return IncomingMessage(
             platform=draft.platform,
@@ -248,6 +250,7 @@ class OneBotAdapter(Adapter):
             kind=draft.kind,
             text=draft.text,
             media=media,
+            media_error=media_error,
             from_self=draft.from_self,
             recalls_message_id=draft.recalls_message_id,
             payload=payload,
@@ -261,6 +264,7 @@ class OneBotAdapter(Adapter):
             "max_bytes": s.max_image_bytes,
             "timeout": s.media_download_timeout_seconds,
             "retries": s.media_download_retries,
+            "backoff": s.media_download_backoff_seconds,
         }
         errors: list[str] = []
         if draft.image.url:
@@ -322,8 +326,10 @@ class OneBotAdapter(Adapter):
     async def _send(self, group_id: str, message: list[dict[str, Any]]) -> str | None:
         try:
             data = await self.caller().call("send_group_msg", {"group_id": int(group_id), "message": message})
-        except ActionError as exc:
-            raise SendError(f"QQ 群 {group_id} 发送失败：{exc}") from exc
+        except ActionError as exc:  # connected, yet the account cannot send: counted, it may be frozen
+            self.record_send(f"QQ 群 {group_id} 发送失败：{exc}")
+            raise SendError(self.last_send_error) from exc
+        self.record_send(None)
         return str(data["message_id"]) if isinstance(data, dict) and "message_id" in data else None
 
     async def send_private(self, user_id: str, text: str) -> str | None:

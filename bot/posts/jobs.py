@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.base import Adapter, SendError
+from bot.base import PostTarget, SendError
 from bot.models import PostPolicy, PostRecord
 from bot.posts import compose
-from bot.posts.policy import targets
+from bot.posts.policy import PLATFORM_ZH, targets
 from ingest.models import Member
 from wenming.db import read_transaction, transaction, utcnow
 from wenming.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 KINDS = {
     "monthly_ranking": "月度活跃度排行",
@@ -31,7 +32,6 @@ KINDS = {
     "year_warning": "年度预警名单",
 }
 STAFF_KINDS = {"reminder", "year_warning"}
-PLATFORM_NAMES = {"qq": "QQ", "wechat": "微信"}
 
 
 class PostError(ValueError):
@@ -50,7 +50,8 @@ class PostRuntime:
 
     factory: sessionmaker[Session]
     settings: Settings
-    adapters: dict[str, Adapter] = field(default_factory=dict)  # by platform: "qq", "wechat"
+    # by platform: the chat adapters ("qq", "wechat") and the robot channels ("wecom", "dingtalk")
+    adapters: dict[str, PostTarget] = field(default_factory=dict)
     clock: Callable[[], datetime] = utcnow
     loop: asyncio.AbstractEventLoop | None = None
     scoring: Any = None  # the scoring service module (contract: load_rubric, monthly_ranking, …)
@@ -229,7 +230,7 @@ def _finish(
 async def _send(runtime: PostRuntime, item: Planned) -> str | None:
     adapter = runtime.adapters.get(item.platform)
     if adapter is None:
-        raise SendError(f"{ {'qq': 'QQ', 'wechat': '微信'}.get(item.platform, item.platform) }适配器未启用")
+        raise SendError(f"{PLATFORM_ZH.get(item.platform, item.platform)}未启用")
     if item.private_to is not None:
         send_private = getattr(adapter, "send_private", None)
         if send_private is None:
@@ -287,11 +288,11 @@ def install_runtime(runtime: PostRuntime | None) -> None:
     RUNTIME = runtime
 
 
-def scheduled_post(kind: str) -> list[PostResult]:
-    """APScheduler job: bridge onto the server's event loop where the adapters live."""
+def on_server_loop(work: Callable[[PostRuntime], Coroutine[Any, Any, T]], what: str) -> T:
+    """Run a scheduled job's coroutine on the server's event loop, where the adapters live."""
     runtime = RUNTIME
     if runtime is None:
-        raise RuntimeError("定时发布未初始化（需在 wenming run 中运行）")
+        raise RuntimeError(f"{what}未初始化（需在 wenming run 中运行）")
     loop = runtime.loop
     if loop is not None and loop.is_running():
         try:
@@ -299,5 +300,10 @@ def scheduled_post(kind: str) -> list[PostResult]:
         except RuntimeError:
             running = None
         if running is not loop:
-            return asyncio.run_coroutine_threadsafe(run_post(runtime, kind), loop).result(timeout=600)
-    return asyncio.run(run_post(runtime, kind))
+            return asyncio.run_coroutine_threadsafe(work(runtime), loop).result(timeout=600)
+    return asyncio.run(work(runtime))
+
+
+def scheduled_post(kind: str) -> list[PostResult]:
+    """APScheduler job: bridge onto the server's event loop where the adapters live."""
+    return on_server_loop(lambda runtime: run_post(runtime, kind), "定时发布")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,15 +12,35 @@ from wenming import audit
 from wenming.audit import AuditKind
 from wenming.errors import DomainError
 
+CHAT_PLATFORMS = ("qq", "wechat")
+ROBOT_PLATFORMS = ("wecom", "dingtalk")  # official group robots; the "group" is the robot's configured name
+PLATFORM_ZH = {"qq": "QQ", "wechat": "微信", "wecom": "企业微信机器人", "dingtalk": "钉钉机器人"}
+
 
 class PolicyError(DomainError):
     """Bad policy input; the message is Chinese."""
 
 
-def set_policy(session: Session, platform: str, group_id: str, policy: str, top_n: int = 10) -> GroupPostPolicy:
-    """Create or change a group's policy (``none`` keeps the row but posts nothing)."""
-    if platform not in ("qq", "wechat"):
-        raise PolicyError(f"平台应为 qq 或 wechat，收到 {platform!r}")
+def set_policy(
+    session: Session,
+    platform: str,
+    group_id: str,
+    policy: str,
+    top_n: int = 10,
+    robots: Mapping[str, str] | None = None,
+) -> GroupPostPolicy:
+    """Create or change a group's policy (``none`` keeps the row but posts nothing).
+
+    ``platform`` chooses the channel: the chat adapters (qq, wechat) or an official robot (wecom, dingtalk),
+    whose ``group_id`` is a robot name from ``robots`` (name → kind, from ``WENMING_POST_WEBHOOKS``).
+    """
+    if platform not in CHAT_PLATFORMS + ROBOT_PLATFORMS:
+        raise PolicyError(f"平台应为 qq、wechat、wecom 或 dingtalk，收到 {platform!r}")
+    if platform in ROBOT_PLATFORMS and (robots or {}).get(group_id) != platform:
+        named = "、".join(n for n, kind in (robots or {}).items() if kind == platform) or "无"
+        raise PolicyError(
+            f"没有名为「{group_id}」的{PLATFORM_ZH[platform]}：请先在 WENMING_POST_WEBHOOKS 中配置（已配置：{named}）"
+        )
     try:
         chosen = PostPolicy(policy)
     except ValueError:
@@ -45,14 +67,20 @@ def targets(session: Session, *, staff_only: bool) -> list[GroupPostPolicy]:
 
 
 def change_policy(
-    session: Session, actor: str, platform: str, group_id: str, policy: str, top_n: int = 10
+    session: Session,
+    actor: str,
+    platform: str,
+    group_id: str,
+    policy: str,
+    top_n: int = 10,
+    robots: Mapping[str, str] | None = None,
 ) -> GroupPostPolicy:
     """Staff set what a group may see (``wenming bot policy set``): one audit row with the old and new policy."""
     old = session.scalars(
         select(GroupPostPolicy).where(GroupPostPolicy.platform == platform, GroupPostPolicy.group_id == group_id)
     ).first()
     before = {"policy": old.policy, "top_n": old.top_n} if old is not None else {}
-    row = set_policy(session, platform, group_id, policy, top_n)
+    row = set_policy(session, platform, group_id, policy, top_n, robots)
     after = {"platform": platform, "group_id": group_id, "policy": row.policy, "top_n": row.top_n}
     audit.record(
         session, actor, AuditKind.POST_POLICY, subject=("group", f"{platform}:{group_id}"), before=before, after=after

@@ -8,8 +8,10 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
+from bot import health
 from bot.posts.jobs import KINDS
 from wenming.settings import Settings
 
@@ -48,9 +50,21 @@ def start(scheduler: BaseScheduler, settings: Settings) -> None:
     silently skip a post missed while the process was down, so existing jobs are only updated."""
     scheduler.start(paused=True)
     for kind, trigger in triggers(settings).items():
-        job = scheduler.get_job(kind)
-        if job is None:
-            scheduler.add_job(JOB_FUNC, trigger, args=[kind], id=kind, name=KINDS[kind])
-        elif str(job.trigger) != str(trigger):
-            scheduler.reschedule_job(kind, trigger=trigger)
+        _keep(scheduler, kind, trigger, JOB_FUNC, [kind], KINDS[kind])
+    every = IntervalTrigger(seconds=settings.capture_health_interval_seconds, timezone=settings.tz)
+    _keep(scheduler, health.JOB_ID, every, health.JOB_FUNC, [], "采集健康检查")
     scheduler.resume()
+
+
+def _keep(scheduler: BaseScheduler, job_id: str, trigger: Any, func: str, args: list[Any], name: str) -> None:
+    """Add a job once; later starts only follow a changed schedule."""
+    job = scheduler.get_job(job_id)
+    if job is None:
+        scheduler.add_job(func, trigger, args=args, id=job_id, name=name)
+    elif _schedule(job.trigger) != _schedule(trigger):
+        scheduler.reschedule_job(job_id, trigger=trigger)
+
+
+def _schedule(trigger: Any) -> str:
+    """A trigger's schedule: an interval's start date is when it was made, not part of the schedule."""
+    return str(trigger.interval) if isinstance(trigger, IntervalTrigger) else str(trigger)

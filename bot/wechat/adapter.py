@@ -8,7 +8,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from bot.base import Adapter, AdapterStatus, GroupInfo, MessageSink, SendError
 from bot.wechat.convert import message_id_of, payload_of, to_incoming
+from bot.wechat.logouts import RetcodeWatcher, explain
 from ingest.models import Platform
 from ingest.validation import describe_validation_error
 from wenming.db import utcnow
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # itchat's message type names (itchat.content), repeated so importing this module never needs itchat.
 TEXT, PICTURE, SHARING, NOTE = "Text", "Picture", "Sharing", "Note"
+KICKED_MIN_WAIT_SECONDS = 3600.0  # after WeChat itself ended the session, never try again within the hour
+STABLE_SESSION_SECONDS = 3600.0  # a session that lasted this long resets the backoff
 
 
 def load_core() -> Any:
@@ -58,6 +61,12 @@ class WeChatAdapter(Adapter):
         self.detail = "未登录"
         self.last_event_at: datetime | None = None
         self.alert: str | None = None  # banner text while the session is lost
+        self.problem: str | None = None  # the web-WeChat retcode of the last logout or refused login
+        self.failures = 0  # consecutive failed logins (or sessions that died young)
+        self.logged_in_at: datetime | None = None
+        self.next_try_at: datetime | None = None
+        self.watcher = RetcodeWatcher()
+        self.watcher.attach(self.core.s)
         self._alert_pending = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = threading.Event()
@@ -121,19 +130,47 @@ class WeChatAdapter(Adapter):
         self.connected = False
         self.detail = "已停止（下次启动将尝试免扫码登录）"
 
-    def _login_forever(self) -> None:
-        """Log in (hot reload first) and keep re-trying with exponential backoff."""
-        backoff = 5.0
+    def _login_forever(self, first_wait: float = 0.0) -> None:
+        """Log in (hot reload first); after a failure wait minutes growing to hours, never a tight loop."""
+        wait = first_wait
         while not self._stopping.is_set():
+            if wait > 0:
+                self._announce_wait(wait)
+                self._sleep(wait)
+                if self._stopping.is_set():
+                    return
+            self.next_try_at = None
             if self.login_once():
                 return
-            log.warning("微信登录失败，%g 秒后重试", backoff)
-            self._sleep(backoff)
-            backoff = min(backoff * 2, self.settings.wechat_relogin_max_backoff_seconds)
+            logout = explain(self.problem)
+            if logout is not None and not logout.retry:
+                log.error("【告警】%s", logout.text())
+                return
+            self.failures += 1
+            wait = self.backoff()
+            log.warning("微信登录失败，%g 秒后重试", wait)
+
+    def backoff(self) -> float:
+        """5 minutes, doubling up to hours (``WECHAT_RELOGIN_*``); at least an hour after WeChat kicked us out."""
+        s = self.settings
+        wait = min(
+            s.wechat_relogin_base_backoff_seconds * 2 ** max(self.failures - 1, 0), s.wechat_relogin_max_backoff_seconds
+        )
+        if self.problem in ("1101", "1102"):
+            wait = max(wait, min(KICKED_MIN_WAIT_SECONDS, s.wechat_relogin_max_backoff_seconds))
+        return wait
+
+    def _announce_wait(self, wait: float) -> None:
+        self.next_try_at = utcnow() + timedelta(seconds=wait)
+        when = self.next_try_at.astimezone(self.settings.tz)
+        logout = explain(self.problem)
+        reason = logout.text() if logout else (self.alert or "微信未登录")
+        self.detail = f"{reason}（将于 {when:%m-%d %H:%M} 再尝试登录）"
 
     def login_once(self) -> bool:
         """One ``auto_login`` + ``run``; itchat calls ``sys.exit`` when offline, which we survive."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.watcher.take()
         self.detail = "正在登录（如需扫码，二维码见控制台或 " + str(self.qr_path) + "）"
         try:
             self.core.auto_login(
@@ -144,13 +181,21 @@ class WeChatAdapter(Adapter):
                 loginCallback=self.on_login,
                 exitCallback=self.on_exit,
             )
-        except (SystemExit, Exception) as exc:  # itchat exits the process when the network is down
-            self.detail = f"登录失败：{exc or '无法连接微信服务器'}"
-            return False
-        if not self.connected:  # hot reload restored a session without calling loginCallback
+        except (SystemExit, Exception) as exc:  # offline: sys.exit; refused (1203): IndexError on <skey>
+            return self._login_failed(f"登录失败：{exc or '无法连接微信服务器'}")
+        if not getattr(self.core, "alive", False):  # the login loop ended without a session
+            return self._login_failed("登录未完成（二维码过期或登录被拒绝）")
+        if not self.connected:  # a restored session whose loginCallback did not run
             self.on_login()
         self.core.run(blockThread=False)
         return True
+
+    def _login_failed(self, fallback: str) -> bool:
+        self.connected = False
+        self.problem = self.watcher.take() or self.problem
+        logout = explain(self.problem)
+        self.detail = logout.text() if logout else fallback
+        return False
 
     def on_qr(self, uuid: str | None = None, status: str | None = None, qrcode: bytes | None = None) -> None:
         """Save the QR as a PNG the console can show; status 201 means scanned, waiting for confirm."""
@@ -176,6 +221,7 @@ class WeChatAdapter(Adapter):
 
     def on_login(self) -> None:
         self.connected = True
+        self.logged_in_at = utcnow()
         self.detail = "已登录：" + str(self.core.storageClass.nickName or "")
         self.qr_path.unlink(missing_ok=True)
         log.info("微信已登录（%s）", self.core.storageClass.nickName)
@@ -188,17 +234,28 @@ class WeChatAdapter(Adapter):
             except SendError as exc:
                 log.warning("无法向管理员群发送恢复通知：%s", exc)
         self.alert = None
+        self.problem = None
 
     def on_exit(self) -> None:
-        """The web session died: alert (log + console banner + admin group later) and re-login."""
+        """The web session died: say why (retcode), alert, and re-login after a wait that grows to hours."""
         self.connected = False
         if self._stopping.is_set():
             return  # our own shutdown, not an outage
-        self.alert = f"微信网页会话于 {utcnow().astimezone(self.settings.tz):%Y-%m-%d %H:%M} 断开，正在自动重新登录"
+        now = utcnow()
+        self.problem = self.watcher.take()
+        young = self.logged_in_at is not None and (now - self.logged_in_at).total_seconds() < STABLE_SESSION_SECONDS
+        self.failures = self.failures + 1 if young else 0
+        logout = explain(self.problem)
+        when = f"{now.astimezone(self.settings.tz):%Y-%m-%d %H:%M}"
+        self.alert = f"微信网页会话于 {when} 断开" + (f"：{logout.text()}" if logout else "")
         self._alert_pending = True
         self.detail = self.alert
         log.error("【告警】%s", self.alert)
-        threading.Thread(target=self._login_forever, name="wechat-relogin", daemon=True).start()
+        if logout is not None and not logout.retry:
+            return
+        quick = self.failures == 0 and self.problem in (None, "1100")  # a hot reload or a fresh QR may do
+        wait = 0.0 if quick else self.backoff()
+        threading.Thread(target=self._login_forever, args=(wait,), name="wechat-relogin", daemon=True).start()
 
     def status(self) -> AdapterStatus:
         nickname = self.core.storageClass.nickName
@@ -206,9 +263,12 @@ class WeChatAdapter(Adapter):
             name=self.name,
             platform=self.platform.value,
             connected=self.connected,
-            detail=self.alert or self.detail,
+            detail=self.detail if self.next_try_at else (self.alert or self.detail),
             accounts=[nickname] if self.connected and nickname else [],
             last_event_at=self.last_event_at,
+            problem=self.problem or "",
+            send_failures=self.send_failures,
+            last_send_error=self.last_send_error,
         )
 
     # -- sending --
@@ -220,11 +280,12 @@ class WeChatAdapter(Adapter):
             raise SendError(f"微信里找不到名为「{group_name}」的群（需已保存到通讯录）")
         return str(exact[0]["UserName"])
 
-    @staticmethod
-    def _result_id(result: Any, what: str) -> str | None:
+    def _result_id(self, result: Any, what: str) -> str | None:
         base = (result or {}).get("BaseResponse", {}) if hasattr(result, "get") else {}
-        if base.get("Ret", 0) != 0:
-            raise SendError(f"微信{what}发送失败：{base.get('ErrMsg') or base.get('Ret')}")
+        if base.get("Ret", 0) != 0:  # logged in, yet WeChat refused: counted, the account may be restricted
+            self.record_send(f"微信{what}发送失败：{base.get('ErrMsg') or base.get('Ret')}")
+            raise SendError(self.last_send_error)
+        self.record_send(None)
         msg_id = result.get("MsgID") or result.get("MsgId")
         return str(msg_id) if msg_id else None
 

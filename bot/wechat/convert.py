@@ -128,17 +128,16 @@ def to_incoming(
     if kind_name == "Picture" and is_sticker(msg):  # never downloaded, never a photo
         return IncomingMessage(**base, kind=MessageKind.STICKER, text="[动画表情]", payload=payload)
     if kind_name == "Picture":
-        media = None
+        media, error = None, None
         try:
             data = download() if download else b""
         except Exception as exc:  # the web session may have died mid-download
-            data = b""
-            payload["wenming_media_error"] = f"图片下载失败：{exc}"
+            data, error = b"", f"图片下载失败：{exc}"
         if data:
             # named by message id: itchat's FileName is a timestamp that collides within one second
             media = MediaContent(data=data, original_name=f"{message_id}.png")
         else:
-            payload.setdefault("wenming_media_error", "图片下载得到 0 字节")
+            error = error or "图片下载得到 0 字节"
             log.warning("微信图片下载失败（群 %s，消息 %s）", base["group_id"], message_id)
-        return IncomingMessage(**base, kind=MessageKind.IMAGE, media=media, payload=payload)
+        return IncomingMessage(**base, kind=MessageKind.IMAGE, media=media, media_error=error, payload=payload)
     return IncomingMessage(**base, kind=MessageKind.OTHER, text=str(msg.get("Text") or ""), payload=payload)

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.anyio
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PUBLIC_WRITES = {("POST", "/api/v1/auth/login")}  # the way in, rate-limited instead
+# Capture agents sign their requests instead of holding staff roles (tests/capture covers every refusal).
+AGENT_WRITES = {("POST", "/api/v1/capture/batches"), ("POST", "/api/v1/capture/ping")}
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ def _write_routes(app: FastAPI) -> set[tuple[str, str]]:
         for method in operations:
             if method.upper() in WRITE_METHODS:
                 routes.add((method.upper(), path))
-    return routes - PUBLIC_WRITES
+    return routes - PUBLIC_WRITES - AGENT_WRITES
 
 
 def test_the_matrix_covers_every_write_endpoint(app: FastAPI) -> None:
@@ -215,3 +217,15 @@ async def test_reads_need_a_signed_in_caller(client: httpx.AsyncClient, staff: S
 async def test_user_management_reads_are_admin_only(client: httpx.AsyncClient, staff: Staff) -> None:
     assert (await client.get("/api/v1/users", headers=staff.headers("reviewer"))).status_code == 403
     assert (await client.get("/api/v1/users", headers=staff.headers("admin"))).json()["total"] == 3
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(AGENT_WRITES))
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_agent_endpoints_take_no_staff_credentials(
+    client: httpx.AsyncClient, staff: Staff, method: str, path: str, caller: str
+) -> None:
+    headers = {"Authorization": "Bearer wm_forged-token-value"} if caller == "bad token" else {}
+    if caller in ("admin", "reviewer", "viewer"):
+        headers = staff.headers(caller)
+    response = await client.request(method, path, json={"messages": []}, headers=headers)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "agent_unauthorized"

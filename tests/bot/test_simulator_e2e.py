@@ -150,7 +150,7 @@ def test_bot_status_command_shows_saved_states(cli_env: Any) -> None:
     from typer.testing import CliRunner
 
     from bot.base import AdapterStatus
-    from bot.status import save_statuses
+    from capture.service import save_adapter_states as save_statuses
     from wenming.db import transaction
     from wiring.cli.main import app
 

@@ -142,7 +142,7 @@ def test_zero_byte_picture_is_recorded_as_a_failure(settings: Settings) -> None:
     WeChatAdapter(settings, sink, core)
     _dispatch(core, [_raw(3, f"{MEMBER}:<br/>&lt;msg/&gt;", 43)])
     [message] = sink.messages
-    assert message.media is None and message.payload["wenming_media_error"] == "图片下载得到 0 字节"
+    assert message.media is None and message.media_error == "图片下载得到 0 字节"
 
 
 def test_shared_article_keeps_title_and_link(wired: Any) -> None:
@@ -190,11 +190,12 @@ def test_private_chats_are_not_captured(wired: Any) -> None:
 
 
 class _Started:
-    def __init__(self, log: list[str], name: str) -> None:
-        self.log, self.name = log, name
+    def __init__(self, log: list[str], name: str, args: tuple[Any, ...] = ()) -> None:
+        self.log, self.name, self.args = log, name, args
 
     def start(self) -> None:
         self.log.append(self.name)
+        self.log.extend(self.args)
 
 
 def test_exit_raises_alert_and_relogin_sends_notice_to_admin_group(
@@ -213,20 +214,24 @@ def test_exit_raises_alert_and_relogin_sends_notice_to_admin_group(
             raise SystemExit  # itchat's reaction to being offline
         kwargs["qrCallback"](uuid="u", status="0", qrcode=PNG)
         assert adapter.qr_path.read_bytes() == PNG
+        core.alive = True  # what itchat's start_receiving does once logged in
         kwargs["loginCallback"]()
 
     core.auto_login = auto_login
     core.run = lambda blockThread: None
     started: list[str] = []
-    monkeypatch.setattr("bot.wechat.adapter.threading.Thread", lambda target, name, daemon: _Started(started, name))
+    monkeypatch.setattr(
+        "bot.wechat.adapter.threading.Thread",
+        lambda target, name, daemon, args=(): _Started(started, name, args),
+    )
     adapter.on_exit()
     status = adapter.status()
     assert not status.connected and "断开" in status.detail
-    assert started == ["wechat-relogin"]
+    assert started == ["wechat-relogin", 0.0]  # no retcode, first loss: try a hot reload at once
     waits: list[float] = []
     adapter._sleep = waits.append
     adapter._login_forever()
-    assert waits == [5.0] and len(logins) == 2
+    assert waits == [300.0] and len(logins) == 2  # a failed login waits five minutes, not seconds
     assert logins[1]["hotReload"] is True and logins[1]["enableCmdQR"] == 2
     assert adapter.status().connected and not adapter.qr_path.exists()
     assert sent and sent[0][0] == ROOM and "恢复" in sent[0][1]

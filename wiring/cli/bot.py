@@ -11,9 +11,11 @@ from rich.table import Table
 
 from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic, load_traffic
 from ingest.models import Platform
+from wiring.cli.capture_health import print_health, watch_app
 from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
 
 app = typer.Typer(help="聊天机器人：模拟器、连接状态、发布策略与定时发布", no_args_is_help=True)
+app.add_typer(watch_app, name="watch")
 
 DEMO_TRAFFIC = Path("demo/data/messages.jsonl")
 
@@ -75,13 +77,12 @@ def simulate(
 @friendly_errors
 def status() -> None:
     """显示各聊天平台适配器的连接状态（由正在运行的 wenming run 定期写入）。"""
-    from bot.status import load_statuses
+    from capture import repository as capture_repository
 
     with reading() as session:
-        states = load_statuses(session)
+        states = capture_repository.adapter_states(session)
     if not states:
         console.print("尚无适配器状态：请先运行 wenming run（并在 WENMING_BOT_ADAPTERS 中启用 onebot/wechat）")
-        raise typer.Exit(0)
     tz = settings().tz
     table = Table(title="聊天机器人连接状态")
     for column in ("适配器", "平台", "状态", "账号", "最近事件", "更新于", "说明"):
@@ -99,8 +100,10 @@ def status() -> None:
             f"{state.updated_at.astimezone(tz):%m-%d %H:%M:%S}",
             state.detail,
         )
-    console.print(table)
+    if states:
+        console.print(table)
     _print_spool()
+    print_health()
 
 
 def _print_spool() -> None:
@@ -122,19 +125,20 @@ app.add_typer(policy_app, name="policy")
 @policy_app.command("set")
 @friendly_errors
 def policy_set(
-    platform: str = typer.Argument(..., help="qq 或 wechat"),
-    group: str = typer.Argument(..., help="QQ 群号；微信群填群名称"),
+    platform: str = typer.Argument(..., help="qq、wechat，或机器人 wecom、dingtalk"),
+    group: str = typer.Argument(..., help="QQ 群号；微信群填群名称；机器人填 WENMING_POST_WEBHOOKS 中的名称"),
     policy: str = typer.Argument(..., help="top_n | full | staff_only | none"),
     top_n: int = typer.Option(10, "--top-n", help="top_n 策略下公布前几名"),
 ) -> None:
     """设置一个群能看到的排行内容（公开群建议仅前 N 名，避免公开末位单位）。"""
     from bot.models import PostPolicy
-    from bot.posts.policy import change_policy
+    from bot.posts.policy import PLATFORM_ZH, change_policy
 
+    robots = {name: hook.kind for name, hook in settings().post_webhooks.items()}
     with unit_of_work() as session:
-        row = change_policy(session, actor(), platform, group, policy, top_n)
+        row = change_policy(session, actor(), platform, group, policy, top_n, robots)
     extra = f"（前 {row.top_n} 名）" if row.policy == PostPolicy.TOP_N.value else ""
-    console.print(f"已设置 {platform} 群 {group}：{PostPolicy(row.policy).zh}{extra}")
+    console.print(f"已设置 {PLATFORM_ZH.get(platform, platform)} {group}：{PostPolicy(row.policy).zh}{extra}")
 
 
 @policy_app.command("list")
@@ -142,19 +146,23 @@ def policy_set(
 def policy_list() -> None:
     """列出各群的发布策略。"""
     from bot.models import PostPolicy
-    from bot.posts.policy import policies
+    from bot.posts.policy import PLATFORM_ZH, policies
 
     with reading() as session:
         rows = policies(session)
     if not rows:
         console.print("尚未设置任何群的发布策略：定时发布不会发到任何群。用 wenming bot policy set 设置。")
         return
+    hooks = settings().post_webhooks
     table = Table(title="定时发布策略")
-    for column in ("平台", "群", "策略", "前 N 名"):
+    for column in ("渠道", "群", "策略", "前 N 名", "机器人地址"):
         table.add_column(column)
     for row in rows:
         top = str(row.top_n) if row.policy == PostPolicy.TOP_N.value else "-"
-        table.add_row(row.platform, row.group_id, PostPolicy(row.policy).zh, top)
+        hook = hooks.get(row.group_id) if row.platform in ("wecom", "dingtalk") else None
+        address = hook.masked_url() if hook else ("[red]未配置[/red]" if row.platform in ("wecom", "dingtalk") else "-")
+        channel = PLATFORM_ZH.get(row.platform, row.platform)
+        table.add_row(channel, row.group_id, PostPolicy(row.policy).zh, top, address)
     console.print(table)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -30,8 +31,11 @@ def import_file(
     classify_later: bool = typer.Option(
         False, "--classify-later", help="先入库，分类交给后台任务（大批历史数据时更快；需运行 wenming worker）"
     ),
+    since: str | None = typer.Option(None, "--since", help="只导入此时刻及之后的消息，如 2026-11-03T09:12+08:00"),
+    until: str | None = typer.Option(None, "--until", help="只导入此时刻及之前的消息（补采缺口时用）"),
 ) -> None:
     """导入微信/QQ 聊天记录（WeChatMsg、PyWxDump、QQ 电脑版 TXT、qq-chat-exporter JSON）。"""
+    window = {"since": _moment(since, "--since"), "until": _moment(until, "--until")}
     with Progress(
         TextColumn("[bold]导入中"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
     ) as progress:
@@ -49,6 +53,7 @@ def import_file(
                 progress=lambda n: progress.advance(task, n),
                 on_total=lambda n: progress.update(task, total=n),
                 classify_later=classify_later,
+                **window,
             )
         except HistoryFormatError as exc:
             raise UserError(f"{file.name}：{exc}") from None
@@ -103,3 +108,14 @@ def render_import_summary(summary: ImportSummary, name: str, with_media: bool, c
             console.print(f"  {error}")
         if len(summary.errors) > MAX_LINES:
             console.print(f"  …… 另有 {len(summary.errors) - MAX_LINES} 处")
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
+    """An ISO time; without an offset it is read in the office time zone."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{option} 应为时间，如 2026-11-03T09:12+08:00 或 2026-11-03 09:12，收到 {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=settings().tz)

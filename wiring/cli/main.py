@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from wiring.cli import (
+    agents,
     bot,
     classifier,
     common,
@@ -44,6 +45,7 @@ app.add_typer(score.app, name="score")
 app.add_typer(serve.app, name="serve")
 app.add_typer(users.app, name="users")
 app.add_typer(bot.app, name="bot")
+app.add_typer(agents.app, name="agents")
 worker.register(app)
 app.command("import", help="导入微信/QQ 聊天记录导出文件")(history.import_file)
 app.command("run", help="启动服务：接口、机器人适配器与定时发布")(run.run)
