@@ -6,6 +6,7 @@ A pure ASGI middleware: ``Content-Length`` is checked first, then the bytes are 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -58,28 +59,31 @@ class BodyLimitMiddleware:
         if declared.isdigit() and int(declared) > limit:
             await self._refuse(send, limit)
             return
-        received = 0
-        started = False
+        state = {"received": 0, "exceeded": False, "answered": False}
 
         async def counting_receive() -> Message:
-            nonlocal received
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > limit:
+                    state["exceeded"] = True
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
+        async def guarded_send(message: Message) -> None:
+            """Once the limit is passed, whatever the app answers (FastAPI turns the error into a 400) becomes 413."""
+            if state["exceeded"]:
+                if not state["answered"]:
+                    state["answered"] = True
+                    await self._refuse(send, limit)
+                return
+            state["answered"] = state["answered"] or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send, limit)
+        with contextlib.suppress(BodyTooLarge):
+            await self.app(scope, counting_receive, guarded_send)
+        if state["exceeded"] and not state["answered"]:
+            await self._refuse(send, limit)
 
     @staticmethod
     async def _refuse(send: Send, limit: int) -> None:

@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from pydantic import ValidationError
 
 from bot.base import Adapter, AdapterStatus, GroupInfo, MessageSink, SendError
+from bot.onebot import media as onebot_media
 from bot.onebot.codec import (
     Draft,
     EventError,
@@ -30,7 +31,6 @@ from bot.onebot.codec import (
 )
 from bot.onebot.connection import ActionError, Connection
 from bot.onebot.journal import Journal
-from bot.onebot import media as onebot_media
 from bot.onebot.media import FetchPolicy, MediaError, Resolver, download
 from ingest.models import Platform
 from ingest.schemas import IncomingMessage, MediaContent

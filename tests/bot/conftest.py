@@ -13,7 +13,6 @@ from tests.support import cli_settings
 from wenming.db import create_db_engine, make_session_factory
 from wenming.settings import Settings
 
-
 PUBLIC_ADDRESS = "93.184.215.14"  # any public address: image hosts in these tests are served by MockTransport
 
 
