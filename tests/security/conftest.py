@@ -62,7 +62,6 @@ def onebot_app(
     http = httpx.AsyncClient(
         transport=httpx.MockTransport(handler or (lambda r: httpx.Response(200, content=png_bytes())))
     )
-    adapter_options.setdefault("resolver", public_resolver)
     adapter = OneBotAdapter(settings, sink, http, **adapter_options)
     return create_app(settings, extra_routers=adapter.routers()), adapter
 

@@ -5,14 +5,46 @@ from __future__ import annotations
 import asyncio
 import logging
 import logging.config
+import os
+import signal
+import subprocess
+import sys
 
 import httpx
 import pytest
 
 from api.app import create_app
 from tests.api.conftest import Staff
+from tests.support import free_port, wait_until
 from wenming.settings import Settings
 from wiring.server import log_config
+
+
+def test_a_running_server_never_logs_an_access_token(committed_factory: object, fresh_database_url: str) -> None:
+    port = free_port()
+    env = os.environ | {"WENMING_DATABASE_URL": fresh_database_url, "WENMING_API_PORT": str(port)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from wiring.cli.main import app; app()", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(lambda: _answers(port) or proc.poll() is not None, 60, "the server to listen")
+        httpx.get(f"http://127.0.0.1:{port}/healthz?access_token=s3cr3t-TOK&page=1", timeout=10)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    assert "/healthz?access_token=***&page=1" in output, output
+    assert "s3cr3t-TOK" not in output
+
+
+def _answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def test_the_access_log_never_shows_an_access_token(capsys: pytest.CaptureFixture[str]) -> None:

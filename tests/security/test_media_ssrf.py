@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.onebot import media
 from bot.onebot.adapter import OneBotAdapter
 from tests.bot import onebot_events as ev
 from tests.bot.fakes import RecordingSink, png_bytes
@@ -30,6 +31,12 @@ async def resolver(host: str) -> list[str]:
     return ADDRESSES[host]
 
 
+@pytest.fixture(autouse=True)
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The names above resolve as listed; nothing asks the real DNS."""
+    monkeypatch.setattr(media, "resolve_host", resolver, raising=False)
+
+
 def _adapter(settings: Settings, routes: dict[str, httpx.Response]) -> tuple[OneBotAdapter, RecordingSink, list[str]]:
     seen: list[str] = []
 
@@ -40,7 +47,7 @@ def _adapter(settings: Settings, routes: dict[str, httpx.Response]) -> tuple[One
     sink = RecordingSink()
     quick = settings.model_copy(update={"media_download_retries": 1, "media_download_backoff_seconds": 0.0})
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler), follow_redirects=True)
-    return OneBotAdapter(quick, sink, http, resolver=resolver), sink, seen
+    return OneBotAdapter(quick, sink, http), sink, seen
 
 
 def _image_event(url: str | None = None, file: str = "abc.image") -> dict[str, Any]:

@@ -17,7 +17,7 @@ from bot.sink import IngestSink
 from ingest.models import RawMessage, Report
 from tests.bot import onebot_events as ev
 from tests.bot.fakes import RecordingSink
-from tests.security.conftest import SECRET, TOKEN, body_of, onebot_app, public_resolver, signed
+from tests.security.conftest import SECRET, TOKEN, body_of, onebot_app, signed
 from wenming.settings import Settings
 from wiring import runtime
 from wiring.cli.main import app as cli
@@ -90,7 +90,7 @@ def test_run_refuses_to_open_onebot_without_a_token(cli_env: Any, monkeypatch: p
 
 
 def _adapter(sink: IngestSink, settings: Settings) -> OneBotAdapter:
-    return OneBotAdapter(settings, sink, httpx.AsyncClient(), resolver=public_resolver)
+    return OneBotAdapter(settings, sink, httpx.AsyncClient())
 
 
 def _report_after(sink: IngestSink, adapter: OneBotAdapter, *events: dict[str, Any]) -> Report:

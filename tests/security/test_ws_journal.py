@@ -14,7 +14,6 @@ from bot.sink import IngestSink
 from ingest.models import RawMessage
 from tests.bot import onebot_events as ev
 from tests.bot.fakes import RecordingSink
-from tests.security.conftest import public_resolver
 from wenming.settings import Settings
 
 
@@ -26,7 +25,7 @@ class StuckSink(RecordingSink):
 
 
 def _adapter(settings: Settings, sink: Any) -> OneBotAdapter:
-    return OneBotAdapter(settings, sink, httpx.AsyncClient(), resolver=public_resolver)
+    return OneBotAdapter(settings, sink, httpx.AsyncClient())
 
 
 def _frames(count: int) -> list[str]:
