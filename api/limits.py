@@ -24,18 +24,18 @@ class BodyTooLarge(Exception):
     """Raised inside the app's ``receive`` when the counted bytes pass the route's limit."""
 
 
-def route_limits(settings: Settings) -> list[tuple[str, int]]:
-    """(path prefix, limit in bytes), most specific first; everything else gets ``max_body_bytes``."""
+def route_limits(settings: Settings) -> list[tuple[str, int, str]]:
+    """(path prefix, limit in bytes, advice), most specific first; everything else gets ``max_body_bytes``."""
     return [
-        ("/api/v1/auth/login", settings.login_max_body_bytes),
-        ("/login", settings.login_max_body_bytes),
-        ("/onebot/", settings.onebot_max_body_bytes),
-        ("/api/v1/capture/", settings.capture_max_body_bytes),
+        ("/api/v1/auth/login", settings.login_max_body_bytes, ""),
+        ("/login", settings.login_max_body_bytes, ""),
+        ("/onebot/", settings.onebot_max_body_bytes, ""),
+        ("/api/v1/capture/", settings.capture_max_body_bytes, "，请分成更小的批次上传"),
     ]
 
 
-def _too_large_body(limit: int) -> bytes:
-    error = {"code": "too_large", "message": f"请求内容过大（上限 {limit} 字节）", "details": None}
+def _too_large_body(limit: int, advice: str) -> bytes:
+    error = {"code": "too_large", "message": f"请求内容过大（上限 {limit} 字节）{advice}", "details": None}
     return json.dumps({"error": error}, ensure_ascii=False).encode()
 
 
@@ -45,19 +45,19 @@ class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.routes = route_limits(settings)
-        self.default = settings.max_body_bytes
+        self.default = (settings.max_body_bytes, "")
 
-    def limit_for(self, path: str) -> int:
-        return next((limit for prefix, limit in self.routes if path.startswith(prefix)), self.default)
+    def limit_for(self, path: str) -> tuple[int, str]:
+        return next(((limit, advice) for prefix, limit, advice in self.routes if path.startswith(prefix)), self.default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)  # WebSocket frames are capped by the server (ws_max_size)
             return
-        limit = self.limit_for(scope.get("path", ""))
+        limit, advice = self.limit_for(scope.get("path", ""))
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await self._refuse(send, limit)
+            await self._refuse(send, limit, advice)
             return
         state = {"received": 0, "exceeded": False, "answered": False}
 
@@ -75,7 +75,7 @@ class BodyLimitMiddleware:
             if state["exceeded"]:
                 if not state["answered"]:
                     state["answered"] = True
-                    await self._refuse(send, limit)
+                    await self._refuse(send, limit, advice)
                 return
             state["answered"] = state["answered"] or message["type"] == "http.response.start"
             await send(message)
@@ -83,11 +83,11 @@ class BodyLimitMiddleware:
         with contextlib.suppress(BodyTooLarge):
             await self.app(scope, counting_receive, guarded_send)
         if state["exceeded"] and not state["answered"]:
-            await self._refuse(send, limit)
+            await self._refuse(send, limit, advice)
 
     @staticmethod
-    async def _refuse(send: Send, limit: int) -> None:
-        body = _too_large_body(limit)
+    async def _refuse(send: Send, limit: int, advice: str) -> None:
+        body = _too_large_body(limit, advice)
         headers = [
             (b"content-type", b"application/json; charset=utf-8"),
             (b"content-length", str(len(body)).encode()),
