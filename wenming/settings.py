@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     media_allowed_hosts: Annotated[list[str], NoDecode] = []
     media_max_redirects: int = Field(3, ge=0, le=10)
     # Reverse-WebSocket events waiting to be stored; a full queue stops reading the socket (back-pressure).
-    onebot_queue_size: int = Field(200, ge=1, le=100_000)
+    onebot_queue_size: int = Field(1000, ge=1, le=100_000)
     wechat_admin_group: str | None = None  # group name that receives bot alerts once back online
     # Web WeChat logins are retried slowly: a login loop is what gets an account banned.
     wechat_relogin_base_backoff_seconds: float = Field(300.0, ge=1)

@@ -40,12 +40,15 @@ def log_config() -> dict[str, Any]:
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """Proxy headers only from ``WENMING_TRUSTED_PROXIES`` (none by default); WebSocket frames capped."""
+    """Proxy headers only from ``WENMING_TRUSTED_PROXIES`` (none by default); WebSocket frames capped and not queued."""
     trusted = ",".join(settings.trusted_proxies)
     return {
         "proxy_headers": bool(trusted),
         "forwarded_allow_ips": trusted or "",
         "ws_max_size": settings.onebot_max_body_bytes,
+        # One frame waits inside the server at a time: the rest stay with the sender's socket until the OneBot
+        # adapter has journaled the one before (bot/onebot/journal.py), so a crash loses no frame it had read.
+        "ws_max_queue": 1,
         "h11_max_incomplete_event_size": 64 * 1024,
         "log_config": log_config(),
     }
