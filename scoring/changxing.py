@@ -64,6 +64,14 @@ class Period:
         return cls(year, first_month, months, started(starts, as_of, mode))
 
 
+def covered(period: Period, start: date | None) -> Period | None:
+    """The period restricted to the months from ``start`` (coverage); None when no counted month is covered."""
+    if start is None:
+        return period
+    counted = [i for i in period.counted if month_start(period.year, period.month(i)) >= start]
+    return Period(period.year, period.first_month, period.months, counted) if counted else None
+
+
 @dataclass
 class Facts:
     """Everything the items need for all units of a period, fetched with a handful of grouped queries."""
