@@ -22,7 +22,7 @@ from scoring import models as m
 from scoring.articles import normalize_title
 from scoring.errors import AlreadyVoided, RecordNotFound, ScoringError
 from scoring.models import OutletLevel, RecordKind
-from scoring.periods import month_start, quarter_first_month, started, today
+from scoring.periods import month_start, parse_month, quarter_first_month, started, today
 from scoring.rubric import (
     ChangxingRubric,
     RubricError,
@@ -77,6 +77,7 @@ __all__ = [
     "page_records",
     "quarter_table",
     "resolve_unit",
+    "set_coverage_start",
     "set_volunteer_stats",
     "void_record",
 ]
@@ -247,15 +248,22 @@ def _changxing_columns(
     period: changxing.Period,
     units: Sequence[repository.AnyUnit],
     starts: Starts,
+    running: bool = False,
 ) -> dict[int, dict[str, float] | None]:
-    """Per unit the 附件3 columns over its covered months; None for a unit with no covered month."""
+    """Per unit the 附件3 columns over its covered months; None for a unit with no covered month.
+
+    ``running``: points earned so far, divided by every covered month of the period (months not begun add 0).
+    """
     facts = changxing.gather(session, rubric, period)
     periods: dict[date | None, changxing.Period | None] = {}
     columns: dict[int, dict[str, float] | None] = {}
     for u in units:
         start = starts.get(u.id)
         if start not in periods:
-            periods[start] = changxing.covered(period, start)
+            own_period = changxing.covered(period, start)
+            if running and own_period is not None:
+                own_period = changxing.running(own_period, start)
+            periods[start] = own_period
         own = periods[start]
         columns[u.id] = None if own is None else changxing.table_columns(rubric, u.id, own, facts)
     return columns
@@ -330,10 +338,9 @@ def quarter_table(
     )
 
 
-def _counted_quarters(rubric: XixiangRubric, year: int, as_of: date, mode: str | None = None) -> list[int]:
+def _counted_quarters(rubric: XixiangRubric, year: int, as_of: date) -> list[int]:
     starts = [month_start(year, quarter_first_month(q)) for q in range(1, 5)]
-    if mode is None:
-        mode = "all" if rubric.annual.average_over == "all_quarters" else rubric.counting.in_progress
+    mode = "all" if rubric.annual.average_over == "all_quarters" else rubric.counting.in_progress
     return [i + 1 for i in started(starts, as_of, mode)]
 
 
@@ -390,11 +397,14 @@ def _xixiang_year_columns(
     as_of: date,
     units: Sequence[repository.AnyUnit],
     starts: Starts,
-    mode: str | None = None,
+    running: bool = False,
 ) -> dict[int, dict[str, float] | None]:
-    """Per unit: the six items averaged over its counted, covered quarters, then bonus and deduction."""
+    """Per unit: the six items averaged over its counted, covered quarters, then bonus and deduction.
+
+    ``running``: the started quarters' points divided by every covered quarter of the year.
+    """
     data = _year_data(session, year)
-    quarters = _counted_quarters(rubric, year, as_of, mode)
+    quarters = _counted_quarters(rubric, year, as_of)
     facts = {q: _xixiang_quarter_facts(session, rubric, year, q, as_of, units, data) for q in quarters}
     entries = _adjustment_entries(session, year)
     result: dict[int, dict[str, float] | None] = {}
@@ -404,7 +414,10 @@ def _xixiang_year_columns(
             result[unit.id] = None
             continue
         per_quarter = [xixiang.quarter_points(rubric, unit.id, facts[q]) for q in own]
-        columns = {c.key: round(sum(p[c.key] for p in per_quarter) / len(per_quarter), 2) for c in xixiang.COLUMNS}
+        divisor = len(per_quarter)
+        if running:
+            divisor = sum(_quarter_covered(year, q, starts[unit.id]) for q in range(1, 5))
+        columns = {c.key: round(sum(p[c.key] for p in per_quarter) / divisor, 2) for c in xixiang.COLUMNS}
         result[unit.id] = columns | xixiang.adjustment_totals(rubric, entries.get(unit.id, []))
     return result
 
@@ -419,15 +432,15 @@ def _year_totals(
     as_of: date,
     units: Sequence[repository.AnyUnit],
     starts: Starts,
-    mode: str | None = None,
+    running: bool = False,
 ) -> Totals:
-    """Per covered unit: the year's score and its columns (``mode`` overrides the rubric's in-progress rule)."""
+    """Per covered unit: the year's score and its columns (``running``: earned so far on the full-year scale)."""
     columns: dict[int, dict[str, float] | None]
     if isinstance(rubric, ChangxingRubric):
-        period = changxing.Period.of(year, 1, 12, as_of, mode or rubric.counting.in_progress)
-        columns = _changxing_columns(session, rubric, period, units, starts)
+        period = changxing.Period.of(year, 1, 12, as_of, rubric.counting.in_progress)
+        columns = _changxing_columns(session, rubric, period, units, starts, running)
     else:
-        columns = _xixiang_year_columns(session, rubric, year, as_of, units, starts, mode)
+        columns = _xixiang_year_columns(session, rubric, year, as_of, units, starts, running)
     return {uid: (round(sum(cols.values()), 2), cols) for uid, cols in columns.items() if cols is not None}
 
 
@@ -490,7 +503,7 @@ def annual_scores(
     provisional = not history.year_closed(session, rubric.name, year)
     running = totals
     if day < date(year, 12, 1):
-        running = _year_totals(session, rubric, year, day, units, starts, mode="all")
+        running = _year_totals(session, rubric, year, day, units, starts, running=True)
     past = _previous_totals(session, rubric, year)
     stats = xixiang.by_unit(repository.volunteer_stats(session, year)) if isinstance(rubric, ChangxingRubric) else {}
     covered = [u for u in units if u.id in totals]
@@ -604,6 +617,30 @@ def resolve_unit(session: Session, ref: str) -> Unit:
         raise ScoringError(f"找不到单位 {text!r}")
     names = "、".join(u.name for u in candidates[:5])
     raise ScoringError(f"单位 {text!r} 不唯一：{names}……请写全称或编号")
+
+
+def set_coverage_start(session: Session, unit_id: int, month: str | None, actor: str) -> Unit:
+    """The month a unit's counting starts (joined mid-year); ``None`` follows the office's start. Audited."""
+    unit = _unit(session, unit_id)
+    value = None
+    if month:
+        try:
+            year, number = parse_month(month)
+        except ValueError as exc:
+            raise ScoringError(str(exc)) from None
+        value = f"{year}-{number:02d}"
+    before = {"scoring_start": unit.scoring_start}
+    unit.scoring_start = value
+    session.flush()
+    audit.record(
+        session,
+        _check_actor(actor),
+        AuditKind.UNIT_COVERAGE,
+        subject=("unit", unit.id),
+        before=before,
+        after={"scoring_start": value, "unit": unit.name},
+    )
+    return unit
 
 
 def explain_unit(
