@@ -152,6 +152,7 @@ def _out(appeal: Appeal, unit_name: str | None) -> AppealOut:
         target=appeal.target,
         target_zh=AppealTarget.zh_of(appeal.target),
         subject=_subject(appeal),
+        report_id=appeal.report_id,
         wanted_label=appeal.wanted_label,
         happened_on=appeal.happened_on,
         reason=appeal.reason,
@@ -223,7 +224,7 @@ def resolve(session: Session, appeal_id: int, actor: str, data: AppealResolveIn)
     if appeal is None:
         raise AppealNotFound(f"没有编号为 {appeal_id} 的申诉")
     if appeal.status != AppealStatus.OPEN.value:
-        raise AppealRefused(f"申诉 #{appeal_id} 已{AppealStatus.zh_of(appeal.status)}")
+        raise AppealRefused(f"申诉 #{appeal_id} {AppealStatus.zh_of(appeal.status)}")
     done = _apply(session, appeal, actor, data) if data.accept else None
     appeal.status = (AppealStatus.ACCEPTED if data.accept else AppealStatus.REJECTED).value
     appeal.resolved_by, appeal.resolved_at = actor, utcnow()

@@ -29,7 +29,7 @@ from scoring.models import (
     ScoringPeriod,
 )
 from scoring.periods import month_start, quarter_first_month, today
-from scoring.schemas import AnnualScore, MonthlyRanking, PeriodOut, PeriodResult, PeriodRow, QuarterTable
+from scoring.schemas import AnnualScore, PeriodOut, PeriodResult, PeriodRow
 from wenming import audit
 from wenming.audit import AuditEntry, AuditKind
 from wenming.db import utcnow
@@ -254,7 +254,7 @@ def close(
     row = _row(session, rubric.name, key)
     if row is not None and row.state != PeriodState.OPEN.value:
         raise PeriodConflict(
-            f"{label(row.kind, row.year, row.number)}已{PeriodState.zh_of(row.state)}，如需更改请先重开"
+            f"{label(row.kind, row.year, row.number)}{PeriodState.zh_of(row.state)}，如需更改请先重开"
         )
     pending = _open_appeals(session, key)
     override = (override or "").strip() or None
@@ -355,18 +355,11 @@ def period_history(session: Session, rubric: str, period: str) -> list[AuditEntr
 def published_board(session: Session, rubric: str, period: str) -> tuple[Any, PeriodOut] | None:
     """The published board (MonthlyRanking, QuarterTable or list of AnnualScore) and its period, if published."""
     key = parse_period(period)
+    snapshot = history.published_snapshot(session, rubric, key)
     row = _row(session, rubric, key)
-    if row is None or row.published_snapshot_id is None:
+    if snapshot is None or row is None:
         return None
-    snap = session.get(PeriodSnapshot, row.published_snapshot_id)
-    if snap is None:
-        return None
-    board = snap.data["board"]
-    if key[0] is PeriodKind.MONTH:
-        return MonthlyRanking.model_validate(board), _out(row)
-    if key[0] is PeriodKind.QUARTER:
-        return QuarterTable.model_validate(board), _out(row)
-    return [AnnualScore.model_validate(r) for r in board], _out(row)
+    return history.board_of(key[0], snapshot), _out(row)
 
 
 def _changes_since(session: Session, key: Key, unit_ids: set[int], since: datetime | None) -> dict[int, list[str]]:

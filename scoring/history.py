@@ -7,11 +7,13 @@ closed and published, or an official annual score staff entered for a year befor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scoring.models import AnnualScoreRecord, PeriodKind, PeriodSnapshot, PeriodState, ScoringPeriod
+from scoring.schemas import AnnualScore, MonthlyRanking, QuarterTable
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,27 @@ def year_scores(session: Session, rubric: str, year: int) -> dict[int, PastScore
     for record in session.scalars(entered.order_by(AnnualScoreRecord.id)):  # the newest entry wins
         found[record.unit_id] = PastScore(record.score, "entered")
     return found
+
+
+def published_snapshot(session: Session, rubric: str, key: tuple[PeriodKind, int, int]) -> PeriodSnapshot | None:
+    row = period_row(session, rubric, *key)
+    if row is None or row.published_snapshot_id is None:
+        return None
+    return session.get(PeriodSnapshot, row.published_snapshot_id)
+
+
+def board_of(kind: PeriodKind, snapshot: PeriodSnapshot) -> Any:
+    """The published board as the live functions return it: MonthlyRanking, QuarterTable or list of AnnualScore."""
+    board = snapshot.data["board"]
+    if kind is PeriodKind.MONTH:
+        return MonthlyRanking.model_validate(board)
+    if kind is PeriodKind.QUARTER:
+        return QuarterTable.model_validate(board)
+    return [AnnualScore.model_validate(r) for r in board]
+
+
+def published_board(session: Session, rubric: str, kind: str, year: int, number: int) -> Any:
+    """What was published for a period (posts and exports show it), or None when nothing was."""
+    period_kind = PeriodKind(kind)
+    snapshot = published_snapshot(session, rubric, (period_kind, year, number))
+    return board_of(period_kind, snapshot) if snapshot else None

@@ -285,6 +285,7 @@ class AppealOut(_Out):
     target: str
     target_zh: str
     subject: str  # one Chinese line: which report, record or day
+    report_id: int | None = None
     wanted_label: str | None
     happened_on: date
     reason: str

@@ -75,6 +75,7 @@ __all__ = [
     "load_rubric",
     "monthly_ranking",
     "page_records",
+    "published_board",
     "quarter_table",
     "resolve_unit",
     "set_coverage_start",
@@ -617,6 +618,11 @@ def resolve_unit(session: Session, ref: str) -> Unit:
         raise ScoringError(f"找不到单位 {text!r}")
     names = "、".join(u.name for u in candidates[:5])
     raise ScoringError(f"单位 {text!r} 不唯一：{names}……请写全称或编号")
+
+
+def published_board(session: Session, rubric: str, kind: str, year: int, number: int) -> Any:
+    """The published MonthlyRanking / QuarterTable / annual rows of a period, or None (posts and exports use it)."""
+    return history.published_board(session, rubric, kind, year, number)
 
 
 def set_coverage_start(session: Session, unit_id: int, month: str | None, actor: str) -> Unit:

@@ -76,7 +76,7 @@ def test_published_october_keeps_its_ranking_until_republished(world: World, set
     with pytest.raises(service.ScoringError, match="尚未结束"):
         closing.close(world.session, settings, changxing, "2026-10", "郑书洋", as_of=date(2026, 10, 20))
     closing.close(world.session, settings, changxing, "2026-10", "郑书洋", as_of=after)
-    with pytest.raises(service.ScoringError, match="已已关账|已关账"):
+    with pytest.raises(service.ScoringError, match="2026年10月已关账，如需更改请先重开"):
         closing.close(world.session, settings, changxing, "2026-10", "郑书洋", as_of=after)
     closing.publish(world.session, changxing, "2026-10", "郑书洋")
     published_b = next(r for r in closing.result(world.session, settings, changxing, "2026-10", after).rows)
