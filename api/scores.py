@@ -35,7 +35,7 @@ def dashboard(db: Session, settings: Settings, today: date) -> dict[str, Any]:
         for r in ranking.rows[:CHART_ROWS]
         if r.liveliness > 0
     ]
-    annual = scoring_service.annual_scores(db, settings, rubric, today.year)
+    annual = scoring_service.annual_scores(db, settings, rubric, today.year, today)
     risky = sorted((a for a in annual if a.warning), key=lambda a: (a.score, a.unit_name))
     at_risk = [
         {

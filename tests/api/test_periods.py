@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from api import scores
 from tests.api.conftest import Data, Staff, error_of
 from tests.api.test_console import console_login, csrf_of
 from wenming.audit import AuditEntry
@@ -159,3 +160,15 @@ async def test_console_period_and_appeal_pages(
     assert appeals_page.status_code == 200 and "没有待处理的申诉" in appeals_page.text
     dashboard = await client.get("/")
     assert "预计" in dashboard.text or "暂无低于预警线的单位" in dashboard.text
+
+
+def test_demo_shaped_dashboard_on_2_december_shows_no_warning_without_caveat(data: Data, settings: Settings) -> None:
+    """Data only from August, the year not closed: every at-risk row is a labelled projection."""
+    units = [data.unit(f"演示单位{i}") for i in range(4)]
+    for month in (8, 9, 10):
+        for unit in units[:2]:
+            data.report("开展文明实践活动", unit=unit, day=date(2026, month, 5))
+    office = settings.model_copy(update={"scoring_start": "2026-08"})
+    board = scores.dashboard(data.session, office, date(2026, 12, 2))
+    assert board["at_risk"] and all(row["note"].startswith("预计") for row in board["at_risk"])
+    assert "尚未关账" in board["at_risk_caveat"] and "2026年8—12月" in board["at_risk_caveat"]
