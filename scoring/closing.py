@@ -14,11 +14,11 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ingest.models import Report
-from scoring import appeals, history
+from scoring import appeals, history, records
 from scoring import service as scoring_service
 from scoring.errors import ScoringError
 from scoring.models import (
@@ -253,9 +253,7 @@ def close(
         raise ScoringError(f"{label(key[0].value, key[1], key[2])}尚未结束（截至 {end:%Y-%m-%d}），不能关账")
     row = _row(session, rubric.name, key)
     if row is not None and row.state != PeriodState.OPEN.value:
-        raise PeriodConflict(
-            f"{label(row.kind, row.year, row.number)}{PeriodState.zh_of(row.state)}，如需更改请先重开"
-        )
+        raise PeriodConflict(f"{label(row.kind, row.year, row.number)}{PeriodState.zh_of(row.state)}，如需更改请先重开")
     pending = _open_appeals(session, key)
     override = (override or "").strip() or None
     if pending and override is None:
@@ -385,10 +383,33 @@ def _changes_since(session: Session, key: Key, unit_ids: set[int], since: dateti
                 f"：{entry.reason}" if entry.reason else ""
             )
             found.setdefault(reports[report_id], []).append(text)
+    for unit_id, text in _record_changes(session, key, unit_ids, since):
+        found.setdefault(unit_id, []).append(text)
     for appeal in appeals.resolved_since(session, unit_ids, start, end, since):
         if appeal.status == AppealStatus.ACCEPTED.value:
             found.setdefault(appeal.unit_id, []).append(f"申诉 #{appeal.id} 已采纳：{appeal.resolution}")
     return found
+
+
+def _record_changes(session: Session, key: Key, unit_ids: set[int], since: datetime) -> list[tuple[int, str]]:
+    """Staff records about the period entered or voided after publication, as (unit, one line)."""
+    start, end = bounds(key[0].value, key[1], key[2])
+    changes = []
+    for rtype in records.TYPES.values():
+        model = rtype.model
+        query = select(model).where(model.unit_id.in_(unit_ids), or_(model.created_at > since, model.voided_at > since))
+        if rtype.date_field:
+            column = getattr(model, rtype.date_field)
+            query = query.where(column >= start, column < end)
+        elif rtype.year_field:
+            query = query.where(getattr(model, rtype.year_field) == key[1])
+        for record in session.scalars(query.order_by(model.id)):
+            if record.voided_at is not None and record.voided_at > since:
+                text = f"{rtype.zh}已作废（{record.voided_by}）：{rtype.describe(record)}；{record.void_reason}"
+            else:
+                text = f"新录入{rtype.zh}（{record.created_by}）：{rtype.describe(record)}"
+            changes.append((record.unit_id, text))
+    return changes
 
 
 def result(session: Session, settings: Settings, rubric: Any, period: str, as_of: date | None = None) -> PeriodResult:

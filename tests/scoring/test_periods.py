@@ -212,3 +212,20 @@ def test_unit_links_are_signed_per_unit_expire_and_revoke(world: World, settings
     assert unit_links.revoke(world.session, unit.id, "郑书洋", "联络员更换") == 1
     with pytest.raises(unit_links.LinkExpired, match="停用"):
         unit_links.verify(world.session, signed, unit.id, token)
+
+
+def test_record_entered_after_publication_is_an_adjustment_with_its_reason(
+    world: World, settings: Settings, changxing
+) -> None:
+    unit = world.unit("县住建局")
+    after = date(2027, 1, 5)
+    closing.close(world.session, settings, changxing, "2026Q4", "郑书洋", as_of=after)
+    closing.publish(world.session, changxing, "2026Q4", "郑书洋")
+    service.add_criticism(
+        world.session,
+        CriticismIn(unit_id=unit.id, occurred_on=date(2026, 11, 10), reason="创建任务落实不到位"),
+        "郑书洋",
+    )
+    row = closing.result(world.session, settings, changxing, "2026Q4", after).rows[0]
+    assert row.delta == -5.0 and row.adjustment == f"现为 {row.current:g}（-5）"
+    assert any("新录入通报批评" in why and "创建任务落实不到位" in why for why in row.reasons)
