@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from api import scores
+from api.audit_scoring import SENTENCES
 from tests.api.conftest import Data, Staff, error_of
 from tests.api.test_console import console_login, csrf_of
 from wenming.audit import AuditEntry
@@ -172,3 +173,47 @@ def test_demo_shaped_dashboard_on_2_december_shows_no_warning_without_caveat(dat
     board = scores.dashboard(data.session, office, date(2026, 12, 2))
     assert board["at_risk"] and all(row["note"].startswith("预计") for row in board["at_risk"])
     assert "尚未关账" in board["at_risk_caveat"] and "2026年8—12月" in board["at_risk_caveat"]
+
+
+class _Names:
+    """What the audit page's lookup offers the sentences: unit names by id."""
+
+    def __init__(self, names: dict[int, str]) -> None:
+        self.names = names
+
+    def unit(self, unit_id: object) -> str:
+        return self.names.get(int(str(unit_id)), f"单位 {unit_id}")
+
+
+async def test_audit_sentences_for_periods_appeals_links_and_coverage(
+    client: httpx.AsyncClient, staff: Staff, data: Data, settings: Settings
+) -> None:
+    unit = data.unit("县信访局")
+    report = data.report("信访局开展志愿服务", unit=unit, label="other", day=_today(settings))
+    writer = staff.headers("reviewer")
+    await client.put(f"/api/v1/units/{unit.id}/scoring-start", json={"month": "2026-09"}, headers=writer)
+    await client.post("/api/v1/periods/2026-10/close", json={}, headers=writer)
+    await client.post("/api/v1/periods/2026-10/publish", json={}, headers=writer)
+    await client.post("/api/v1/periods/2026-10/reopen", json={"reason": "补录"}, headers=writer)
+    await _link(client, staff, unit.id)
+    filed = await client.post(
+        "/api/v1/appeals",
+        json={"unit_id": unit.id, "target": "report", "report_id": report.id, "reason": "电话反映分类有误"},
+        headers=writer,
+    )
+    await client.post(
+        f"/api/v1/appeals/{filed.json()['id']}/resolve", json={"accept": False, "note": "分类无误"}, headers=writer
+    )
+    entries = data.session.scalars(
+        select(AuditEntry).where(AuditEntry.kind.in_(list(SENTENCES))).order_by(AuditEntry.id)
+    )
+    lines = [SENTENCES[e.kind](e, "郑书洋", _Names({unit.id: unit.name})) for e in entries]
+    assert lines[0] == "郑书洋 将 县信访局 的计分起始月份设为 2026-09"
+    assert lines[1:4] == [
+        "郑书洋 关账了考核期 2026年10月",
+        "郑书洋 公布了考核期 2026年10月",
+        "郑书洋 重开了考核期 2026年10月（原因：补录）",
+    ]
+    assert lines[4].startswith("郑书洋 生成了 县信访局 的查看链接")
+    assert lines[5].startswith("郑书洋 为 县信访局 提交了申诉")
+    assert lines[6] == f"郑书洋 已驳回申诉 #{filed.json()['id']}：分类无误"
