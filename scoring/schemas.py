@@ -36,6 +36,7 @@ class MonthlyRanking(_Out):
     formula: str  # the liveliness formula, in Chinese
     tie_rule: str
     rows: list[MonthlyRankingRow]
+    no_data: list[str] = []  # units whose counting starts after this month: not ranked, never reminded
 
 
 class TableColumn(_Out):

@@ -155,7 +155,10 @@ def monthly_ranking(session: Session, settings: Settings, rubric: Rubric, year: 
     start, end = month_start(year, month), month_start(year, month + 1)
     stats = repository.liveliness(session, rubric.counting, rule, _practice_labels(rubric), start, end)
     scored = []
-    for unit in repository.units(session):
+    units = repository.units(session)
+    covered = [u for u in units if (first := coverage_start(settings, u)) is None or first <= start]
+    covered_set = set(covered)  # rows hash by value
+    for unit in covered:
         row = stats.get(unit.id) or repository.LivelinessRow(unit.id, 0, 0, 0, 0, 0)
         score = round(
             rule.report_weight * row.counted_reports
@@ -190,6 +193,7 @@ def monthly_ranking(session: Session, settings: Settings, rubric: Rubric, year: 
         formula=liveliness_formula(rubric),
         tie_rule=TIE_RULE,
         rows=rows,
+        no_data=[u.name for u in units if u not in covered_set],
     )
 
 

@@ -47,6 +47,8 @@ def test_months_before_coverage_are_no_data_and_open_years_are_provisional(
     assert first.provisional is True and first.warning is True  # below 70, but only 预计
     assert scores[late.id].coverage == "2026年5—12月"  # March and April reports do not count for it
     assert scores[late.id].running_total == round(30 * 2 / 8 + 20, 2)
+    april = service.monthly_ranking(world.session, office, changxing, 2026, 4)
+    assert {r.unit_name for r in april.rows} == {"县教育局"} and april.no_data == ["县档案馆", "县科协"]
     explanation = service.explain_unit(world.session, office, changxing, future.id, 2026, as_of=date(2026, 6, 30))
     assert explanation.total is None and explanation.notes == ["2026年无数据：计分自 2027年1月 起"]
 

@@ -116,6 +116,8 @@ def month(
     console.print(table)
     console.print(ranking.formula)
     console.print(f"并列规则：{ranking.tie_rule}")
+    if ranking.no_data:
+        console.print(f"无数据（计分起始月份之后才计入，不排名）：{'、'.join(ranking.no_data)}")
 
 
 def _parse(parser: Callable[[str], tuple[int, int]], text: str) -> tuple[int, int]:
