@@ -263,8 +263,10 @@ def close(
         session.add(row)
         session.flush()
     before = row.state
+    row.state, row.closed_by, row.closed_at = PeriodState.CLOSED.value, actor, utcnow()
+    session.flush()  # closed before the snapshot is computed: a closed year's figures are final, not 预计
     snap = _snapshot(session, settings, rubric, row, key, day, actor, override)
-    row.state, row.closed_by, row.closed_at, row.snapshot_id = PeriodState.CLOSED.value, actor, utcnow(), snap.id
+    row.snapshot_id = snap.id
     extra = {"snapshot_id": snap.id, "open_appeals": pending}
     _transition(session, row, actor, before, reason=override, **extra)
     return _out(row)

@@ -67,6 +67,9 @@ def test_stray_report_is_no_history_but_an_entered_annual_score_is(world: World,
     assert score.previous_score == 62.0 and score.previous_source == "entered"
     assert score.provisional is False and score.rectification is True  # 20 now, 62 entered for 2025
     assert score.two_year_average == 41.0
+    closing.publish(world.session, changxing, "2026", "郑书洋")
+    published = service.published_board(world.session, changxing.name, "year", 2026, 0)
+    assert [(s.unit_name, s.provisional, s.rectification) for s in published] == [("县水利局", False, True)]
 
 
 def test_published_october_keeps_its_ranking_until_republished(world: World, settings: Settings, changxing) -> None:
