@@ -234,3 +234,19 @@ def test_record_entered_after_publication_is_an_adjustment_with_its_reason(
     row = closing.result(world.session, settings, changxing, "2026Q4", after).rows[0]
     assert row.delta == -5.0 and row.adjustment == f"现为 {row.current:g}（-5）"
     assert any("新录入通报批评" in why and "创建任务落实不到位" in why for why in row.reasons)
+
+
+def test_as_of_reads_nothing_dated_later(world: World, settings: Settings, changxing, xixiang) -> None:
+    unit = world.unit("县侨联")
+    world.report(unit, date(2026, 8, 4))
+    world.report(unit, date(2026, 8, 20))  # after the as-of day
+    service.add_criticism(
+        world.session, CriticismIn(unit_id=unit.id, occurred_on=date(2026, 8, 25), reason="迟报"), "郑书洋"
+    )
+    early = service.quarter_table(world.session, settings, changxing, 2026, 3, as_of=date(2026, 8, 10)).rows[0]
+    late = service.quarter_table(world.session, settings, changxing, 2026, 3, as_of=date(2026, 8, 31)).rows[0]
+    assert early.items["practice"] == 7.5 and early.items["cooperation"] == 20.0  # 30 × 0.5 / 2 months, no criticism
+    assert late.items["practice"] == 15.0 and late.items["cooperation"] == 15.0
+    before = service.quarter_table(world.session, settings, xixiang, 2026, 3, as_of=date(2026, 8, 19)).rows[0].items
+    on = service.quarter_table(world.session, settings, xixiang, 2026, 3, as_of=date(2026, 8, 20)).rows[0].items
+    assert {k for k in before if before[k] != on[k]} == {"activity"}  # only the second service moved it
