@@ -29,6 +29,7 @@ def route_limits(settings: Settings) -> list[tuple[str, int, str]]:
     return [
         ("/api/v1/auth/login", settings.login_max_body_bytes, ""),
         ("/login", settings.login_max_body_bytes, ""),
+        ("/u/", settings.login_max_body_bytes, ""),  # the public unit pages: an appeal form, no login
         ("/onebot/", settings.onebot_max_body_bytes, ""),
         ("/api/v1/capture/", settings.capture_max_body_bytes, "，请分成更小的批次上传"),
     ]

@@ -65,6 +65,13 @@ def test_the_login_form_takes_a_small_body_only(settings: Settings) -> None:
     assert console.status_code == 413
 
 
+def test_the_public_unit_pages_take_a_small_body_only(settings: Settings) -> None:
+    body = Stream(10 << 20)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = asyncio.run(_post(create_app(settings), "/u/1/any-token/appeal", body, form))
+    assert response.status_code == 413 and body.sent <= settings.login_max_body_bytes + 2 * CHUNK
+
+
 def test_every_other_route_has_a_limit_too(settings: Settings) -> None:
     body = Stream(50 << 20)
     response = asyncio.run(_post(create_app(settings), "/api/v1/units", body, {"Content-Type": "application/json"}))
