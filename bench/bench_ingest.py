@@ -1,6 +1,6 @@
 """Replay throughput: the demo file and a generated 100k-message file, against a bare INSERT baseline.
 
-    WENMING_DATABASE_URL=... .venv/bin/python bench/ingest.py [--messages 100000]
+    WENMING_DATABASE_URL=... .venv/bin/python bench/bench_ingest.py [--messages 100000]
 
 Runs on the backend ``WENMING_DATABASE_URL`` names (default SQLite) but never touches its data: PostgreSQL gets a
 throw-away schema in that database, SQLite a throw-away file in a temporary directory. Each measurement starts from an
@@ -25,8 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# Run as a script, this file's folder comes first on sys.path and its name would shadow the ingest package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -178,4 +176,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from benchlib import load_line
+
+    print(load_line("start"), flush=True)
     main()
+    print(load_line("end"))

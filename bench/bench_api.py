@@ -1,10 +1,10 @@
-"""bench/api: p50/p99 latency of the report-list and leaderboard endpoints at 100 concurrent clients.
+"""bench/bench_api.py: p50/p99 latency of the report-list and leaderboard endpoints at 100 concurrent clients.
 
 A 2,000-unit database is built (SQLite in a temporary directory unless ``--database-url`` names an empty
 PostgreSQL database), the app runs in a separate uvicorn process, and ``/healthz`` is measured in the same
 run as the baseline every other figure is compared with.
 
-    .venv/bin/python bench/api.py [--units 2000] [--reports-per-unit 25] [--clients 100] [--requests 2000]
+    .venv/bin/python bench/bench_api.py [--units 2000] [--reports-per-unit 25] [--clients 100] [--requests 2000]
 """
 
 from __future__ import annotations
@@ -254,4 +254,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from benchlib import load_line
+
+    print(load_line("start"), flush=True)
     main()
+    print(load_line("end"))

@@ -1,6 +1,6 @@
 """Capture overhead of the bot edge: OneBot events and a history import against direct ingest, same run.
 
-.venv/bin/python bench/bot_capture.py [N]     # SQLite in a temp dir; WENMING_DATABASE_URL for PostgreSQL
+.venv/bin/python bench/bench_bot_capture.py [N]     # SQLite in a temp dir; WENMING_DATABASE_URL for PostgreSQL
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# Run as a script, this folder comes first on sys.path, where bench/scoring.py would shadow the scoring package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import httpx  # noqa: E402
 
@@ -123,4 +121,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from benchlib import load_line
+
+    print(load_line("start"), flush=True)
     main()
+    print(load_line("end"))
