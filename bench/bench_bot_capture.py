@@ -14,19 +14,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 
-import httpx  # noqa: E402
-
-from bot.history.importer import import_history  # noqa: E402
-from bot.history.wechat_exports import WECHATMSG_COLUMNS  # noqa: E402
-from bot.onebot.adapter import OneBotAdapter  # noqa: E402
-from bot.sink import IngestSink  # noqa: E402
-from ingest import service as ingest_service  # noqa: E402
-from ingest.models import MessageKind, Platform  # noqa: E402
-from ingest.schemas import IncomingMessage  # noqa: E402
-from wenming import schema  # noqa: E402
-from wenming.db import create_db_engine, make_session_factory, transaction  # noqa: E402
-from wenming.settings import Settings  # noqa: E402
+from bot.history.importer import import_history
+from bot.history.wechat_exports import WECHATMSG_COLUMNS
+from bot.onebot.adapter import OneBotAdapter
+from bot.sink import IngestSink
+from ingest import service as ingest_service
+from ingest.models import MessageKind, Platform
+from ingest.schemas import IncomingMessage
+from wenming import schema
+from wenming.db import create_db_engine, make_session_factory, transaction
+from wenming.settings import Settings
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 

@@ -1,4 +1,3 @@
-# ruff: noqa: E402
 """Scoring benchmark: 2,000 units × one year (≈ 500k reports) timed against a bare GROUP BY in the same run.
 
     .venv/bin/python bench/bench_scoring.py                       # SQLite file under ./var/bench
@@ -16,11 +15,10 @@ import argparse
 import random
 import statistics
 import sys
-from pathlib import Path
-
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
