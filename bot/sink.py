@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.spool import Spool, decode_message, encode_message
@@ -53,14 +53,23 @@ class IngestSink:
 
         if self.spool.pending() and self._drain_until_outage()[1]:
             return self._spool_message(message, "暂存区仍无法写入数据库")
-        try:
-            with transaction(self.factory) as session:
-                outcome = ingest_service.receive(session, self.settings, message)
-        except Exception as exc:
-            if not _unreachable(exc):
-                raise
-            return self._spool_message(message, str(exc))
-        return Delivery(outcome=outcome)
+        for attempt in range(2):
+            try:
+                with transaction(self.factory) as session:
+                    outcome = ingest_service.receive(session, self.settings, message)
+            except IntegrityError:
+                # A concurrent writer created the same row first; a fresh transaction finds it. Never the sender's
+                # problem: a second clash keeps the message in the spool instead of answering with an error.
+                if attempt == 1:
+                    log.exception("并发写入冲突，消息已暂存")
+                    return self._spool_message(message, "并发写入冲突")
+                continue
+            except Exception as exc:
+                if not _unreachable(exc):
+                    raise
+                return self._spool_message(message, str(exc))
+            return Delivery(outcome=outcome)
+        raise AssertionError("unreachable")
 
     def _spool_message(self, message: IncomingMessage, why: str) -> Delivery:
         log.warning("数据库不可用，消息已暂存到 %s：%s", self.spool.path, why)

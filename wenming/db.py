@@ -137,3 +137,19 @@ def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     finally:
         session.rollback()
         session.close()
+
+
+def insert_ignoring_conflicts(session: Session, model: type[Base], rows: list[dict[str, Any]], key: list[str]) -> Any:
+    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING id`` on either backend.
+
+    Concurrent writers of the same natural key (two posters announcing one new member) then both succeed: the loser
+    inserts nothing and reads the winner's row, instead of failing the whole message with an IntegrityError.
+    Returns the result of ``RETURNING id`` (only the rows actually inserted).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = model.__table__
+    stmt = insert(table).on_conflict_do_nothing(index_elements=key).returning(table.c.id)
+    return session.execute(stmt, rows) if len(rows) > 1 else session.execute(stmt.values(rows[0]))
