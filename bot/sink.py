@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,9 @@ from wenming.db import transaction
 from wenming.settings import Settings
 
 log = logging.getLogger(__name__)
+
+ASSEMBLY_BATCH = 100  # messages assembled (and classified) per transaction: well under a second of write lock
+ASSEMBLY_PAUSE_SECONDS = 0.02
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -136,13 +140,24 @@ class IngestSink:
                 raise ValueError(f"暂存区中无法识别的记录：{str(entry)[:200]}")
 
     def assemble_sync(self) -> Any:
-        """Turn received messages into reports (and classify them when the classifier is present)."""
-        from ingest import service as ingest_service
+        """Turn received messages into reports (and classify them when the classifier is present).
 
-        with transaction(self.factory) as session:
-            return ingest_service.assemble_pending(
-                session, self.settings, on_report=pipeline.report_hook(self.settings)
-            )
+        In bounded batches, one short transaction each: after a burst of 20,000 events one transaction over all of
+        them held SQLite's write lock for minutes and every delivery meanwhile failed with "database is locked".
+        """
+        from ingest import service as ingest_service
+        from ingest.assembly import AssemblyStats
+
+        total = AssemblyStats()
+        while True:
+            with transaction(self.factory) as session:
+                stats = ingest_service.assemble_pending(
+                    session, self.settings, on_report=pipeline.report_hook(self.settings), limit=ASSEMBLY_BATCH
+                )
+            total.add(stats)
+            if stats.processed < ASSEMBLY_BATCH:
+                return total
+            time.sleep(ASSEMBLY_PAUSE_SECONDS)  # let waiting deliveries take the write lock between batches
 
     # -- asyncio faces for the adapters --
 

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from ingest import repository
 from ingest.models import (
-    Media,
     Member,
     MessageKind,
     MessageReason,
@@ -61,11 +60,15 @@ class AssemblyStats:
 class _PhashIndex:
     ids: np.ndarray
     hashes: np.ndarray
+    by_id: dict[int, int] = field(default_factory=dict)
 
-    def near(self, phash: str, max_distance: int) -> list[int]:
+    def __post_init__(self) -> None:
+        self.by_id = dict(zip(self.ids.tolist(), self.hashes.tolist(), strict=True))
+
+    def near(self, phash: int, max_distance: int) -> list[int]:
         if self.ids.size == 0:
             return []
-        distance = np.bitwise_count(self.hashes ^ np.uint64(int(phash, 16)))
+        distance = np.bitwise_count(self.hashes ^ np.uint64(phash))
         return self.ids[distance <= max_distance].tolist()
 
 
@@ -305,12 +308,12 @@ class Assembler:
 
     def _near_media(self, media_id: int) -> list[int]:
         """This image and every stored image whose perceptual hash is within the re-post distance."""
-        media = self.session.get(Media, media_id)
-        if media is None or media.phash is None:
-            return [media_id]
-        if self._phashes is None:
+        if self._phashes is None:  # every stored media is in it: assembly runs after the batch's media are stored
             self._phashes = _PhashIndex(*repository.phash_table(self.session))
-        near = set(self._phashes.near(media.phash, self.settings.repost_hamming_distance))
+        phash = self._phashes.by_id.get(media_id)
+        if phash is None:
+            return [media_id]
+        near = set(self._phashes.near(phash, self.settings.repost_hamming_distance))
         near.add(media_id)
         return sorted(near)
 

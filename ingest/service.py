@@ -62,12 +62,18 @@ def receive(session: Session, settings: Settings, message: IncomingMessage | Map
 
 
 def _store(session: Session, settings: Settings, message: IncomingMessage) -> IngestOutcome:
+    """One message in: the raw row is inserted unless already stored (a duplicate reads the stored one).
+
+    Autoflush is off: the members' last-seen updates of a whole batch are written together at its end, instead of
+    one UPDATE before every query of every message.
+    """
+    with session.no_autoflush:
+        return _store_unflushed(session, settings, message)
+
+
+def _store_unflushed(session: Session, settings: Settings, message: IncomingMessage) -> IngestOutcome:
     group = repository.get_or_create_group(session, message.platform.value, message.group_id, message.group_name)
     message_key = message.message_id or _content_key(message)
-    existing = repository.find_raw(session, message.platform.value, group.id, message_key)
-    if existing is not None:
-        return IngestOutcome(raw_message_id=existing.id, duplicate=True, status=existing.status, error=existing.error)
-
     sender = _touch_member(session, message, group.id)
     raw: dict[str, Any] = {
         "platform": message.platform.value,
@@ -103,7 +109,7 @@ def _store(session: Session, settings: Settings, message: IncomingMessage) -> In
         if raw["text"] and len(raw["text"]) > settings.max_text_length:
             raw["text"] = raw["text"][: settings.max_text_length]
     raw_id = repository.insert_raw(session, raw)
-    if raw_id is None:  # a concurrent delivery of the same message won the race: it is stored once
+    if raw_id is None:  # stored before (a redelivery, a replay) or by a concurrent delivery just now: kept once
         existing = repository.find_raw(session, message.platform.value, group.id, message_key)
         assert existing is not None
         return IngestOutcome(raw_message_id=existing.id, duplicate=True, status=existing.status, error=existing.error)
