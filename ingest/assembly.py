@@ -85,6 +85,9 @@ class Assembler:
     _matcher: UnitMatcher | None = None
     _phashes: _PhashIndex | None = None
     _recalls: dict[tuple[int, str], RecallRef] | None = None
+    # media id → every posting of it as (posted_at, photo id, report id), read once per run and kept current: the
+    # repost check asked the database for each photo and sorted all postings of a popular picture every time.
+    _postings: dict[int, list[tuple[datetime, int, int]]] = field(default_factory=dict)
 
     @property
     def window(self) -> timedelta:
@@ -260,6 +263,7 @@ class Assembler:
     def _merge(self, source: Report, *, into: Report) -> None:
         """Fold a photo-only report into the text report its photos belong to."""
         self.session.execute(update(ReportPhoto).where(ReportPhoto.report_id == source.id).values(report_id=into.id))
+        self._repoint_postings(source.id, into.id)
         self.session.execute(update(RawMessage).where(RawMessage.report_id == source.id).values(report_id=into.id))
         for outcome in self._outcomes.values():
             if outcome["report_id"] == source.id:
@@ -295,16 +299,41 @@ class Assembler:
     def _attach_photo(self, report: Report, raw: PendingRaw) -> None:
         assert raw.media_id is not None and raw.sent_at is not None
         photo = ReportPhoto(report_id=report.id, media_id=raw.media_id, raw_message_id=raw.id, posted_at=raw.sent_at)
-        earlier = repository.earliest_other_posting(
-            self.session, self._near_media(raw.media_id), report.id, raw.sent_at
-        )
+        earlier = self._earliest_other_posting(self._near_media(raw.media_id), report.id, raw.sent_at)
         if earlier is not None:
-            photo.repost_of_media_id = earlier.media_id
+            photo.repost_of_media_id = earlier
             report.possible_repost = True
             self.stats.reposts += 1
         self.session.add(photo)
         self.session.flush()
+        if raw.media_id in self._postings:
+            self._postings[raw.media_id].append((raw.sent_at, photo.id, report.id))
         report.photo_count = repository.distinct_photo_count(self.session, report.id)
+
+    def _earliest_other_posting(self, media_ids: list[int], report_id: int, before: datetime) -> int | None:
+        """The media id of the first time one of ``media_ids`` was attached to another report, no later than
+        ``before`` (ties by photo id), from postings read once per media id per run."""
+        missing = [m for m in media_ids if m not in self._postings]
+        if missing:
+            for media_id in missing:
+                self._postings[media_id] = []
+            for media_id, posted_at, photo_id, owner in repository.postings_of(self.session, missing):
+                self._postings[media_id].append((posted_at, photo_id, owner))
+        candidates = [
+            (posted_at, photo_id, media_id)
+            for media_id in media_ids
+            for posted_at, photo_id, owner in self._postings[media_id]
+            if owner != report_id and posted_at <= before
+        ]
+        return min(candidates)[2] if candidates else None
+
+    def _repoint_postings(self, source: int, into: int) -> None:
+        for postings in self._postings.values():
+            postings[:] = [(at, photo, into if owner == source else owner) for at, photo, owner in postings]
+
+    def _forget_posting(self, media_id: int, photo_id: int) -> None:
+        if media_id in self._postings:
+            self._postings[media_id] = [p for p in self._postings[media_id] if p[1] != photo_id]
 
     def _near_media(self, media_id: int) -> list[int]:
         """This image and every stored image whose perceptual hash is within the re-post distance."""
@@ -358,6 +387,7 @@ class Assembler:
         report = self.session.get(Report, photo.report_id) or report  # merged into a text report since
         before = {"status": report.status, "photo_count": report.photo_count, "possible_repost": report.possible_repost}
         media_id = photo.media_id
+        self._forget_posting(media_id, photo.id)
         self.session.delete(photo)
         self.session.flush()
         report.photo_count = repository.distinct_photo_count(self.session, report.id)

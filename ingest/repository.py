@@ -273,22 +273,14 @@ def phash_table(session: Session) -> tuple[np.ndarray, np.ndarray]:
     return ids, hashes
 
 
-def earliest_other_posting(
-    session: Session, media_ids: Sequence[int], report_id: int, before: datetime
-) -> ReportPhoto | None:
-    """The first time one of ``media_ids`` was attached to a different report, no later than ``before``."""
-    if not media_ids:
-        return None
-    return session.scalar(
-        select(ReportPhoto)
-        .where(
-            ReportPhoto.media_id.in_(media_ids),
-            ReportPhoto.report_id != report_id,
-            ReportPhoto.posted_at <= before,
+def postings_of(session: Session, media_ids: Sequence[int]) -> list[tuple[int, datetime, int, int]]:
+    """Every attachment of these media as (media id, posted at, photo id, report id)."""
+    rows = session.execute(
+        select(ReportPhoto.media_id, ReportPhoto.posted_at, ReportPhoto.id, ReportPhoto.report_id).where(
+            ReportPhoto.media_id.in_(media_ids)
         )
-        .order_by(ReportPhoto.posted_at, ReportPhoto.id)
-        .limit(1)
     )
+    return [(media_id, posted_at, photo_id, report_id) for media_id, posted_at, photo_id, report_id in rows]
 
 
 def pending_one(session: Session, raw_id: int) -> PendingRaw | None:
