@@ -85,9 +85,12 @@ class Assembler:
     _matcher: UnitMatcher | None = None
     _phashes: _PhashIndex | None = None
     _recalls: dict[tuple[int, str], RecallRef] | None = None
-    # media id → every posting of it as (posted_at, photo id, report id), read once per run and kept current: the
-    # repost check asked the database for each photo and sorted all postings of a popular picture every time.
-    _postings: dict[int, list[tuple[datetime, int, int]]] = field(default_factory=dict)
+    # media id → every posting as (posted_at, photo id, report id, raw message id), read once per run and kept current:
+    # the repost check asked the database for each photo and sorted all postings of a popular picture every time.
+    _postings: dict[int, list[tuple[datetime, int, int, int]]] = field(default_factory=dict)
+    # report id → its distinct media ids, so a photo's count needs no query (reports opened in this run start empty)
+    _pictures: dict[int, set[int]] = field(default_factory=dict)
+    _unflushed_photos: int = 0
 
     @property
     def window(self) -> timedelta:
@@ -219,6 +222,7 @@ class Assembler:
         )
         self.session.add(report)
         self.session.flush()
+        self._pictures[report.id] = set()
         self.stats.reports_created += 1
         if unit_id is None:
             self.stats.unassigned += 1
@@ -257,13 +261,16 @@ class Assembler:
         self._touch(report, raw.sent_at, unit_id)
         for other in others:
             self._merge(other, into=report)
-        report.photo_count = repository.distinct_photo_count(self.session, report.id)
+        self._pictures[report.id] = repository.photo_media_ids(self.session, report.id)
+        report.photo_count = len(self._pictures[report.id])
         return report
 
     def _merge(self, source: Report, *, into: Report) -> None:
         """Fold a photo-only report into the text report its photos belong to."""
         self.session.execute(update(ReportPhoto).where(ReportPhoto.report_id == source.id).values(report_id=into.id))
         self._repoint_postings(source.id, into.id)
+        self._pictures.pop(source.id, None)
+        self._pictures.pop(into.id, None)
         self.session.execute(update(RawMessage).where(RawMessage.report_id == source.id).values(report_id=into.id))
         for outcome in self._outcomes.values():
             if outcome["report_id"] == source.id:
@@ -304,11 +311,15 @@ class Assembler:
             photo.repost_of_media_id = earlier
             report.possible_repost = True
             self.stats.reposts += 1
-        self.session.add(photo)
-        self.session.flush()
+        self.session.add(photo)  # written with the next flush; until then ordered after every stored photo
+        self._unflushed_photos += 1
         if raw.media_id in self._postings:
-            self._postings[raw.media_id].append((raw.sent_at, photo.id, report.id))
-        report.photo_count = repository.distinct_photo_count(self.session, report.id)
+            self._postings[raw.media_id].append((raw.sent_at, 2**62 + self._unflushed_photos, report.id, raw.id))
+        pictures = self._pictures.get(report.id)
+        if pictures is None:
+            pictures = self._pictures[report.id] = repository.photo_media_ids(self.session, report.id)
+        pictures.add(raw.media_id)
+        report.photo_count = len(pictures)
 
     def _earliest_other_posting(self, media_ids: list[int], report_id: int, before: datetime) -> int | None:
         """The media id of the first time one of ``media_ids`` was attached to another report, no later than
@@ -317,23 +328,23 @@ class Assembler:
         if missing:
             for media_id in missing:
                 self._postings[media_id] = []
-            for media_id, posted_at, photo_id, owner in repository.postings_of(self.session, missing):
-                self._postings[media_id].append((posted_at, photo_id, owner))
+            for media_id, posted_at, photo_id, owner, raw_id in repository.postings_of(self.session, missing):
+                self._postings[media_id].append((posted_at, photo_id, owner, raw_id))
         candidates = [
             (posted_at, photo_id, media_id)
             for media_id in media_ids
-            for posted_at, photo_id, owner in self._postings[media_id]
+            for posted_at, photo_id, owner, _raw in self._postings[media_id]
             if owner != report_id and posted_at <= before
         ]
         return min(candidates)[2] if candidates else None
 
     def _repoint_postings(self, source: int, into: int) -> None:
         for postings in self._postings.values():
-            postings[:] = [(at, photo, into if owner == source else owner) for at, photo, owner in postings]
+            postings[:] = [(at, photo, into if owner == source else owner, raw) for at, photo, owner, raw in postings]
 
-    def _forget_posting(self, media_id: int, photo_id: int) -> None:
+    def _forget_posting(self, media_id: int, raw_id: int) -> None:
         if media_id in self._postings:
-            self._postings[media_id] = [p for p in self._postings[media_id] if p[1] != photo_id]
+            self._postings[media_id] = [p for p in self._postings[media_id] if p[3] != raw_id]
 
     def _near_media(self, media_id: int) -> list[int]:
         """This image and every stored image whose perceptual hash is within the re-post distance."""
@@ -387,7 +398,9 @@ class Assembler:
         report = self.session.get(Report, photo.report_id) or report  # merged into a text report since
         before = {"status": report.status, "photo_count": report.photo_count, "possible_repost": report.possible_repost}
         media_id = photo.media_id
-        self._forget_posting(media_id, photo.id)
+        self._forget_posting(media_id, photo.raw_message_id)
+        self._pictures.pop(photo.report_id, None)
+        self._pictures.pop(report.id, None)
         self.session.delete(photo)
         self.session.flush()
         report.photo_count = repository.distinct_photo_count(self.session, report.id)

@@ -98,7 +98,14 @@ def find_raw(session: Session, platform: str, group_id: int, message_id: str) ->
 
 
 def media_by_sha(session: Session, sha256: str) -> Media | None:
-    return session.scalar(select(Media).where(Media.sha256 == sha256))
+    """The media row for these bytes; remembered for the session (a replay posts the same pictures again and again)."""
+    cache = _cache(session)
+    media = cache.get(("media", sha256))
+    if media is None:
+        media = session.scalar(select(Media).where(Media.sha256 == sha256))
+        if media is not None:
+            cache[("media", sha256)] = media
+    return media
 
 
 def insert_raw(session: Session, values: dict[str, Any]) -> int | None:
@@ -256,6 +263,11 @@ def photo_only_reports_near(
     ).all()
 
 
+def photo_media_ids(session: Session, report_id: int) -> set[int]:
+    """The distinct pictures of a report (its photo count is their number)."""
+    return set(session.scalars(select(ReportPhoto.media_id).where(ReportPhoto.report_id == report_id).distinct()))
+
+
 def distinct_photo_count(session: Session, report_id: int) -> int:
     return (
         session.scalar(
@@ -273,14 +285,11 @@ def phash_table(session: Session) -> tuple[np.ndarray, np.ndarray]:
     return ids, hashes
 
 
-def postings_of(session: Session, media_ids: Sequence[int]) -> list[tuple[int, datetime, int, int]]:
-    """Every attachment of these media as (media id, posted at, photo id, report id)."""
-    rows = session.execute(
-        select(ReportPhoto.media_id, ReportPhoto.posted_at, ReportPhoto.id, ReportPhoto.report_id).where(
-            ReportPhoto.media_id.in_(media_ids)
-        )
-    )
-    return [(media_id, posted_at, photo_id, report_id) for media_id, posted_at, photo_id, report_id in rows]
+def postings_of(session: Session, media_ids: Sequence[int]) -> list[tuple[int, datetime, int, int, int]]:
+    """Every attachment of these media as (media id, posted at, photo id, report id, raw message id)."""
+    columns = (ReportPhoto.media_id, ReportPhoto.posted_at, ReportPhoto.id, ReportPhoto.report_id)
+    rows = session.execute(select(*columns, ReportPhoto.raw_message_id).where(ReportPhoto.media_id.in_(media_ids)))
+    return [(m, at, photo, report, raw) for m, at, photo, report, raw in rows]
 
 
 def pending_one(session: Session, raw_id: int) -> PendingRaw | None:
