@@ -15,13 +15,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.spool import Spool, decode_message, encode_message
 from classifier import pipeline
 from ingest.schemas import IncomingMessage, IngestOutcome
-from wenming.db import transaction
+from wenming.db import read_transaction, transaction
 from wenming.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ASSEMBLY_BATCH = 100  # messages assembled (and classified) per transaction: well under a second of write lock
-ASSEMBLY_PAUSE_SECONDS = 0.02
+ASSEMBLY_BATCH = 50  # messages assembled (and classified) per transaction: well under a second of write lock
+# Between two batches on SQLite: longer than the longest sleep of SQLite's busy handler (100 ms), so a delivery
+# waiting for the write lock takes it instead of finding the next batch holding it again.
+SQLITE_ASSEMBLY_PAUSE_SECONDS = 0.12
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -48,6 +50,8 @@ class IngestSink:
         self.spool = spool or Spool(settings.data_dir / "spool")
         self.dead_letters = Spool(self.spool.path.parent, "failed.jsonl")
         self._drain_lock = threading.Lock()
+        self._sqlite = settings.database_url.startswith("sqlite")
+        self._classifier_loaded = False
 
     # -- synchronous core (adapters on threads, importers and CLI call these directly) --
 
@@ -149,6 +153,7 @@ class IngestSink:
         from ingest.assembly import AssemblyStats
 
         total = AssemblyStats()
+        self._load_classifier_if_work()
         while True:
             with transaction(self.factory) as session:
                 stats = ingest_service.assemble_pending(
@@ -157,7 +162,22 @@ class IngestSink:
             total.add(stats)
             if stats.processed < ASSEMBLY_BATCH:
                 return total
-            time.sleep(ASSEMBLY_PAUSE_SECONDS)  # let waiting deliveries take the write lock between batches
+            if self._sqlite:
+                time.sleep(SQLITE_ASSEMBLY_PAUSE_SECONDS)  # let waiting deliveries take the write lock
+
+    def _load_classifier_if_work(self) -> None:
+        """Load the model before the first assembly that needs it, outside its transaction: loading it (seconds)
+        inside held SQLite's write lock while deliveries waited. Nothing pending: nothing loaded (idle memory)."""
+        from classifier import service as classifier_service
+        from ingest import service as ingest_service
+
+        if self._classifier_loaded:
+            return
+        with read_transaction(self.factory) as session:
+            if not ingest_service.has_pending(session):
+                return
+        classifier_service.active_predictor(self.settings)
+        self._classifier_loaded = True
 
     # -- asyncio faces for the adapters --
 

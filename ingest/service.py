@@ -186,6 +186,11 @@ def _store_media(session: Session, settings: Settings, data: bytes) -> Media:
     return repository.get_or_create_media(session, values)
 
 
+def has_pending(session: Session) -> bool:
+    """Whether stored messages wait to be assembled."""
+    return bool(repository.pending_raw(session, 1))
+
+
 def assemble_pending(
     session: Session, settings: Settings, *, on_report: ReportHook | None = None, limit: int | None = None
 ) -> AssemblyStats:
