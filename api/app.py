@@ -60,6 +60,9 @@ def _lifespan(connections: int):  # type: ignore[no-untyped-def]
     return lifespan
 
 
+LIST_TOTAL_CACHE_SECONDS = 5.0  # report list totals: shared by a few seconds of requests (api.routers.reports)
+
+
 def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
     """Build the app; ``extra_routers`` (e.g. the OneBot endpoints from ``bot/``) are mounted as given."""
     settings = settings or get_settings()
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRout
     engine = create_db_engine(settings.database_url, pool_size=connections, max_overflow=max(2, connections // 4))
     app.state.db_slots = anyio.CapacityLimiter(connections)
     app.state.board_cache = ResultCache(settings.api_leaderboard_cache_seconds)
+    app.state.count_cache = ResultCache(LIST_TOTAL_CACHE_SECONDS)
     app.state.token_touches = {}  # token id -> monotonic time of the last last_used_at write
     app.state.settings = settings
     app.state.engine = engine
