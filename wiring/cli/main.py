@@ -14,8 +14,6 @@ import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from wiring.cli import common
-
 
 def _sub_app(module: str, attribute: str = "app") -> Callable[[], click.Command]:
     """An area's Typer app as a group, as ``add_typer`` made it (even with one command, no completion options)."""
@@ -109,4 +107,6 @@ def main(
     ),
 ) -> None:
     """文明单位动态管理：采集、分类、计分。"""
+    from wiring.cli import common  # settings and the database layer: not needed to print help
+
     common.set_actor(actor)
