@@ -1,7 +1,7 @@
 """near-report indexes bounded by time: (group, sender, text time) and (group, sender, last message time)
 
 Revision ID: 0012_throughput_near_reports
-Revises: 0011
+Revises: 0012_scores_periods
 Create Date: 2026-12-03 08:00:00
 """
 from collections.abc import Sequence
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0012_throughput_near_reports'
-down_revision: str | None = '0011'
+down_revision: str | None = '0012_scores_periods'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -46,6 +46,13 @@ def test_help_and_db_current_import_no_heavy_library(tmp_path: Path) -> None:
     assert _imported_by("db", "current", env=env) == set()
 
 
+def test_score_keeps_the_period_commands() -> None:
+    root = typer.main.get_command(app)
+    score = root.get_command(click.Context(root), "score")
+    assert isinstance(score, TyperGroup)
+    assert {"close", "publish", "reopen", "periods"} <= set(score.list_commands(click.Context(score)))
+
+
 def test_reports_keeps_reclassify_from_the_classifier_area() -> None:
     root = typer.main.get_command(app)
     reports = root.get_command(click.Context(root), "reports")

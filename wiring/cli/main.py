@@ -43,6 +43,12 @@ def _reports() -> click.Command:
 IMPORT_HELP = "导入微信/QQ 聊天记录导出文件"
 RUN_HELP = "启动服务：接口、机器人适配器与定时发布"
 
+def _score() -> click.Command:
+    """``score`` carries the period commands (close, publish, …) that ``score_periods`` adds to it."""
+    importlib.import_module("wiring.cli.score_periods")
+    return typer.main.get_group(importlib.import_module("wiring.cli.score").app)
+
+
 # name → (help line shown by ``wenming --help``, loader); the help line equals the area's own (a test checks).
 COMMANDS: dict[str, tuple[str, Callable[[], click.Command]]] = {
     "worker": ("运行后台任务工作进程（图片文字识别等）。", _function("worker", "worker")),
@@ -58,7 +64,8 @@ COMMANDS: dict[str, tuple[str, Callable[[], click.Command]]] = {
     "ingest": ("消息采集：回放已记录的群消息", _sub_app("ingest")),
     "reports": ("活动报送统计", _reports),
     "classifier": ("报告分类模型：训练、切换版本、评测", _sub_app("classifier")),
-    "score": ("计分：月度活跃度排名、季度汇总表、年度得分与说明、工作人员录入", _sub_app("score")),
+    "score": ("计分：月度活跃度排名、季度汇总表、年度得分与说明、工作人员录入", _score),
+    "appeals": ("申诉：单位对报送分类、漏计报送或台账记录的异议", _sub_app("score_periods", "appeals_app")),
     "serve": ("运行工作人员接口与网页控制台", _sub_app("serve")),
     "users": ("工作人员账号与访问令牌", _sub_app("users")),
     "bot": ("聊天机器人：模拟器、连接状态、发布策略与定时发布", _sub_app("bot")),
