@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from accounts import passwords, security
@@ -159,6 +160,7 @@ def update_user(
     if user.id == acting_user_id and (active is False or (role is not None and role != Role.ADMIN)):
         raise errors.Conflict("不能停用自己或降低自己的权限，请让另一位管理员操作")
     before = {"user": user.username, "role": user.role, "active": user.active}
+    forget_verified_tokens(session)  # the role or activity cached with a token may change
     if role is not None:
         user.role = role.value
     if display_name is not None:
@@ -200,6 +202,7 @@ def revoke_token(session: Session, actor: str, token_id: int) -> ApiToken:
         raise errors.NotFound("令牌不存在")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        forget_verified_tokens(session)
         session.flush()
         before, after = {"token": token.prefix}, {"revoked": True}
         audit.record(session, actor, AuditKind.API_TOKEN, subject=("token", token.id), before=before, after=after)
@@ -337,13 +340,32 @@ def _principal(user: StaffUser, via: str, **extra: object) -> Principal:
     )
 
 
+TOKEN_CACHE_SECONDS = 30.0
+_TOKEN_CACHE_MAX = 10_000
+# digest → (monotonic deadline, principal, token expiry): a verified token is trusted for a few seconds without a
+# query. Revoking a token or changing a user empties it in this process; other processes (``serve --workers N``)
+# notice within TOKEN_CACHE_SECONDS.
+_verified: dict[str, tuple[float, Principal, datetime | None]] = {}
+
+
+def forget_verified_tokens(session: Session | None = None) -> None:
+    """Empty the token cache now and, when a transaction is open, again after it commits (no stale re-caching)."""
+    _verified.clear()
+    if session is not None:
+        event.listen(session, "after_commit", lambda _session: _verified.clear(), once=True)
+
+
 def principal_from_token(session: Session, plain: str) -> Principal | None:
     """Resolve a bearer token; expired, revoked or inactive-user tokens resolve to nobody."""
     now = utcnow()
+    digest = security.digest(plain)
+    cached = _verified.get(digest)
+    if cached is not None and cached[0] > time.monotonic() and (cached[2] is None or cached[2] > now):
+        return cached[1]
     row = session.execute(
         select(ApiToken, StaffUser)
         .join(StaffUser, StaffUser.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == security.digest(plain))
+        .where(ApiToken.token_hash == digest)
     ).first()
     if row is None:
         return None
@@ -353,7 +375,11 @@ def principal_from_token(session: Session, plain: str) -> Principal | None:
     if token.expires_at is not None and token.expires_at <= now:
         return None
     stale = token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL
-    return _principal(user, "token", token_id=token.id, token_stale=stale)
+    principal = _principal(user, "token", token_id=token.id, token_stale=stale)
+    if len(_verified) >= _TOKEN_CACHE_MAX:
+        _verified.clear()
+    _verified[digest] = (time.monotonic() + TOKEN_CACHE_SECONDS, principal, token.expires_at)
+    return principal
 
 
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)

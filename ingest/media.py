@@ -92,6 +92,14 @@ def resolve_under(media_dir: Path, relative: str) -> Path:
     return target
 
 
+def file_present(relative: str, settings: Settings) -> bool:
+    """Whether a stored image's file is still on disk (a lost file is written again from the next copy)."""
+    try:
+        return resolve_under(settings.media_dir, relative).is_file()
+    except MediaError:
+        return False
+
+
 def store_image(data: bytes, settings: Settings) -> StoredImage:
     """Validate and write an image once, atomically, under the media directory."""
     mime, ext, width, height, phash = inspect_image(data, settings)

@@ -1,6 +1,6 @@
 """Bench: texts/s through the full ``classify_text`` call vs bare ``jieba.lcut``, same texts, same run.
 
-Usage: ``python bench/classify.py [--rounds 5]``. Both sides run over the whole seed corpus (train and
+Usage: ``python bench/bench_classify.py [--rounds 5]``. Both sides run over the whole seed corpus (train and
 held-out: one-word chatter up to long pasted articles), timed back to back on every text; the median
 round's ratio is reported. Target: classify at least 0.5x the speed of bare segmentation.
 """
@@ -85,4 +85,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from benchlib import load_line
+
+    print(load_line("start"), flush=True)
     main()
+    print(load_line("end"))
