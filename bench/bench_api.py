@@ -116,7 +116,7 @@ def build_database(url: str, units: int, reports_per_unit: int, year: int, month
                 insert(Classification),
                 [{"report_id": r, "label": lb, "confidence": 0.9, "model_version": "bench"} for r, lb in chunk],
             )
-        user = auth.create_user(session, "bench", "bench-password-1", Role.VIEWER)
+        user = auth.create_user(session, "bench", "steady-harbor-2718", Role.VIEWER)
         _token, plain = auth.create_token(session, user, "压测")
         session.commit()
     with engine.connect() as conn:  # statistics, as autovacuum (PostgreSQL) or an operator (SQLite) would have
