@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from accounts import security
 from accounts import service as auth
 from accounts.models import Role
-from api import capture_view, exports, presenters, scores
+from api import audit_view, capture_view, exports, presenters, scores
 from api import repository as repo
 from api.deps import (
     CSRF_FIELD,
@@ -34,7 +34,7 @@ from api.errors import ApiError, from_domain
 from classifier import jobs as classifier_jobs
 from classifier import pipeline
 from classifier import service as classifier_service
-from classifier.models import ClassificationSource, Label
+from classifier.models import ClassificationSource, Fact, Label
 from classifier.schemas import ClassificationPatch
 from ingest import service as ingest_service
 from ingest import units as unit_service
@@ -81,6 +81,15 @@ def _local(value: datetime | None, settings: Settings, fmt: str = "%Y-%m-%d %H:%
     return value.astimezone(settings.tz).strftime(fmt) if value else ""
 
 
+def _form_values(values: dict[str, str] | None, open_kind: str) -> Any:
+    """``val(kind, field, default)`` in records.html: what staff typed into the form that failed, else the default."""
+
+    def val(kind: str, name: str, default: object = "") -> object:
+        return (values or {}).get(name, default) if kind == open_kind else default
+
+    return val
+
+
 def _setup_templates() -> None:
     env = TEMPLATES.env
     env.globals["LABELS"] = Label.choices()
@@ -93,6 +102,11 @@ def _setup_templates() -> None:
     env.globals["SOURCE_ZH"] = ClassificationSource.names()
     env.globals["AUDIT_KINDS"] = AuditKind.choices()
     env.globals["AUDIT_ZH"] = AuditKind.names()
+    env.globals["FACT_ZH"] = Fact.names()
+    env.globals["value_of"] = _form_values
+    env.globals["OUTLET_ZH"] = sm.OutletLevel.names()
+    env.globals["model_zh"] = audit_view.model_zh
+    env.globals["confidence_zh"] = presenters.confidence_zh
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 
 
@@ -511,6 +525,7 @@ def report_page(request: Request, db: DbSession, me: Staff, report_id: ResourceI
         nav="reports",
         detail=detail,
         card=card,
+        history=audit_view.render(db, repo.report_corrections(db, report_id)),
         units=repo.active_units(db),
         promoted=request.query_params.get("saved") == "promoted",
     )
@@ -621,7 +636,7 @@ def audit_page(
         "audit.html",
         me,
         nav="audit",
-        rows=[r[0] for r in rows],
+        lines=audit_view.render(db, [r[0] for r in rows]),
         kind=kind,
         total=total,
         page=page,
@@ -715,6 +730,23 @@ def leaderboards_page(
     )
 
 
+@router.get("/leaderboards/export")
+def leaderboards_export(
+    _me: Staff,
+    format: Annotated[str, Query(max_length=4)] = "xlsx",
+    board: Annotated[str, Query(max_length=10)] = "monthly",
+    rubric: Annotated[str, Query(max_length=100)] = "",
+    month: Annotated[str, Query(max_length=7)] = "",
+    quarter: Annotated[str, Query(max_length=7)] = "",
+    year: Annotated[str, Query(max_length=4)] = "",
+) -> Response:
+    """The download buttons submit the filter form, so the file is the table chosen, not the one last shown."""
+    board = board if board in {"monthly", "quarterly", "annual"} else "monthly"
+    extension = "csv" if format == "csv" else "xlsx"
+    query = {k: v for k, v in {"rubric": rubric, "month": month, "quarter": quarter, "year": year}.items() if v}
+    return RedirectResponse(f"/api/v1/exports/{board}.{extension}?{urlencode(query)}", status_code=303)
+
+
 def _record_context(db: Session, settings: Settings) -> dict[str, Any]:
     today = datetime.now(settings.tz).date()
     return {
@@ -745,6 +777,7 @@ def records_page(
         saved=saved,
         error=None,
         open="",
+        values={},
         **_record_context(db, settings),
     )
 
@@ -756,21 +789,52 @@ async def record_submit(request: Request, kind: str, db: DbSession, settings: Ap
         raise ApiError(404, "未知的记录类型")
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and v.strip() and k != CSRF_FIELD}
     try:
-        message = await run_in_threadpool(_save_record_form, db, kind, form, me.actor)
+        message = await run_in_threadpool(_save_record_form, db, kind, dict(form), me.actor)
     except (ApiError, ValidationError, ValueError) as exc:
         text = exc.message if isinstance(exc, ApiError) else _validation_text(exc)
-        context = _record_context(db, settings)
+        recent, _total = scoring_service.page_records(db, limit=RECORDS_SHOWN)
+        context = _record_context(db, settings) | {"values": form}
         response = render(
-            request, "records.html", me, nav="records", records=[], saved="", error=text, open=kind, **context
+            request, "records.html", me, nav="records", records=recent, saved="", error=text, open=kind, **context
         )
         response.status_code = 422
         return response
     return RedirectResponse("/records?" + urlencode({"saved": message}), status_code=303)
 
 
+# Form fields named in validation messages, as the forms label them.
+FORM_FIELD_ZH = {
+    "occurred_on": "日期",
+    "published_on": "刊发日期",
+    "done_on": "日期",
+    "activity_date": "活动日期",
+    "reason": "事由",
+    "title": "稿件标题",
+    "outlet": "媒体",
+    "level": "级别",
+    "year": "年份",
+    "quarter": "季度",
+    "month": "月份",
+    "partner": "结对村（居）",
+    "activity_count": "活动次数",
+    "headcount": "员工总数",
+    "registered": "注册志愿者",
+    "active": "参加服务的注册志愿者",
+    "points": "扣分分值",
+    "value": "百分比",
+    "grade": "评价",
+    "kind": "项目",
+    "document": "通报文号",
+}
+
+
 def _validation_text(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return "；".join(f"{'.'.join(map(str, e['loc']))}：{e['msg']}" for e in exc.errors())
+        parts = []
+        for e in exc.errors():
+            where = "、".join(FORM_FIELD_ZH.get(str(part), str(part)) for part in e["loc"])
+            parts.append(f"{where}：{str(e['msg']).removeprefix('Value error, ')}")
+        return "；".join(parts)
     return str(exc)
 
 
@@ -793,5 +857,6 @@ def record_void(
 ) -> Response:
     if kind not in RecordKind.names():
         raise ApiError(404, "未知的记录类型")
-    scoring_service.void_record(db, kind, record_id, me.actor, reason)
-    return RedirectResponse("/records?" + urlencode({"saved": f"已作废 {kind}:{record_id}"}), status_code=303)
+    out = scoring_service.void_record(db, kind, record_id, me.actor, reason)
+    message = f"已作废{RecordKind.zh_of(kind)}记录 #{record_id}（{out.summary}），不再计分；审计日志中保留原记录"
+    return RedirectResponse("/records?" + urlencode({"saved": message}), status_code=303)
