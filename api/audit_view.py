@@ -68,7 +68,15 @@ FIELD_ZH: dict[str, str] = {
     "updated": "更新",
     "unchanged": "无变化",
 }
-HIDDEN_FIELDS = {"policy", "recall_raw_message_id", "recalled_raw_message_id", "raw_message_id", "sender_id", "kind", "name_zh"}
+HIDDEN_FIELDS = {
+    "policy",
+    "recall_raw_message_id",
+    "recalled_raw_message_id",
+    "raw_message_id",
+    "sender_id",
+    "kind",
+    "name_zh",
+}
 
 
 @dataclass
@@ -107,7 +115,9 @@ def load_lookup(session: Session, entries: Iterable[AuditEntry]) -> Lookup:
         lookup.members = {mid: name or f"发送人 {mid}" for mid, name in found}
     logins = {e.actor.split(":", 1)[1] for e in rows if e.actor.startswith("staff:")}
     if logins:
-        users = session.execute(select(StaffUser.username, StaffUser.display_name).where(StaffUser.username.in_(logins)))
+        users = session.execute(
+            select(StaffUser.username, StaffUser.display_name).where(StaffUser.username.in_(logins))
+        )
         lookup.users = {login: shown or login for login, shown in users.tuples()}
     return lookup
 
@@ -200,7 +210,8 @@ def _classification(e: AuditEntry, who: str, lk: Lookup) -> str:
 
 def _report_unit(e: AuditEntry, who: str, lk: Lookup) -> str:
     after = e.after or {}
-    text = f"{who} 将{_subject(e, lk)} 从「{lk.unit((e.before or {}).get('unit_id'))}」归入「{lk.unit(after.get('unit_id'))}」"
+    was, now = lk.unit((e.before or {}).get("unit_id")), lk.unit(after.get("unit_id"))
+    text = f"{who} 将{_subject(e, lk)} 从「{was}」归入「{now}」"
     also = after.get("also_assigned_report_ids") or []
     return text + (f"，并同时归入该发送人的 {len(also)} 条报送" if also else "")
 

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from accounts.models import Role
 from api import audit_view
-from classifier.schemas import ClassificationPatch
 from classifier import service as classifier_service
+from classifier.schemas import ClassificationPatch
 from ingest import service as ingest_service
 from tests.api.conftest import Data, add_user
 from wenming import audit
@@ -43,7 +43,9 @@ def test_a_relabel_reads_as_a_sentence_with_a_chinese_diff(session: Session, dat
     user.display_name = "张三"
     unit = data.unit("县文化馆")
     report = data.report("文化馆组织志愿者清扫街道", unit=unit, label="other")
-    patch = ClassificationPatch(label="practice", secondary_labels=["volunteer"], facts={"partner": "城东村"}, reason="是实践活动")
+    patch = ClassificationPatch(
+        label="practice", secondary_labels=["volunteer"], facts={"partner": "城东村"}, reason="是实践活动"
+    )
     classifier_service.relabel(session, "staff:zhang", report.id, patch)
     [line] = audit_view.render(session, audit.history(session, ("report", report.id)))
     assert line.sentence == f"张三 将报送 #{report.id} 从「其他」改为「文明实践」"
@@ -63,7 +65,10 @@ def test_remembering_a_sender_names_units_and_counts(session: Session, data: Dat
     lines = audit_view.render(session, session.query(AuditEntry).order_by(AuditEntry.id).all())
     sentences = [line.sentence for line in lines]
     assert "命令行（root） 记住发送人「供电-刘工」属于「县供电公司」" in sentences
-    assert f"命令行（root） 将报送 #{first.id} 从「（未归属）」归入「县供电公司」，并同时归入该发送人的 1 条报送" in sentences
+    assert (
+        f"命令行（root） 将报送 #{first.id} 从「（未归属）」归入「县供电公司」，并同时归入该发送人的 1 条报送"
+        in sentences
+    )
     for line in lines:
         assert not ENGLISH_CODE.search(line.sentence + " ".join(f"{c.field}{c.before}{c.after}" for c in line.changes))
 
