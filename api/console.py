@@ -223,7 +223,8 @@ def logout_submit(request: Request, db: DbSession, _me: SignedIn) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff) -> HTMLResponse:
-    today = datetime.now(settings.tz).date()
+    real_today = datetime.now(settings.tz).date()
+    today = repo.data_day(db, real_today)
     board = dashboard_board(request, db, settings, today)
     return render(
         request,
@@ -234,6 +235,7 @@ def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff)
         jobs=_job_counts(db),
         capture=capture_view.tile(db),
         today=today,
+        real_today=real_today,
         **board,
     )
 
@@ -694,7 +696,7 @@ def leaderboards_page(
     year: Annotated[str, Query(max_length=4)] = "",
 ) -> HTMLResponse:
     chosen = scores.get_rubric(settings, rubric or None)
-    today = datetime.now(settings.tz).date()
+    today = repo.data_day(db, datetime.now(settings.tz).date())
     month = month or f"{today.year}-{today.month:02d}"
     quarter = quarter or f"{today.year}Q{(today.month - 1) // 3 + 1}"
     year_value = int(year) if year.isdigit() else today.year
@@ -704,7 +706,9 @@ def leaderboards_page(
         sheet, unit_ids = exports.quarter_sheet(table), [r.unit_id for r in table.rows]
     elif board == "annual":
         result = scores.annual(db, settings, chosen.name, year_value)
-        sheet = exports.annual_sheet(result.rows, result.year, chosen.title, chosen.name)
+        sheet = exports.annual_sheet(
+            result.rows, result.year, chosen.title, chosen.name, scoring_service.item_columns(chosen)
+        )
         unit_ids = [r.unit_id for r in result.rows]
     else:
         board = "monthly"
@@ -725,6 +729,7 @@ def leaderboards_page(
         heading=sheet.title,
         note=" ".join(x for x in (sheet.note, note) if x),
         headers=sheet.headers,
+        key_col=exports.key_column(board, sheet),
         rows=[{"unit_id": uid, "cells": cells} for uid, cells in zip(unit_ids, sheet.rows, strict=True)],
         export_query=urlencode(query),
     )

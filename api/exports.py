@@ -14,7 +14,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from ingest.models import HonourLevel
-from scoring.schemas import AnnualScore, MonthlyRanking, QuarterTable
+from scoring.schemas import AnnualScore, MonthlyRanking, QuarterTable, TableColumn
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv; charset=utf-8"
@@ -37,6 +37,29 @@ def _level_zh(code: str) -> str:
     return HonourLevel.zh_of(code)
 
 
+# A value a spreadsheet would read as a formula (or as DDE) when it starts with one of these (hardening finding 9).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell_text(value: Any, *, for_csv: bool = False) -> Any:
+    """Every exported value passes here once: text from chat or staff can never become a formula.
+
+    Numbers stay numbers. In .xlsx a risky string is written as a text cell (``data_type="s"``, see ``to_xlsx``);
+    in .csv it gets a leading apostrophe, which Excel and WPS show as a literal text marker.
+    """
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)  # names come from chat; control characters break xlsx
+    if for_csv and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def item_header(column: TableColumn) -> str:
+    """附件3's header text: the item's title and its full marks, as 常态化开展文明实践活动（30分）."""
+    return f"{column.title}（{column.max_points:g}分）" if column.max_points else column.title
+
+
 def _points(value: float | None) -> float | str:
     return "" if value is None else round(value, 2)
 
@@ -44,7 +67,7 @@ def _points(value: float | None) -> float | str:
 def quarter_sheet(table: QuarterTable) -> Sheet:
     """附件3: 季度排名 | 单位 | the rubric's item columns (with their full marks) | 合计."""
     headers = ["季度排名", "单位"]
-    headers += [f"{c.title}（{c.max_points:g}分）" if c.max_points else c.title for c in table.columns]
+    headers += [item_header(c) for c in table.columns]
     headers.append("合计")
     rows = [
         [row.rank, row.unit_name, *[_points(row.items.get(c.key)) for c in table.columns], _points(row.total)]
@@ -75,11 +98,16 @@ def monthly_sheet(ranking: MonthlyRanking) -> Sheet:
     return Sheet(title, headers, rows, [8, 34, 8, 14, 10, 10, 10, 18], title, slug, note=ranking.formula)
 
 
-def annual_sheet(scores: list[AnnualScore], year: int, title: str, rubric: str) -> Sheet:
-    keys: list[str] = []
+def annual_sheet(
+    scores: list[AnnualScore], year: int, title: str, rubric: str, columns: list[TableColumn] | None = None
+) -> Sheet:
+    """年度得分: one column per score item, headed by its Chinese title (never the item's code)."""
+    named = {c.key: item_header(c) for c in columns or []}
+    keys: list[str] = [c.key for c in columns or []]
     for s in scores:
         keys += [k for k in s.items if k not in keys]
-    headers = ["排名", "单位", "级别", "年度得分", *keys, "预警", "限期整改", "上年得分", "同比", "两年平均"]
+    item_headers = [named.get(k, k) for k in keys]
+    headers = ["排名", "单位", "级别", "年度得分", *item_headers, "预警", "限期整改", "上年得分", "同比", "两年平均"]
     rows = [
         [
             s.rank,
@@ -95,8 +123,14 @@ def annual_sheet(scores: list[AnnualScore], year: int, title: str, rubric: str) 
         ]
         for s in scores
     ]
-    widths = [8, 34, 8, 10, *[16] * len(keys), 8, 10, 10, 8, 10]
+    widths = [8, 30, 8, 10, *[max(12, min(24, len(h) * 2)) for h in item_headers], 8, 10, 10, 8, 10]
     return Sheet(f"{year}年度 {title}", headers, rows, widths, f"{year}年度得分", f"wenming-{rubric}-{year}")
+
+
+def key_column(board: str, sheet: Sheet) -> int:
+    """The column a board is ranked by (合计, 活跃度, 年度得分): kept in view next to the unit name on a phone."""
+    wanted = {"quarterly": "合计", "monthly": "活跃度", "annual": "年度得分"}.get(board, "合计")
+    return next((i for i, h in enumerate(sheet.headers) if h == wanted), len(sheet.headers) - 1)
 
 
 def to_xlsx(sheet: Sheet) -> bytes:
@@ -121,9 +155,10 @@ def to_xlsx(sheet: Sheet) -> bytes:
     ws.row_dimensions[2].height = 36
     for r, row in enumerate(sheet.rows, start=3):
         for c, value in enumerate(row, start=1):
-            if isinstance(value, str):
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)  # names come from chat; control characters break xlsx
+            value = cell_text(value)
             cell = ws.cell(row=r, column=c, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # stored as text even when it starts with "=": never evaluated
             cell.border = border
             cell.font = Font(name="宋体")
             if isinstance(value, float):
@@ -136,19 +171,33 @@ def to_xlsx(sheet: Sheet) -> bytes:
         note_row = len(sheet.rows) + 4
         ws.cell(row=note_row, column=1, value=f"说明：{sheet.note}").font = Font(name="宋体", italic=True)
     ws.freeze_panes = "A3"
-    ws.print_title_rows = "1:2"
+    _page_setup(ws)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _page_setup(ws: Any) -> None:
+    """Prints as the office files it: A4 landscape, all columns on one page width, title and header on every page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as the rows need
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.5
+    ws.print_title_rows = "1:2"
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
 def to_csv(sheet: Sheet) -> bytes:
     """UTF-8 with a byte-order mark so that Excel on Windows opens the Chinese correctly."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([sheet.title])
-    writer.writerow(sheet.headers)
-    writer.writerows(sheet.rows)
+    writer.writerow([cell_text(sheet.title, for_csv=True)])
+    writer.writerow([cell_text(h, for_csv=True) for h in sheet.headers])
+    writer.writerows([cell_text(v, for_csv=True) for v in row] for row in sheet.rows)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 

@@ -471,3 +471,13 @@ def dashboard_counts(session: Session, today: date) -> dict[str, int]:
         "unassigned_members": int(session.scalar(unassigned_members) or 0),
         "units": int(session.scalar(select(func.count()).where(Unit.active.is_(True))) or 0),
     }
+
+
+def data_day(session: Session, today: date) -> date:
+    """The day the console's "this month" views open on: today, unless this month has no report yet, then the
+    last day with one (a demo or a quiet start of the month should not open on an empty table)."""
+    counted = (Report.unit_id.is_not(None), Report.status != ReportStatus.WITHDRAWN.value)
+    latest = session.scalar(select(func.max(Report.post_date)).where(Report.post_date <= today, *counted))
+    if latest is None or (latest.year, latest.month) == (today.year, today.month):
+        return today
+    return latest

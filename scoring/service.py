@@ -42,6 +42,7 @@ from scoring.schemas import (
     QuarterRow,
     QuarterTable,
     RecordOut,
+    TableColumn,
     UnitExplanation,
     VolunteerStatsIn,
     XixiangCheckIn,
@@ -252,6 +253,11 @@ def _xixiang_quarter_facts(
 
 
 @_bulk
+def item_columns(rubric: Rubric) -> list[TableColumn]:
+    """The rubric's score items with their Chinese titles and full marks, as the notices' tables head them."""
+    return list(changxing.COLUMNS if isinstance(rubric, ChangxingRubric) else xixiang.COLUMNS)
+
+
 def quarter_table(
     session: Session, settings: Settings, rubric: Rubric, year: int, quarter: int, as_of: date | None = None
 ) -> QuarterTable:

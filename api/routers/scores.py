@@ -119,7 +119,7 @@ def export_board(
     else:
         r = boards.get_rubric(settings, rubric)
         result = boards.annual(db, settings, r.name, year)
-        sheet = exports.annual_sheet(result.rows, result.year, r.title, r.name)
+        sheet = exports.annual_sheet(result.rows, result.year, r.title, r.name, scoring_service.item_columns(r))
     body = exports.to_xlsx(sheet) if fmt == "xlsx" else exports.to_csv(sheet)
     mime = exports.XLSX_MIME if fmt == "xlsx" else exports.CSV_MIME
     return Response(body, media_type=mime, headers={"Content-Disposition": exports.content_disposition(sheet, fmt)})
