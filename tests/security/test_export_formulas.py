@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from api import exports
-from tests.api.conftest import Data, Staff, anyio_backend, app, client, data, staff  # noqa: F401
+from tests.api.conftest import Data, Staff
 from wenming.settings import Settings
 
 pytestmark = pytest.mark.anyio
