@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from markupsafe import escape
+from markupsafe import Markup, escape
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -81,6 +82,14 @@ def _local(value: datetime | None, settings: Settings, fmt: str = "%Y-%m-%d %H:%
     return value.astimezone(settings.tz).strftime(fmt) if value else ""
 
 
+REPORT_REF = re.compile(r"#(\d{1,9})\b")
+
+
+def report_links(text: object) -> Markup:
+    """``#124`` in an explanation line becomes a link to report 124 (the rest of the text is escaped)."""
+    return Markup(REPORT_REF.sub(r'<a href="/reports/\1">#\1</a>', str(escape(text))))
+
+
 def _form_values(values: dict[str, str] | None, open_kind: str) -> Any:
     """``val(kind, field, default)`` in records.html: what staff typed into the form that failed, else the default."""
 
@@ -104,6 +113,7 @@ def _setup_templates() -> None:
     env.globals["AUDIT_ZH"] = AuditKind.names()
     env.globals["FACT_ZH"] = Fact.names()
     env.globals["value_of"] = _form_values
+    env.filters["report_links"] = report_links
     env.globals["OUTLET_ZH"] = sm.OutletLevel.names()
     env.globals["model_zh"] = audit_view.model_zh
     env.globals["confidence_zh"] = presenters.confidence_zh
@@ -414,15 +424,39 @@ def units_page(
 
 
 @router.get("/units/{unit_id}", response_class=HTMLResponse)
-def unit_page(request: Request, db: DbSession, settings: AppSettings, me: Staff, unit_id: ResourceId) -> HTMLResponse:
+def unit_page(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    me: Staff,
+    unit_id: ResourceId,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    rubric: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    return _unit_response(request, db, settings, me, unit_id, year, rubric)
+
+
+def _unit_response(
+    request: Request,
+    db: Session,
+    settings: Settings,
+    me: auth.Principal,
+    unit_id: int,
+    year: int | None,
+    rubric: str,
+    error: str | None = None,
+    typed: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The unit page: score explanation for the chosen year and rubric, trend, timeline, members, the form."""
     unit = db.get(Unit, unit_id)
     if unit is None:
         raise ApiError(404, "单位不存在")
     f = repo.ReportFilter(unit_id=unit_id)
     rows, total = repo.page_rows(db, repo.report_query(f), 0, 50), repo.count_reports(db, f)
     members = [m for m, _n in db.execute(repo.member_query(unit_id=unit_id).limit(100)).all()]
-    explanation = scores.explain(db, settings, unit_id, datetime.now(settings.tz).year)
-    return render(
+    chosen = scores.get_rubric(settings, rubric or None)
+    year = year or repo.data_day(db, datetime.now(settings.tz).date()).year
+    response = render(
         request,
         "unit.html",
         me,
@@ -432,8 +466,71 @@ def unit_page(request: Request, db: DbSession, settings: AppSettings, me: Staff,
         total=total,
         messages=repo.unit_message_count(db, unit_id),
         members=members,
-        explanation=explanation,
+        explanation=scores.explain(db, settings, unit_id, year, chosen.name),
+        year=year,
+        years=list(range(datetime.now(settings.tz).year, 2019, -1)),
+        rubric=chosen,
+        rubrics=scores.rubrics(),
+        trend=repo.unit_monthly_counts(db, unit_id, year),
+        error=error,
+        typed=typed or {},
     )
+    if error:
+        response.status_code = 409
+    return response
+
+
+EVIDENCE_REPORTS = 300
+
+
+def _evidence(db: Session, settings: Settings, unit_id: int, year: int | None, rubric: str) -> dict[str, Any]:
+    """One unit's year for an inspection: the score explanation and every counted report behind it."""
+    unit = db.get(Unit, unit_id)
+    if unit is None:
+        raise ApiError(404, "单位不存在")
+    chosen = scores.get_rubric(settings, rubric or None)
+    year = year or repo.data_day(db, datetime.now(settings.tz).date()).year
+    f = repo.ReportFilter(unit_id=unit_id, date_from=date(year, 1, 1), date_to=date(year, 12, 31))
+    rows = repo.page_rows(db, repo.report_query(f), 0, EVIDENCE_REPORTS)
+    return {
+        "unit": presenters.unit_out(unit),
+        "year": year,
+        "rubric": chosen,
+        "explanation": scores.explain(db, settings, unit_id, year, chosen.name),
+        "cards": sorted(_report_cards(db, rows), key=lambda c: (c["report"].post_date, c["report"].id)),
+        "total": repo.count_reports(db, f),
+        "trend": repo.unit_monthly_counts(db, unit_id, year),
+        "printed_at": datetime.now(settings.tz),
+    }
+
+
+@router.get("/units/{unit_id}/evidence", response_class=HTMLResponse)
+def unit_evidence(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    me: Staff,
+    unit_id: ResourceId,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    rubric: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    """证据材料: a printable pack (browser 打印 → 另存为 PDF) of one unit's score and its reports with photos."""
+    return render(request, "evidence.html", me, nav="units", **_evidence(db, settings, unit_id, year, rubric))
+
+
+@router.get("/units/{unit_id}/evidence.xlsx")
+def unit_evidence_xlsx(
+    db: DbSession,
+    settings: AppSettings,
+    _me: Staff,
+    unit_id: ResourceId,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    rubric: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    pack = _evidence(db, settings, unit_id, year, rubric)
+    book = exports.evidence_xlsx(pack["unit"].name, pack["year"], pack["explanation"], pack["cards"])
+    headers = {"Content-Disposition": exports.content_disposition(book, "xlsx")}
+    return Response(book.data, media_type=exports.XLSX_MIME, headers=headers)
 
 
 @router.post("/units/{unit_id}", response_class=HTMLResponse)
@@ -460,7 +557,12 @@ def unit_save(
         )
     except (ValidationError, ValueError) as exc:
         raise ApiError(422, "单位信息填写有误，请检查人数和级别") from exc
-    unit_service.update_unit(db, me.actor, unit_id, body)
+    try:
+        unit_service.update_unit(db, me.actor, unit_id, body)
+    except DomainError as exc:  # an alias another unit has: said on the form, what was typed kept (nothing changed)
+        typed = {"name": name, "aliases": aliases, "category": category, "headcount": headcount}
+        settings: Settings = request.app.state.settings
+        return _unit_response(request, db, settings, me, unit_id, None, "", error=str(exc), typed=typed)
     return RedirectResponse(f"/units/{unit_id}?saved=1", status_code=303)
 
 

@@ -13,6 +13,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from classifier.models import Label
 from ingest.models import HonourLevel
 from scoring.schemas import AnnualScore, MonthlyRanking, QuarterTable, TableColumn
 
@@ -138,6 +139,13 @@ def to_xlsx(sheet: Sheet) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "汇总表"
+    _fill(ws, sheet)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _fill(ws: Any, sheet: Sheet) -> None:
     ncols = len(sheet.headers)
     ws.cell(row=1, column=1, value=sheet.title).font = Font(name="宋体", size=16, bold=True)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
@@ -172,9 +180,6 @@ def to_xlsx(sheet: Sheet) -> bytes:
         ws.cell(row=note_row, column=1, value=f"说明：{sheet.note}").font = Font(name="宋体", italic=True)
     ws.freeze_panes = "A3"
     _page_setup(ws)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 def _page_setup(ws: Any) -> None:
@@ -201,6 +206,59 @@ def to_csv(sheet: Sheet) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def content_disposition(sheet: Sheet, extension: str) -> str:
+def content_disposition(sheet: Sheet | Book, extension: str) -> str:
     """An ASCII fallback and the UTF-8 name (RFC 6266/5987), so browsers save the Chinese name."""
     return f"attachment; filename=\"{sheet.slug}.{extension}\"; filename*=UTF-8''{quote(sheet.filename)}.{extension}"
+
+
+@dataclass
+class Book:
+    """A finished workbook with its download names (what ``content_disposition`` needs)."""
+
+    data: bytes
+    filename: str
+    slug: str
+
+
+def evidence_xlsx(unit_name: str, year: int, explanation: dict[str, Any], cards: list[dict[str, Any]]) -> Book:
+    """证据材料 as a workbook: 得分说明 (item, points, how) and 报送明细 (every report, with its link and photos)."""
+    wb = Workbook()
+    score = wb.active
+    score.title = "得分说明"
+    _write_table(
+        score,
+        f"{unit_name} {explanation['title']} 得分说明（合计 {explanation['total']} 分）",
+        ["项目", "得分", "满分", "计算过程"],
+        [[r["name"], r["score"], r["max"] or "", "\n".join(r["lines"])] for r in explanation["rows"]],
+        [24, 8, 8, 90],
+    )
+    reports = wb.create_sheet("报送明细")
+    rows = [
+        [
+            str(c["report"].post_date),
+            Label.zh_of(c["report"].label) or "未分类",
+            c["report"].text or "（无文字）",
+            c["report"].photo_count,
+            f"#{c['report'].id}",
+        ]
+        for c in cards
+    ]
+    _write_table(
+        reports,
+        f"{unit_name} {year}年报送明细（{len(rows)} 条）",
+        ["日期", "分类", "内容", "照片", "编号"],
+        rows,
+        [12, 10, 80, 6, 8],
+    )
+    buf = io.BytesIO()
+    wb.save(buf)
+    return Book(buf.getvalue(), f"{unit_name}{year}年证据材料", f"wenming-evidence-{year}")
+
+
+def _write_table(ws: Any, title: str, headers: list[str], rows: list[list[Any]], widths: list[int]) -> None:
+    """The same title row, header, borders and print setup as the leaderboard sheets."""
+    sheet = Sheet(title, headers, rows, widths, title, "sheet")
+    _fill(ws, sheet)
+    for row in ws.iter_rows(min_row=3):
+        for cell in row:
+            cell.alignment = Alignment(vertical="top", wrap_text=True)

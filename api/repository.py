@@ -481,3 +481,22 @@ def data_day(session: Session, today: date) -> date:
     if latest is None or (latest.year, latest.month) == (today.year, today.month):
         return today
     return latest
+
+
+def unit_monthly_counts(session: Session, unit_id: int, year: int) -> list[int]:
+    """Reports per month of one year for one unit (recalled ones not counted): the unit page's trend chart."""
+    month = func.extract("month", Report.post_date)
+    rows = session.execute(
+        select(month, func.count())
+        .where(
+            Report.unit_id == unit_id,
+            Report.post_date >= date(year, 1, 1),
+            Report.post_date < date(year + 1, 1, 1),
+            Report.status != ReportStatus.WITHDRAWN.value,
+        )
+        .group_by(month)
+    ).all()
+    counts = [0] * 12
+    for m, n in rows:
+        counts[int(m) - 1] = int(n)
+    return counts

@@ -52,3 +52,25 @@ async def test_annual_table_heads_items_in_chinese_not_codes(
     headers = [c.value for c in load_workbook(io.BytesIO(xlsx.content)).active[2]]
     assert "常态化开展文明实践活动（30分）" in headers and "重点工作配合（20分）" in headers
     assert not {"practice", "pairing", "information", "cooperation"} & set(headers), headers
+
+
+async def test_evidence_pack_prints_and_exports_one_units_year(
+    client: httpx.AsyncClient, staff: Staff, data: Data, settings: Settings
+) -> None:
+    from tests.api.test_console import console_login
+
+    unit = data.unit("县图书馆")
+    day = datetime.now(settings.tz).date().replace(day=1)
+    report = data.report("图书馆开展全民阅读文明实践活动", unit=unit, day=day, photos=1)
+    data.report("别的单位的报送", unit=data.unit("县档案馆"), day=day)
+    await console_login(client, "viewer")
+    page = await client.get(f"/units/{unit.id}/evidence?year={day.year}")
+    assert page.status_code == 200
+    assert "得分说明" in page.text and "图书馆开展全民阅读文明实践活动" in page.text
+    assert f'href="/reports/{report.id}"' in page.text and "/api/v1/media/" in page.text
+    assert "别的单位的报送" not in page.text
+    book = await client.get(f"/units/{unit.id}/evidence.xlsx?year={day.year}")
+    wb = load_workbook(io.BytesIO(book.content))
+    assert wb.sheetnames == ["得分说明", "报送明细"]
+    assert [c.value for c in wb["报送明细"][3]][1:3] == ["文明实践", "图书馆开展全民阅读文明实践活动"]
+    assert "常态化开展文明实践活动" in [c.value for c in wb["得分说明"]["A"]]
