@@ -29,6 +29,7 @@ FIELD_ZH: dict[str, str] = {
     "unit_id": "单位",
     "unit_source": "归属方式",
     "also_assigned_report_ids": "同时归入的报送",
+    "also_unassigned_report_ids": "同时取消归属的报送",
     "name": "名称",
     "aliases": "别名",
     "honour_level": "级别",
@@ -156,7 +157,13 @@ def value_zh(key: str, value: Any, lookup: Lookup) -> str:
         return "；".join(f"{Fact.zh_of(k)}：{value_zh(k, v, lookup)}" for k, v in value.items()) or "（空）"
     if key == "version":
         return model_zh(str(value))
-    if key in {"also_assigned_report_ids", "report_ids", "reports", "jobs"} and isinstance(value, list):
+    if key in {
+        "also_assigned_report_ids",
+        "also_unassigned_report_ids",
+        "report_ids",
+        "reports",
+        "jobs",
+    } and isinstance(value, list):
         return "、".join(f"#{v}" for v in value)
     if isinstance(value, list):
         return "、".join(str(v) for v in value)
@@ -210,6 +217,10 @@ def _classification(e: AuditEntry, who: str, lk: Lookup) -> str:
 
 def _report_unit(e: AuditEntry, who: str, lk: Lookup) -> str:
     after = e.after or {}
+    if "undo_of" in after:
+        undone = len(after.get("also_unassigned_report_ids") or [])
+        extra = f"，{undone} 条同时归入的报送恢复为未归属" if undone else ""
+        return f"{who} 撤销了{_subject(e, lk)}的归属，恢复为「{lk.unit(after.get('unit_id'))}」{extra}"
     was, now = lk.unit((e.before or {}).get("unit_id")), lk.unit(after.get("unit_id"))
     text = f"{who} 将{_subject(e, lk)} 从「{was}」归入「{now}」"
     also = after.get("also_assigned_report_ids") or []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from pathlib import Path
@@ -39,11 +40,12 @@ from classifier.models import ClassificationSource, Fact, Label
 from classifier.schemas import ClassificationPatch
 from ingest import service as ingest_service
 from ingest import units as unit_service
-from ingest.models import HonourLevel, MessageReason, Platform, RawStatus, ReportStatus, Unit
+from ingest.models import HonourLevel, Member, MessageReason, Platform, RawStatus, ReportStatus, Unit
 from ingest.schemas import UnitUpdate
 from scoring import models as sm
 from scoring import service as scoring_service
 from scoring.models import RecordKind
+from wenming import audit
 from wenming.audit import AuditKind
 from wenming.errors import DomainError
 from wenming.queue import service as queue_service
@@ -316,6 +318,7 @@ def _report_cards(db: Session, rows: list[Any]) -> list[dict[str, Any]]:
                 "group": groups.get(report.group_id),
                 "photos": [presenters.photo_out(p, m) for p, m in photos[report.id]],
                 "evidence": evidence.get(report.id),
+                "also": ingest_service.assignment_preview(db, report.id) if report.unit_id is None else 0,
             }
         )
     return cards
@@ -327,9 +330,11 @@ def review_page(
     db: DbSession,
     me: Staff,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    saved: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
     total = repo.count_review(db)
     rows = repo.page_rows(db, repo.review_query(), (page - 1) * REVIEW_PAGE_SIZE, REVIEW_PAGE_SIZE)
+    high = repo.count_review_high(db)
     return render(
         request,
         "review.html",
@@ -338,19 +343,33 @@ def review_page(
         cards=_report_cards(db, rows),
         units=repo.active_units(db),
         total=total,
+        high=high,
+        saved=saved,
         page=page,
         pages=max(1, -(-total // REVIEW_PAGE_SIZE)),
     )
 
 
-def _card_response(request: Request, db: Session, me: auth.Principal, report_id: int, message: str) -> HTMLResponse:
+def _card_response(
+    request: Request, db: Session, me: auth.Principal, report_id: int, message: str, undo: int | None = None
+) -> HTMLResponse:
+    """The replaced card, and the new 待审核 count for every place that shows it (an htmx event)."""
     row = repo.report_row(db, report_id)
     if row is None:
         raise ApiError(404, "报送不存在")
     card = _report_cards(db, [row])[0]
-    return render(
-        request, "_review_card.html", me, card=card, units=repo.active_units(db), done=message, in_queue=False
+    response = render(
+        request,
+        "_review_card.html",
+        me,
+        card=card,
+        units=repo.active_units(db),
+        done=message,
+        undo=undo,
+        in_queue=False,
     )
+    response.headers["HX-Trigger"] = json.dumps({"reviewCount": {"value": repo.count_review(db)}})
+    return response
 
 
 def _form_error(exc: ValidationError) -> ApiError:
@@ -365,10 +384,15 @@ def review_relabel(
     report_id: ResourceId,
     label: Annotated[str, Form(max_length=20)],
     secondary: Annotated[list[str] | None, Form()] = None,
+    partner: Annotated[str, Form(max_length=200)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
+    facts = {Fact.PARTNER.value: partner.strip()} if partner.strip() else None
+    secondary = [s for s in secondary or [] if s != label]
     try:
-        body = ClassificationPatch(label=label, secondary_labels=secondary or [], reason=reason.strip() or "控制台审核")
+        body = ClassificationPatch(
+            label=label, secondary_labels=secondary, facts=facts, reason=reason.strip() or "控制台审核"
+        )
     except ValidationError as exc:
         raise _form_error(exc) from None
     classifier_service.relabel(db, me.actor, report_id, body)
@@ -388,11 +412,54 @@ def review_assign(
     target = unit_service.find_unit(db, unit)
     if target is None:
         raise ApiError(422, f"找不到单位「{unit.strip()}」，请从列表中选择")
+    also = ingest_service.assignment_preview(db, report_id) if remember_sender else 0
     ingest_service.assign_report_unit(
         db, report_id, target.id, actor=me.actor, reason=reason.strip() or None, remember_sender=remember_sender
     )
-    suffix = "，并记住发送人" if remember_sender else ""
-    return _card_response(request, db, me, report_id, f"已归入「{target.name}」{suffix}")
+    suffix = f"，并记住发送人（同时归入 {also} 条报送）" if remember_sender else ""
+    undo = audit.history(db, ("report", report_id), AuditKind.REPORT_UNIT)[0].id
+    return _card_response(request, db, me, report_id, f"已归入「{target.name}」{suffix}", undo=undo)
+
+
+@router.post("/review/{report_id}/undo/{audit_id}", response_class=HTMLResponse)
+def review_undo_assign(
+    request: Request, db: DbSession, me: Writer, report_id: ResourceId, audit_id: ResourceId
+) -> HTMLResponse:
+    """撤销: the assignment just made is taken back exactly as recorded (sender and the reports filed with it)."""
+    report = ingest_service.undo_report_assignment(db, audit_id, actor=me.actor)
+    if report.id != report_id:
+        raise ApiError(404, "找不到这次归属操作")
+    return _card_response(request, db, me, report_id, "已撤销这次归属")
+
+
+@router.post("/members/{member_id}/unassign")
+def member_unassign(
+    member_id: ResourceId,
+    db: DbSession,
+    me: Writer,
+    next: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """取消归属: a sender remembered for the wrong unit is forgotten (their past reports keep their unit)."""
+    member = db.get(Member, member_id)
+    if member is None:
+        raise ApiError(404, "发送人不存在")
+    unit_id = member.unit_id
+    ingest_service.assign_member_unit(db, member_id, None, actor=me.actor, reason="控制台：取消归属")
+    target = _safe_next(next) if next else (f"/units/{unit_id}" if unit_id else "/unassigned")
+    return RedirectResponse(target + ("&" if "?" in target else "?") + "saved=unassigned", status_code=303)
+
+
+@router.post("/review/confirm-high")
+def review_confirm_high(db: DbSession, me: Writer, threshold: Annotated[float, Form(ge=0.8, le=1.0)] = 0.8) -> Response:
+    """Bulk confirm: reports waiting for review whose model label is 高 confidence keep it, as if clicked one by one."""
+    rows = repo.page_rows(db, repo.review_query(), 0, 500)
+    confirmed = 0
+    for report, _unit, _sender in rows:
+        if report.label and report.unit_id is not None and (report.confidence or 0) >= threshold:
+            patch = ClassificationPatch(label=report.label, reason="批量确认（把握高）")
+            classifier_service.relabel(db, me.actor, report.id, patch)
+            confirmed += 1
+    return RedirectResponse("/review?" + urlencode({"saved": f"已确认 {confirmed} 条把握高的报送"}), status_code=303)
 
 
 # --- units -----------------------------------------------------------------------------------------

@@ -500,3 +500,11 @@ def unit_monthly_counts(session: Session, unit_id: int, year: int) -> list[int]:
     for m, n in rows:
         counts[int(m) - 1] = int(n)
     return counts
+
+
+def count_review_high(session: Session, threshold: float = 0.8) -> int:
+    """Reports waiting for review that already have a unit and a label the model is sure of (bulk confirm)."""
+    stmt = _review_from(select(func.count(Report.id)), None).where(
+        Report.unit_id.is_not(None), Report.label.is_not(None), Report.confidence >= threshold
+    )
+    return int(session.scalar(stmt) or 0)
