@@ -432,6 +432,140 @@ def review_undo_assign(
     return _card_response(request, db, me, report_id, "已撤销这次归属")
 
 
+# --- 用户管理 (admin): the same account service and audit rows as ``wenming users`` and the API -------------
+
+
+def admin(me: SignedIn) -> auth.Principal:
+    if not me.can(Role.ADMIN):
+        raise ApiError(403, "只有管理员可以管理用户")
+    return me
+
+
+Admin = Annotated[auth.Principal, Depends(admin)]
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(
+    request: Request,
+    db: DbSession,
+    me: Staff,
+    saved: Annotated[str, Query(max_length=200)] = "",
+    error: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    if not me.can(Role.ADMIN):
+        raise ApiError(403, "只有管理员可以管理用户")
+    users = repo.staff_users(db)
+    return render(request, "users.html", me, nav="users", users=users, roles=Role.choices(), saved=saved, error=error)
+
+
+def _users_done(message: str, error: bool = False) -> Response:
+    return RedirectResponse("/users?" + urlencode({"error" if error else "saved": message}), status_code=303)
+
+
+@router.post("/users")
+def user_add(
+    db: DbSession,
+    me: Admin,
+    username: Annotated[str, Form(min_length=1, max_length=64)],
+    password: Annotated[str, Form(min_length=1, max_length=200)],
+    role: Annotated[str, Form(max_length=20)] = Role.REVIEWER.value,
+    display_name: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    chosen = Role(role) if role in Role.names() else Role.VIEWER
+    try:
+        user = auth.add_user(db, me.actor, username.strip(), password, chosen, display_name.strip() or None)
+    except DomainError as exc:  # checked before anything is written
+        return _users_done(str(exc), error=True)
+    return _users_done(f"已添加用户 {user.username}（{chosen.zh}）")
+
+
+@router.post("/users/{user_id}/role")
+def user_role(db: DbSession, me: Admin, user_id: ResourceId, role: Annotated[str, Form(max_length=20)]) -> Response:
+    if role not in Role.names():
+        raise ApiError(422, "未知角色")
+    try:
+        user = auth.update_user(db, me.actor, user_id, role=Role(role), acting_user_id=me.user_id)
+    except DomainError as exc:
+        return _users_done(str(exc), error=True)
+    return _users_done(f"{user.username} 的角色已改为{Role(role).zh}")
+
+
+@router.post("/users/{user_id}/password")
+def user_password(
+    db: DbSession, me: Admin, user_id: ResourceId, password: Annotated[str, Form(min_length=1, max_length=200)]
+) -> Response:
+    try:
+        user = auth.reset_password(db, me.actor, user_id, password)
+    except DomainError as exc:
+        return _users_done(str(exc), error=True)
+    return _users_done(f"已重设 {user.username} 的密码，其已登录的会话全部退出")
+
+
+@router.post("/users/{user_id}/active")
+def user_active(db: DbSession, me: Admin, user_id: ResourceId, active: Annotated[bool, Form()] = False) -> Response:
+    try:
+        user = auth.update_user(db, me.actor, user_id, active=active, acting_user_id=me.user_id)
+    except DomainError as exc:
+        return _users_done(str(exc), error=True)
+    return _users_done(f"已{'恢复启用' if active else '停用'}用户 {user.username}")
+
+
+@router.get("/unassigned", response_class=HTMLResponse)
+def unassigned_page(
+    request: Request,
+    db: DbSession,
+    me: Staff,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    saved: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    """未归属: senders no unit knows yet and the reports waiting on them, each assignable in one click."""
+    senders, total = repo.unassigned_senders(db, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    f = repo.ReportFilter(unassigned=True)
+    rows = repo.page_rows(db, repo.report_query(f), 0, REVIEW_PAGE_SIZE)
+    return render(
+        request,
+        "unassigned.html",
+        me,
+        nav="unassigned",
+        senders=senders,
+        total=total,
+        report_total=repo.count_reports(db, f),
+        cards=_report_cards(db, rows),
+        units=repo.active_units(db),
+        saved=saved,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+    )
+
+
+@router.post("/members/{member_id}/assign")
+def member_assign(
+    member_id: ResourceId,
+    db: DbSession,
+    me: Writer,
+    unit: Annotated[str, Form(max_length=200)],
+) -> Response:
+    """One click on 未归属: the sender belongs to this unit from now on, with their reports still unassigned."""
+    member = db.get(Member, member_id)
+    if member is None:
+        raise ApiError(404, "发送人不存在")
+    target = unit_service.find_unit(db, unit)
+    if target is None:
+        raise ApiError(422, f"找不到单位「{unit.strip()}」，请从列表中选择")
+    waiting = [
+        r for r in repo.page_rows(db, repo.report_query(repo.ReportFilter(sender_id=member_id, unassigned=True)), 0, 1)
+    ]
+    if waiting:
+        report = waiting[0][0]
+        ingest_service.assign_report_unit(
+            db, report.id, target.id, actor=me.actor, reason="控制台：未归属页归属", remember_sender=True
+        )
+    else:
+        ingest_service.assign_member_unit(db, member_id, target.id, actor=me.actor, reason="控制台：未归属页归属")
+    message = f"已将「{member.display_name or member.platform_user_id}」归入「{target.name}」"
+    return RedirectResponse("/unassigned?" + urlencode({"saved": message}), status_code=303)
+
+
 @router.post("/members/{member_id}/unassign")
 def member_unassign(
     member_id: ResourceId,

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, or_, select, union
 from sqlalchemy.orm import Session
 
+from accounts.models import StaffUser
 from classifier.models import Classification, Label, ReportTag
 from classifier.ocr.models import ReportPhotoEvidence
 from ingest.models import (
@@ -508,3 +509,31 @@ def count_review_high(session: Session, threshold: float = 0.8) -> int:
         Report.unit_id.is_not(None), Report.label.is_not(None), Report.confidence >= threshold
     )
     return int(session.scalar(stmt) or 0)
+
+
+def unassigned_senders(
+    session: Session, limit: int, offset: int = 0
+) -> tuple[list[tuple[Member, int, int | None]], int]:
+    """Senders with no unit (office staff excepted), most unassigned reports first: (member, reports, newest id)."""
+    waiting = (
+        select(Report.sender_id, func.count(Report.id).label("n"), func.max(Report.id).label("newest"))
+        .where(Report.unit_id.is_(None))
+        .group_by(Report.sender_id)
+        .subquery()
+    )
+    base = select(Member.id).where(Member.unit_id.is_(None), Member.is_staff.is_(False))
+    total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    stmt = (
+        select(Member, func.coalesce(waiting.c.n, 0), waiting.c.newest)
+        .outerjoin(waiting, waiting.c.sender_id == Member.id)
+        .where(Member.unit_id.is_(None), Member.is_staff.is_(False))
+        .order_by(func.coalesce(waiting.c.n, 0).desc(), Member.last_seen_at.desc(), Member.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(m, int(n), newest) for m, n, newest in session.execute(stmt).all()], total
+
+
+def staff_users(session: Session) -> list[StaffUser]:
+    """Every console account, active ones first (用户管理)."""
+    return list(session.scalars(select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.username)))
