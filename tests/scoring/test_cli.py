@@ -65,13 +65,13 @@ def test_month_quarter_year_and_explain(cli_db: str) -> None:
 def test_entering_a_criticism_changes_the_quarter_table(cli_db: str) -> None:
     before = _run("quarter", "2025Q4")
     out = _run("criticism", "县卫健局", "2025-11-02", "创建任务落实不到位", "--by", "郑书洋")
-    assert "已录入 criticism:1（郑书洋）" in out
+    assert "已录入通报批评 criticism:1（郑书洋）" in out
     after = _run("quarter", "2025Q4")
     assert before != after
     explain = _run("explain", "县卫健局", "2025")
     assert "2025-11-02 通报批评：创建任务落实不到位 → −5" in explain
     voided = _run("void", "criticism", "1", "--reason", "通报撤回", "--by", "李科长")
-    assert "已作废 criticism:1（李科长，原因：通报撤回）" in voided
+    assert "已作废通报批评 criticism:1（李科长，原因：通报撤回）" in voided
     assert _run("quarter", "2025Q4") == before
     listing = _run("records", "县卫健局", "2025")
     assert "criticism:1" in listing and "已作废" in listing and "郑书洋" in listing

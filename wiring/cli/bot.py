@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import typer
 import websockets
 from rich.table import Table
+from rich.text import Text
 
 from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic, load_traffic
 from ingest.models import Platform
@@ -166,6 +168,22 @@ def policy_list() -> None:
     console.print(table)
 
 
+def _period_with_data(kind: str) -> str | None:
+    """A preview of the monthly ranking shows the month just ended, or the latest month before it with reports."""
+    if kind != "monthly_ranking":
+        return None
+    from api import repository as console_repository
+    from bot.posts.jobs import period_for
+
+    year, month = map(int, period_for(kind, datetime.now(settings().tz)).split("-"))
+    month_end = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    with reading() as session:
+        day = console_repository.data_day(session, month_end)
+    if (day.year, day.month) != (year, month):
+        console.print(f"{year}年{month}月没有报送，预览有数据的最近月份：{day.year}年{day.month}月")
+    return f"{day.year}-{day.month:02d}"
+
+
 @app.command("post")
 @friendly_errors
 def post(
@@ -181,6 +199,7 @@ def post(
     from wiring.cli.common import session_factory
 
     runtime = PostRuntime(session_factory(), settings())
+    period = period or _period_with_data(kind)
     try:
         results = asyncio.run(run_post(runtime, kind, period=period, dry_run=True, out_dir=out))
     except PostError as exc:
@@ -192,7 +211,7 @@ def post(
         return
     for result in results:
         where = result.group_id if result.platform == "preview" else f"{result.platform} 群 {result.group_id}"
-        console.rule(f"{KINDS[kind]} {result.period} → {where}（预览，未发送）")
-        console.print(result.text)
+        console.rule(Text(f"{KINDS[kind]} {result.period} → {where}（预览，未发送）"))
+        console.print(Text(result.text))
         if result.png_path:
             console.print(f"[dim]图表：{result.png_path}[/dim]")

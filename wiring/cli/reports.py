@@ -10,12 +10,14 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
 from classifier.models import Label
 from ingest.models import HonourLevel, Member, RawMessage, RawStatus, Report, ReportStatus, Unit
 from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
+from wiring.cli.tables import FORMAT_OPTION, Column, Format, TableData, emit
 
 app = typer.Typer(help="活动报送统计", no_args_is_help=True)
 
@@ -153,7 +155,7 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
     table.add_column("消息", justify="right")
 
     def row(rank: str, c: UnitCounts, style: str | None = None) -> None:
-        cells = [rank, c.name, *([c.level] if wide else []), str(c.total), str(c.photos)]
+        cells: list[str | Text] = [rank, Text(c.name), *([c.level] if wide else []), str(c.total), str(c.photos)]
         cells += [_n(c.by_status.get(s, 0)) for s in statuses]
         cells += [_n(c.by_label.get(label.value, 0)) for label in labels]
         cells += [_n(c.reposts), _n(c.messages)]
@@ -172,7 +174,24 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
         f"原始消息 {sum(raw.values())} 条（" + "，".join(f"{s.zh} {raw.get(s.value, 0)}" for s in RAW_SHOWN) + "）。"
     )
     if silent:
-        out.print(f"无任何报送的单位（{len(silent)} 个）：" + "、".join(silent))
+        out.print(Text(f"无任何报送的单位（{len(silent)} 个）：" + "、".join(silent)))
+
+
+def stats_table(stats: Stats, title: str) -> TableData:
+    """The per-unit counts as plain data (csv/json): every status and label column, unassigned last."""
+    statuses = list(STATUS_ZH)
+    columns = [Column("排名"), Column("单位"), Column("级别"), Column("报送"), Column("图片")]
+    columns += [Column(STATUS_ZH[s]) for s in statuses] + [Column(label.zh) for label in Label]
+    columns += [Column("含重复图片的报送"), Column("消息")]
+    table = TableData(title, columns)
+    rows = [(str(rank), c) for rank, c in enumerate(stats.units, start=1)] + [("未归属", stats.unassigned)]
+    for rank, c in rows:
+        cells = [rank, c.name, c.level, str(c.total), str(c.photos)]
+        cells += [str(c.by_status.get(s, 0)) for s in statuses] + [
+            str(c.by_label.get(label.value, 0)) for label in Label
+        ]
+        table.add_row(*cells, str(c.reposts), str(c.messages))
+    return table
 
 
 def _n(value: int) -> str:
@@ -193,6 +212,7 @@ def _parse_date(text: str | None, option: str) -> date | None:
 def stats(
     since: str | None = typer.Option(None, "--from", help="起始日期（含），YYYY-MM-DD"),
     until: str | None = typer.Option(None, "--to", help="截止日期（含），YYYY-MM-DD"),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """按单位统计报送数量（按状态、按类别），以及未归属单位的报送数。"""
     start, end = _parse_date(since, "--from"), _parse_date(until, "--to")
@@ -201,6 +221,9 @@ def stats(
     with reading() as session:
         result = collect_stats(session, start, end, settings().tz)
     period = f"（{start or '最早'} 至 {end or '最新'}）" if start or end else ""
+    if fmt != Format.TABLE:
+        emit(stats_table(result, f"各单位活动报送统计{period}"), fmt, console)
+        return
     render_stats(result, console, title=f"各单位活动报送统计{period}")
 
 

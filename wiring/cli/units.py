@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
+from rich.text import Text
 from sqlalchemy import func, select
 
 from ingest import units
 from ingest.models import HonourLevel, Member, Unit
 from wiring.cli.common import UserError, actor, console, friendly_errors, reading, unit_of_work
+from wiring.cli.tables import FORMAT_OPTION, Column, Format, TableData, emit
 
 app = typer.Typer(help="文明单位名册：导入与查看", no_args_is_help=True)
 
@@ -28,7 +29,7 @@ def import_units(
         f"无变化 {len(summary.unchanged)} 个。"
     )
     for name in summary.updated:
-        console.print(f"  已更新：{name}")
+        console.print(Text(f"  已更新：{name}"))
 
 
 @app.command("list")
@@ -36,6 +37,7 @@ def import_units(
 def list_units(
     level: str | None = typer.Option(None, "--level", "-l", help="只看某一级别（全国/省/市/县）"),
     category: str | None = typer.Option(None, "--category", "-c", help="只看某一类别，如 机关、学校"),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """列出文明单位及其别名、级别、类别、人数和已关联的群成员数。"""
     members = (
@@ -56,18 +58,19 @@ def list_units(
     if not rows:
         console.print("没有符合条件的单位。请先导入名册：wenming units import 名册.csv")
         return
-    table = Table(title=f"文明单位名册（{len(rows)} 个）")
-    for title, justify in [
-        ("编号", "right"),
-        ("单位名称", "left"),
-        ("别名", "left"),
-        ("级别", "center"),
-        ("类别", "left"),
-        ("人数", "right"),
-        ("群成员", "right"),
-        ("状态", "center"),
-    ]:
-        table.add_column(title, justify=justify)  # type: ignore[arg-type]
+    table = TableData(
+        f"文明单位名册（{len(rows)} 个）",
+        [
+            Column("编号", "right"),
+            Column("单位名称", wrap=True),
+            Column("别名", wrap=True),
+            Column("级别", "center"),
+            Column("类别"),
+            Column("人数", "right"),
+            Column("群成员", "right"),
+            Column("状态", "center"),
+        ],
+    )
     for unit, member_count in rows:
         table.add_row(
             str(unit.id),
@@ -79,4 +82,4 @@ def list_units(
             str(member_count),
             "在册" if unit.active else "停用",
         )
-    console.print(table)
+    emit(table, fmt, console)
