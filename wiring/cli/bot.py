@@ -15,6 +15,7 @@ from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic, loa
 from ingest.models import Platform
 from wiring.cli.capture_health import print_health, watch_app
 from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
+from wiring.cli.tables import FORMAT_OPTION, Cell, Column, Format, TableData, emit
 
 app = typer.Typer(help="聊天机器人：模拟器、连接状态、发布策略与定时发布", no_args_is_help=True)
 app.add_typer(watch_app, name="watch")
@@ -145,7 +146,7 @@ def policy_set(
 
 @policy_app.command("list")
 @friendly_errors
-def policy_list() -> None:
+def policy_list(fmt: Format = FORMAT_OPTION) -> None:
     """列出各群的发布策略。"""
     from bot.models import PostPolicy
     from bot.posts.policy import PLATFORM_ZH, policies
@@ -156,16 +157,15 @@ def policy_list() -> None:
         console.print("尚未设置任何群的发布策略：定时发布不会发到任何群。用 wenming bot policy set 设置。")
         return
     hooks = settings().post_webhooks
-    table = Table(title="定时发布策略")
-    for column in ("渠道", "群", "策略", "前 N 名", "机器人地址"):
-        table.add_column(column)
+    table = TableData("定时发布策略", [Column(h) for h in ("渠道", "群", "策略", "前 N 名", "机器人地址")])
     for row in rows:
         top = str(row.top_n) if row.policy == PostPolicy.TOP_N.value else "-"
         hook = hooks.get(row.group_id) if row.platform in ("wecom", "dingtalk") else None
-        address = hook.masked_url() if hook else ("[red]未配置[/red]" if row.platform in ("wecom", "dingtalk") else "-")
+        robot = row.platform in ("wecom", "dingtalk")
+        address: Cell = hook.masked_url() if hook else (("未配置", "red") if robot else "-")
         channel = PLATFORM_ZH.get(row.platform, row.platform)
         table.add_row(channel, row.group_id, PostPolicy(row.policy).zh, top, address)
-    console.print(table)
+    emit(table, fmt, console)
 
 
 def _period_with_data(kind: str) -> str | None:

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from wenming.db import utcnow
 from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
+from wiring.cli.tables import FORMAT_OPTION, Column, Format, TableData, emit
 
 GAP_DAYS = 7
 watch_app = typer.Typer(
@@ -53,10 +54,11 @@ def print_health() -> None:
 
 @watch_app.command("list")
 @friendly_errors
-def watch_list() -> None:
+def watch_list(fmt: Format = FORMAT_OPTION) -> None:
     """列出各群最近一次采集到消息的时间和告警阈值。"""
     from capture import service as capture_service
     from capture.gaps import describe_duration
+    from ingest.models import Platform
 
     tz = settings().tz
     with reading() as session:
@@ -64,7 +66,7 @@ def watch_list() -> None:
     if not rows:
         console.print("尚未采集到任何群的消息")
         return
-    table = Table("平台", "群", "最近采集", "无消息多久告警", "依据", title="采集缺口告警设置")
+    table = TableData("采集缺口告警设置", [Column(h) for h in ("平台", "群", "最近采集", "无消息多久告警", "依据")])
     for row in rows:
         last = f"{row.last_message_at.astimezone(tz):%m-%d %H:%M}" if row.last_message_at else "-"
         if not row.watched:
@@ -73,8 +75,8 @@ def watch_list() -> None:
             limit, basis = "不告警", "消息太少，尚未学到规律"
         else:
             limit, basis = describe_duration(row.threshold_seconds), "自动学习" if row.learned else "本群设置"
-        table.add_row(row.platform, row.name, last, limit, basis)
-    console.print(table)
+        table.add_row(Platform.zh_of(row.platform), row.name, last, limit, basis)
+    emit(table, fmt, console)
 
 
 @watch_app.command("set")
