@@ -4,7 +4,6 @@ ranking tables within the screen, and the 附件3 quarterly table printing on la
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy.orm import Session
@@ -52,15 +51,20 @@ def pages(seed: dict[str, int]) -> list[tuple[str, str]]:
 
 def _english_codes() -> re.Pattern[str]:
     """Every code of every ZhEnum staff can see (practice, needs_review, ocr.report, report_withdrawn, …)."""
-    import accounts.models  # noqa: F401 - the enums register as ZhEnum subclasses on import
-    import bot.models  # noqa: F401
-    import capture.models  # noqa: F401
-    import classifier.models  # noqa: F401
-    import classifier.ocr.models  # noqa: F401
-    import ingest.models  # noqa: F401
-    import scoring.models  # noqa: F401
-    import wenming.audit  # noqa: F401
-    import wenming.queue.models  # noqa: F401
+    import importlib
+
+    for module in (  # the enums register as ZhEnum subclasses on import
+        "accounts.models",
+        "bot.models",
+        "capture.models",
+        "classifier.models",
+        "classifier.ocr.models",
+        "ingest.models",
+        "scoring.models",
+        "wenming.audit",
+        "wenming.queue.models",
+    ):
+        importlib.import_module(module)
 
     codes: set[str] = set()
     stack = list(ZhEnum.__subclasses__())
@@ -192,8 +196,12 @@ def test_confirmations_and_back_link_work_under_the_csp(live_server: Live) -> No
             form.get_by_role("button", name="保存").click()
             expect(page.locator(".flash.ok")).to_contain_text("已保存")
             asked: list[str] = []
-            answer: Callable[[object], None] = lambda d: (asked.append(d.message), d.dismiss())  # type: ignore[attr-defined]
-            page.once("dialog", answer)
+
+            def dismiss(dialog) -> None:  # type: ignore[no-untyped-def]
+                asked.append(dialog.message)
+                dialog.dismiss()
+
+            page.once("dialog", dismiss)
             row = page.locator("tr", has_text="门前三包检查不合格")
             row.get_by_placeholder("作废原因").fill("录错")
             row.get_by_role("button", name="作废").click()
