@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.models import Role, StaffUser
-from classifier.models import Fact, Label
+from classifier.models import ClassificationSource, Fact, Label
 from ingest.models import HonourLevel, Member, RawStatus, ReportStatus, Unit
 from scoring.models import RecordKind
 from wenming.audit import AuditEntry, AuditKind
@@ -56,6 +56,11 @@ FIELD_ZH: dict[str, str] = {
     "watched": "监测",
     "group_id": "群",
     "current": "当前使用",
+    "source": "分类来源",
+    "model_version": "模型版本",
+    "file": "文件",
+    "possible_repost": "疑似重复图片",
+    "text_message_id": "文字消息",
     "examples": "训练样本数",
     "corrections": "人工更正数",
     "reclassified": "分类有变化的报送",
@@ -155,8 +160,10 @@ def value_zh(key: str, value: Any, lookup: Lookup) -> str:
         return {"staff": "工作人员指定", "nickname": "按昵称识别"}.get(value, str(value))
     if key == "facts" and isinstance(value, dict):
         return "；".join(f"{Fact.zh_of(k)}：{value_zh(k, v, lookup)}" for k, v in value.items()) or "（空）"
-    if key == "version":
+    if key in {"version", "model_version"}:
         return model_zh(str(value))
+    if key == "source":
+        return ClassificationSource.zh_of(value)
     if key in {
         "also_assigned_report_ids",
         "also_unassigned_report_ids",
@@ -185,6 +192,8 @@ def changes(entry: AuditEntry, lookup: Lookup) -> list[Change]:
     out = []
     for key in [*before, *(k for k in after if k not in before)]:
         if key in HIDDEN_FIELDS or before.get(key) == after.get(key):
+            continue
+        if after and key not in after:  # the after snapshot names what the change set; the rest is context
             continue
         was = value_zh(key, before[key], lookup) if key in before else "—"
         now = value_zh(key, after[key], lookup) if key in after else "—"
@@ -261,7 +270,11 @@ def _unit(e: AuditEntry, who: str, lk: Lookup) -> str:
 
 def _unit_import(e: AuditEntry, who: str, lk: Lookup) -> str:
     a = e.after or {}
-    counts = f"新增 {a.get('created', 0)} 个，更新 {a.get('updated', 0)} 个，无变化 {a.get('unchanged', 0)} 个"
+    def n(key: str) -> int:
+        value = a.get(key, 0)
+        return len(value) if isinstance(value, list) else int(value or 0)
+
+    counts = f"新增 {n('created')} 个，更新 {n('updated')} 个，无变化 {n('unchanged')} 个"
     return f"{who} 导入了单位名册「{e.subject_id}」：{counts}"
 
 

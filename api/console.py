@@ -116,6 +116,7 @@ def _setup_templates() -> None:
     env.globals["FACT_ZH"] = Fact.names()
     env.globals["value_of"] = _form_values
     env.filters["report_links"] = report_links
+    env.filters["actors"] = lambda text: re.sub(r"\b(?:staff|cli):([\w.\-]+)", r"\1", str(text))
     env.globals["OUTLET_ZH"] = sm.OutletLevel.names()
     env.globals["model_zh"] = audit_view.model_zh
     env.globals["confidence_zh"] = presenters.confidence_zh

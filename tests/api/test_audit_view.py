@@ -54,6 +54,7 @@ def test_a_relabel_reads_as_a_sentence_with_a_chinese_diff(session: Session, dat
     assert diff["次要分类"][1] == "志愿服务"
     assert "结对村（社区）：城东村" in diff["要素"][1]
     assert not ENGLISH_CODE.search(line.sentence + str(diff)), (line.sentence, diff)
+    assert not [name for name in diff if re.search(r"[a-z]", name)], diff  # source, model_version named too
 
 
 def test_remembering_a_sender_names_units_and_counts(session: Session, data: Data) -> None:
