@@ -270,6 +270,7 @@ def _unit(e: AuditEntry, who: str, lk: Lookup) -> str:
 
 def _unit_import(e: AuditEntry, who: str, lk: Lookup) -> str:
     a = e.after or {}
+
     def n(key: str) -> int:
         value = a.get(key, 0)
         return len(value) if isinstance(value, list) else int(value or 0)

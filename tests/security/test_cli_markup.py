@@ -55,6 +55,8 @@ def test_table_commands_print_markup_in_names_as_text(hostile_world: Cli, args: 
 def test_csv_and_json_carry_the_name_unchanged(hostile_world: Cli) -> None:
     rows = list(csv.reader(io.StringIO(hostile_world.ok("score", "month", "2026-10", "--format", "csv"))))
     assert rows[0][:2] == ["名次", "单位"] and rows[1][1] == HOSTILE
+    stats = list(csv.reader(io.StringIO(hostile_world.ok("reports", "stats", "--format", "csv"))))
+    assert stats[1][1] == HOSTILE and stats[1][3] == "3" and stats[-1][1] == "（未归属单位）"
     units = json.loads(hostile_world.ok("units", "list", "--format", "json"))
     assert units[0]["单位名称"] == HOSTILE and units[0]["别名"] == "[link=http://x]别名[/link]"
 
