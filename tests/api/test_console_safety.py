@@ -189,3 +189,12 @@ async def test_dashboard_and_leaderboards_open_on_the_latest_month_with_data(
     board = await client.get("/leaderboards")
     assert f'value="{earlier:%Y-%m}"' in board.text
     assert 'href="/unassigned"' in dashboard.text
+
+
+async def test_the_demo_prints_the_docs_address_the_app_serves(client: httpx.AsyncClient) -> None:
+    """The demo printed /docs (404); it must print the address the API documentation really has."""
+    source = (Path(__file__).resolve().parents[2] / "wiring" / "cli" / "demo_live.py").read_text(encoding="utf-8")
+    match = re.search(r"接口文档：http://\{host\}:\{port\}(\S+)", source)
+    assert match, "the demo prints where the API documentation is"
+    assert match.group(1) == "/api/v1/docs"
+    assert (await client.get(match.group(1))).status_code != 404
