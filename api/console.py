@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from accounts import security
 from accounts import service as auth
-from accounts.models import Role
+from accounts.models import Role, StaffUser
 from api import audit_view, capture_view, exports, presenters, scores
 from api import repository as repo
 from api.deps import (
@@ -59,6 +60,9 @@ RECORDS_SHOWN = 50
 REVIEW_PAGE_SIZE = 20
 
 router = APIRouter(include_in_schema=False)
+
+PageNo = Annotated[int, Query(ge=1, le=100_000)]
+Notice = Annotated[str, Query(max_length=200)]  # a message a redirect carries to the page it lands on
 
 # Console pages load only their own scripts and styles, cannot be framed, and never leak URLs elsewhere.
 PAGE_HEADERS = {
@@ -266,9 +270,7 @@ def _job_counts(db: Session) -> dict[str, int]:
 
 
 @router.get("/system", response_class=HTMLResponse)
-def system_page(
-    request: Request, db: DbSession, settings: AppSettings, me: Staff, saved: Annotated[str, Query(max_length=200)] = ""
-) -> HTMLResponse:
+def system_page(request: Request, db: DbSession, settings: AppSettings, me: Staff, saved: Notice = "") -> HTMLResponse:
     """The background queue and photo reading: backlog, failures with their reasons, retry for admins."""
     return render(request, "system.html", me, nav="system", jobs=presenters.jobs_overview(db, settings), saved=saved)
 
@@ -330,8 +332,8 @@ def review_page(
     request: Request,
     db: DbSession,
     me: Staff,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    saved: Annotated[str, Query(max_length=200)] = "",
+    page: PageNo = 1,
+    saved: Notice = "",
 ) -> HTMLResponse:
     total = repo.count_review(db)
     rows = repo.page_rows(db, repo.review_query(), (page - 1) * REVIEW_PAGE_SIZE, REVIEW_PAGE_SIZE)
@@ -450,7 +452,7 @@ def users_page(
     request: Request,
     db: DbSession,
     me: Staff,
-    saved: Annotated[str, Query(max_length=200)] = "",
+    saved: Notice = "",
     error: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
     if not me.can(Role.ADMIN):
@@ -473,42 +475,47 @@ def user_add(
     display_name: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     chosen = Role(role) if role in Role.names() else Role.VIEWER
+    return _users_change(
+        lambda: auth.add_user(db, me.actor, username.strip(), password, chosen, display_name.strip() or None),
+        lambda user: f"已添加用户 {user.username}（{chosen.zh}）",
+    )
+
+
+def _users_change(change: Callable[[], StaffUser], done: Callable[[StaffUser], str]) -> Response:
+    """One account change through the service; a refusal (checked before anything is written) is shown as such."""
     try:
-        user = auth.add_user(db, me.actor, username.strip(), password, chosen, display_name.strip() or None)
-    except DomainError as exc:  # checked before anything is written
+        user = change()
+    except DomainError as exc:
         return _users_done(str(exc), error=True)
-    return _users_done(f"已添加用户 {user.username}（{chosen.zh}）")
+    return _users_done(done(user))
 
 
 @router.post("/users/{user_id}/role")
 def user_role(db: DbSession, me: Admin, user_id: ResourceId, role: Annotated[str, Form(max_length=20)]) -> Response:
     if role not in Role.names():
         raise ApiError(422, "未知角色")
-    try:
-        user = auth.update_user(db, me.actor, user_id, role=Role(role), acting_user_id=me.user_id)
-    except DomainError as exc:
-        return _users_done(str(exc), error=True)
-    return _users_done(f"{user.username} 的角色已改为{Role(role).zh}")
+    return _users_change(
+        lambda: auth.update_user(db, me.actor, user_id, role=Role(role), acting_user_id=me.user_id),
+        lambda user: f"{user.username} 的角色已改为{Role(role).zh}",
+    )
 
 
 @router.post("/users/{user_id}/password")
 def user_password(
     db: DbSession, me: Admin, user_id: ResourceId, password: Annotated[str, Form(min_length=1, max_length=200)]
 ) -> Response:
-    try:
-        user = auth.reset_password(db, me.actor, user_id, password)
-    except DomainError as exc:
-        return _users_done(str(exc), error=True)
-    return _users_done(f"已重设 {user.username} 的密码，其已登录的会话全部退出")
+    return _users_change(
+        lambda: auth.reset_password(db, me.actor, user_id, password),
+        lambda user: f"已重设 {user.username} 的密码，其已登录的会话全部退出",
+    )
 
 
 @router.post("/users/{user_id}/active")
 def user_active(db: DbSession, me: Admin, user_id: ResourceId, active: Annotated[bool, Form()] = False) -> Response:
-    try:
-        user = auth.update_user(db, me.actor, user_id, active=active, acting_user_id=me.user_id)
-    except DomainError as exc:
-        return _users_done(str(exc), error=True)
-    return _users_done(f"已{'恢复启用' if active else '停用'}用户 {user.username}")
+    return _users_change(
+        lambda: auth.update_user(db, me.actor, user_id, active=active, acting_user_id=me.user_id),
+        lambda user: f"已{'恢复启用' if active else '停用'}用户 {user.username}",
+    )
 
 
 @router.get("/unassigned", response_class=HTMLResponse)
@@ -516,8 +523,8 @@ def unassigned_page(
     request: Request,
     db: DbSession,
     me: Staff,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    saved: Annotated[str, Query(max_length=200)] = "",
+    page: PageNo = 1,
+    saved: Notice = "",
 ) -> HTMLResponse:
     """未归属: senders no unit knows yet and the reports waiting on them, each assignable in one click."""
     senders, total = repo.unassigned_senders(db, PAGE_SIZE, (page - 1) * PAGE_SIZE)
@@ -606,7 +613,7 @@ def units_page(
     db: DbSession,
     me: Staff,
     q: Annotated[str, Query(max_length=100)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: PageNo = 1,
 ) -> HTMLResponse:
     stmt = repo.unit_query(db, q or None)
     rows, total = repo.paged(db, stmt, (page - 1) * PAGE_SIZE, PAGE_SIZE)
@@ -782,7 +789,7 @@ def reports_page(
     unit_id: Annotated[str, Query(max_length=10)] = "",
     date_from: Annotated[date | None, Query()] = None,
     date_to: Annotated[date | None, Query()] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: PageNo = 1,
 ) -> HTMLResponse:
     f = repo.ReportFilter(
         q=q or None,
@@ -852,8 +859,8 @@ def messages_page(
     unit_id: Annotated[str, Query(max_length=10)] = "",
     date_from: Annotated[date | None, Query()] = None,
     date_to: Annotated[date | None, Query()] = None,
-    saved: Annotated[str, Query(max_length=200)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    saved: Notice = "",
+    page: PageNo = 1,
 ) -> HTMLResponse:
     """消息: what the groups said that is not an activity report, with why, and a way to promote it."""
     status = status if status in repo.MESSAGE_STATUSES else RawStatus.CHATTER.value
@@ -934,7 +941,7 @@ def audit_page(
     db: DbSession,
     me: Staff,
     kind: Annotated[str, Query(max_length=30)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: PageNo = 1,
 ) -> HTMLResponse:
     rows, total = repo.paged(db, repo.audit_query(kind or None), (page - 1) * PAGE_SIZE, PAGE_SIZE)
     return render(
@@ -1074,7 +1081,7 @@ def records_page(
     db: DbSession,
     settings: AppSettings,
     me: Staff,
-    saved: Annotated[str, Query(max_length=200)] = "",
+    saved: Notice = "",
 ) -> HTMLResponse:
     recent, _total = scoring_service.page_records(db, limit=RECORDS_SHOWN)
     return render(

@@ -4,6 +4,9 @@ ranking tables within the screen, and the 附件3 quarterly table printing on la
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy.orm import Session
@@ -14,6 +17,9 @@ from tests.api.conftest import PASSWORD, add_user
 from tests.api.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOT_DIR, Live, live_server  # noqa: F401
 from wenming.db import create_db_engine
 from wenming.names import ZhEnum
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = [
     pytest.mark.slow,
@@ -144,76 +150,74 @@ def test_every_page_at_both_widths_is_chinese_error_free_and_fits(live_server: L
 
 
 def test_quarterly_table_prints_on_landscape_a4_pages_of_about_25_units(live_server: Live) -> None:  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
-    _add_admin_and_units(live_server.settings.database_url)
     url = live_server.url
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_context(locale="zh-CN").new_page()
-            _login(page, url)
-            page.goto(f"{url}/leaderboards?board=quarterly")
-            rows = page.locator("table.ranking tbody tr").count()
-            assert rows == 6 + EXTRA_UNITS
-            pdf = page.pdf(prefer_css_page_size=True, print_background=True)
-            sizes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
-            assert len(sizes) == 2, f"{rows} units should print on 2 pages, got {len(sizes)}"
-            assert all(float(w) > float(h) for w, h in sizes), "pages are landscape"
-            assert abs(float(sizes[0][0]) - 841.9) < 2 and abs(float(sizes[0][1]) - 595.3) < 2, sizes[0]  # A4
-            page.emulate_media(media="print")
-            assert page.locator("header.top").evaluate("e => getComputedStyle(e).display") == "none"
-            assert page.locator("form.filters").evaluate("e => getComputedStyle(e).display") == "none"
-            assert (
-                page.locator("table.ranking thead").evaluate("e => getComputedStyle(e).display") == "table-header-group"
-            )
-            page.set_viewport_size({"width": 1047, "height": 718})  # A4 landscape less 10 mm margins, at 96 dpi
-            width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= 1047, f"the table fits the A4 landscape width ({width}px)"
-            page.screenshot(path=str(SCREENSHOT_DIR / "wenming-quarterly-print.png"))
-        finally:
-            browser.close()
+    with _signed_in(live_server) as page:
+        page.goto(f"{url}/leaderboards?board=quarterly")
+        rows = page.locator("table.ranking tbody tr").count()
+        assert rows == 6 + EXTRA_UNITS
+        pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+        sizes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
+        assert len(sizes) == 2, f"{rows} units should print on 2 pages, got {len(sizes)}"
+        assert all(float(w) > float(h) for w, h in sizes), "pages are landscape"
+        assert abs(float(sizes[0][0]) - 841.9) < 2 and abs(float(sizes[0][1]) - 595.3) < 2, sizes[0]  # A4
+        page.emulate_media(media="print")
+        assert page.locator("header.top").evaluate("e => getComputedStyle(e).display") == "none"
+        assert page.locator("form.filters").evaluate("e => getComputedStyle(e).display") == "none"
+        assert page.locator("table.ranking thead").evaluate("e => getComputedStyle(e).display") == "table-header-group"
+        page.set_viewport_size({"width": 1047, "height": 718})  # A4 landscape less 10 mm margins, at 96 dpi
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1047, f"the table fits the A4 landscape width ({width}px)"
+        page.screenshot(path=str(SCREENSHOT_DIR / "wenming-quarterly-print.png"))
 
 
 def test_confirmations_and_back_link_work_under_the_csp(live_server: Live) -> None:  # noqa: F811
     """作废 asks first and 返回上一页 goes back, with the console's own strict CSP in force."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     assert "script-src 'self'" in PAGE_HEADERS["Content-Security-Policy"]
-    _add_admin_and_units(live_server.settings.database_url)
     url = live_server.url
+    with _signed_in(live_server) as page:
+        page.goto(f"{url}/records")
+        form = page.locator("details", has_text="通报批评").first
+        form.locator("summary").click()
+        form.get_by_label("单位").fill("县文化馆")
+        form.get_by_label("日期").fill("2026-10-09")
+        form.get_by_label("事由").fill("门前三包检查不合格")
+        form.get_by_role("button", name="保存").click()
+        expect(page.locator(".flash.ok")).to_contain_text("已保存")
+        asked: list[str] = []
+
+        def dismiss(dialog) -> None:  # type: ignore[no-untyped-def]
+            asked.append(dialog.message)
+            dialog.dismiss()
+
+        page.once("dialog", dismiss)
+        row = page.locator("tr", has_text="门前三包检查不合格")
+        row.get_by_placeholder("作废原因").fill("录错")
+        row.get_by_role("button", name="作废").click()
+        assert asked and "确定作废这条记录" in asked[0]
+        expect(page.locator("tr", has_text="门前三包检查不合格")).to_have_count(1)  # dismissed: nothing voided
+        page.once("dialog", lambda d: d.accept())
+        row.get_by_role("button", name="作废").click()
+        expect(page.locator(".flash.ok")).to_contain_text("已作废通报批评记录")
+        page.goto(f"{url}/units")
+        page.goto(f"{url}/reports/999999")
+        page.get_by_role("link", name="返回上一页").click()
+        expect(page).to_have_url(f"{url}/units")
+
+
+@contextmanager
+def _signed_in(live: Live) -> Iterator[Page]:
+    """Fifty units and an admin in the live database, and a Chromium page signed in as that admin."""
+    from playwright.sync_api import sync_playwright
+
+    _add_admin_and_units(live.settings.database_url)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_context(locale="zh-CN").new_page()
-            _login(page, url)
-            page.goto(f"{url}/records")
-            form = page.locator("details", has_text="通报批评").first
-            form.locator("summary").click()
-            form.get_by_label("单位").fill("县文化馆")
-            form.get_by_label("日期").fill("2026-10-09")
-            form.get_by_label("事由").fill("门前三包检查不合格")
-            form.get_by_role("button", name="保存").click()
-            expect(page.locator(".flash.ok")).to_contain_text("已保存")
-            asked: list[str] = []
-
-            def dismiss(dialog) -> None:  # type: ignore[no-untyped-def]
-                asked.append(dialog.message)
-                dialog.dismiss()
-
-            page.once("dialog", dismiss)
-            row = page.locator("tr", has_text="门前三包检查不合格")
-            row.get_by_placeholder("作废原因").fill("录错")
-            row.get_by_role("button", name="作废").click()
-            assert asked and "确定作废这条记录" in asked[0]
-            expect(page.locator("tr", has_text="门前三包检查不合格")).to_have_count(1)  # dismissed: nothing voided
-            page.once("dialog", lambda d: d.accept())
-            row.get_by_role("button", name="作废").click()
-            expect(page.locator(".flash.ok")).to_contain_text("已作废通报批评记录")
-            page.goto(f"{url}/units")
-            page.goto(f"{url}/reports/999999")
-            page.get_by_role("link", name="返回上一页").click()
-            expect(page).to_have_url(f"{url}/units")
+            _login(page, live.url)
+            yield page
         finally:
             browser.close()
 
