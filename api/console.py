@@ -253,6 +253,7 @@ def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff)
         capture=capture_view.tile(db),
         today=today,
         real_today=real_today,
+        reporting_now=repo.month_reporting_units(db, real_today),
         **board,
     )
 

@@ -474,14 +474,29 @@ def dashboard_counts(session: Session, today: date) -> dict[str, int]:
     }
 
 
+def month_reporting_units(session: Session, day: date) -> int:
+    """How many units have a counted report in the month of ``day``."""
+    start = day.replace(day=1)
+    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    stmt = select(func.count(func.distinct(Report.unit_id))).where(
+        Report.post_date >= start,
+        Report.post_date < end,
+        Report.unit_id.is_not(None),
+        Report.status != ReportStatus.WITHDRAWN.value,
+    )
+    return int(session.scalar(stmt) or 0)
+
+
 def data_day(session: Session, today: date) -> date:
-    """The day the console's "this month" views open on: today, unless this month has no report yet, then the
-    last day with one (a demo or a quiet start of the month should not open on an empty table)."""
-    counted = (Report.unit_id.is_not(None), Report.status != ReportStatus.WITHDRAWN.value)
-    latest = session.scalar(select(func.max(Report.post_date)).where(Report.post_date <= today, *counted))
-    if latest is None or (latest.year, latest.month) == (today.year, today.month):
+    """The day the console's "this month" views open on: today once a quarter of the active units have reported
+    this month; before that the last day of the latest earlier month with reports (a demo, or the first days of a
+    month, should not open on a table of zeros)."""
+    active = int(session.scalar(select(func.count()).where(Unit.active.is_(True))) or 0)
+    if active == 0 or month_reporting_units(session, today) * 4 >= active:
         return today
-    return latest
+    counted = (Report.unit_id.is_not(None), Report.status != ReportStatus.WITHDRAWN.value)
+    latest = session.scalar(select(func.max(Report.post_date)).where(Report.post_date < today.replace(day=1), *counted))
+    return latest or today
 
 
 def unit_monthly_counts(session: Session, unit_id: int, year: int) -> list[int]:

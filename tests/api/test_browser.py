@@ -114,6 +114,7 @@ def test_log_in_relabel_from_the_review_queue_and_see_the_change(live_server: Li
             page.keyboard.press("4")  # shortcut for 志愿服务
             expect(card).to_contain_text("已改为「志愿服务」")
             expect(page.locator(f"#report-{seed['target_report']} .chip.current")).to_have_text("4 志愿服务")
+            expect(page.locator("[data-review-count]")).to_have_text(str(seed["review_count"] - 1))  # live count
 
             page.goto(f"{url}/review")
             expect(page.locator(f"#report-{seed['target_report']}")).to_have_count(0)

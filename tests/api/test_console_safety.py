@@ -198,3 +198,21 @@ async def test_the_demo_prints_the_docs_address_the_app_serves(client: httpx.Asy
     assert match, "the demo prints where the API documentation is"
     assert match.group(1) == "/api/v1/docs"
     assert (await client.get(match.group(1))).status_code != 404
+
+
+async def test_a_month_only_a_few_units_reported_in_yet_opens_on_the_last_full_month(
+    client: httpx.AsyncClient, staff: Staff, data: Data, settings: Settings
+) -> None:
+    """On 2 December the demo showed December (2 units) although the data covered August to October."""
+    today = datetime.now(settings.tz).date()
+    earlier = (today.replace(day=1) - timedelta(days=40)).replace(day=10)
+    units = [data.unit(f"县第{i}单位") for i in range(8)]
+    for unit in units:
+        data.report("开展文明实践活动", unit=unit, day=earlier)
+    data.report("本月第一条报送", unit=units[0], day=today.replace(day=1))
+    await console_login(client, "viewer")
+    dashboard = (await client.get("/")).text
+    assert f"{today.month} 月目前只有 1 个单位报送" in dashboard and f"{earlier.month} 月活跃度排名" in dashboard
+    for unit in units[1:3]:
+        data.report("本月又一条报送", unit=unit, day=today.replace(day=1))
+    assert f"{today.month} 月活跃度排名" in (await client.get("/")).text  # a quarter of the units: this month
