@@ -307,13 +307,16 @@ def dashboard_board(request: Request, db: Session, settings: Settings, today: da
 
 
 def _report_cards(db: Session, rows: list[Any]) -> list[dict[str, Any]]:
+    """What a report card shows, loaded for a whole page at once (photos, evidence, groups, current labels)."""
     reports = [r for r, _u, _s in rows]
     photos = repo.report_photos(db, [r.id for r in reports])
     evidence = repo.photo_evidence(db, [r.id for r in reports])
     group_ids = {r.group_id for r in reports}
     groups = repo.group_names(db, group_ids)
+    current = repo.current_classifications(db, [r.id for r in reports])
     cards = []
     for report, unit_name, sender in rows:
+        labels = current.get(report.id)
         cards.append(
             {
                 "report": report,
@@ -323,6 +326,8 @@ def _report_cards(db: Session, rows: list[Any]) -> list[dict[str, Any]]:
                 "photos": [presenters.photo_out(p, m) for p, m in photos[report.id]],
                 "evidence": evidence.get(report.id),
                 "also": ingest_service.assignment_preview(db, report.id) if report.unit_id is None else 0,
+                "secondary": [s["label"] for s in (labels.secondary_labels or [])] if labels else [],
+                "partner": (labels.facts or {}).get(Fact.PARTNER.value, "") if labels else "",
             }
         )
     return cards

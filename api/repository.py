@@ -284,6 +284,19 @@ def report_photos(session: Session, report_ids: Sequence[int]) -> dict[int, list
     return out
 
 
+def current_classifications(session: Session, report_ids: Iterable[int]) -> dict[int, Classification]:
+    """The current classification of each report, in one query (review cards show its secondary labels and facts)."""
+    ids = list(report_ids)
+    if not ids:
+        return {}
+    stmt = (
+        select(Classification)
+        .where(Classification.report_id.in_(ids), Classification.is_current.is_(True))
+        .order_by(Classification.created_at, Classification.id)
+    )
+    return {c.report_id: c for c in session.scalars(stmt)}  # the newest wins
+
+
 def current_classification(session: Session, report_id: int) -> Classification | None:
     stmt = (
         select(Classification)

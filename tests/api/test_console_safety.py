@@ -100,7 +100,9 @@ async def test_review_card_saves_secondary_label_partner_and_reason(
     page = await client.get("/review")
     assert 'name="secondary"' in page.text and 'name="partner"' in page.text and 'name="reason"' in page.text
     form = {"label": "pairing", "secondary": ["volunteer", "pairing"], "partner": "城东村", "reason": "有结对村"}
-    await client.post(f"/review/{report.id}/relabel", data=form, headers=_htmx(csrf_of(page.text)))
+    card = await client.post(f"/review/{report.id}/relabel", data=form, headers=_htmx(csrf_of(page.text)))
+    assert 'value="volunteer" checked' in card.text and 'value="城东村"' in card.text  # shown as saved
+    assert "+志愿服务" in card.text and "结对：城东村" in card.text
     detail = await client.get(f"/reports/{report.id}")
     assert "结对村（社区）" in detail.text and "城东村" in detail.text and "理由：有结对村" in detail.text
     assert "次要分类" in detail.text and "志愿服务" in detail.text
