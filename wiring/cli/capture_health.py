@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from wenming.db import utcnow
 from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
-from wiring.cli.tables import FORMAT_OPTION, Column, Format, TableData, emit
+from wiring.cli.tables import FORMAT_OPTION, Column, Format, TableData, emit, render
 
 GAP_DAYS = 7
 watch_app = typer.Typer(
@@ -28,10 +28,12 @@ def print_health() -> None:
         gaps = capture_repository.recent_gaps(session, utcnow() - timedelta(days=GAP_DAYS))
         photos = capture_repository.media_failures(session, utcnow() - timedelta(days=GAP_DAYS))
     if alerts:
-        table = Table("类型", "位置", "自", "说明", title="[red]采集告警[/red]")
+        table = TableData(
+            "采集告警", [Column("类型"), Column("位置", wrap=True), Column("自"), Column("说明", wrap=True)]
+        )
         for alert in alerts:
             table.add_row(alert.kind_zh, alert.where, f"{alert.gap_start.astimezone(tz):%m-%d %H:%M}", alert.detail)
-        console.print(table)
+        render(table, console)
     else:
         console.print("[green]没有未解决的采集告警[/green]（wenming run 每 5 分钟检查一次）")
     for gap in gaps:
@@ -42,7 +44,7 @@ def print_health() -> None:
             f"{end.astimezone(tz):%Y-%m-%d %H:%M}（{span}，{gap.kind_zh}）。补采："
         )
         for line in (gap.backfill or "").splitlines():
-            console.print(f"  {line}", highlight=False, soft_wrap=True)
+            console.print(Text(f"  {line}"), highlight=False, soft_wrap=True)
     for failure in photos:
         when = f"{failure.last_at.astimezone(tz):%m-%d %H:%M}" if failure.last_at else "-"
         console.print(
