@@ -34,6 +34,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 RUBRIC_HELP = "评分标准（changxing-2020 / xixiang-2022，或 YAML 文件路径）"
+AS_OF_HELP = "计算截至的日期 YYYY-MM-DD（默认今天，按办公地时区）"
 BY_HELP = "录入人，记入记录与审计日志（默认同 wenming --actor，即 cli:<系统登录名>）"
 
 
@@ -108,6 +109,8 @@ def month(
             _num(row.liveliness),
             _flag(row.meets_minimum),
         )
+    if ranking.no_data:
+        table.notes.append(f"无数据（计分起始月份之后才计入，不排名）：{'、'.join(ranking.no_data)}")
     emit(table, fmt, console)
 
 
@@ -123,19 +126,22 @@ def _parse(parser: Callable[[str], tuple[int, int]], text: str) -> tuple[int, in
 def quarter(
     quarter_text: str = typer.Argument(..., metavar="YYYYQn", help="季度，如 2026Q3"),
     rubric_name: str = typer.Option("changxing-2020", "--rubric", help=RUBRIC_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """季度汇总表（长兴附件3格式：季度排名、单位、四项得分、合计；西乡六项）。"""
     year, quarter_number = _parse(parse_quarter, quarter_text)
     rubric = service.load_rubric(rubric_name)
     with reading() as session:
-        result = service.quarter_table(session, settings(), rubric, year, quarter_number)
+        result = service.quarter_table(session, settings(), rubric, year, quarter_number, _optional_date(as_of))
     items = [Column(f"{c.title}（{_num(c.max_points)}分）", "right") for c in result.columns]
     table = TableData(
         result.title, [Column("季度排名", "right"), Column("单位", wrap=True), *items, Column("合计", "right")]
     )
     for row in result.rows:
         table.add_row(str(row.rank), row.unit_name, *[_num(row.items[c.key]) for c in result.columns], _num(row.total))
+    if result.no_data:
+        table.notes.append(f"无数据（计分起始月份之后才计入，不排名）：{'、'.join(result.no_data)}")
     emit(table, fmt, console)
 
 
@@ -144,35 +150,50 @@ def quarter(
 def year(
     year_number: int = typer.Argument(..., metavar="YYYY", help="年度，如 2026"),
     rubric_name: str = typer.Option("changxing-2020", "--rubric", help=RUBRIC_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """年度得分：预警、限期整改、同比与两年平均（长兴另列志愿者比例）。"""
+    """年度得分：预警、限期整改、同比与两年平均（长兴另列志愿者比例）；未关账的年度标为预计。"""
     rubric = service.load_rubric(rubric_name)
     with reading() as session:
-        scores = service.annual_scores(session, settings(), rubric, year_number)
-    headers = ["级别", "得分", "上年", "同比", "两年平均", "预警", "限期整改"]
+        scores = service.annual_scores(session, settings(), rubric, year_number, _optional_date(as_of))
+        missing = service.uncovered_units(session, settings(), year_number)
+    provisional = any(s.provisional for s in scores)
+    through = scores[0].through if scores else None
+    title = f"{year_number}年度 {rubric.title}" + (f"（截至 {through}，预计）" if provisional and through else "")
+    headers = ["级别", "计分范围"]
+    headers += ["截至累计", "全年预计"] if provisional else ["得分"]
+    headers += ["上年", "同比", "两年平均", "预计预警" if provisional else "预警"]
+    headers += ["预计限期整改" if provisional else "限期整改"]
     if rubric.kind == "changxing":
         headers += ["注册≥比例", "参加≥90%"]
-    table = TableData(
-        f"{year_number}年度 {rubric.title}",
-        [Column("名次", "right"), Column("单位", wrap=True), *[Column(h, "right") for h in headers]],
-    )
+    columns = [Column("名次", "right"), Column("单位", wrap=True), *[Column(h, "right") for h in headers]]
+    table = TableData(title, columns)
     for s in scores:
+        flag = "yellow" if s.provisional else "red"
         cells: list[Cell] = [
             str(s.rank),
             s.unit_name,
             _level(s.honour_level),
-            _num(s.score),
+            s.coverage or "",
+            *([_num(s.running_total), _num(s.score)] if provisional else [_num(s.score)]),
             _num(s.previous_score),
             "—" if s.year_over_year is None else f"{s.year_over_year:+g}",
             _num(s.two_year_average),
-            ("预警", "red") if s.warning else "",
-            ("限期整改", "red") if s.rectification else "",
+            ("预计预警" if s.provisional else "预警", flag) if s.warning else "",
+            ("预计整改" if s.provisional else "限期整改", flag) if s.rectification else "",
         ]
         if rubric.kind == "changxing":
             v = s.volunteer
             cells += [_flag(v.registered_ok if v else None), _flag(v.active_ok if v else None)]
         table.add_row(*cells)
+    if provisional:
+        table.notes.append(
+            f"{year_number}年度尚未关账：截至累计 = 已得分（未开始的月份计 0）；全年预计 = 按已计入月份的平均推算；"
+            "预警与限期整改仅为预计，以关账公布的年度得分为准，不在群内发布。"
+        )
+    if missing:
+        table.notes.append(f"无数据（计分起始月份在本年度之后）：{'、'.join(missing)}")
     emit(table, fmt, console)
 
 
@@ -182,14 +203,17 @@ def explain(
     unit: str = typer.Argument(..., help="单位编号或名称"),
     year_number: int = typer.Argument(..., metavar="YYYY", help="年度"),
     rubric_name: str = typer.Option("changxing-2020", "--rubric", help=RUBRIC_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
     """逐项说明一个单位的年度得分：依据的报送、记录与算式。"""
     rubric = service.load_rubric(rubric_name)
     with reading() as session:
         unit_id = service.resolve_unit(session, unit).id
-        result = service.explain_unit(session, settings(), rubric, unit_id, year_number)
-    total = _num(result.total)
-    console.print(f"[bold]{safe(result.unit_name)}[/bold] {year_number}年 {rubric.title}：[bold]{total} 分[/bold]")
+        result = service.explain_unit(session, settings(), rubric, unit_id, year_number, _optional_date(as_of))
+    total = _num(result.total) if result.total is not None else "无数据"
+    unit_text = " 分" if result.total is not None else ""
+    name = safe(result.unit_name)
+    console.print(f"[bold]{name}[/bold] {year_number}年 {rubric.title}：[bold]{total}{unit_text}[/bold]")
     for item in result.items:
         limit = f" / {_num(item.max_points)}" if item.max_points is not None else ""
         console.print(f"\n[bold]{item.title}[/bold]：{_num(item.points)}{limit} 分")
@@ -425,6 +449,10 @@ def records(
             state,
         )
     emit(table, fmt, console)
+
+
+def _optional_date(text: str | None) -> date | None:
+    return _date(text) if text else None
 
 
 def _date(text: str) -> date:
