@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.models import Role, StaffUser
+from api import audit_scoring
 from classifier.models import ClassificationSource, Fact, Label
 from ingest.models import HonourLevel, Member, RawStatus, ReportStatus, Unit
-from scoring.models import RecordKind
+from scoring.models import AppealStatus, PeriodState, RecordKind
 from wenming.audit import AuditEntry, AuditKind
 from wenming.queue.models import JobKind, JobStatus
 
@@ -56,6 +57,12 @@ FIELD_ZH: dict[str, str] = {
     "watched": "监测",
     "group_id": "群",
     "current": "当前使用",
+    "state": "状态",
+    "period": "考核期",
+    "subject": "申诉事项",
+    "resolution": "处理结果",
+    "scoring_start": "计分起始月份",
+    "expires_at": "有效期至",
     "source": "分类来源",
     "model_version": "模型版本",
     "file": "文件",
@@ -155,7 +162,10 @@ def value_zh(key: str, value: Any, lookup: Lookup) -> str:
     if key == "role":
         return Role.zh_of(value)
     if key == "status":
-        return next((e.zh_of(value) for e in (ReportStatus, RawStatus, JobStatus) if value in e.names()), str(value))
+        statuses = (ReportStatus, RawStatus, JobStatus, AppealStatus)
+        return next((e.zh_of(value) for e in statuses if value in e.names()), str(value))
+    if key == "state":
+        return PeriodState.zh_of(value)
     if key == "unit_source":
         return {"staff": "工作人员指定", "nickname": "按昵称识别"}.get(value, str(value))
     if key == "facts" and isinstance(value, dict):
@@ -365,6 +375,7 @@ RENDERERS: dict[str, Renderer] = {
     AuditKind.POST_POLICY.value: _post_policy,
     AuditKind.CAPTURE_AGENT.value: _capture_agent,
     AuditKind.CAPTURE_WATCH.value: _capture_watch,
+    **audit_scoring.SENTENCES,  # periods, appeals, unit links, coverage (the scores work)
 }
 
 
