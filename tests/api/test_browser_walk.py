@@ -51,6 +51,8 @@ def pages(seed: dict[str, int]) -> list[tuple[str, str]]:
         ("capture", "/capture"),
         ("system", "/system"),
         ("users", "/users"),
+        ("periods", "/periods"),
+        ("appeals", "/appeals"),
         ("error", "/reports/999999"),
     ]
 
