@@ -105,7 +105,7 @@ def test_close_publish_result_and_history(cli_db: str, monkeypatch: pytest.Monke
     assert "已公布" in _run("publish", "2025-10", "--by", "郑书洋")
     result = _run("result", "2025-10")
     assert "已公布" in result and result.index("县教育局") < result.index("县卫健局")
-    assert "closed → published" in _run("history", "2025-10")
+    assert "已关账 → 已公布" in _run("history", "2025-10")
     assert "2025年10月" in _run("periods")
     links = runner.invoke(app, ["units", "link", "县教育局"])
     assert links.exit_code == 1 and "WENMING_UNIT_LINK_SECRET" in links.output
