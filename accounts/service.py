@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from accounts import security
+from accounts import passwords, security
 from accounts.models import ApiToken, LoginAttempt, Role, StaffSession, StaffUser
 from wenming import audit, errors
 from wenming.audit import AuditKind
@@ -54,11 +55,11 @@ class Principal:
         return self.role.rank >= role.rank
 
 
-def validate_new_password(password: str) -> None:
-    if len(password) < security.MIN_PASSWORD_LENGTH:
-        raise AuthError(f"密码至少需要 {security.MIN_PASSWORD_LENGTH} 位")
-    if password.isdigit() or password.isalpha():
-        raise AuthError("密码不能只由数字或只由字母组成")
+def validate_new_password(password: str, username: str | None = None) -> None:
+    """Refuse short, common and trivial passwords (on create and on every reset)."""
+    reason = passwords.problem(password, username)
+    if reason is not None:
+        raise AuthError(reason)
 
 
 def get_user_by_name(session: Session, username: str) -> StaffUser | None:
@@ -73,7 +74,7 @@ def create_user(
         raise AuthError("用户名只能包含字母、数字、下划线、点和短横线，长度 2–64")
     if get_user_by_name(session, username) is not None:
         raise UserExists(f"用户名 {username} 已存在")
-    validate_new_password(password)
+    validate_new_password(password, username)
     user = StaffUser(
         username=username,
         display_name=display_name,
@@ -88,7 +89,7 @@ def create_user(
 
 def set_password(session: Session, user: StaffUser, password: str) -> None:
     """Change a password and end the user's console sessions everywhere."""
-    validate_new_password(password)
+    validate_new_password(password, user.username)
     user.password_hash = security.hash_password(password)
     revoke_sessions(session, user.id)
     session.flush()
@@ -205,24 +206,68 @@ def revoke_token(session: Session, actor: str, token_id: int) -> ApiToken:
     return token
 
 
-def _recent_failures(session: Session, column: object, value: str, since: datetime) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(column == value, LoginAttempt.success.is_(False), LoginAttempt.created_at >= since)
+def _failures_since_success(session: Session, since: datetime, *conditions: object) -> tuple[int, datetime | None]:
+    """Failed attempts matching ``conditions`` after ``since`` and after the last success; and the latest one."""
+    last_ok = session.scalar(
+        select(func.max(LoginAttempt.created_at)).where(
+            *conditions, LoginAttempt.success.is_(True), LoginAttempt.created_at >= since
+        )
     )
-    return int(session.scalar(stmt) or 0)
+    start = max(since, last_ok) if last_ok is not None else since
+    count, latest = session.execute(
+        select(func.count(), func.max(LoginAttempt.created_at)).where(
+            *conditions, LoginAttempt.success.is_(False), LoginAttempt.created_at > start
+        )
+    ).one()
+    return int(count or 0), latest
+
+
+def login_delay(settings: Settings, failures: int, free: int) -> float:
+    """Seconds to wait before the next try: none for the first ``free`` failures, then doubling, capped."""
+    if failures < free:
+        return 0.0
+    return min(settings.login_base_delay_seconds * 2 ** (failures - free), settings.login_max_delay_seconds)
 
 
 def check_rate_limit(session: Session, settings: Settings, username: str, client: str | None) -> None:
-    """Refuse further tries after too many recent failures for the name or for the client address."""
-    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    """Exponential delays per (user name, client address), and per address over all names.
+
+    Never by name alone: someone guessing a user's password from elsewhere cannot lock that user out.
+    """
+    now = utcnow()
+    since = now - timedelta(minutes=settings.login_window_minutes)
     limit = settings.login_max_failures
-    over = _recent_failures(session, LoginAttempt.username, username, since) >= limit
-    if client and not over:
-        over = _recent_failures(session, LoginAttempt.client, client, since) >= limit * 4
-    if over:
-        raise RateLimited(f"登录失败次数过多，请 {settings.login_window_minutes} 分钟后再试")
+    checks = [((LoginAttempt.username == username, LoginAttempt.client == client), limit)]
+    if client:
+        checks.append(((LoginAttempt.client == client,), limit * 4))  # many names from one address
+    for conditions, free in checks:
+        failures, latest = _failures_since_success(session, since, *conditions)
+        wait = login_delay(settings, failures, free)
+        if wait and latest is not None:
+            left = wait - (now - latest).total_seconds()
+            if left > 0:
+                raise RateLimited(f"登录失败次数过多，请 {math.ceil(left)} 秒后再试")
+
+
+def unlock(session: Session, actor: str, username: str) -> int:
+    """Forget a user's recent failed logins (from every address), so delays stop at once; returns how many."""
+    rows = session.scalars(
+        select(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.success.is_(False))
+    ).all()
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    user = get_user_by_name(session, username)
+    audit.record(
+        session,
+        actor,
+        AuditKind.STAFF_USER,
+        subject=("user", user.id if user else username),
+        before={"user": username, "failed_logins": len(rows)},
+        after={"user": username, "failed_logins": 0},
+        reason="管理员解除登录限制",
+    )
+    return len(rows)
 
 
 def authenticate(session: Session, settings: Settings, username: str, password: str, client: str | None) -> StaffUser:

@@ -126,6 +126,13 @@ class IngestSink:
             else:
                 raise ValueError(f"暂存区中无法识别的记录：{str(entry)[:200]}")
 
+    def sender_of_sync(self, platform: str, group_id: str, message_id: str) -> str | None:
+        """The platform user id that sent a stored message (a recall is checked against it)."""
+        from ingest import repository as ingest_repository
+
+        with self.factory() as session:
+            return ingest_repository.sender_of(session, platform, group_id, message_id)
+
     def assemble_sync(self) -> Any:
         """Turn received messages into reports (and classify them when the classifier is present)."""
         from ingest import service as ingest_service
@@ -142,6 +149,9 @@ class IngestSink:
 
     async def reject(self, payload: dict[str, Any], error: str, platform: str) -> Delivery:
         return await asyncio.to_thread(self.reject_sync, payload, error, platform)
+
+    async def sender_of(self, platform: str, group_id: str, message_id: str) -> str | None:
+        return await asyncio.to_thread(self.sender_of_sync, platform, group_id, message_id)
 
     async def assemble(self) -> Any:
         return await asyncio.to_thread(self.assemble_sync)

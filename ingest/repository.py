@@ -139,6 +139,21 @@ def pending_raw(session: Session, limit: int | None) -> list[PendingRaw]:
     return [PendingRaw(*row) for row in session.execute(stmt)]
 
 
+def sender_of(session: Session, platform: str, group_id: str, message_id: str) -> str | None:
+    """Who sent a stored message, by platform ids (a recall naming someone else is not believed)."""
+    return session.scalar(
+        select(Member.platform_user_id)
+        .join(RawMessage, RawMessage.sender_id == Member.id)
+        .join(ChatGroup, ChatGroup.id == RawMessage.group_id)
+        .where(
+            RawMessage.platform == platform,
+            ChatGroup.platform_id == group_id,
+            RawMessage.platform_message_id == message_id,
+        )
+        .limit(1)
+    )
+
+
 class RecallRef(NamedTuple):
     """The recall that withdraws a message: which raw message it is and who was named in it."""
 

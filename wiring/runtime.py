@@ -28,6 +28,7 @@ from wenming.db import transaction
 from wenming.queue.worker import Worker, start_in_thread
 from wenming.settings import Settings
 from wiring.handlers import default_handlers
+from wiring.server import uvicorn_options
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,12 @@ class Services:
 
 
 def make_services(
-    settings: Settings, factory: sessionmaker[Session], engine: Engine, names: list[str] | None = None
+    settings: Settings,
+    factory: sessionmaker[Session],
+    engine: Engine,
+    names: list[str] | None = None,
+    *,
+    insecure_local: bool = False,
 ) -> Services:
     """Build the configured adapters (``WENMING_BOT_ADAPTERS``) around one ingest sink."""
     names = list(names if names is not None else settings.bot_adapters)
@@ -82,7 +88,9 @@ def make_services(
         services.http = httpx.AsyncClient(follow_redirects=True)
     if "onebot" in names:
         assert services.http is not None
-        services.adapters["onebot"] = OneBotAdapter(settings, services.sink, services.http)
+        services.adapters["onebot"] = OneBotAdapter(
+            settings, services.sink, services.http, insecure_local=insecure_local
+        )
     if settings.post_webhooks:
         assert services.http is not None
         services.robots = build_channels(settings, services.http)
@@ -171,7 +179,9 @@ async def serve(
     on_started: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Run the whole service until Ctrl+C or SIGTERM, then stop everything in order; ``on_started`` runs beside it."""
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    server = _Server(
+        uvicorn.Config(app, host=host, port=port, log_level=log_level, **uvicorn_options(services.settings))
+    )
     loop = asyncio.get_running_loop()
     handled = []
     for sig in (signal.SIGINT, signal.SIGTERM):
