@@ -28,7 +28,7 @@ async def test_admin_adds_a_user_resets_a_password_changes_a_role_and_deactivate
     form = {
         "csrf_token": token,
         "username": "zhang",
-        "password": "Zhang-2026-pw",
+        "password": "Lvse-Qiaoliang-8817",
         "role": "viewer",
         "display_name": "张三",
     }
@@ -36,7 +36,7 @@ async def test_admin_adds_a_user_resets_a_password_changes_a_role_and_deactivate
     assert "已添加用户 zhang（只读）" in (await client.get(added.headers["location"])).text
     user = session.query(StaffUser).filter_by(username="zhang").one()
     await client.post(f"/users/{user.id}/role", data={"csrf_token": token, "role": "reviewer"})
-    await client.post(f"/users/{user.id}/password", data={"csrf_token": token, "password": "Another-2026-pw"})
+    await client.post(f"/users/{user.id}/password", data={"csrf_token": token, "password": "Hongqi-Dujuan-4521"})
     await client.post(f"/users/{user.id}/active", data={"csrf_token": token})
     session.refresh(user)
     assert user.role == "reviewer" and not user.active
