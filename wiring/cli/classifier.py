@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -15,6 +16,7 @@ from classifier.models import Label
 from classifier.schemas import EvaluationReport
 from wenming.queue.models import JobStatus
 from wiring.cli.common import UserError, actor, console, friendly_errors, settings, unit_of_work
+from wiring.cli.tables import FORMAT_OPTION, Column, Format, TableData, emit
 
 app = typer.Typer(help="报告分类模型：训练、切换版本、评测", no_args_is_help=True)
 
@@ -73,34 +75,37 @@ def use(version: str = typer.Argument(..., help="版本号，如 v3；seed 表�
 
 @app.command("versions")
 @friendly_errors
-def versions() -> None:
-    """列出所有模型版本及其评测指标。"""
+def versions(fmt: Format = FORMAT_OPTION) -> None:
+    """列出所有模型版本及其评测指标（时间为办公室时区）。"""
     with console.status("正在读取模型版本……"):
         infos = classifier_service.list_versions(settings())
-    table = Table(title="模型版本")
-    for column in (
-        "当前",
-        "版本",
-        "类型",
-        "创建时间",
-        "训练样本",
-        "人工更正",
-        "留出集 macro-F1",
-        "关键词基线",
-    ):
-        table.add_column(column)
+    headers = ("当前", "版本", "类型", "创建时间", "训练样本", "人工更正", "留出集 macro-F1", "关键词基线")
+    table = TableData("模型版本", [Column(h) for h in headers])
     for info in infos:
         table.add_row(
             "●" if info.current else "",
             info.version,
             "种子" if info.kind == "seed" else "训练",
-            info.created_at or "-",
+            _local_time(info.created_at),
             str(info.examples),
             str(info.corrections),
             _fmt(info.heldout_macro_f1),
             _fmt(info.baseline_macro_f1),
         )
-    console.print(table)
+    emit(table, fmt, console)
+
+
+def _local_time(value: str | None) -> str:
+    """Artefacts store UTC ISO times; staff read the office's time zone, as in the console."""
+    if not value:
+        return "-"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return f"{moment.astimezone(settings().tz):%Y-%m-%d %H:%M}"
 
 
 def _fmt(value: float | None) -> str:
