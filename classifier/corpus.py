@@ -22,6 +22,10 @@ from classifier.models import Label
 CORPUS_DIR = Path(__file__).resolve().parent / "data" / "corpus"
 TRAIN_FILE = CORPUS_DIR / "seed_train.jsonl"
 HELDOUT_FILE = CORPUS_DIR / "seed_heldout.jsonl"
+# Real-style texts written by hand in batches (issue 12). The held-out batches come from their own writer and
+# hold two genres (quote, traditional) that training never sees: the split is by writer, batch and genre.
+TRAIN_DIR = CORPUS_DIR / "train"
+HELDOUT_DIR = CORPUS_DIR / "heldout"
 SEED = 20260423
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -41,6 +45,8 @@ class Example:
     alt: str | None = None
     photos: int = 0
     weight: float = 1.0
+    genre: str | None = None
+    batch: str | None = None
 
     def labels(self) -> set[str]:
         return {self.label} | ({self.alt} if self.alt else set())
@@ -50,6 +56,10 @@ class Example:
         if self.alt:
             data["alt"] = self.alt
         data["photos"] = self.photos
+        if self.genre:
+            data["genre"] = self.genre
+        if self.batch:
+            data["batch"] = self.batch
         return json.dumps(data, ensure_ascii=False)
 
 
@@ -80,7 +90,37 @@ def _parse_line(line: str, path: Path, number: int) -> Example:
     if label is None:
         raise CorpusError(f"{path.name} 第 {number} 行缺少 label 字段")
     photos = data.get("photos", 0)
-    return Example(text=data["text"], label=label, alt=alt, photos=int(photos) if photos else 0)
+    genre, batch = data.get("genre"), data.get("batch")
+    return Example(
+        text=data["text"],
+        label=label,
+        alt=alt or None,
+        photos=int(photos) if photos else 0,
+        genre=str(genre) if genre else None,
+        batch=str(batch) if batch else None,
+    )
+
+
+def read_path(path: Path) -> list[Example]:
+    """A labelled JSONL file, or every ``*.jsonl`` file of a directory in name order."""
+    if path.is_dir():
+        return [e for file in sorted(path.glob("*.jsonl")) for e in read_jsonl(file)]
+    return read_jsonl(path)
+
+
+def training_examples() -> list[Example]:
+    """What the shipped model learns from: the real-style train batches plus the old template corpus."""
+    return [*read_path(TRAIN_DIR), *read_jsonl(TRAIN_FILE), *read_jsonl(HELDOUT_FILE)]
+
+
+def heldout_examples() -> list[Example]:
+    """The held-out set every version is measured (and gated) on: never trained or tuned on."""
+    return read_path(HELDOUT_DIR)
+
+
+def training_files() -> list[Path]:
+    """Files the shipped model is built from (their bytes name the seed version)."""
+    return [*sorted(TRAIN_DIR.glob("*.jsonl")), TRAIN_FILE, HELDOUT_FILE]
 
 
 class _Filler:

@@ -95,14 +95,15 @@ def handle_train(ctx: JobContext) -> dict[str, Any]:
         ctx.session, actor, info, before=before, reason=f"后台任务 #{ctx.job_id} 重新训练"
     )
     queued = 0
-    if activate and ctx.payload.get("reclassify", True):
+    if info.current and ctx.payload.get("reclassify", True):
         queued = len(enqueue_reclassify(ctx.session, ctx.settings))
     return {
         "version": info.version,
         "examples": info.examples,
         "corrections": info.corrections,
         "heldout_macro_f1": info.heldout_macro_f1,
-        "activated": activate,
+        "activated": info.current,
+        "gate": info.gate_reason,
         "reclassify_jobs": queued,
     }
 

@@ -119,7 +119,7 @@ class Predictor:
 
     def probabilities(self, prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         z, idx, vals = self.model.logits(prepared.features, prepared.rule_scores)
-        return _sigmoid(z[self._label_index]), idx, vals
+        return _sigmoid(self.model.calibrated(z)[self._label_index]), idx, vals
 
     def classify(
         self,
@@ -133,6 +133,9 @@ class Predictor:
         probs, idx, vals = self.probabilities(prepared)
         scores = probs.tolist()
         best = max(range(len(scores)), key=scores.__getitem__)
+        silent = _photos_without_words(text, photo_count, extra_texts)
+        if silent:  # nothing to read: not a guess at an activity, but 其他 until a person (or OCR) looks
+            best = LABELS.index(_OTHER)
         label = LABELS[best]
         confidence = scores[best]
         secondary = []
@@ -153,8 +156,7 @@ class Predictor:
             facts=found,
             evidence=self._evidence(label, prepared.hits, idx, vals, found),
             model_version=self.version,
-            needs_review=not confidence >= self.review_threshold
-            or _photos_without_words(text, photo_count, extra_texts),
+            needs_review=not confidence >= self.review_threshold or silent,
         )
 
     def predict_label(self, text: str | None, photo_count: int = 0) -> str:
