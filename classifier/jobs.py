@@ -51,6 +51,15 @@ def _submit_training(
     return queue_service.submit(session, TRAIN_JOB, payload, key=key, max_attempts=2)
 
 
+def request_activation(
+    session: Session, actor: str, settings: Settings, version: str, *, reason: str | None = None
+) -> tuple[registry.VersionInfo, int]:
+    """Staff activate (or roll back to) a version from the console or the API: audited, then every existing
+    report is re-classified in the background; returns the version and the number of jobs queued."""
+    info = classifier_service.switch_version(session, actor, settings, version, reason=reason)
+    return info, len(enqueue_reclassify(session, settings))
+
+
 def enqueue_reclassify(session: Session, settings: Settings, report_ids: Sequence[int] | None = None) -> list[Job]:
     """Queue re-classification with the current model in chunks (all reports, or these); once per model version."""
     return [queued.job for queued in _submit_reclassify(session, settings, report_ids)]

@@ -389,11 +389,13 @@ def use_version(settings: Settings, version: str) -> VersionInfo:
     return registry.read_info(settings, version)
 
 
-def switch_version(session: Session, actor: str, settings: Settings, version: str) -> VersionInfo:
-    """Staff switch (or roll back) the model every process uses (``wenming classifier use``): audited."""
+def switch_version(
+    session: Session, actor: str, settings: Settings, version: str, *, reason: str | None = None
+) -> VersionInfo:
+    """Staff switch (or roll back) the model every process uses (CLI, console, API): audited."""
     before = registry.current_version(settings)
     info = use_version(settings, version)
-    record_version(session, actor, info, before=before, reason="切换模型版本")
+    record_version(session, actor, info, before=before, reason=reason or "切换模型版本")
     return info
 
 

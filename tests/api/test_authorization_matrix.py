@@ -153,6 +153,12 @@ CASES = [
     Case("POST", "/api/v1/records/{kind}/{record_id}/void", Role.REVIEWER, _void),
     Case("POST", "/api/v1/jobs/{job_id}/retry", Role.ADMIN, _dead_job),
     Case("POST", "/api/v1/classifier/train", Role.ADMIN, lambda d, s: ("/api/v1/classifier/train", None)),
+    Case(
+        "POST",
+        "/api/v1/classifier/versions/{version}/activate",
+        Role.ADMIN,
+        lambda d, s: ("/api/v1/classifier/versions/seed/activate", {"confirm": True, "reason": "回退到种子模型"}),
+    ),
 ]
 
 

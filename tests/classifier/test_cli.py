@@ -70,7 +70,13 @@ def test_train_use_and_versions(cli_env: str) -> None:
     assert result.exit_code == 0, result.output
     assert "seed-" in result.output and "v1" in result.output
 
-    assert runner.invoke(app, ["classifier", "use", "seed"]).exit_code == 0
+    declined = runner.invoke(app, ["classifier", "use", "seed"], input="n\n")
+    assert declined.exit_code == 1 and "已取消" in declined.output
+    assert "●" in next(
+        line for line in runner.invoke(app, ["classifier", "versions"]).output.splitlines() if "v1" in line
+    )
+    assert runner.invoke(app, ["classifier", "use", "seed"], input="y\n").exit_code == 0
+    assert runner.invoke(app, ["classifier", "use", "v1", "--yes", "--reason", "回到新版"]).exit_code == 0
     result = runner.invoke(app, ["classifier", "use", "v7"])
     assert result.exit_code == 1
     assert "不存在" in result.output

@@ -53,19 +53,38 @@ def train(
         f"留出集 macro-F1 {info.heldout_macro_f1:.3f}，准确率 {info.heldout_accuracy:.3f}，"
         f"关键词基线 macro-F1 {info.baseline_macro_f1:.3f}"
     )
+    if info.gate_reason:
+        console.print(f"门槛：{info.gate_reason}")
     if info.current:
         console.print("新版本已启用。如需回退：wenming classifier use <旧版本号>；然后运行 wenming reports reclassify")
     else:
-        console.print(f"未启用。启用命令：wenming classifier use {info.version}")
+        console.print(f"未启用。确认要用它时：wenming classifier use {info.version}")
 
 
 @app.command("use")
 @friendly_errors
-def use(version: str = typer.Argument(..., help="版本号，如 v3；seed 表示随程序发布的种子模型")) -> None:
-    """切换（或回退）到指定模型版本。"""
+def use(
+    version: str = typer.Argument(..., help="版本号，如 v3；seed 表示随程序发布的种子模型"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="不再询问，直接切换"),
+    reason: str | None = typer.Option(None, "--reason", help="切换或回退的理由，记入审计日志"),
+) -> None:
+    """切换（或回退）到指定模型版本（需确认，记入审计日志）。"""
+    config = settings()
+    if not yes:
+        try:
+            info = next((v for v in classifier_service.list_versions(config) if v.version == version), None)
+        except ValueError as exc:
+            raise _user_errors(exc) from exc
+        if info is None and version != "seed":
+            raise UserError(f"模型版本 {version} 不存在，可用版本见：wenming classifier versions")
+        if info is not None and info.gate_passed is False:
+            console.print(f"注意：该版本未通过留出集门槛。{info.gate_reason}")
+        if not typer.confirm(f"确定切换到模型版本 {version}？之后需要重新分类已有报送", default=False):
+            console.print("已取消，未切换")
+            raise typer.Exit(1)
     try:
         with unit_of_work() as session:
-            info = classifier_service.switch_version(session, actor(), settings(), version)
+            info = classifier_service.switch_version(session, actor(), config, version, reason=reason)
     except ValueError as exc:
         raise _user_errors(exc) from exc
     console.print(f"已切换到模型版本 {info.version}。已有报告需要重新分类时运行：wenming reports reclassify")
@@ -74,33 +93,28 @@ def use(version: str = typer.Argument(..., help="版本号，如 v3；seed 表�
 @app.command("versions")
 @friendly_errors
 def versions() -> None:
-    """列出所有模型版本及其评测指标。"""
+    """列出所有模型版本及其留出集指标、待审核比例和门槛结论。"""
     with console.status("正在读取模型版本……"):
         infos = classifier_service.list_versions(settings())
-    table = Table(title="模型版本")
-    for column in (
-        "当前",
-        "版本",
-        "类型",
-        "创建时间",
-        "训练样本",
-        "人工更正",
-        "留出集 macro-F1",
-        "关键词基线",
-    ):
-        table.add_column(column)
+    table = Table(title="模型版本（留出集指标）")
+    for column in ("当前", "版本", "创建时间", "样本/更正", "macro-F1", "基线", "待审核"):
+        table.add_column(column, no_wrap=True)
     for info in infos:
         table.add_row(
             "●" if info.current else "",
             info.version,
-            "种子" if info.kind == "seed" else "训练",
-            info.created_at or "-",
-            str(info.examples),
-            str(info.corrections),
+            info.created_at[:16] or "种子模型",
+            f"{info.examples}/{info.corrections}",
             _fmt(info.heldout_macro_f1),
             _fmt(info.baseline_macro_f1),
+            "-" if info.review_share is None else f"{info.review_share:.1%}",
         )
     console.print(table)
+    for info in infos:
+        per_class = "，".join(f"{_ZH[label]} {f1:.3f}" for label, f1 in info.per_label_f1.items())
+        console.print(f"{info.version}：各类 F1 {per_class or '-'}")
+        if info.gate_reason:
+            console.print(f"  门槛：{info.gate_reason}")
 
 
 def _fmt(value: float | None) -> str:
