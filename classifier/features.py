@@ -1,20 +1,24 @@
-"""Features shared by training and prediction: jieba words, character 1–3-grams, photo and length buckets."""
+"""Features shared by training and prediction: jieba words, character 1–2-grams, photo and length buckets."""
 
 from __future__ import annotations
 
 import re
+from operator import add
 
 # Bump when the feature definition changes: every model version records it and refuses a mismatch.
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 
-_CHAR_PREFIX = "c:"
+# Character n-grams are keys as they are (only Chinese characters, so they never clash with the prefixed
+# words "w:…", photo "p:…", length "n:…" and outlet "o:…" features): no string building per n-gram.
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _PUNCT = frozenset(" ,.;:!?()\"'，。；：！？、（）“”‘’《》【】[]…-—~～·|｜/@#%&*+=<>\n\t")
 # Character n-grams carry most of the signal on unseen phrasings (a word jieba splits oddly still shares its
-# characters); words keep whole terms and non-Chinese tokens. Weights chosen on validation batches only.
+# characters); words keep whole terms and non-Chinese tokens. Weights and n-gram lengths chosen by 3-fold
+# cross-validation by batch on the train batches only: 1–2-grams scored as 1–3-grams (0.977 vs 0.978 macro-F1)
+# at three quarters of the features, which keeps classification at least half as fast as bare segmentation.
 CHAR_WEIGHT = 1.0
 WORD_WEIGHT = 1.0
-MAX_NGRAM = 3
+MAX_NGRAM = 2
 
 
 def _photo_bucket(photo_count: int) -> str:
@@ -35,13 +39,13 @@ def extract(text: str, words: list[str], photo_count: int, weight: float = 1.0) 
     """Features of one normalised text (``weight`` < 1 for secondary inputs such as OCR lines)."""
     word_weight = WORD_WEIGHT * weight
     features = {"w:" + w: word_weight for w in words if w not in _PUNCT}
-    char_weight = CHAR_WEIGHT * weight
     grams: set[str] = set()
     for run in _CJK_RUN.findall(text):
-        grams.update(run)
-        for n in range(2, MAX_NGRAM + 1):
+        grams.update(run)  # unigrams
+        grams.update(map(add, run, run[1:]))  # bigrams
+        for n in range(3, MAX_NGRAM + 1):
             grams.update(run[i : i + n] for i in range(len(run) - n + 1))
-    features.update(dict.fromkeys([_CHAR_PREFIX + g for g in grams], char_weight))
+    features.update(dict.fromkeys(grams, CHAR_WEIGHT * weight))
     features[_photo_bucket(photo_count)] = weight
     features[_length_bucket(len(text))] = weight
     return features

@@ -10,7 +10,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from operator import mul
 from pathlib import Path
 
 import numpy as np
@@ -53,16 +53,16 @@ class LinearModel:
         self, features: dict[str, float], rule_scores: Sequence[float]
     ) -> tuple[np.ndarray, list[int], np.ndarray]:
         """Per-label log-odds, plus the known feature indices and their normalised values (for evidence)."""
-        values = np.fromiter(features.values(), dtype=np.float64, count=len(features))
-        ids = np.fromiter(map(self.vocab.get, features, repeat(-1)), dtype=np.int64, count=len(features))
-        known = ids >= 0
-        norm = math.sqrt(float(values @ values)) or 1.0
-        idx = ids[known]
-        vals = values[known] / norm
+        values = features.values()
+        norm = math.sqrt(sum(map(mul, values, values))) or 1.0
+        get = self.vocab.get
+        known = [(i, v) for i, v in zip(map(get, features), features.values(), strict=True) if i is not None]
         z = self.intercept + np.asarray(rule_scores, dtype=np.float64) @ self.rule_weights
-        if len(idx):
-            z = z + vals @ self.weights[idx]
-        return z, idx, vals
+        if not known:
+            return z, [], np.zeros(0)
+        idx = [i for i, _ in known]
+        vals = np.fromiter((v for _, v in known), dtype=np.float64, count=len(known)) / norm
+        return z + vals @ self.weights[idx], idx, vals
 
     def __post_init__(self) -> None:
         self.names = [""] * len(self.vocab)

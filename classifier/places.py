@@ -48,6 +48,15 @@ _NOT_NAMES = {
 _INNER_CUTS = tuple(c for c in _CUTS if len(c) > 1 and c not in _NOUN_CUTS) + tuple("与赴到的在对了是把")
 _LEVELS = tuple("县市区旗")
 _MULTI_CUTS = tuple(c for c in _CUTS if len(c) > 1)
+_LONGEST_CUT = max(map(len, _MULTI_CUTS))
+_CUT_SET = frozenset(_CUTS)
+_INNER_RE = re.compile("|".join(map(re.escape, _INNER_CUTS)))
+_LEVEL_RE = re.compile("[" + "".join(_LEVELS) + "]")
+# Each multi-character cut split in two at every place: head → the tails that complete it (共建点: 共 → 建点 …).
+_CUT_SPLITS: dict[str, list[str]] = {}
+for _cut in _MULTI_CUTS:
+    for _k in range(1, len(_cut)):
+        _CUT_SPLITS.setdefault(_cut[:_k], []).append(_cut[_k:])
 _NAME_MAX = 5
 _TOWN_MAX = 5
 _WINDOW = 18
@@ -136,24 +145,27 @@ def _start(part: str, shortest: int, longest: int) -> str | None:
 
 def _inner_cut(tail: str) -> bool:
     """A preposition or verb inside the tail (我局与新华) means the name starts later."""
-    inner = tail[1:]
-    return any(cut in inner for cut in _INNER_CUTS) or any(level in inner[:-1] for level in _LEVELS)
+    return _INNER_RE.search(tail, 1) is not None or _LEVEL_RE.search(tail, 1, len(tail) - 1) is not None
 
 
 def _splits_cut(before: str, tail: str) -> bool:
     """The boundary falls inside a word (共建|点水口): not a real start."""
-    return any(before.endswith(cut[:k]) and tail.startswith(cut[k:]) for cut in _MULTI_CUTS for k in range(1, len(cut)))
+    for k in range(1, min(len(before), _LONGEST_CUT) + 1):
+        for rest in _CUT_SPLITS.get(before[-k:], ()):
+            if tail.startswith(rest):
+                return True
+    return False
 
 
 def _cut_at_end(before: str) -> str:
-    for cut in _CUTS:
-        if before.endswith(cut):
-            return cut
+    for k in range(min(len(before), _LONGEST_CUT), 0, -1):
+        if before[-k:] in _CUT_SET:
+            return before[-k:]
     return ""
 
 
 def _cut_at_start(tail: str) -> str:
-    for cut in _CUTS:
-        if tail.startswith(cut):
-            return cut
+    for k in range(min(len(tail), _LONGEST_CUT), 0, -1):
+        if tail[:k] in _CUT_SET:
+            return tail[:k]
     return ""

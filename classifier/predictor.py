@@ -45,8 +45,8 @@ def describe_feature(name: str) -> str:
     """A feature as staff read it: 词「敬老院」, 字「志愿」, 有 4 张以上照片."""
     if name.startswith("w:"):
         return f"词「{name[2:]}」"
-    if name.startswith("c:"):
-        return f"字「{name[2:]}」"
+    if name[:1] >= "\u4e00":
+        return f"字「{name}」"
     if name.startswith("o:"):
         return "提到媒体" if name == "o:outlet" else f"提到{facts_mod.LEVEL_ZH.get(name[2:], '')}媒体"
     return _BUCKETS.get(name, name)
@@ -117,7 +117,7 @@ class Predictor:
             hits += [h for h in extra_hits if h.rule.name not in fired]
         return Prepared(norm, feats, hits, scores, outlets, extras)
 
-    def probabilities(self, prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def probabilities(self, prepared: Prepared) -> tuple[np.ndarray, list[int], np.ndarray]:
         z, idx, vals = self.model.logits(prepared.features, prepared.rule_scores)
         return _sigmoid(self.model.calibrated(z)[self._label_index]), idx, vals
 
@@ -173,7 +173,7 @@ class Predictor:
         return found
 
     def _evidence(
-        self, label: str, hits: list[Hit], idx: np.ndarray, vals: np.ndarray, found: dict[str, Any]
+        self, label: str, hits: list[Hit], idx: list[int], vals: np.ndarray, found: dict[str, Any]
     ) -> list[str]:
         evidence = [hit.describe() for hit in hits]
         if len(idx):
