@@ -109,8 +109,13 @@ def read_path(path: Path) -> list[Example]:
 
 
 def training_examples() -> list[Example]:
-    """What the shipped model learns from: the real-style train batches plus the old template corpus."""
-    return [*read_path(TRAIN_DIR), *read_jsonl(TRAIN_FILE), *read_jsonl(HELDOUT_FILE)]
+    """What the shipped model learns from: the real-style train batches, minus any text also in the held-out set.
+
+    Two writers sometimes write the same one-word reply (收到, 👍); such a text is held out, never trained on.
+    The old template corpus is left out: on validation batches it lowered macro-F1 (0.962 at weight 0.1 vs 0.967).
+    """
+    heldout = {e.text for e in heldout_examples()}
+    return [e for e in read_path(TRAIN_DIR) if e.text not in heldout]
 
 
 def heldout_examples() -> list[Example]:
