@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.cache import ResultCache
 from api.errors import ErrorResponse, install_error_handlers
-from api.routers import auth, capture, messages, misc, people, reports, scores, system, units
+from api.routers import auth, capture, messages, misc, people, periods, reports, scores, system, units
 from wenming.db import create_db_engine, make_read_session_factory, make_session_factory
 from wenming.settings import Settings, get_settings
 
@@ -42,6 +42,7 @@ def api_routers() -> list[APIRouter]:
         messages.router,
         scores.router,
         scores.records_router,
+        periods.router,
         system.router,
         misc.router,
         capture.router,
@@ -108,6 +109,10 @@ def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRout
     from api.console import install_console  # the console imports templates; keep the API importable alone
 
     install_console(app)
+    from api import console_periods, unit_pages  # console pages 考核期/申诉 and the signed unit pages
+
+    app.include_router(console_periods.router)
+    app.include_router(unit_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Extra routers (bot webhooks and the like) are mounted at their own paths, outside /api/v1.

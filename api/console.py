@@ -680,6 +680,7 @@ def leaderboards_page(
     month: Annotated[str, Query(max_length=7)] = "",
     quarter: Annotated[str, Query(max_length=7)] = "",
     year: Annotated[str, Query(max_length=4)] = "",
+    as_of: Annotated[date | None, Query()] = None,
 ) -> HTMLResponse:
     chosen = scores.get_rubric(settings, rubric or None)
     today = datetime.now(settings.tz).date()
@@ -688,10 +689,10 @@ def leaderboards_page(
     year_value = int(year) if year.isdigit() else today.year
     note = None
     if board == "quarterly":
-        table = scores.quarterly(db, settings, chosen.name, quarter)
+        table = scores.quarterly(db, settings, chosen.name, quarter, as_of)
         sheet, unit_ids = exports.quarter_sheet(table), [r.unit_id for r in table.rows]
     elif board == "annual":
-        result = scores.annual(db, settings, chosen.name, year_value)
+        result = scores.annual(db, settings, chosen.name, year_value, as_of)
         sheet = exports.annual_sheet(result.rows, result.year, chosen.title, chosen.name)
         unit_ids = [r.unit_id for r in result.rows]
     else:
@@ -710,6 +711,7 @@ def leaderboards_page(
         month=month,
         quarter=quarter,
         year=year_value,
+        as_of=as_of or today,
         heading=sheet.title,
         note=" ".join(x for x in (sheet.note, note) if x),
         headers=sheet.headers,

@@ -87,8 +87,8 @@ def annual_sheet(scores: list[AnnualScore], year: int, title: str, rubric: str) 
             _level_zh(s.honour_level),
             _points(s.score),
             *[_points(s.items.get(k)) for k in keys],
-            "是" if s.warning else "",
-            "是" if s.rectification else "",
+            ("预计" if s.provisional else "是") if s.warning else "",
+            ("预计" if s.provisional else "是") if s.rectification else "",
             _points(s.previous_score),
             _points(s.year_over_year),
             _points(s.two_year_average),
@@ -96,7 +96,12 @@ def annual_sheet(scores: list[AnnualScore], year: int, title: str, rubric: str) 
         for s in scores
     ]
     widths = [8, 34, 8, 10, *[16] * len(keys), 8, 10, 10, 8, 10]
-    return Sheet(f"{year}年度 {title}", headers, rows, widths, f"{year}年度得分", f"wenming-{rubric}-{year}")
+    note = None
+    if any(s.provisional for s in scores):
+        through = scores[0].through or ""
+        note = f"年度尚未关账：得分为截至 {through} 的全年预计，预警与限期整改为预计，以关账公布的年度得分为准。"
+    title_text = f"{year}年度 {title}" + ("（预计）" if note else "")
+    return Sheet(title_text, headers, rows, widths, f"{year}年度得分", f"wenming-{rubric}-{year}", note=note)
 
 
 def to_xlsx(sheet: Sheet) -> bytes:

@@ -10,12 +10,14 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError, NotFound
+from scoring import appeals, closing
 from scoring import schemas as ss
 from scoring import service as scoring_service
 from wenming.settings import Settings
 
 CHART_ROWS = 15
 AT_RISK_ROWS = 30
+APPEAL_ROWS = 8
 
 
 def dashboard(db: Session, settings: Settings, today: date) -> dict[str, Any]:
@@ -33,7 +35,7 @@ def dashboard(db: Session, settings: Settings, today: date) -> dict[str, Any]:
         for r in ranking.rows[:CHART_ROWS]
         if r.liveliness > 0
     ]
-    annual = scoring_service.annual_scores(db, settings, rubric, today.year)
+    annual = scoring_service.annual_scores(db, settings, rubric, today.year, today)
     risky = sorted((a for a in annual if a.warning), key=lambda a: (a.score, a.unit_name))
     at_risk = [
         {
@@ -41,10 +43,12 @@ def dashboard(db: Session, settings: Settings, today: date) -> dict[str, Any]:
             "name": a.unit_name,
             "level": a.honour_level,
             "score": f"{a.score:g}",
-            "note": "连续两年低于预警线：列入限期整改" if a.rectification else "低于预警线",
+            "note": _risk_note(a),
         }
         for a in risky[:AT_RISK_ROWS]
     ]
+    provisional = any(a.provisional for a in annual)
+    open_appeals = appeals.list_appeals(db, status="open", limit=APPEAL_ROWS + 1)
     return {
         "rubric_title": rubric.title,
         "ranking": chart,
@@ -53,7 +57,26 @@ def dashboard(db: Session, settings: Settings, today: date) -> dict[str, Any]:
         "at_risk": at_risk,
         "at_risk_total": len(risky),
         "at_risk_note": "暂无低于预警线的单位。",
+        "at_risk_caveat": _risk_caveat(annual, today) if provisional else None,
+        "appeals": open_appeals[:APPEAL_ROWS],
+        "appeals_more": len(open_appeals) > APPEAL_ROWS,
     }
+
+
+def _risk_note(score: ss.AnnualScore) -> str:
+    if score.provisional:
+        return "预计：按已计入月份推算" + ("，连续两年低于预警线" if score.rectification else "，低于预警线")
+    return "连续两年低于预警线：列入限期整改" if score.rectification else "低于预警线"
+
+
+def _risk_caveat(annual: list[ss.AnnualScore], today: date) -> str:
+    """Why the list is a projection: the year is not closed, and which months it covers."""
+    through = annual[0].through if annual else f"{today.year}年{today.month}月"
+    coverage = sorted({a.coverage for a in annual if a.coverage})
+    return (
+        f"{today.year}年度尚未关账：以下为截至 {through} 的全年预计（计分范围：{'、'.join(coverage)}），"
+        "不是年终结论，不在群内发布。"
+    )
 
 
 def explain(db: Session, settings: Settings, unit_id: int, year: int) -> dict[str, Any]:
@@ -61,8 +84,8 @@ def explain(db: Session, settings: Settings, unit_id: int, year: int) -> dict[st
     rubric = scoring_service.load_rubric(settings.api_default_rubric)
     result = scoring_service.explain_unit(db, settings, rubric, unit_id, year)
     return {
-        "title": f"{year}年 · {rubric.title}",
-        "total": f"{result.total:g}",
+        "title": f"{year}年 · {rubric.title}" + ("（未关账，预计）" if result.provisional else ""),
+        "total": "无数据" if result.total is None else f"{result.total:g}",
         "notes": result.notes,
         "rows": [
             {
@@ -129,6 +152,8 @@ class AnnualBoard(BaseModel):
     rubric: str
     year: int
     rows: list[ss.AnnualScore]
+    provisional: bool = False  # the year is not closed: scores are projections, flags are 预计
+    no_data: list[str] = []  # units whose counting starts after the year
 
 
 def monthly(db: Session, settings: Settings, rubric: str | None, month: str | None) -> ss.MonthlyRanking:
@@ -136,12 +161,29 @@ def monthly(db: Session, settings: Settings, rubric: str | None, month: str | No
     return scoring_service.monthly_ranking(db, settings, get_rubric(settings, rubric), year, m)
 
 
-def quarterly(db: Session, settings: Settings, rubric: str | None, quarter: str | None) -> ss.QuarterTable:
+def quarterly(
+    db: Session, settings: Settings, rubric: str | None, quarter: str | None, as_of: date | None = None
+) -> ss.QuarterTable:
     year, q = parse_quarter(quarter, settings)
-    return scoring_service.quarter_table(db, settings, get_rubric(settings, rubric), year, q)
+    return scoring_service.quarter_table(db, settings, get_rubric(settings, rubric), year, q, as_of)
 
 
-def annual(db: Session, settings: Settings, rubric: str | None, year: int | None) -> AnnualBoard:
+def annual(
+    db: Session, settings: Settings, rubric: str | None, year: int | None, as_of: date | None = None
+) -> AnnualBoard:
     r = get_rubric(settings, rubric)
     y = year or local_today(settings).year
-    return AnnualBoard(rubric=r.name, year=y, rows=scoring_service.annual_scores(db, settings, r, y))
+    rows = scoring_service.annual_scores(db, settings, r, y, as_of)
+    return AnnualBoard(
+        rubric=r.name,
+        year=y,
+        rows=rows,
+        provisional=any(row.provisional for row in rows),
+        no_data=scoring_service.uncovered_units(db, settings, y),
+    )
+
+
+def published(db: Session, settings: Settings, rubric: str | None, period: str) -> Any:
+    """The published board of a period (MonthlyRanking, QuarterTable or list of AnnualScore), or None."""
+    found = closing.published_board(db, get_rubric(settings, rubric).name, period)
+    return found[0] if found else None

@@ -15,6 +15,7 @@ from wenming.names import ZhEnum
 class PostPolicy(ZhEnum):
     """What a group may see of a ranking; public bottom places can embarrass units."""
 
+    HIGHLIGHTS = "highlights", "达标与优秀（不排名）"  # tiers and counts, no ranking: the default for groups
     TOP_N = "top_n", "仅前 N 名"  # only the first N places
     FULL = "full", "完整排名"  # the whole table
     STAFF_ONLY = "staff_only", "仅工作人员"  # staff group: full table plus warnings and reminders
@@ -30,7 +31,7 @@ class GroupPostPolicy(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform: Mapped[str] = mapped_column(String(20))
     group_id: Mapped[str] = mapped_column(String(200))  # platform id (QQ) or group name (WeChat)
-    policy: Mapped[str] = mapped_column(String(20), default=PostPolicy.TOP_N.value)
+    policy: Mapped[str] = mapped_column(String(20), default=PostPolicy.HIGHLIGHTS.value)
     top_n: Mapped[int] = mapped_column(Integer, default=10)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

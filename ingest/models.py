@@ -104,6 +104,7 @@ class Unit(Base):
     headcount: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    scoring_start: Mapped[str | None] = mapped_column(String(7))  # "2026-09": joined mid-year; earlier = 无数据
 
 
 class ChatGroup(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 
 from sqlalchemy.orm import Session
@@ -38,10 +38,26 @@ class Period:
     first_month: int
     months: int
     counted: list[int]
+    until: date | None = None  # exclusive end of the data read (the day after as-of), when inside the period
+    month_divisor: int | None = None  # running totals: divide by every covered month, not only started ones
+    quarter_divisor: int | None = None
 
     @property
     def start(self) -> date:
         return month_start(self.year, self.first_month)
+
+    @property
+    def data_bounds(self) -> list[date]:
+        """Month ends clipped to as-of: nothing dated after the as-of day is read."""
+        return [min(b, self.until) for b in self.bounds] if self.until else self.bounds
+
+    @property
+    def data_end(self) -> date:
+        return self.data_bounds[-1]
+
+    @property
+    def divisor(self) -> int:
+        return self.month_divisor or len(self.counted)
 
     @property
     def bounds(self) -> list[date]:
@@ -61,7 +77,25 @@ class Period:
     @classmethod
     def of(cls, year: int, first_month: int, months: int, as_of: date, mode: str) -> Period:
         starts = [month_start(year, first_month + i) for i in range(months)]
-        return cls(year, first_month, months, started(starts, as_of, mode))
+        until = as_of + timedelta(days=1)
+        return cls(year, first_month, months, started(starts, as_of, mode), until if until > starts[0] else None)
+
+
+def covered(period: Period, start: date | None) -> Period | None:
+    """The period restricted to the months from ``start`` (coverage); None when no counted month is covered."""
+    if start is None:
+        return period
+    counted = [i for i in period.counted if month_start(period.year, period.month(i)) >= start]
+    return Period(period.year, period.first_month, period.months, counted, period.until) if counted else None
+
+
+def running(period: Period, start: date | None) -> Period:
+    """The same counted months, divided by every covered month of the period: points earned so far."""
+    months = [i for i in range(period.months) if start is None or month_start(period.year, period.month(i)) >= start]
+    quarters = {quarter_of(period.month(i)) for i in months}
+    return Period(
+        period.year, period.first_month, period.months, period.counted, period.until, len(months), len(quarters)
+    )
 
 
 @dataclass
@@ -89,16 +123,16 @@ def gather(
 ) -> Facts:
     """Run the grouped queries for one period (all units, or one for an explanation)."""
     c = rubric.counting
-    counts = repository.bucket_counts(session, c, period.start, period.bounds, _groups(rubric), unit_id)
+    counts = repository.bucket_counts(session, c, period.start, period.data_bounds, _groups(rubric), unit_id)
     sheets: dict[int, list[Record]] = defaultdict(list)
     for sheet in repository.pairing_sheets(session, period.year, unit_id, period.quarters):
         sheets[sheet.unit_id].append(sheet)
     adoptions: dict[int, list[repository.AdoptionCandidate]] = defaultdict(list)
-    found = repository.report_adoptions(session, c, period.start, period.end, unit_id)
-    for candidate in found + repository.record_adoptions(session, period.start, period.end, unit_id):
+    found = repository.report_adoptions(session, c, period.start, period.data_end, unit_id)
+    for candidate in found + repository.record_adoptions(session, period.start, period.data_end, unit_id):
         adoptions[candidate.unit_id].append(candidate)
     criticisms: dict[int, list[Record]] = defaultdict(list)
-    for criticism in repository.criticisms(session, period.start, period.end, unit_id):
+    for criticism in repository.criticisms(session, period.start, period.data_end, unit_id):
         criticisms[criticism.unit_id].append(criticism)
     return Facts(counts, sheets, adoptions, criticisms)
 
@@ -107,7 +141,8 @@ def gather_evidence(session: Session, rubric: ChangxingRubric, period: Period, u
     """Attach the contributing report ids per item group and month (one unit only)."""
     groups = _groups(rubric)
     evidence: dict[str, dict[int, list[int]]] = {name: defaultdict(list) for name in groups}
-    for report_id, day, label in repository.report_listing(session, rubric.counting, period.start, period.end, unit_id):
+    listing = repository.report_listing(session, rubric.counting, period.start, period.data_end, unit_id)
+    for report_id, day, label in listing:
         index = (day.year - period.year) * 12 + day.month - period.first_month
         for name, labels in groups.items():
             if label in labels and report_id not in evidence[name][index]:
@@ -126,7 +161,7 @@ def _month_fraction(rule: MonthlyCountItem, count: int) -> float:
 
 def _monthly_points(key: str, rule: MonthlyCountItem, unit_id: int, period: Period, facts: Facts) -> float:
     total = sum(_month_fraction(rule, facts.counts.get((unit_id, i), {}).get(key, 0)) for i in period.counted)
-    return rule.points * total / len(period.counted)
+    return rule.points * total / period.divisor
 
 
 def _monthly_item(
@@ -147,7 +182,7 @@ def _monthly_item(
             verdict = f"未达 {rule.min_per_month} 次，不得分"
         lines.append(f"{period.month(index)}月：{count} {noun} → {verdict}{_ids(ids)}")
     points = _monthly_points(key, rule, unit_id, period, facts)
-    lines.append(f"{fmt(rule.points)} × {fmt(total)} / {len(period.counted)} 个月 = {fmt(points)} 分")
+    lines.append(f"{fmt(rule.points)} × {fmt(total)} / {period.divisor} 个月 = {fmt(points)} 分")
     return LineItem(
         key=key,
         title=title,
@@ -172,8 +207,10 @@ def _pairing_quarters(
     return found
 
 
-def _pairing_points(rule: PairingItem, quarters: list[tuple[int, list[Record], int, bool]]) -> float:
-    return rule.points * sum(ok for *_, ok in quarters) / len(quarters)
+def _pairing_points(
+    rule: PairingItem, quarters: list[tuple[int, list[Record], int, bool]], divisor: int | None = None
+) -> float:
+    return rule.points * sum(ok for *_, ok in quarters) / (divisor or len(quarters))
 
 
 def _pairing_item(rubric: ChangxingRubric, unit_id: int, period: Period, facts: Facts) -> LineItem:
@@ -189,9 +226,9 @@ def _pairing_item(rubric: ChangxingRubric, unit_id: int, period: Period, facts: 
         sheet_text = f"情况表 {len(sheets)} 份（{partners}）" if sheets else "未报送情况表"
         report_text = f"，群内结对共建报送 {reports} 条{_ids(ids)}" if rule.evidence == "sheet_or_report" else ""
         lines.append(f"第{quarter}季度：{sheet_text}{report_text} → {'达标' if ok else '未达标'}")
-    points = _pairing_points(rule, quarters)
+    points = _pairing_points(rule, quarters, period.quarter_divisor)
     met = sum(ok for *_, ok in quarters)
-    lines.append(f"{fmt(rule.points)} × {met} / {len(quarters)} 个季度 = {fmt(points)} 分")
+    lines.append(f"{fmt(rule.points)} × {met} / {period.quarter_divisor or len(quarters)} 个季度 = {fmt(points)} 分")
     return LineItem(
         key="pairing",
         title="开展结对共建活动",
@@ -281,7 +318,12 @@ def table_columns(rubric: ChangxingRubric, unit_id: int, period: Period, facts: 
     found = articles.dedupe(facts.adoptions.get(unit_id, []), items.adoption.per_article)
     return _fold(
         round(_monthly_points("practice", items.practice, unit_id, period, facts), 2),
-        round(_pairing_points(items.pairing, _pairing_quarters(items.pairing, unit_id, period, facts)), 2),
+        round(
+            _pairing_points(
+                items.pairing, _pairing_quarters(items.pairing, unit_id, period, facts), period.quarter_divisor
+            ),
+            2,
+        ),
         round(_monthly_points("news", items.news, unit_id, period, facts), 2),
         round(_adoption_points(items.adoption, found)[1], 2),
         round(_cooperation_points(items.cooperation, len(facts.criticisms.get(unit_id, []))), 2),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from classifier.models import OutletLevel
-from wenming.db import Base, UTCDateTime, utcnow
+from wenming.db import Base, JSONType, UTCDateTime, utcnow
 from wenming.names import ZhEnum
 
 __all__ = ["OutletLevel"]  # declared with the classifier's facts, which name the same levels
@@ -76,6 +77,7 @@ class RecordKind(ZhEnum):
     VOLUNTEER_STATS = "volunteer_stats", "志愿者注册统计"
     CHECK = "check", "西乡考核核查"
     ADJUSTMENT = "adjustment", "加分与扣分"
+    ANNUAL_SCORE = "annual_score", "历史年度得分"
 
 
 class AuditMixin:
@@ -182,3 +184,119 @@ class Adjustment(AuditMixin, Base):
     points: Mapped[float | None] = mapped_column(Float)  # deductions: the points staff decided (酌情扣分)
     occurred_on: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
+
+
+class AnnualScoreRecord(AuditMixin, Base):
+    """A unit's official annual score for a year before the system (the two-year rule reads it)."""
+
+    __tablename__ = "scoring_annual_scores"
+    __table_args__ = (Index("ix_scoring_annual_scores_unit_year", "unit_id", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    document: Mapped[str | None] = mapped_column(String(200))  # where the figure comes from (文号、年度通报)
+
+
+class PeriodKind(ZhEnum):
+    MONTH = "month", "月度"
+    QUARTER = "quarter", "季度"
+    YEAR = "year", "年度"
+
+
+class PeriodState(ZhEnum):
+    OPEN = "open", "未关账"
+    CLOSED = "closed", "已关账"
+    PUBLISHED = "published", "已公布"
+
+
+class ScoringPeriod(Base):
+    """A month, quarter or year of one rubric and where it stands: open → closed → published."""
+
+    __tablename__ = "scoring_periods"
+    __table_args__ = (UniqueConstraint("rubric", "kind", "year", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rubric: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)  # month 1–12, quarter 1–4, 0 for a year
+    state: Mapped[str] = mapped_column(String(12), default=PeriodState.OPEN.value)
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by: Mapped[str | None] = mapped_column(String(100))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    snapshot_id: Mapped[int | None] = mapped_column(Integer)  # the snapshot taken at the last close
+    published_snapshot_id: Mapped[int | None] = mapped_column(Integer)  # what posts and unit pages show
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PeriodSnapshot(Base):
+    """Every unit's counts, points and explanation at a close; never changed afterwards."""
+
+    __tablename__ = "scoring_snapshots"
+    __table_args__ = (Index("ix_scoring_snapshots_period", "period_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("scoring_periods.id", ondelete="CASCADE"))
+    as_of: Mapped[date] = mapped_column(Date)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was taken again (override, re-close after reopen)
+
+
+class AppealTarget(ZhEnum):
+    REPORT = "report", "报送分类"
+    MISSING = "missing", "漏计报送"
+    RECORD = "record", "台账记录"
+
+
+class AppealStatus(ZhEnum):
+    OPEN = "open", "待处理"
+    ACCEPTED = "accepted", "已采纳"
+    REJECTED = "rejected", "已驳回"
+
+
+class Appeal(Base):
+    """A unit disputes a report's label, a report that was not counted, or a staff record."""
+
+    __tablename__ = "scoring_appeals"
+    __table_args__ = (
+        Index("ix_scoring_appeals_status", "status", "created_at"),
+        Index("ix_scoring_appeals_unit", "unit_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(10))
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    record_kind: Mapped[str | None] = mapped_column(String(30))
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    wanted_label: Mapped[str | None] = mapped_column(String(20))  # what the unit says the report is
+    happened_on: Mapped[date] = mapped_column(Date)  # the day the disputed evidence is about
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=AppealStatus.OPEN.value)
+    filed_by: Mapped[str] = mapped_column(String(100))  # unit-link:<id> or a staff actor
+    link_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class UnitLink(Base):
+    """A signed read-only link to one unit's page; only a hash of its signature is stored."""
+
+    __tablename__ = "scoring_unit_links"
+    __table_args__ = (UniqueConstraint("token_hash"), Index("ix_scoring_unit_links_unit", "unit_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -68,6 +68,11 @@ def _adjustment(r: Any) -> str:
     return f"扣分 {r.points or 0:g}：{name}（{r.occurred_on}）{r.reason}"
 
 
+def _annual_score(r: Any) -> str:
+    source = f"（{r.document}）" if r.document else ""
+    return f"{r.year}年度得分 {r.score:g} 分{source}"
+
+
 TYPES: dict[RecordKind, RecordType] = {
     t.kind: t
     for t in (
@@ -79,6 +84,7 @@ TYPES: dict[RecordKind, RecordType] = {
         RecordType(RecordKind.VOLUNTEER_STATS, m.VolunteerStats, s.VolunteerStatsIn, None, "year", _volunteer_stats),
         RecordType(RecordKind.CHECK, m.XixiangCheck, s.XixiangCheckIn, "done_on", "year", _check),
         RecordType(RecordKind.ADJUSTMENT, m.Adjustment, s.AdjustmentIn, "occurred_on", None, _adjustment),
+        RecordType(RecordKind.ANNUAL_SCORE, m.AnnualScoreRecord, s.AnnualScoreIn, None, "year", _annual_score),
     )
 }
 

@@ -397,13 +397,14 @@ def adjustments(session: Session, start: date, end: date, unit_id: int | None = 
     return _fetch(session, m.Adjustment, query)
 
 
-UnitRow = Row[Any]  # id, name, honour_level, headcount: what tables print, without ORM identity overhead
+UnitRow = Row[Any]  # id, name, honour_level, headcount, scoring_start: what tables print, without ORM identity overhead
 AnyUnit = Unit | UnitRow  # explanations pass the ORM unit, tables the plain row; both have the same attributes
 
 
 def units(session: Session) -> list[UnitRow]:
     """Active units by name, as plain rows (a table lists thousands)."""
-    query = select(Unit.id, Unit.name, Unit.honour_level, Unit.headcount).where(Unit.active.is_(True))
+    columns = (Unit.id, Unit.name, Unit.honour_level, Unit.headcount, Unit.scoring_start)
+    query = select(*columns).where(Unit.active.is_(True))
     return list(_run(session, query.order_by(Unit.name)))
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from scoring.models import AdjustmentKind, CheckKind, OutletLevel
+from scoring.models import AdjustmentKind, AppealTarget, CheckKind, OutletLevel
 
 
 class _Out(BaseModel):
@@ -36,6 +36,7 @@ class MonthlyRanking(_Out):
     formula: str  # the liveliness formula, in Chinese
     tie_rule: str
     rows: list[MonthlyRankingRow]
+    no_data: list[str] = []  # units whose counting starts after this month: not ranked, never reminded
 
 
 class TableColumn(_Out):
@@ -60,6 +61,7 @@ class QuarterTable(_Out):
     quarter: int
     columns: list[TableColumn]
     rows: list[QuarterRow]
+    no_data: list[str] = []  # units with no covered month in the quarter (计分起始月份之前): not ranked
 
 
 class VolunteerCompliance(_Out):
@@ -92,6 +94,11 @@ class AnnualScore(_Out):
     two_year_average: float | None  # mean of this and the previous year, the basis for the next 晋级/复评
     review_component: float | None  # the share of that average in the next 晋级/复评 score (50% under 长兴)
     volunteer: VolunteerCompliance | None
+    previous_source: str | None = None  # "published" (closed and published year) | "entered" (historic record)
+    provisional: bool = False  # the year is not closed: score is the full-year projection, flags are 预计
+    coverage: str | None = None  # the months counted at all, e.g. "2026年8—12月"
+    through: str | None = None  # 截至: the last month started by the as-of date, e.g. "2026年6月"
+    running_total: float | None = None  # points earned so far on the full-year scale (months not begun add 0)
 
 
 class LineItem(_Out):
@@ -110,9 +117,12 @@ class UnitExplanation(_Out):
     unit_name: str
     honour_level: str
     year: int
-    total: float
+    total: float | None  # None: no covered month in the year (无数据)
     items: list[LineItem]
     notes: list[str]
+    provisional: bool = False
+    coverage: str | None = None
+    through: str | None = None
 
 
 class RecordOut(_Out):
@@ -212,3 +222,97 @@ class AdjustmentIn(_In):
     @classmethod
     def _level(cls, value: object) -> object:
         return OutletLevel.parse(value) if isinstance(value, str) else value
+
+
+class AnnualScoreIn(_In):
+    """An official annual score for a year before the system (the two-year rule reads it)."""
+
+    unit_id: UnitId
+    year: int = Field(ge=2000, le=2100)
+    score: float = Field(ge=0, le=200)
+    document: str | None = Field(None, max_length=200)
+
+
+class PeriodOut(_Out):
+    id: int
+    rubric: str
+    kind: str  # month | quarter | year
+    year: int
+    number: int  # month, quarter, or 0 for a year
+    label: str  # 2026年10月 / 2026年第3季度 / 2026年度
+    state: str  # open | closed | published
+    state_zh: str
+    closed_by: str | None
+    closed_at: datetime | None
+    published_by: str | None
+    published_at: datetime | None
+
+
+class PeriodRow(_Out):
+    unit_id: int
+    unit_name: str
+    rank: int | None
+    published: float | None  # the published figure (None before publication)
+    current: float | None  # what the figure is today
+    delta: float | None
+    adjustment: str | None  # "现为 x（±d）" when today's figure differs from the published one
+    explanation: str | None
+    reasons: list[str] = []  # audited changes and accepted appeals since publication
+
+
+class PeriodResult(_Out):
+    period: PeriodOut | None  # None: never closed
+    label: str
+    rows: list[PeriodRow]
+    adjusted: int  # units whose figure changed since publication
+
+
+class AppealIn(_In):
+    """What a unit disputes (from its page) or staff enter for it (from a phone call)."""
+
+    target: AppealTarget
+    report_id: int | None = Field(None, ge=1, le=MAX_ID)
+    record_kind: str | None = Field(None, max_length=30)
+    record_id: int | None = Field(None, ge=1, le=MAX_ID)
+    wanted_label: str | None = Field(None, max_length=20)
+    happened_on: date | None = None  # a missing report: the day of the activity
+    reason: str = Field(min_length=2, max_length=1000)
+
+
+class AppealOut(_Out):
+    id: int
+    unit_id: int
+    unit_name: str | None
+    target: str
+    target_zh: str
+    subject: str  # one Chinese line: which report, record or day
+    report_id: int | None = None
+    wanted_label: str | None
+    happened_on: date
+    reason: str
+    status: str
+    status_zh: str
+    filed_by: str
+    created_at: datetime
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution: str | None
+
+
+class AppealResolveIn(_In):
+    accept: bool
+    note: str = Field(min_length=1, max_length=1000)
+    label: str | None = Field(None, max_length=20)  # report appeals: the label staff settle on
+    report_id: int | None = Field(None, ge=1, le=MAX_ID)  # missing-report appeals: the report to count
+
+
+class UnitLinkOut(_Out):
+    id: int
+    unit_id: int
+    unit_name: str
+    url: str | None  # only when just issued: the token is not stored
+    expires_at: datetime
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+    revoked_by: str | None

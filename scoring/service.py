@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.models import Report, Unit
-from scoring import changxing, records, repository, xixiang
+from scoring import changxing, history, records, repository, xixiang
 from scoring import models as m
 from scoring.articles import normalize_title
 from scoring.errors import AlreadyVoided, RecordNotFound, ScoringError
 from scoring.models import OutletLevel, RecordKind
-from scoring.periods import month_start, quarter_first_month, started, today
+from scoring.periods import month_start, parse_month, quarter_first_month, started, today
 from scoring.rubric import (
     ChangxingRubric,
     RubricError,
@@ -33,6 +33,7 @@ from scoring.rubric import (
 from scoring.schemas import (
     AdjustmentIn,
     AnnualScore,
+    AnnualScoreIn,
     CriticismIn,
     LineItem,
     MediaAdoptionIn,
@@ -58,6 +59,7 @@ __all__ = [
     "Rubric",
     "RubricError",
     "ScoringError",
+    "add_annual_score",
     "add_bonus",
     "add_criticism",
     "add_deduction",
@@ -66,14 +68,17 @@ __all__ = [
     "add_record",
     "add_xixiang_check",
     "annual_scores",
+    "coverage_start",
     "explain_unit",
     "list_records",
     "list_rubrics",
     "load_rubric",
     "monthly_ranking",
     "page_records",
+    "published_board",
     "quarter_table",
     "resolve_unit",
+    "set_coverage_start",
     "set_volunteer_stats",
     "void_record",
 ]
@@ -150,7 +155,10 @@ def monthly_ranking(session: Session, settings: Settings, rubric: Rubric, year: 
     start, end = month_start(year, month), month_start(year, month + 1)
     stats = repository.liveliness(session, rubric.counting, rule, _practice_labels(rubric), start, end)
     scored = []
-    for unit in repository.units(session):
+    units = repository.units(session)
+    covered = [u for u in units if (first := coverage_start(settings, u)) is None or first <= start]
+    covered_set = set(covered)  # rows hash by value
+    for unit in covered:
         row = stats.get(unit.id) or repository.LivelinessRow(unit.id, 0, 0, 0, 0, 0)
         score = round(
             rule.report_weight * row.counted_reports
@@ -185,6 +193,7 @@ def monthly_ranking(session: Session, settings: Settings, rubric: Rubric, year: 
         formula=liveliness_formula(rubric),
         tie_rule=TIE_RULE,
         rows=rows,
+        no_data=[u.name for u in units if u not in covered_set],
     )
 
 
@@ -192,8 +201,37 @@ def _as_of(settings: Settings, as_of: date | None) -> date:
     return as_of or today(settings)
 
 
-def _ranked_rows(units: Sequence[repository.AnyUnit], columns: dict[int, dict[str, float]]) -> list[QuarterRow]:
-    totals = {u.id: round(sum(columns[u.id].values()), 2) for u in units}
+def _month_date(text: str | None) -> date | None:
+    if not text:
+        return None
+    year, month = text.split("-")
+    return date(int(year), int(month), 1)
+
+
+def coverage_start(settings: Settings, unit: repository.AnyUnit) -> date | None:
+    """The first month counted for a unit: the office's start or the unit's own (joined mid-year), the later."""
+    starts = [d for d in (_month_date(settings.scoring_start), _month_date(unit.scoring_start)) if d is not None]
+    return max(starts) if starts else None
+
+
+Starts = dict[int, date | None]
+
+
+def _starts(settings: Settings, units: Sequence[repository.AnyUnit]) -> Starts:
+    return {u.id: coverage_start(settings, u) for u in units}
+
+
+def _quarter_covered(year: int, quarter: int, start: date | None) -> bool:
+    """A quarter counts once its last month is covered (a unit starting in August is scored for Q3)."""
+    return start is None or month_start(year, quarter_first_month(quarter) + 2) >= start
+
+
+def _ranked_rows(
+    units: Sequence[repository.AnyUnit], columns: dict[int, dict[str, float] | None]
+) -> list[QuarterRow]:
+    """Units with no covered month are left out (无数据), never ranked as zero."""
+    units = [u for u in units if columns.get(u.id) is not None]
+    totals = {u.id: round(sum(columns[u.id].values()), 2) for u in units}  # type: ignore[union-attr]
     ordered = sorted(units, key=lambda u: (-totals[u.id], u.name))
     ranks = _competition_ranks([(totals[u.id],) for u in ordered])
     return [
@@ -202,7 +240,7 @@ def _ranked_rows(units: Sequence[repository.AnyUnit], columns: dict[int, dict[st
             unit_id=u.id,
             unit_name=u.name,
             honour_level=u.honour_level,
-            items=columns[u.id],
+            items=columns[u.id] or {},
             total=totals[u.id],
         )
         for rank, u in zip(ranks, ordered, strict=True)
@@ -210,10 +248,30 @@ def _ranked_rows(units: Sequence[repository.AnyUnit], columns: dict[int, dict[st
 
 
 def _changxing_columns(
-    session: Session, rubric: ChangxingRubric, period: changxing.Period, units: Sequence[repository.AnyUnit]
-) -> dict[int, dict[str, float]]:
+    session: Session,
+    rubric: ChangxingRubric,
+    period: changxing.Period,
+    units: Sequence[repository.AnyUnit],
+    starts: Starts,
+    running: bool = False,
+) -> dict[int, dict[str, float] | None]:
+    """Per unit the 附件3 columns over its covered months; None for a unit with no covered month.
+
+    ``running``: points earned so far, divided by every covered month of the period (months not begun add 0).
+    """
     facts = changxing.gather(session, rubric, period)
-    return {u.id: changxing.table_columns(rubric, u.id, period, facts) for u in units}
+    periods: dict[date | None, changxing.Period | None] = {}
+    columns: dict[int, dict[str, float] | None] = {}
+    for u in units:
+        start = starts.get(u.id)
+        if start not in periods:
+            own_period = changxing.covered(period, start)
+            if running and own_period is not None:
+                own_period = changxing.running(own_period, start)
+            periods[start] = own_period
+        own = periods[start]
+        columns[u.id] = None if own is None else changxing.table_columns(rubric, u.id, own, facts)
+    return columns
 
 
 YearData = tuple[dict[tuple[int, str], list[repository.Record]], dict[int, list[repository.Record]]]
@@ -261,13 +319,18 @@ def quarter_table(
         raise ScoringError(f"季度应为 1–4，收到 {quarter}")
     units = repository.units(session)
     day = _as_of(settings, as_of)
+    starts = _starts(settings, units)
+    columns: dict[int, dict[str, float] | None]
     if isinstance(rubric, ChangxingRubric):
         period = changxing.Period.of(year, quarter_first_month(quarter), 3, day, rubric.counting.in_progress)
-        columns = _changxing_columns(session, rubric, period, units)
+        columns = _changxing_columns(session, rubric, period, units, starts)
         cols, title = changxing.COLUMNS, "长兴县各级文明单位创建动态管理量化考核（季度）汇总表"
     else:
         facts = _xixiang_quarter_facts(session, rubric, year, quarter, day, units)
-        columns = {u.id: xixiang.quarter_points(rubric, u.id, facts) for u in units}
+        columns = {
+            u.id: xixiang.quarter_points(rubric, u.id, facts) if _quarter_covered(year, quarter, starts[u.id]) else None
+            for u in units
+        }
         cols, title = xixiang.COLUMNS, "西乡县部门（单位）新时代文明实践工作季度考核"
     return QuarterTable(
         rubric=rubric.name,
@@ -276,6 +339,7 @@ def quarter_table(
         quarter=quarter,
         columns=cols,
         rows=_ranked_rows(units, columns),
+        no_data=[u.name for u in units if columns.get(u.id) is None],
     )
 
 
@@ -293,11 +357,13 @@ def _adjustment_entries(session: Session, year: int, unit_id: int | None = None)
 
 
 def _xixiang_year(
-    session: Session, rubric: XixiangRubric, year: int, as_of: date, unit: repository.AnyUnit
+    session: Session, rubric: XixiangRubric, year: int, as_of: date, unit: repository.AnyUnit, start: date | None
 ) -> list[LineItem]:
-    """One unit's six items averaged over the counted quarters, then bonus and deduction, explained."""
+    """One unit's six items averaged over the counted (covered) quarters, then bonus and deduction, explained."""
     data = _year_data(session, year, unit.id)
-    quarters = _counted_quarters(rubric, year, as_of)
+    quarters = [q for q in _counted_quarters(rubric, year, as_of) if _quarter_covered(year, q, start)]
+    if not quarters:
+        return []
     per_quarter = {}
     for q in quarters:
         facts = _xixiang_quarter_facts(session, rubric, year, q, as_of, [unit], data, evidence=True)
@@ -330,31 +396,57 @@ def _xixiang_year(
 
 
 def _xixiang_year_columns(
-    session: Session, rubric: XixiangRubric, year: int, as_of: date, units: Sequence[repository.AnyUnit]
-) -> dict[int, dict[str, float]]:
-    """Per unit: the six items averaged over the counted quarters, then bonus and deduction (points only)."""
+    session: Session,
+    rubric: XixiangRubric,
+    year: int,
+    as_of: date,
+    units: Sequence[repository.AnyUnit],
+    starts: Starts,
+    running: bool = False,
+) -> dict[int, dict[str, float] | None]:
+    """Per unit: the six items averaged over its counted, covered quarters, then bonus and deduction.
+
+    ``running``: the started quarters' points divided by every covered quarter of the year.
+    """
     data = _year_data(session, year)
     quarters = _counted_quarters(rubric, year, as_of)
-    facts = [_xixiang_quarter_facts(session, rubric, year, q, as_of, units, data) for q in quarters]
+    facts = {q: _xixiang_quarter_facts(session, rubric, year, q, as_of, units, data) for q in quarters}
     entries = _adjustment_entries(session, year)
-    result: dict[int, dict[str, float]] = {}
+    result: dict[int, dict[str, float] | None] = {}
     for unit in units:
-        per_quarter = [xixiang.quarter_points(rubric, unit.id, f) for f in facts]
-        columns = {c.key: round(sum(p[c.key] for p in per_quarter) / len(per_quarter), 2) for c in xixiang.COLUMNS}
+        own = [q for q in quarters if _quarter_covered(year, q, starts[unit.id])]
+        if not own:
+            result[unit.id] = None
+            continue
+        per_quarter = [xixiang.quarter_points(rubric, unit.id, facts[q]) for q in own]
+        divisor = len(per_quarter)
+        if running:
+            divisor = sum(_quarter_covered(year, q, starts[unit.id]) for q in range(1, 5))
+        columns = {c.key: round(sum(p[c.key] for p in per_quarter) / divisor, 2) for c in xixiang.COLUMNS}
         result[unit.id] = columns | xixiang.adjustment_totals(rubric, entries.get(unit.id, []))
     return result
 
 
+Totals = dict[int, tuple[float, dict[str, float]]]
+
+
 def _year_totals(
-    session: Session, rubric: Rubric, year: int, as_of: date, units: Sequence[repository.AnyUnit]
-) -> dict[int, tuple[float, dict[str, float]]]:
-    """Per unit: the year's score and its columns."""
+    session: Session,
+    rubric: Rubric,
+    year: int,
+    as_of: date,
+    units: Sequence[repository.AnyUnit],
+    starts: Starts,
+    running: bool = False,
+) -> Totals:
+    """Per covered unit: the year's score and its columns (``running``: earned so far on the full-year scale)."""
+    columns: dict[int, dict[str, float] | None]
     if isinstance(rubric, ChangxingRubric):
         period = changxing.Period.of(year, 1, 12, as_of, rubric.counting.in_progress)
-        columns = _changxing_columns(session, rubric, period, units)
-        return {uid: (round(sum(cols.values()), 2), cols) for uid, cols in columns.items()}
-    years = _xixiang_year_columns(session, rubric, year, as_of, units)
-    return {uid: (round(sum(columns.values()), 2), columns) for uid, columns in years.items()}
+        columns = _changxing_columns(session, rubric, period, units, starts, running)
+    else:
+        columns = _xixiang_year_columns(session, rubric, year, as_of, units, starts, running)
+    return {uid: (round(sum(cols.values()), 2), cols) for uid, cols in columns.items() if cols is not None}
 
 
 def _warning_line(rubric: Rubric) -> float | None:
@@ -365,51 +457,114 @@ def _history_years(rubric: Rubric) -> int:
     return rubric.annual.rectification_years if isinstance(rubric, ChangxingRubric) else 2
 
 
-def _previous_totals(
-    session: Session, rubric: Rubric, year: int, as_of: date, units: Sequence[repository.AnyUnit]
-) -> dict[int, dict[int, float]]:
-    """Scores of the earlier years the rules look at, for years in which the system holds any report."""
-    history: dict[int, dict[int, float]] = {}
+History = dict[int, dict[int, history.PastScore]]
+
+
+def _previous_totals(session: Session, rubric: Rubric, year: int) -> History:
+    """Earlier years the rules look at: only published years and entered historic scores, never inferred."""
+    found: History = {}
     for back in range(1, _history_years(rubric)):
-        earlier = year - back
-        if not repository.has_reports(session, date(earlier, 1, 1), date(earlier + 1, 1, 1)):
+        scores = history.year_scores(session, rubric.name, year - back)
+        if not scores:
             break
-        history[earlier] = {uid: t[0] for uid, t in _year_totals(session, rubric, earlier, as_of, units).items()}
-    return history
+        found[year - back] = scores
+    return found
+
+
+def _month_text(day: date) -> str:
+    return f"{day.year}年{day.month}月"
+
+
+def _coverage_text(year: int, start: date | None) -> str:
+    """Which months of the year are counted at all (计分起始月份 or the unit's own start)."""
+    if start is None or start <= date(year, 1, 1):
+        return f"{year}年全年"
+    if start.year > year:
+        return "无数据"
+    return f"{year}年{start.month}—12月"
+
+
+def _through(year: int, as_of: date) -> date | None:
+    """The last month of ``year`` that has started by ``as_of`` (None before the year starts)."""
+    if as_of < date(year, 1, 1):
+        return None
+    return date(year, 12, 1) if as_of >= date(year, 12, 1) else date(year, as_of.month, 1)
 
 
 @_bulk
 def annual_scores(
     session: Session, settings: Settings, rubric: Rubric, year: int, as_of: date | None = None
 ) -> list[AnnualScore]:
-    """Annual score per active unit with warning, 限期整改, year-over-year and two-year average, ranked."""
+    """Annual score per covered active unit with warning, 限期整改, year-over-year and two-year average, ranked.
+
+    While the year is not closed every row is ``provisional`` (预计): the score is the full-year projection at
+    the current pace, ``running_total`` the points earned so far on the full-year scale.
+    """
     repository.prepare(session)
     day = _as_of(settings, as_of)
     units = repository.units(session)
-    totals = _year_totals(session, rubric, year, day, units)
-    history = _previous_totals(session, rubric, year, day, units)
+    starts = _starts(settings, units)
+    totals = _year_totals(session, rubric, year, day, units, starts)
+    provisional = not history.year_closed(session, rubric.name, year)
+    running = totals
+    if day < date(year, 12, 1):
+        running = _year_totals(session, rubric, year, day, units, starts, running=True)
+    past = _previous_totals(session, rubric, year)
     stats = xixiang.by_unit(repository.volunteer_stats(session, year)) if isinstance(rubric, ChangxingRubric) else {}
-    ordered = sorted(units, key=lambda u: (-totals[u.id][0], u.name))
+    covered = [u for u in units if u.id in totals]
+    ordered = sorted(covered, key=lambda u: (-totals[u.id][0], u.name))
     ranks = _competition_ranks([(totals[u.id][0],) for u in ordered])
+    context = _YearContext(year, day, provisional, past)
     return [
-        _annual_row(rubric, unit, rank, year, totals[unit.id], history, stats.get(unit.id, []))
+        _annual_row(
+            rubric,
+            unit,
+            rank,
+            context,
+            totals[unit.id],
+            stats.get(unit.id, []),
+            starts[unit.id],
+            running.get(unit.id, totals[unit.id])[0],
+        )
         for rank, unit in zip(ranks, ordered, strict=True)
     ]
+
+
+def uncovered_units(session: Session, settings: Settings, year: int) -> list[str]:
+    """Active units with no counted month in ``year`` (无数据), by name."""
+    units = repository.units(session)
+    end = date(year, 12, 1)
+    return [u.name for u in units if (start := coverage_start(settings, u)) is not None and start > end]
+
+
+class _YearContext:
+    """What every row of one annual table shares: the year, the day, whether it is closed, and history."""
+
+    def __init__(self, year: int, as_of: date, provisional: bool, past: History):
+        self.year, self.as_of, self.provisional, self.past = year, as_of, provisional, past
 
 
 def _annual_row(
     rubric: Rubric,
     unit: repository.AnyUnit,
     rank: int,
-    year: int,
+    ctx: _YearContext,
     total: tuple[float, dict[str, float]],
-    history: dict[int, dict[int, float]],
     stats: list[repository.Record],
+    start: date | None,
+    running_total: float,
 ) -> AnnualScore:
     score, columns = total
+    year = ctx.year
     line = _warning_line(rubric)
-    previous = history.get(year - 1, {}).get(unit.id)
-    earlier = [history[y][unit.id] for y in sorted(history, reverse=True)]
+    earlier_year = ctx.past.get(year - 1, {}).get(unit.id)
+    previous = earlier_year.score if earlier_year else None
+    earlier: list[float] = []
+    for y in sorted(ctx.past, reverse=True):
+        found = ctx.past[y].get(unit.id)
+        if found is None:
+            break
+        earlier.append(found.score)
     needed = _history_years(rubric) - 1
     rectification = (
         line is not None and score < line and len(earlier) >= needed and all(s < line for s in earlier[:needed])
@@ -417,6 +572,7 @@ def _annual_row(
     average = round((score + previous) / 2, 2) if previous is not None else None
     weight = rubric.annual.review_weight if isinstance(rubric, ChangxingRubric) else None
     volunteer = changxing.volunteer_compliance(rubric, unit, stats) if isinstance(rubric, ChangxingRubric) else None
+    through = _through(year, ctx.as_of)
     return AnnualScore(
         rank=rank,
         unit_id=unit.id,
@@ -428,10 +584,15 @@ def _annual_row(
         warning=line is not None and score < line,
         rectification=rectification,
         previous_score=previous,
+        previous_source=earlier_year.source if earlier_year else None,
         year_over_year=round(score - previous, 2) if previous is not None else None,
         two_year_average=average,
         review_component=round(average * weight, 2) if average is not None and weight is not None else None,
         volunteer=volunteer,
+        provisional=ctx.provisional,
+        coverage=_coverage_text(year, start),
+        through=_month_text(through) if through else None,
+        running_total=running_total,
     )
 
 
@@ -463,6 +624,35 @@ def resolve_unit(session: Session, ref: str) -> Unit:
     raise ScoringError(f"单位 {text!r} 不唯一：{names}……请写全称或编号")
 
 
+def published_board(session: Session, rubric: str, kind: str, year: int, number: int) -> Any:
+    """The published MonthlyRanking / QuarterTable / annual rows of a period, or None (posts and exports use it)."""
+    return history.published_board(session, rubric, kind, year, number)
+
+
+def set_coverage_start(session: Session, unit_id: int, month: str | None, actor: str) -> Unit:
+    """The month a unit's counting starts (joined mid-year); ``None`` follows the office's start. Audited."""
+    unit = _unit(session, unit_id)
+    value = None
+    if month:
+        try:
+            year, number = parse_month(month)
+        except ValueError as exc:
+            raise ScoringError(str(exc)) from None
+        value = f"{year}-{number:02d}"
+    before = {"scoring_start": unit.scoring_start}
+    unit.scoring_start = value
+    session.flush()
+    audit.record(
+        session,
+        _check_actor(actor),
+        AuditKind.UNIT_COVERAGE,
+        subject=("unit", unit.id),
+        before=before,
+        after={"scoring_start": value, "unit": unit.name},
+    )
+    return unit
+
+
 def explain_unit(
     session: Session, settings: Settings, rubric: Rubric, unit_id: int, year: int, as_of: date | None = None
 ) -> UnitExplanation:
@@ -470,21 +660,43 @@ def explain_unit(
     repository.prepare(session)
     unit = _unit(session, unit_id)
     day = _as_of(settings, as_of)
+    start = coverage_start(settings, unit)
+    notes: list[str] = []
     if isinstance(rubric, ChangxingRubric):
-        period = changxing.Period.of(year, 1, 12, day, rubric.counting.in_progress)
-        facts = changxing.gather(session, rubric, period, unit.id)
-        changxing.gather_evidence(session, rubric, period, unit.id, facts)
-        items = changxing.line_items(rubric, unit.id, period, facts)
-        stats = repository.volunteer_stats(session, year, unit.id)
-        notes = changxing.volunteer_lines(unit, changxing.volunteer_compliance(rubric, unit, stats))
-        if len(period.counted) < 12:
-            notes.insert(0, f"年度进行中：按已开始的 {len(period.counted)} 个月计算")
+        period = changxing.covered(changxing.Period.of(year, 1, 12, day, rubric.counting.in_progress), start)
+        items: list[LineItem] = []
+        if period is not None:
+            facts = changxing.gather(session, rubric, period, unit.id)
+            changxing.gather_evidence(session, rubric, period, unit.id, facts)
+            items = changxing.line_items(rubric, unit.id, period, facts)
+            stats = repository.volunteer_stats(session, year, unit.id)
+            notes = changxing.volunteer_lines(unit, changxing.volunteer_compliance(rubric, unit, stats))
+            if len(period.counted) < 12:
+                first = period.month(period.counted[0])
+                last = period.month(period.counted[-1])
+                notes.insert(0, f"按已计入的 {first}—{last} 月（{len(period.counted)} 个月）计算")
     else:
-        items = _xixiang_year(session, rubric, year, day, unit)
-        quarters = _counted_quarters(rubric, year, day)
-        notes = [f"年度 = 第{'、'.join(map(str, quarters))}季度得分平均 + 加分 − 扣分"]
+        items = _xixiang_year(session, rubric, year, day, unit, start)
+        quarters = [q for q in _counted_quarters(rubric, year, day) if _quarter_covered(year, q, start)]
+        if quarters:
+            notes = [f"年度 = 第{'、'.join(map(str, quarters))}季度得分平均 + 加分 − 扣分"]
+    if not items:
+        return UnitExplanation(
+            rubric=rubric.name,
+            unit_id=unit.id,
+            unit_name=unit.name,
+            honour_level=unit.honour_level,
+            year=year,
+            total=None,
+            items=[],
+            notes=[f"{year}年无数据：计分自 {_month_text(start or date(year + 1, 1, 1))} 起"],
+            coverage="无数据",
+        )
     total = round(sum(i.points for i in items), 2)
-    notes.extend(_history_notes(session, rubric, unit, year, day, total))
+    provisional = not history.year_closed(session, rubric.name, year)
+    notes.insert(0, f"计分范围：{_coverage_text(year, start)}")
+    notes.extend(_history_notes(session, rubric, unit, _YearContext(year, day, provisional, {}), total, start))
+    through = _through(year, day)
     return UnitExplanation(
         rubric=rubric.name,
         unit_id=unit.id,
@@ -494,19 +706,30 @@ def explain_unit(
         total=total,
         items=items,
         notes=notes,
+        provisional=provisional,
+        coverage=_coverage_text(year, start),
+        through=_month_text(through) if through else None,
     )
 
 
 def _history_notes(
-    session: Session, rubric: Rubric, unit: repository.AnyUnit, year: int, as_of: date, total: float
+    session: Session,
+    rubric: Rubric,
+    unit: repository.AnyUnit,
+    ctx: _YearContext,
+    total: float,
+    start: date | None,
 ) -> list[str]:
-    history = _previous_totals(session, rubric, year, as_of, [unit])
-    row = _annual_row(rubric, unit, 0, year, (total, {}), history, [])
-    notes = [f"{year}年得分 {fmt(total)} 分"]
+    year = ctx.year
+    ctx.past = _previous_totals(session, rubric, year)
+    row = _annual_row(rubric, unit, 0, ctx, (total, {}), [], start, total)
+    label = "全年预计" if ctx.provisional else "得分"
+    notes = [f"{year}年{label} {fmt(total)} 分" + ("（年度未关账，仅供参考）" if ctx.provisional else "")]
     line = _warning_line(rubric)
     if row.previous_score is not None:
+        source = "已公布" if row.previous_source == "published" else "工作人员录入的历史得分"
         notes.append(
-            f"{year - 1}年得分 {fmt(row.previous_score)} 分，同比 {row.year_over_year:+g} 分；"
+            f"{year - 1}年得分 {fmt(row.previous_score)} 分（{source}），同比 {row.year_over_year:+g} 分；"
             f"两年平均 {fmt(row.two_year_average or 0)} 分"
             + (
                 f"（占下一年晋级/复评考核分的 {fmt(row.review_component or 0)} 分）"
@@ -515,13 +738,14 @@ def _history_notes(
             )
         )
     else:
-        notes.append(f"{year - 1}年系统无数据，不计同比与两年平均")
+        notes.append(f"{year - 1}年没有已公布的年度得分或录入的历史得分，不计同比与两年平均")
+    prefix = "预计" if ctx.provisional else ""
     if row.rectification:
-        notes.append(f"连续两年低于 {fmt(line or 0)} 分：列入限期整改名单")
+        notes.append(f"{prefix}连续两年低于 {fmt(line or 0)} 分：{'可能' if ctx.provisional else ''}列入限期整改名单")
     elif row.warning:
-        notes.append(f"低于 {fmt(line or 0)} 分：发出预警")
-    if as_of < date(year + 1, 1, 1) and (row.warning or row.rectification):
-        notes.append("年度尚未结束，预警与整改以年终得分为准")
+        notes.append(f"{prefix}低于 {fmt(line or 0)} 分：{'年终可能' if ctx.provisional else ''}发出预警")
+    if ctx.provisional and (row.warning or row.rectification):
+        notes.append("年度尚未关账，预警与整改以关账公布的年度得分为准")
     return notes
 
 
@@ -637,6 +861,11 @@ def add_deduction(session: Session, data: AdjustmentIn, actor: str) -> RecordOut
     return _save(session, RecordKind.ADJUSTMENT, m.Adjustment(**values), data.unit_id, actor)
 
 
+def add_annual_score(session: Session, data: AnnualScoreIn, actor: str) -> RecordOut:
+    """A historic annual score (years before the system); the newest entry for a unit and year counts."""
+    return _save(session, RecordKind.ANNUAL_SCORE, m.AnnualScoreRecord(**data.model_dump()), data.unit_id, actor)
+
+
 def _add_adjustment(session: Session, data: AdjustmentIn, actor: str) -> RecordOut:
     adder = add_bonus if data.kind.is_bonus else add_deduction
     return adder(session, data, actor)
@@ -649,6 +878,7 @@ ADDERS: dict[RecordKind, Callable[[Session, Any, str], RecordOut]] = {
     RecordKind.VOLUNTEER_STATS: set_volunteer_stats,
     RecordKind.CHECK: add_xixiang_check,
     RecordKind.ADJUSTMENT: _add_adjustment,  # bonus or deduction, by the item's kind
+    RecordKind.ANNUAL_SCORE: add_annual_score,
 }
 
 

@@ -81,6 +81,8 @@ def gather(
     c = rubric.counting
     start = month_start(year, quarter_first_month(quarter))
     end = month_start(year, quarter_first_month(quarter) + 3)
+    if start <= as_of < end:  # as of a day inside the quarter: nothing dated later is read
+        end = as_of + timedelta(days=1)
     rule = rubric.items.activity.services
     counts = repository.bucket_counts(session, c, start, [end], {"services": rule.labels}, unit_id)
     services = {uid: n["services"] for (uid, _), n in counts.items()}

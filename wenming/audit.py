@@ -44,6 +44,10 @@ class AuditKind(ZhEnum):
     POST_POLICY = "post_policy", "发布策略"
     CAPTURE_AGENT = "capture_agent", "采集代理"
     CAPTURE_WATCH = "capture_watch", "采集缺口告警设置"
+    SCORING_PERIOD = "scoring_period", "考核期"
+    APPEAL = "appeal", "申诉"
+    UNIT_LINK = "unit_link", "单位查看链接"
+    UNIT_COVERAGE = "unit_coverage", "计分起始月份"
 
 
 class AuditEntry(Base):

@@ -129,6 +129,27 @@ class Settings(BaseSettings):
     capture_adapter_grace_seconds: int = Field(600, ge=0)  # disconnected longer than this raises an alert
     capture_frozen_send_failures: int = Field(2, ge=1)  # failed sends in a row while "online": frozen
 
+    # Scoring coverage, periods, appeals and unit pages (scoring/, api/unit_pages).
+    scoring_start: str | None = None  # "2026-08": the month counting started; earlier months are 无数据
+    appeal_window_days: int = Field(15, ge=1, le=366)  # a unit may dispute evidence this many days after month end
+    appeal_rate_per_hour: int = Field(5, ge=1, le=1000)  # appeals one unit link may file per hour
+    appeal_open_limit: int = Field(20, ge=1, le=10_000)  # open appeals one unit may have at once
+    unit_link_secret: SecretStr | None = None  # signs unit-page links; unset: no links can be issued
+    unit_link_days: int = Field(60, ge=1, le=3650)  # how long a unit-page link stays valid
+    public_url: str | None = None  # absolute base of links sent to units, e.g. https://wenming.example.cn
+
+    @field_validator("scoring_start")
+    @classmethod
+    def _scoring_start(cls, value: str | None) -> str | None:
+        """``2026-08`` (or 2026年8月); an unreadable month is refused at start-up, not at the first score."""
+        if value is None or not value.strip():
+            return None
+        text = value.strip().replace("年", "-").removesuffix("月")
+        year, _, month = text.partition("-")
+        if not (year.isdigit() and month.isdigit() and 2000 <= int(year) <= 2100 and 1 <= int(month) <= 12):
+            raise ValueError(f"计分起始月份应写作 2026-08，收到 {value!r}")
+        return f"{int(year)}-{int(month):02d}"
+
     @field_validator("bot_adapters", mode="before")
     @classmethod
     def _adapter_list(cls, value: Any) -> Any:

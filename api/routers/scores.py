@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -24,6 +25,7 @@ RubricName = Annotated[str | None, Query(max_length=100, description="考核细�
 MonthText = Annotated[str | None, Query(max_length=7, description="月份 YYYY-MM，默认本月")]
 QuarterText = Annotated[str | None, Query(max_length=7, description="季度 YYYYQn，默认本季度")]
 YearNumber = Annotated[int | None, Query(ge=2000, le=2100, description="年份，默认今年")]
+AsOf = Annotated[date | None, Query(description="计算截至的日期，默认今天（办公地时区）")]
 
 
 @router.get("/rubrics", response_model=list[boards.RubricOut])
@@ -60,10 +62,11 @@ def quarterly_board(
     _me: Viewer,
     rubric: RubricName = None,
     quarter: QuarterText = None,
+    as_of: AsOf = None,
 ) -> Response:
-    """The quarterly summary table (附件3 under 长兴), ranked."""
-    key = ("quarterly", boards.get_rubric(settings, rubric).name, boards.parse_quarter(quarter, settings))
-    return cached_json(request, key, lambda: boards.quarterly(db, settings, rubric, quarter))
+    """The quarterly summary table (附件3 under 长兴), ranked; units not yet counted are listed as 无数据."""
+    key = ("quarterly", boards.get_rubric(settings, rubric).name, boards.parse_quarter(quarter, settings), as_of)
+    return cached_json(request, key, lambda: boards.quarterly(db, settings, rubric, quarter, as_of))
 
 
 @router.get("/leaderboards/annual", response_model=boards.AnnualBoard)
@@ -74,10 +77,14 @@ def annual_board(
     _me: Viewer,
     rubric: RubricName = None,
     year: YearNumber = None,
+    as_of: AsOf = None,
 ) -> Response:
-    """Annual scores with the <70 warning, 限期整改, year-over-year and the two-year average."""
-    key = ("annual", boards.get_rubric(settings, rubric).name, year or boards.local_today(settings).year)
-    return cached_json(request, key, lambda: boards.annual(db, settings, rubric, year))
+    """Annual scores with the <70 warning, 限期整改, year-over-year and the two-year average.
+
+    Until the year is closed every row is ``provisional``: the score is a projection and the flags are 预计.
+    """
+    key = ("annual", boards.get_rubric(settings, rubric).name, year or boards.local_today(settings).year, as_of)
+    return cached_json(request, key, lambda: boards.annual(db, settings, rubric, year, as_of))
 
 
 @router.get("/units/{unit_id}/score", response_model=ss.UnitExplanation)
@@ -88,11 +95,12 @@ def unit_score(
     _me: Viewer,
     rubric: RubricName = None,
     year: YearNumber = None,
+    as_of: AsOf = None,
 ) -> ss.UnitExplanation:
     """One unit's score, line item by line item, with the reports and records behind each."""
     unit_service.get_unit(db, unit_id)
     r = boards.get_rubric(settings, rubric)
-    return scoring_service.explain_unit(db, settings, r, unit_id, year or boards.local_today(settings).year)
+    return scoring_service.explain_unit(db, settings, r, unit_id, year or boards.local_today(settings).year, as_of)
 
 
 @router.get(
@@ -111,15 +119,23 @@ def export_board(
     quarter: QuarterText = None,
     year: YearNumber = None,
 ) -> Response:
-    """Download a leaderboard as .xlsx (附件3 layout for the quarterly table) or .csv."""
+    """Download a leaderboard as .xlsx (附件3 layout for the quarterly table) or .csv.
+
+    A published period is exported as published (later adjustments are on the period's result page).
+    """
+    r = boards.get_rubric(settings, rubric)
     if board == "monthly":
-        sheet = exports.monthly_sheet(boards.monthly(db, settings, rubric, month))
+        y, m = boards.parse_month(month, settings)
+        ranking = boards.published(db, settings, r.name, f"{y}-{m:02d}") or boards.monthly(db, settings, rubric, month)
+        sheet = exports.monthly_sheet(ranking)
     elif board == "quarterly":
-        sheet = exports.quarter_sheet(boards.quarterly(db, settings, rubric, quarter))
+        y, q = boards.parse_quarter(quarter, settings)
+        table = boards.published(db, settings, r.name, f"{y}Q{q}") or boards.quarterly(db, settings, rubric, quarter)
+        sheet = exports.quarter_sheet(table)
     else:
-        r = boards.get_rubric(settings, rubric)
-        result = boards.annual(db, settings, r.name, year)
-        sheet = exports.annual_sheet(result.rows, result.year, r.title, r.name)
+        y = year or boards.local_today(settings).year
+        rows = boards.published(db, settings, r.name, str(y)) or boards.annual(db, settings, r.name, y).rows
+        sheet = exports.annual_sheet(rows, y, r.title, r.name)
     body = exports.to_xlsx(sheet) if fmt == "xlsx" else exports.to_csv(sheet)
     mime = exports.XLSX_MIME if fmt == "xlsx" else exports.CSV_MIME
     return Response(body, media_type=mime, headers={"Content-Disposition": exports.content_disposition(sheet, fmt)})

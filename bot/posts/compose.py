@@ -26,8 +26,42 @@ def _shown(rows: list[Any], policy: PostPolicy, top_n: int, value: str) -> list[
     return [r for r in rows if r.rank <= top_n and getattr(r, value) > 0]
 
 
+EXCELLENT_FACTOR = 2  # a month with at least twice the minimum of practice activities is 优秀
+QUARTER_PASS = 70.0  # the rubric's warning line: a quarter total from here is 达标
+QUARTER_EXCELLENT = 90.0
+
+
+def monthly_highlights_post(ranking: Any, minimum: int) -> Post:
+    """Tiers and counts, no ranking and no bottom places (the default for public groups; see docs/scoring.md)."""
+    rows = list(ranking.rows)
+    excellent = [r for r in rows if r.practice_count >= EXCELLENT_FACTOR * minimum]
+    passed = [r for r in rows if r.meets_minimum]
+    lines = [f"【{ranking.year}年{ranking.month}月 文明单位创建动态】"]
+    lines.append(f"本月 {len(passed)} 个单位达到每月 {minimum} 次文明实践活动的要求（共 {len(rows)} 个单位）。")
+    if excellent:
+        names = "、".join(r.unit_name for r in sorted(excellent, key=lambda r: r.unit_name))
+        lines.append(f"优秀（实践活动 {EXCELLENT_FACTOR * minimum} 次及以上）{len(excellent)} 个：{names}")
+    lines.append("感谢各单位积极参与。各单位的明细请查看本单位页面，或咨询县文明办。")
+    return Post("\n".join(lines))
+
+
+def quarterly_highlights_post(table: Any) -> Post:
+    """The quarter as tiers: 优秀 names, 达标 count; nobody is named for being low."""
+    rows = list(table.rows)
+    excellent = [r for r in rows if r.total >= QUARTER_EXCELLENT]
+    passed = [r for r in rows if r.total >= QUARTER_PASS]
+    lines = [f"【{table.title}】", f"达标（{QUARTER_PASS:g} 分及以上）{len(passed)} 个单位（共 {len(rows)} 个）。"]
+    if excellent:
+        names = "、".join(r.unit_name for r in sorted(excellent, key=lambda r: r.unit_name))
+        lines.append(f"优秀（{QUARTER_EXCELLENT:g} 分及以上）{len(excellent)} 个：{names}")
+    lines.append("完整汇总表由县文明办发送各单位。")
+    return Post("\n".join(lines))
+
+
 def monthly_ranking_post(ranking: Any, policy: PostPolicy, top_n: int, minimum: int) -> Post:
     """The 1st-of-month leaderboard: public groups see no bottom places unless the office chose ``full``."""
+    if policy is PostPolicy.HIGHLIGHTS:
+        return monthly_highlights_post(ranking, minimum)
     rows = _shown(list(ranking.rows), policy, top_n, "liveliness")
     scope = f"前 {top_n} 名" if policy is PostPolicy.TOP_N else f"共 {len(ranking.rows)} 个单位"
     head = f"【{ranking.year}年{ranking.month}月 文明单位活跃度排行（{scope}）】"
@@ -59,7 +93,9 @@ def monthly_ranking_post(ranking: Any, policy: PostPolicy, top_n: int, minimum: 
 
 
 def quarterly_post(table: Any, policy: PostPolicy, top_n: int) -> Post:
-    """The quarterly summary after quarter end, ranked by total."""
+    """The quarterly summary after quarter end, ranked by total (tiers only under ``highlights``)."""
+    if policy is PostPolicy.HIGHLIGHTS:
+        return quarterly_highlights_post(table)
     rows = _shown(list(table.rows), policy, top_n, "total")
     lines = [f"【{table.title}】"]
     for row in rows:
@@ -94,8 +130,11 @@ def unit_reminder_text(unit_name: str, count: int, minimum: int, month: int) -> 
 
 
 def year_warning_post(scores: list[Any], year: int) -> Post | None:
-    """Year-end list for staff: units under the warning line, and those facing 限期整改."""
-    warned = [s for s in scores if s.warning]
+    """Year-end list for staff: units under the warning line, and those facing 限期整改.
+
+    Only a closed year's figures are posted: projections (预计) stay in the console and are never posted.
+    """
+    warned = [s for s in scores if s.warning and not getattr(s, "provisional", False)]
     if not warned:
         return None
     lines = [f"【{year}年度 文明单位考核预警（仅工作人员）】低于预警线的单位 {len(warned)} 个："]

@@ -121,7 +121,7 @@ class Target:
 def preview_targets(settings: Settings, staff_only: bool) -> list[Target]:
     """For a dry run before any policy is set: one public (top N) and one staff group, as examples."""
     staff = Target("preview", "工作人员群（示例）", PostPolicy.STAFF_ONLY.value, settings.bot_post_default_top_n)
-    public = Target("preview", "公开群（示例）", PostPolicy.TOP_N.value, settings.bot_post_default_top_n)
+    public = Target("preview", "公开群（示例）", PostPolicy.HIGHLIGHTS.value, settings.bot_post_default_top_n)
     return [staff] if staff_only else [public, staff]
 
 
@@ -138,12 +138,16 @@ def plan(
         groups = preview_targets(runtime.settings, kind in STAFF_KINDS)
     planned: list[Planned] = []
     if kind == "monthly_ranking":
-        ranking = scoring.monthly_ranking(session, runtime.settings, rubric, year, part)
+        ranking = _published(scoring, session, rubric, "month", year, part) or scoring.monthly_ranking(
+            session, runtime.settings, rubric, year, part
+        )
         for g in groups:
             post = compose.monthly_ranking_post(ranking, PostPolicy(g.policy), g.top_n, minimum)
             planned.append(Planned(g.platform, g.group_id, g.policy, post))
     elif kind == "quarterly_summary":
-        table = scoring.quarter_table(session, runtime.settings, rubric, year, part)
+        table = _published(scoring, session, rubric, "quarter", year, part) or scoring.quarter_table(
+            session, runtime.settings, rubric, year, part
+        )
         planned += [
             Planned(g.platform, g.group_id, g.policy, compose.quarterly_post(table, PostPolicy(g.policy), g.top_n))
             for g in groups
@@ -154,9 +158,17 @@ def plan(
         planned += [Planned(g.platform, g.group_id, g.policy, staff) for g in groups if staff]
         planned += _private_reminders(session, ranking, minimum, part)
     else:
-        staff_post = compose.year_warning_post(scoring.annual_scores(session, runtime.settings, rubric, year), year)
+        annual = _published(scoring, session, rubric, "year", year, 0) or scoring.annual_scores(
+            session, runtime.settings, rubric, year
+        )
+        staff_post = compose.year_warning_post(annual, year)
         planned += [Planned(g.platform, g.group_id, g.policy, staff_post) for g in groups if staff_post]
     return planned
+
+
+def _published(scoring: Any, session: Session, rubric: Any, kind: str, year: int, number: int) -> Any:
+    """A published period is posted as published (later corrections wait for re-publication)."""
+    return scoring.published_board(session, rubric.name, kind, year, number)
 
 
 def _private_reminders(session: Session, ranking: Any, minimum: int, month: int) -> list[Planned]:

@@ -9,11 +9,20 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from accounts.models import Role
 from tests.api.conftest import Data, Staff
+from wenming.settings import Settings
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The test settings with unit links switched on (issuing a link is one of the writes)."""
+    return settings.model_copy(update={"unit_link_secret": SecretStr("matrix-" * 6)})
+
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PUBLIC_WRITES = {("POST", "/api/v1/auth/login")}  # the way in, rate-limited instead
@@ -57,6 +66,46 @@ def _dead_job(d: Data, _s: Staff) -> tuple[str, dict[str, Any] | None]:
     from tests.api.test_system import dead_job
 
     return f"/api/v1/jobs/{dead_job(d.session, d._next()).id}/retry", None
+
+
+def _period(state: str, body: dict[str, Any] | None = None) -> Callable[[Data, Staff], tuple[str, dict[str, Any]]]:
+    """October 2026 brought to ``state`` first (open, closed or published), then the step's request."""
+
+    def build(d: Data, _s: Staff) -> tuple[str, dict[str, Any]]:
+        from datetime import date
+
+        from scoring import closing
+        from scoring import service as scoring_service
+
+        rubric = scoring_service.load_rubric("changxing-2020")
+        if state in ("closed", "published"):
+            closing.close(d.session, d.settings, rubric, "2026-10", "staff:test", as_of=date(2026, 11, 2))
+        if state == "published":
+            closing.publish(d.session, rubric, "2026-10", "staff:test")
+        step = {"open": "close", "closed": "publish", "published": "republish"}[state] if body is None else "reopen"
+        if step == "close":
+            return "/api/v1/periods/2026-10/close", {"as_of": "2026-11-02"}
+        return f"/api/v1/periods/2026-10/{step}", body or ({"reason": "吸收更正"} if step == "republish" else {})
+
+    return build
+
+
+def _appeal_body(d: Data) -> dict[str, Any]:
+    from datetime import datetime
+
+    today = datetime.now(d.settings.tz).date()
+    unit = d.unit(f"诉{d._next()}")
+    return {"unit_id": unit.id, "target": "missing", "happened_on": str(today), "reason": "活动未计入"}
+
+
+def _resolve(d: Data, _s: Staff) -> tuple[str, dict[str, Any]]:
+    from scoring import appeals
+    from scoring.schemas import AppealIn
+
+    body = _appeal_body(d)
+    unit_id = body.pop("unit_id")
+    filed = appeals.file(d.session, d.settings, unit_id, AppealIn.model_validate(body), "staff:test")
+    return f"/api/v1/appeals/{filed.id}/resolve", {"accept": False, "note": "已核实"}
 
 
 CASES = [
@@ -153,6 +202,30 @@ CASES = [
     Case("POST", "/api/v1/records/{kind}/{record_id}/void", Role.REVIEWER, _void),
     Case("POST", "/api/v1/jobs/{job_id}/retry", Role.ADMIN, _dead_job),
     Case("POST", "/api/v1/classifier/train", Role.ADMIN, lambda d, s: ("/api/v1/classifier/train", None)),
+    Case("POST", "/api/v1/periods/{period}/close", Role.REVIEWER, _period("open")),
+    Case("POST", "/api/v1/periods/{period}/publish", Role.REVIEWER, _period("closed")),
+    Case("POST", "/api/v1/periods/{period}/republish", Role.REVIEWER, _period("published")),
+    Case("POST", "/api/v1/periods/{period}/reopen", Role.REVIEWER, _period("closed", {"reason": "补录记录"})),
+    Case("POST", "/api/v1/appeals", Role.REVIEWER, lambda d, s: ("/api/v1/appeals", _appeal_body(d))),
+    Case("POST", "/api/v1/appeals/{appeal_id}/resolve", Role.REVIEWER, _resolve),
+    Case(
+        "POST",
+        "/api/v1/units/{unit_id}/links",
+        Role.REVIEWER,
+        lambda d, s: (f"/api/v1/units/{d.unit(f'链{d._next()}').id}/links", None),
+    ),
+    Case(
+        "POST",
+        "/api/v1/units/{unit_id}/links/revoke",
+        Role.REVIEWER,
+        lambda d, s: (f"/api/v1/units/{d.unit(f'停{d._next()}').id}/links/revoke", None),
+    ),
+    Case(
+        "PUT",
+        "/api/v1/units/{unit_id}/scoring-start",
+        Role.REVIEWER,
+        lambda d, s: (f"/api/v1/units/{d.unit(f'始{d._next()}').id}/scoring-start", {"month": "2026-09"}),
+    ),
     Case(
         "POST",
         "/api/v1/classifier/versions/{version}/activate",

@@ -58,6 +58,10 @@ class FakeScoring:
     def __init__(self, unit_ids: list[int] | None = None) -> None:
         self.unit_ids = unit_ids
         self.calls: list[tuple[str, int, int]] = []
+        self.published: dict[tuple[str, int, int], Any] = {}
+
+    def published_board(self, session: Session, rubric: str, kind: str, year: int, number: int) -> Any:
+        return self.published.get((kind, year, number))
 
     def load_rubric(self, name: str) -> Any:
         return SimpleNamespace(name=name, liveliness=SimpleNamespace(min_practice_per_month=2))
@@ -332,3 +336,31 @@ def test_dry_run_without_policies_previews_a_public_and_a_staff_group(
     assert [r.group_id for r in results] == ["公开群（示例）", "工作人员群（示例）"]
     assert "长兴县公安局" not in results[0].text and "长兴县公安局" in results[1].text
     assert asyncio.run(jobs.run_post(runtime, "monthly_ranking", period="2026-10")) == []  # real runs need policies
+
+
+def test_highlights_name_tiers_and_counts_never_a_bottom_place() -> None:
+    post = compose.monthly_ranking_post(_ranking(), PostPolicy.HIGHLIGHTS, 3, 2)
+    assert "本月 3 个单位达到每月 2 次文明实践活动的要求（共 5 个单位）" in post.text
+    assert "优秀（实践活动 4 次及以上）2 个：国家税务总局长兴县税务局、长兴县人民医院" in post.text  # 9 and 4
+    assert "长兴县公安局" not in post.text and "长兴县教育局" not in post.text and post.png is None
+
+
+def test_year_warning_leaves_projections_off_the_post() -> None:
+    rows = [
+        SimpleNamespace(unit_name="长兴中学", score=58.0, warning=True, rectification=False, provisional=True),
+        SimpleNamespace(unit_name="长兴县公安局", score=52.0, warning=True, rectification=True, provisional=False),
+    ]
+    post = compose.year_warning_post(rows, 2026)
+    assert post is not None and "长兴县公安局" in post.text and "长兴中学" not in post.text
+    assert compose.year_warning_post(rows[:1], 2026) is None
+
+
+def test_a_published_month_is_posted_as_published(runtime: jobs.PostRuntime) -> None:
+    frozen = _ranking()
+    frozen.rows[0].unit_name = "公布时的第一名"
+    runtime.scoring.published = {("month", 2026, 10): frozen}  # type: ignore[attr-defined]
+    try:
+        results = asyncio.run(jobs.run_post(runtime, "monthly_ranking", period="2026-10", dry_run=True))
+    finally:
+        runtime.scoring.published = {}  # type: ignore[attr-defined]
+    assert all("公布时的第一名" in r.text for r in results if r.group_id == "staff-1")

@@ -53,7 +53,9 @@ def test_monthly_post_ranks_units_from_captured_reports(sink: IngestSink, live_s
     runtime = jobs.PostRuntime(sink.factory, live_settings)  # the real scoring service
     results = asyncio.run(jobs.run_post(runtime, "monthly_ranking", period="2026-10", dry_run=True, out_dir=tmp_path))
     public, staff = results
-    assert public.text.splitlines()[1].startswith("🥇 长兴县人民医院")
-    assert "长兴中学" in public.text and "长兴县公安局" not in public.text  # no activity: not in the public list
+    # public groups get highlights by default: how many met the minimum, no ranking, nobody named for being low
+    assert "本月 1 个单位达到每月 2 次文明实践活动的要求（共 3 个单位）" in public.text
+    assert "长兴县公安局" not in public.text and "🥇" not in public.text
+    assert staff.text.splitlines()[1].startswith("🥇 长兴县人民医院")
     assert "长兴县公安局" in staff.text.splitlines()[-1]  # staff see who is under the minimum
-    assert public.png_path is not None and public.png_path.stat().st_size > 10_000
+    assert staff.png_path is not None and staff.png_path.stat().st_size > 10_000

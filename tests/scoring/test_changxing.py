@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
-from scoring import service
+from scoring import closing, service
 from scoring.schemas import CriticismIn, MediaAdoptionIn, PairingSheetIn, VolunteerStatsIn
 from tests.scoring.conftest import World
 from wenming.settings import Settings
@@ -199,6 +199,9 @@ def test_warning_below_70_and_rectification_after_two_years(world: World, settin
             actor="郑书洋",
         )
     world.report(idle, date(2025, 6, 1), ("other",))
+    # 2025 counts for the two-year rule only once staff closed and published it
+    closing.close(world.session, settings, changxing, "2025", "郑书洋", as_of=date(2026, 1, 5))
+    closing.publish(world.session, changxing, "2025", "郑书洋")
     scores = {s.unit_id: s for s in service.annual_scores(world.session, settings, changxing, 2026, as_of=YEAR_END)}
     # 2025 steady: 30 + 20 + 20 + 0 + 20 = 90; 2026: only 重点工作配合 20
     assert scores[steady.id].previous_score == 90.0
@@ -282,8 +285,8 @@ def test_explanation_names_reports_and_arithmetic(world: World, settings: Settin
     assert practice.lines[-1] == "30 × 1 / 12 个月 = 2.5 分"
     assert practice.report_ids == [first.id, second.id]
     assert explanation.total == 2.5 + 20
-    assert "低于 70 分：发出预警" in explanation.notes
-    assert "年度尚未结束，预警与整改以年终得分为准" in explanation.notes  # as of 31 December
+    assert "预计低于 70 分：年终可能发出预警" in explanation.notes  # the year is not closed
+    assert "年度尚未关账，预警与整改以关账公布的年度得分为准" in explanation.notes  # as of 31 December
 
 
 def test_in_progress_year_counts_started_months(world: World, settings: Settings, changxing) -> None:
@@ -293,7 +296,7 @@ def test_in_progress_year_counts_started_months(world: World, settings: Settings
         world.report(unit, date(2026, month, 6))
     explanation = service.explain_unit(world.session, settings, changxing, unit.id, 2026, as_of=date(2026, 3, 20))
     assert _item(explanation, "practice").points == 30.0  # 3 of 3 started months
-    assert explanation.notes[0] == "年度进行中：按已开始的 3 个月计算"
+    assert explanation.notes[:2] == ["计分范围：2026年全年", "按已计入的 1—3 月（3 个月）计算"]
 
 
 def test_criticism_entered_changes_the_score_at_once(

@@ -15,7 +15,9 @@ from tests.scoring.conftest import World
 from tests.support import cli_settings
 from wenming import schema
 from wenming.db import create_db_engine
+from wenming.settings import get_settings
 from wiring.cli import score as score_cli
+from wiring.cli import score_periods
 from wiring.cli.main import app
 
 runner = CliRunner()
@@ -84,3 +86,26 @@ def test_errors_are_one_chinese_line(cli_db: str) -> None:
     assert result.exit_code == 1 and "没有名为 'nowhere-2030' 的评分标准" in result.output
     result = runner.invoke(app, ["score", "explain", "气象局", "2025"])
     assert result.exit_code == 1 and "找不到单位" in result.output
+
+
+def test_year_as_of_shows_coverage_running_total_and_projection(cli_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WENMING_SCORING_START", "2025-09")
+    get_settings.cache_clear()
+    year = _run("year", "2025", "--as-of", "2025-10-31")
+    assert "截至 2025年10月，预计" in year and "2025年9—12月" in year
+    assert "截至累计" in year and "全年预计" in year and "预计预警" in year
+    assert "年度尚未关账" in year
+
+
+def test_close_publish_result_and_history(cli_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(score_periods, "console", Console(width=200))
+    early = runner.invoke(app, ["score", "close", "2025-10", "--as-of", "2025-10-20"])
+    assert early.exit_code == 1 and "尚未结束" in early.output
+    assert "已关账" in _run("close", "2025-10", "--as-of", "2025-11-03", "--by", "郑书洋")
+    assert "已公布" in _run("publish", "2025-10", "--by", "郑书洋")
+    result = _run("result", "2025-10")
+    assert "已公布" in result and result.index("县教育局") < result.index("县卫健局")
+    assert "closed → published" in _run("history", "2025-10")
+    assert "2025年10月" in _run("periods")
+    links = runner.invoke(app, ["units", "link", "县教育局"])
+    assert links.exit_code == 1 and "WENMING_UNIT_LINK_SECRET" in links.output

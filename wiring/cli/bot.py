@@ -118,7 +118,9 @@ def _print_spool() -> None:
         console.print(f"[red]{failed} 条暂存消息无法入库，见 {directory / 'failed.jsonl'}[/red]")
 
 
-policy_app = typer.Typer(help="各群的定时发布策略（仅前 N 名 / 完整排名 / 仅工作人员 / 不发布）", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="各群的定时发布策略（达标与优秀 / 仅前 N 名 / 完整排名 / 仅工作人员 / 不发布）", no_args_is_help=True
+)
 app.add_typer(policy_app, name="policy")
 
 
@@ -127,10 +129,10 @@ app.add_typer(policy_app, name="policy")
 def policy_set(
     platform: str = typer.Argument(..., help="qq、wechat，或机器人 wecom、dingtalk"),
     group: str = typer.Argument(..., help="QQ 群号；微信群填群名称；机器人填 WENMING_POST_WEBHOOKS 中的名称"),
-    policy: str = typer.Argument(..., help="top_n | full | staff_only | none"),
+    policy: str = typer.Argument("highlights", help="highlights（默认）| top_n | full | staff_only | none"),
     top_n: int = typer.Option(10, "--top-n", help="top_n 策略下公布前几名"),
 ) -> None:
-    """设置一个群能看到的排行内容（公开群建议仅前 N 名，避免公开末位单位）。"""
+    """设置一个群能看到的排行内容（默认只发达标与优秀，不公开排名与末位单位）。"""
     from bot.models import PostPolicy
     from bot.posts.policy import PLATFORM_ZH, change_policy
 

@@ -30,6 +30,10 @@ NEXT_STEPS = [
     ("wenming reports stats --from 2026-09-01 --to 2026-09-30", "只看 9 月份的报送"),
     ("wenming ingest replay 消息.jsonl", "回放自己的群消息（格式见 docs/formats.md）"),
     ("wenming units import 名册.xlsx", "导入本县的单位名册（列：单位名称、别名、级别、类别、人数）"),
+    (
+        "WENMING_SCORING_START=2026-08 wenming score year 2026",
+        "演示数据从 8 月开始：设置计分起始月份后，1—7 月显示为无数据而不是 0 分；年度未关账时均为预计",
+    ),
     ("wenming demo", "再运行一次：已有的单位和消息不会重复入库"),
 ]
 

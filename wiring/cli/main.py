@@ -16,6 +16,7 @@ from wiring.cli import (
     reports,
     run,
     score,
+    score_periods,
     serve,
     units,
     users,
@@ -42,6 +43,7 @@ reports.app.command("reclassify")(classifier.reclassify_command)
 app.add_typer(reports.app, name="reports")
 app.add_typer(classifier.app, name="classifier")
 app.add_typer(score.app, name="score")
+app.add_typer(score_periods.appeals_app, name="appeals")
 app.add_typer(serve.app, name="serve")
 app.add_typer(users.app, name="users")
 app.add_typer(bot.app, name="bot")

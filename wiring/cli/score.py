@@ -34,6 +34,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 RUBRIC_HELP = "评分标准（changxing-2020 / xixiang-2022，或 YAML 文件路径）"
+AS_OF_HELP = "计算截至的日期 YYYY-MM-DD（默认今天，按办公地时区）"
 BY_HELP = "录入人，记入记录与审计日志（默认同 wenming --actor，即 cli:<系统登录名>）"
 
 
@@ -115,6 +116,8 @@ def month(
     console.print(table)
     console.print(ranking.formula)
     console.print(f"并列规则：{ranking.tie_rule}")
+    if ranking.no_data:
+        console.print(f"无数据（计分起始月份之后才计入，不排名）：{'、'.join(ranking.no_data)}")
 
 
 def _parse(parser: Callable[[str], tuple[int, int]], text: str) -> tuple[int, int]:
@@ -129,12 +132,13 @@ def _parse(parser: Callable[[str], tuple[int, int]], text: str) -> tuple[int, in
 def quarter(
     quarter_text: str = typer.Argument(..., metavar="YYYYQn", help="季度，如 2026Q3"),
     rubric_name: str = typer.Option("changxing-2020", "--rubric", help=RUBRIC_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
     """季度汇总表（长兴附件3格式：季度排名、单位、四项得分、合计；西乡六项）。"""
     year, quarter_number = _parse(parse_quarter, quarter_text)
     rubric = service.load_rubric(rubric_name)
     with reading() as session:
-        result = service.quarter_table(session, settings(), rubric, year, quarter_number)
+        result = service.quarter_table(session, settings(), rubric, year, quarter_number, _optional_date(as_of))
     table = Table(title=result.title)
     table.add_column("季度排名", justify="right")
     _unit_column(table, [r.unit_name for r in result.rows], "单   位")
@@ -144,6 +148,8 @@ def quarter(
     for row in result.rows:
         table.add_row(str(row.rank), row.unit_name, *[_num(row.items[c.key]) for c in result.columns], _num(row.total))
     console.print(table)
+    if result.no_data:
+        console.print(f"无数据（计分起始月份之后才计入，不排名）：{'、'.join(result.no_data)}")
 
 
 @app.command("year")
@@ -151,13 +157,21 @@ def quarter(
 def year(
     year_number: int = typer.Argument(..., metavar="YYYY", help="年度，如 2026"),
     rubric_name: str = typer.Option("changxing-2020", "--rubric", help=RUBRIC_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
-    """年度得分：预警、限期整改、同比与两年平均（长兴另列志愿者比例）。"""
+    """年度得分：预警、限期整改、同比与两年平均（长兴另列志愿者比例）；未关账的年度标为预计。"""
     rubric = service.load_rubric(rubric_name)
     with reading() as session:
-        scores = service.annual_scores(session, settings(), rubric, year_number)
-    table = Table(title=f"{year_number}年度 {rubric.title}")
-    headers = ["级别", "得分", "上年", "同比", "两年平均", "预警", "限期整改"]
+        scores = service.annual_scores(session, settings(), rubric, year_number, _optional_date(as_of))
+        missing = service.uncovered_units(session, settings(), year_number)
+    provisional = any(s.provisional for s in scores)
+    through = scores[0].through if scores else None
+    title = f"{year_number}年度 {rubric.title}" + (f"（截至 {through}，预计）" if provisional and through else "")
+    table = Table(title=title)
+    headers = ["级别", "计分范围"]
+    headers += ["截至累计", "全年预计"] if provisional else ["得分"]
+    headers += ["上年", "同比", "两年平均", "预计预警" if provisional else "预警"]
+    headers += ["预计限期整改" if provisional else "限期整改"]
     if rubric.kind == "changxing":
         headers += ["注册≥比例", "参加≥90%"]
     table.add_column("名次", justify="right")
@@ -169,17 +183,25 @@ def year(
             str(s.rank),
             s.unit_name,
             _level(s.honour_level),
-            _num(s.score),
+            s.coverage or "",
+            *([_num(s.running_total), _num(s.score)] if provisional else [_num(s.score)]),
             _num(s.previous_score),
             "—" if s.year_over_year is None else f"{s.year_over_year:+g}",
             _num(s.two_year_average),
-            "[red]预警[/red]" if s.warning else "",
-            "[red]限期整改[/red]" if s.rectification else "",
+            ("[yellow]预计预警[/yellow]" if s.provisional else "[red]预警[/red]") if s.warning else "",
+            ("[yellow]预计整改[/yellow]" if s.provisional else "[red]限期整改[/red]") if s.rectification else "",
         ]
         if s.volunteer is not None:
             cells += [_flag(s.volunteer.registered_ok), _flag(s.volunteer.active_ok)]
         table.add_row(*cells)
     console.print(table)
+    if provisional:
+        console.print(
+            f"{year_number}年度尚未关账：截至累计 = 已得分（未开始的月份计 0）；全年预计 = 按已计入月份的平均推算；"
+            "预警与限期整改仅为预计，以关账公布的年度得分为准，不在群内发布。"
+        )
+    if missing:
+        console.print(f"无数据（计分起始月份在本年度之后）：{'、'.join(missing)}")
 
 
 @app.command("explain")
@@ -188,14 +210,16 @@ def explain(
     unit: str = typer.Argument(..., help="单位编号或名称"),
     year_number: int = typer.Argument(..., metavar="YYYY", help="年度"),
     rubric_name: str = typer.Option("changxing-2020", "--rubric", help=RUBRIC_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
 ) -> None:
     """逐项说明一个单位的年度得分：依据的报送、记录与算式。"""
     rubric = service.load_rubric(rubric_name)
     with reading() as session:
         unit_id = service.resolve_unit(session, unit).id
-        result = service.explain_unit(session, settings(), rubric, unit_id, year_number)
-    total = _num(result.total)
-    console.print(f"[bold]{result.unit_name}[/bold] {year_number}年 {rubric.title}：[bold]{total} 分[/bold]")
+        result = service.explain_unit(session, settings(), rubric, unit_id, year_number, _optional_date(as_of))
+    total = _num(result.total) if result.total is not None else "无数据"
+    unit_text = " 分" if result.total is not None else ""
+    console.print(f"[bold]{result.unit_name}[/bold] {year_number}年 {rubric.title}：[bold]{total}{unit_text}[/bold]")
     for item in result.items:
         limit = f" / {_num(item.max_points)}" if item.max_points is not None else ""
         console.print(f"\n[bold]{item.title}[/bold]：{_num(item.points)}{limit} 分")
@@ -421,6 +445,10 @@ def records(
             state,
         )
     console.print(table)
+
+
+def _optional_date(text: str | None) -> date | None:
+    return _date(text) if text else None
 
 
 def _date(text: str) -> date:

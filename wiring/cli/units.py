@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from ingest import units
 from ingest.models import HonourLevel, Member, Unit
-from wiring.cli.common import UserError, actor, console, friendly_errors, reading, unit_of_work
+from scoring import service as scoring_service
+from scoring import unit_links
+from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
 
 app = typer.Typer(help="文明单位名册：导入与查看", no_args_is_help=True)
 
@@ -80,3 +82,67 @@ def list_units(
             "在册" if unit.active else "停用",
         )
     console.print(table)
+
+
+@app.command("start")
+@friendly_errors
+def start(
+    unit: str = typer.Argument(..., help="单位编号或名称"),
+    month: str | None = typer.Argument(None, metavar="YYYY-MM", help="计分起始月份（不填则跟随全县设置）"),
+) -> None:
+    """设置单位的计分起始月份（年中新增的单位）：此前的月份显示为无数据，不计 0 分。"""
+    with unit_of_work() as session:
+        found = scoring_service.resolve_unit(session, unit)
+        changed = scoring_service.set_coverage_start(session, found.id, month, actor())
+    office = settings().scoring_start
+    shown = changed.scoring_start or f"跟随全县设置（{office or '未设置'}）"
+    console.print(f"{changed.name} 的计分起始月份：{shown}")
+
+
+@app.command("link")
+@friendly_errors
+def link(unit: str = typer.Argument(..., help="单位编号或名称")) -> None:
+    """生成单位查看链接（只读页面：本单位的报送、得分说明、记录与“有异议”），可发到群里或单位联络人。"""
+    with unit_of_work() as session:
+        found = scoring_service.resolve_unit(session, unit)
+        out = unit_links.issue(session, settings(), found.id, actor())
+    console.print(f"{out.unit_name} 的查看链接（有效期至 {out.expires_at.astimezone(settings().tz):%Y-%m-%d}）：")
+    console.print(out.url or "", soft_wrap=True, highlight=False)
+    if not settings().public_url:
+        console.print("提示：未设置 WENMING_PUBLIC_URL，链接只有路径；发出前请加上本系统的访问地址。")
+
+
+@app.command("links")
+@friendly_errors
+def links(unit: str | None = typer.Argument(None, help="单位编号或名称（不填则列出全部）")) -> None:
+    """列出已生成的单位查看链接（链接本身不保存，只列出有效期与状态）。"""
+    with reading() as session:
+        unit_id = scoring_service.resolve_unit(session, unit).id if unit else None
+        rows = unit_links.list_links(session, settings(), unit_id)
+    table = Table(title="单位查看链接")
+    for header in ("编号", "单位", "生成", "有效期至", "状态"):
+        table.add_column(header)
+    tz = settings().tz
+    for r in rows:
+        state = f"已停用（{r.revoked_by}）" if r.revoked_at else "有效"
+        table.add_row(
+            str(r.id),
+            r.unit_name,
+            f"{r.created_by} {r.created_at.astimezone(tz):%Y-%m-%d}",
+            f"{r.expires_at.astimezone(tz):%Y-%m-%d}",
+            state,
+        )
+    console.print(table)
+
+
+@app.command("unlink")
+@friendly_errors
+def unlink(
+    unit: str = typer.Argument(..., help="单位编号或名称"),
+    reason: str | None = typer.Option(None, "--reason", help="停用原因"),
+) -> None:
+    """停用一个单位的全部查看链接（如联络人更换、链接外传）。"""
+    with unit_of_work() as session:
+        found = scoring_service.resolve_unit(session, unit)
+        count = unit_links.revoke(session, found.id, actor(), reason)
+    console.print(f"已停用 {found.name} 的 {count} 个查看链接。")
