@@ -58,10 +58,9 @@ def evaluate(predictor: Predictor, examples: Sequence[Example], review_threshold
     predicted: list[str] = []
     confidence: list[float] = []
     for example in examples:
-        probs = predictor.probabilities(predictor.prepare(example.text, example.photos))[0]
-        best = int(probs.argmax())
+        best, probs, _, _ = predictor.decide(predictor.prepare(example.text, example.photos))
         predicted.append(LABELS[best])
-        confidence.append(float(probs[best]))
+        confidence.append(float(probs.max() if LABELS[best] == "news" else probs[best]))
     gold = [(e.label, e.alt) for e in examples]
     right = [guess in e.labels() for guess, e in zip(predicted, examples, strict=True)]
     accepted = [ok for ok, c in zip(right, confidence, strict=True) if c >= review_threshold]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import mul
 from pathlib import Path
@@ -110,7 +110,7 @@ class LinearModel:
 def fit(
     feature_maps: Sequence[dict[str, float]],
     rule_scores: Sequence[Sequence[float]],
-    targets: Sequence[set[str]],
+    targets: Sequence[tuple[str, str | None]],
     sample_weights: Sequence[float],
     labels: Sequence[str],
     folds: Sequence[int] | None = None,
@@ -122,42 +122,55 @@ def fit(
     (e.g. by writing batch), models fitted without each fold predict it, and a per-label Platt scaling fitted on
     those out-of-fold log-odds makes the probabilities honest on texts unlike the training ones.
     """
+
     # One BLAS thread: the vectors are small and, on a busy machine, threads waiting for each other made a
     # two-second fit take over a minute.
+    def fit_rows(rows: Sequence[int]) -> LinearModel:
+        return _fit_plain(
+            [feature_maps[i] for i in rows],
+            [rule_scores[i] for i in rows],
+            [targets[i] for i in rows],
+            [sample_weights[i] for i in rows],
+            labels,
+        )
+
     with threadpool_limits(limits=1):
-        model = _fit_plain(feature_maps, rule_scores, targets, sample_weights, labels)
+        model = fit_rows(range(len(feature_maps)))
         if folds is not None and len(set(folds)) > 1:
-            model.calibration = _calibrate(feature_maps, rule_scores, targets, sample_weights, labels, folds)
+            model.calibration = _calibrate(fit_rows, feature_maps, rule_scores, targets, labels, folds)
     return model
 
 
 def _calibrate(
+    fit_rows: Callable[[Sequence[int]], LinearModel],
     feature_maps: Sequence[dict[str, float]],
     rule_scores: Sequence[Sequence[float]],
-    targets: Sequence[set[str]],
-    sample_weights: Sequence[float],
+    targets: Sequence[tuple[str, str | None]],
     labels: Sequence[str],
     folds: Sequence[int],
 ) -> np.ndarray:
     """Per-label (slope, offset) fitted on out-of-fold log-odds."""
     logits = np.zeros((len(feature_maps), len(labels)))
     for fold in sorted(set(folds)):
-        train = [i for i, f in enumerate(folds) if f != fold]
-        held = [i for i, f in enumerate(folds) if f == fold]
-        part = _fit_plain(
-            [feature_maps[i] for i in train],
-            [rule_scores[i] for i in train],
-            [targets[i] for i in train],
-            [sample_weights[i] for i in train],
-            labels,
-        )
-        for i in held:
+        part = fit_rows([i for i, f in enumerate(folds) if f != fold])
+        for i in (i for i, f in enumerate(folds) if f == fold):
             logits[i] = part.logits(feature_maps[i], rule_scores[i])[0]
     calibration = np.zeros((2, len(labels)))
     for j, label in enumerate(labels):
-        y = np.fromiter((label in t for t in targets), dtype=np.float64, count=len(targets))
-        calibration[:, j] = _platt(logits[:, j], y)
+        y, counted = _binary_target(label, targets)
+        calibration[:, j] = _platt(logits[counted, j], y[counted])
     return calibration
+
+
+def _binary_target(label: str, targets: Sequence[tuple[str, str | None]]) -> tuple[np.ndarray, np.ndarray]:
+    """One label's yes/no per example, and which examples count for it (all of them).
+
+    The second acceptable label is a yes too: a volunteer clean-up in the paired village must score high for
+    both, so that it carries volunteer as a secondary label (scoring counts it). Trained on the primary label
+    only, the model dropped those secondary labels.
+    """
+    y = np.fromiter((label in (primary, alt) for primary, alt in targets), dtype=np.float64, count=len(targets))
+    return y, np.ones(len(targets), dtype=bool)
 
 
 def _platt(z: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -177,7 +190,7 @@ def _platt(z: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _fit_plain(
     feature_maps: Sequence[dict[str, float]],
     rule_scores: Sequence[Sequence[float]],
-    targets: Sequence[set[str]],
+    targets: Sequence[tuple[str, str | None]],
     sample_weights: Sequence[float],
     labels: Sequence[str],
 ) -> LinearModel:
@@ -188,8 +201,8 @@ def _fit_plain(
     coef = np.zeros((len(vocab), len(labels)))
     intercept = np.zeros(len(labels))
     for j, label in enumerate(labels):
-        y = np.fromiter((label in t for t in targets), dtype=np.float64, count=len(targets))
-        coef[:, j], intercept[j] = _fit_binary(matrix, y, offsets[:, j], weights)
+        y, counted = _binary_target(label, targets)
+        coef[:, j], intercept[j] = _fit_binary(matrix, y, offsets[:, j], weights * counted)
     return LinearModel(list(labels), vocab, coef, np.eye(len(labels)), intercept)
 
 

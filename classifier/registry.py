@@ -216,7 +216,7 @@ def _train_into(
         prepared = helper.prepare(example.text, example.photos)
         feature_maps.append(prepared.features)
         rule_scores.append(prepared.rule_scores)
-    targets = [e.labels() for e in examples]
+    targets = [(e.label, e.alt) for e in examples]
     model = linear.fit(feature_maps, rule_scores, targets, [e.weight for e in examples], LABELS, _folds(examples))
     staging = _staging_dir(settings)
     model.save(staging)

@@ -226,9 +226,7 @@ def _quarter_covered(year: int, quarter: int, start: date | None) -> bool:
     return start is None or month_start(year, quarter_first_month(quarter) + 2) >= start
 
 
-def _ranked_rows(
-    units: Sequence[repository.AnyUnit], columns: dict[int, dict[str, float] | None]
-) -> list[QuarterRow]:
+def _ranked_rows(units: Sequence[repository.AnyUnit], columns: dict[int, dict[str, float] | None]) -> list[QuarterRow]:
     """Units with no covered month are left out (无数据), never ranked as zero."""
     units = [u for u in units if columns.get(u.id) is not None]
     totals = {u.id: round(sum(columns[u.id].values()), 2) for u in units}  # type: ignore[union-attr]
