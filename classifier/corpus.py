@@ -10,7 +10,7 @@ import json
 import random
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ HELDOUT_FILE = CORPUS_DIR / "seed_heldout.jsonl"
 # hold two genres (quote, traditional) that training never sees: the split is by writer, batch and genre.
 TRAIN_DIR = CORPUS_DIR / "train"
 HELDOUT_DIR = CORPUS_DIR / "heldout"
+TEMPLATE_WEIGHT = 0.3
 SEED = 20260423
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -109,13 +110,16 @@ def read_path(path: Path) -> list[Example]:
 
 
 def training_examples() -> list[Example]:
-    """What the shipped model learns from: the real-style train batches, minus any text also in the held-out set.
+    """What the shipped model learns from: the real-style train batches, plus the old template corpus at a low
+    weight, minus any text also in the held-out set (two writers sometimes write the same 收到 or 👍).
 
-    Two writers sometimes write the same one-word reply (收到, 👍); such a text is held out, never trained on.
-    The old template corpus is left out: on validation batches it lowered macro-F1 (0.962 at weight 0.1 vs 0.967).
+    The templates cost a little on validation batches (macro-F1 0.962 at weight 0.1 vs 0.967 without) but keep
+    the plain vocabulary the real-style batches underuse: without them a banner such as "学雷锋志愿服务进社区活动"
+    read as a notice (其他), because most texts there that say 志愿服务活动 are notices.
     """
     heldout = {e.text for e in heldout_examples()}
-    return [e for e in read_path(TRAIN_DIR) if e.text not in heldout]
+    templates = [replace(e, weight=TEMPLATE_WEIGHT) for e in (*read_jsonl(TRAIN_FILE), *read_jsonl(HELDOUT_FILE))]
+    return [e for e in (*read_path(TRAIN_DIR), *templates) if e.text not in heldout]
 
 
 def heldout_examples() -> list[Example]:
