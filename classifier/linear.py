@@ -50,14 +50,24 @@ class LinearModel:
         return self.calibration[0] * z + self.calibration[1]
 
     def logits(
-        self, features: dict[str, float], rule_scores: Sequence[float]
+        self, features: dict[str, float], rule_scores: Sequence[float], *, binary: bool = False
     ) -> tuple[np.ndarray, list[int], np.ndarray]:
-        """Per-label log-odds, plus the known feature indices and their normalised values (for evidence)."""
+        """Per-label log-odds, plus the known feature indices and their normalised values (for evidence).
+
+        ``binary``: every feature value is 1.0 (a text without secondary inputs), so the normalised values are
+        all 1/sqrt(n) and the sum needs only the indices — the common case, kept cheap.
+        """
+        get = self.vocab.get
+        z = self.intercept + np.asarray(rule_scores, dtype=np.float64) @ self.rule_weights
+        if binary:
+            idx = [i for i in map(get, features) if i is not None]
+            if not idx:
+                return z, [], np.zeros(0)
+            scale = 1.0 / math.sqrt(len(features))
+            return z + self.weights[idx].sum(axis=0) * scale, idx, np.full(len(idx), scale)
         values = features.values()
         norm = math.sqrt(sum(map(mul, values, values))) or 1.0
-        get = self.vocab.get
-        known = [(i, v) for i, v in zip(map(get, features), features.values(), strict=True) if i is not None]
-        z = self.intercept + np.asarray(rule_scores, dtype=np.float64) @ self.rule_weights
+        known = [(i, v) for i, v in zip(map(get, features), values, strict=True) if i is not None]
         if not known:
             return z, [], np.zeros(0)
         idx = [i for i, _ in known]

@@ -123,7 +123,8 @@ class Predictor:
         return Prepared(norm, feats, hits, scores, outlets, extras)
 
     def probabilities(self, prepared: Prepared) -> tuple[np.ndarray, list[int], np.ndarray]:
-        z, idx, vals = self.model.logits(prepared.features, prepared.rule_scores)
+        binary = not prepared.extra_texts and features.WORD_WEIGHT == features.CHAR_WEIGHT == 1.0
+        z, idx, vals = self.model.logits(prepared.features, prepared.rule_scores, binary=binary)
         return _sigmoid(self.model.calibrated(z)[self._label_index]), idx, vals
 
     def decide(self, prepared: Prepared) -> tuple[int, np.ndarray, list[int], np.ndarray]:
