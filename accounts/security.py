@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 TOKEN_PREFIX = "wm_"
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10  # accounts.passwords.MIN_LENGTH
 
 # A fixed hash to verify against when the user does not exist, so timing does not reveal user names.
 _DUMMY_HASH = _hasher.hash("wenming-no-such-user")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
-from accounts import security
+from accounts import passwords, security
 from accounts.models import ApiToken, LoginAttempt, Role, StaffSession, StaffUser
 from wenming import audit, errors
 from wenming.audit import AuditKind
@@ -54,11 +56,11 @@ class Principal:
         return self.role.rank >= role.rank
 
 
-def validate_new_password(password: str) -> None:
-    if len(password) < security.MIN_PASSWORD_LENGTH:
-        raise AuthError(f"密码至少需要 {security.MIN_PASSWORD_LENGTH} 位")
-    if password.isdigit() or password.isalpha():
-        raise AuthError("密码不能只由数字或只由字母组成")
+def validate_new_password(password: str, username: str | None = None) -> None:
+    """Refuse short, common and trivial passwords (on create and on every reset)."""
+    reason = passwords.problem(password, username)
+    if reason is not None:
+        raise AuthError(reason)
 
 
 def get_user_by_name(session: Session, username: str) -> StaffUser | None:
@@ -73,7 +75,7 @@ def create_user(
         raise AuthError("用户名只能包含字母、数字、下划线、点和短横线，长度 2–64")
     if get_user_by_name(session, username) is not None:
         raise UserExists(f"用户名 {username} 已存在")
-    validate_new_password(password)
+    validate_new_password(password, username)
     user = StaffUser(
         username=username,
         display_name=display_name,
@@ -88,7 +90,7 @@ def create_user(
 
 def set_password(session: Session, user: StaffUser, password: str) -> None:
     """Change a password and end the user's console sessions everywhere."""
-    validate_new_password(password)
+    validate_new_password(password, user.username)
     user.password_hash = security.hash_password(password)
     revoke_sessions(session, user.id)
     session.flush()
@@ -158,6 +160,7 @@ def update_user(
     if user.id == acting_user_id and (active is False or (role is not None and role != Role.ADMIN)):
         raise errors.Conflict("不能停用自己或降低自己的权限，请让另一位管理员操作")
     before = {"user": user.username, "role": user.role, "active": user.active}
+    forget_verified_tokens(session)  # the role or activity cached with a token may change
     if role is not None:
         user.role = role.value
     if display_name is not None:
@@ -199,30 +202,75 @@ def revoke_token(session: Session, actor: str, token_id: int) -> ApiToken:
         raise errors.NotFound("令牌不存在")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        forget_verified_tokens(session)
         session.flush()
         before, after = {"token": token.prefix}, {"revoked": True}
         audit.record(session, actor, AuditKind.API_TOKEN, subject=("token", token.id), before=before, after=after)
     return token
 
 
-def _recent_failures(session: Session, column: object, value: str, since: datetime) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(column == value, LoginAttempt.success.is_(False), LoginAttempt.created_at >= since)
+def _failures_since_success(session: Session, since: datetime, *conditions: object) -> tuple[int, datetime | None]:
+    """Failed attempts matching ``conditions`` after ``since`` and after the last success; and the latest one."""
+    last_ok = session.scalar(
+        select(func.max(LoginAttempt.created_at)).where(
+            *conditions, LoginAttempt.success.is_(True), LoginAttempt.created_at >= since
+        )
     )
-    return int(session.scalar(stmt) or 0)
+    start = max(since, last_ok) if last_ok is not None else since
+    count, latest = session.execute(
+        select(func.count(), func.max(LoginAttempt.created_at)).where(
+            *conditions, LoginAttempt.success.is_(False), LoginAttempt.created_at > start
+        )
+    ).one()
+    return int(count or 0), latest
+
+
+def login_delay(settings: Settings, failures: int, free: int) -> float:
+    """Seconds to wait before the next try: none for the first ``free`` failures, then doubling, capped."""
+    if failures < free:
+        return 0.0
+    return min(settings.login_base_delay_seconds * 2 ** (failures - free), settings.login_max_delay_seconds)
 
 
 def check_rate_limit(session: Session, settings: Settings, username: str, client: str | None) -> None:
-    """Refuse further tries after too many recent failures for the name or for the client address."""
-    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    """Exponential delays per (user name, client address), and per address over all names.
+
+    Never by name alone: someone guessing a user's password from elsewhere cannot lock that user out.
+    """
+    now = utcnow()
+    since = now - timedelta(minutes=settings.login_window_minutes)
     limit = settings.login_max_failures
-    over = _recent_failures(session, LoginAttempt.username, username, since) >= limit
-    if client and not over:
-        over = _recent_failures(session, LoginAttempt.client, client, since) >= limit * 4
-    if over:
-        raise RateLimited(f"登录失败次数过多，请 {settings.login_window_minutes} 分钟后再试")
+    checks = [((LoginAttempt.username == username, LoginAttempt.client == client), limit)]
+    if client:
+        checks.append(((LoginAttempt.client == client,), limit * 4))  # many names from one address
+    for conditions, free in checks:
+        failures, latest = _failures_since_success(session, since, *conditions)
+        wait = login_delay(settings, failures, free)
+        if wait and latest is not None:
+            left = wait - (now - latest).total_seconds()
+            if left > 0:
+                raise RateLimited(f"登录失败次数过多，请 {math.ceil(left)} 秒后再试")
+
+
+def unlock(session: Session, actor: str, username: str) -> int:
+    """Forget a user's recent failed logins (from every address), so delays stop at once; returns how many."""
+    rows = session.scalars(
+        select(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.success.is_(False))
+    ).all()
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    user = get_user_by_name(session, username)
+    audit.record(
+        session,
+        actor,
+        AuditKind.STAFF_USER,
+        subject=("user", user.id if user else username),
+        before={"user": username, "failed_logins": len(rows)},
+        after={"user": username, "failed_logins": 0},
+        reason="管理员解除登录限制",
+    )
+    return len(rows)
 
 
 def authenticate(session: Session, settings: Settings, username: str, password: str, client: str | None) -> StaffUser:
@@ -292,13 +340,32 @@ def _principal(user: StaffUser, via: str, **extra: object) -> Principal:
     )
 
 
+TOKEN_CACHE_SECONDS = 30.0
+_TOKEN_CACHE_MAX = 10_000
+# digest → (monotonic deadline, principal, token expiry): a verified token is trusted for a few seconds without a
+# query. Revoking a token or changing a user empties it in this process; other processes (``serve --workers N``)
+# notice within TOKEN_CACHE_SECONDS.
+_verified: dict[str, tuple[float, Principal, datetime | None]] = {}
+
+
+def forget_verified_tokens(session: Session | None = None) -> None:
+    """Empty the token cache now and, when a transaction is open, again after it commits (no stale re-caching)."""
+    _verified.clear()
+    if session is not None:
+        event.listen(session, "after_commit", lambda _session: _verified.clear(), once=True)
+
+
 def principal_from_token(session: Session, plain: str) -> Principal | None:
     """Resolve a bearer token; expired, revoked or inactive-user tokens resolve to nobody."""
     now = utcnow()
+    digest = security.digest(plain)
+    cached = _verified.get(digest)
+    if cached is not None and cached[0] > time.monotonic() and (cached[2] is None or cached[2] > now):
+        return cached[1]
     row = session.execute(
         select(ApiToken, StaffUser)
         .join(StaffUser, StaffUser.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == security.digest(plain))
+        .where(ApiToken.token_hash == digest)
     ).first()
     if row is None:
         return None
@@ -308,7 +375,11 @@ def principal_from_token(session: Session, plain: str) -> Principal | None:
     if token.expires_at is not None and token.expires_at <= now:
         return None
     stale = token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL
-    return _principal(user, "token", token_id=token.id, token_stale=stale)
+    principal = _principal(user, "token", token_id=token.id, token_stale=stale)
+    if len(_verified) >= _TOKEN_CACHE_MAX:
+        _verified.clear()
+    _verified[digest] = (time.monotonic() + TOKEN_CACHE_SECONDS, principal, token.expires_at)
+    return principal
 
 
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)

@@ -7,13 +7,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio.to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.cache import ResultCache
+from api.deps import require_viewer
 from api.errors import ErrorResponse, install_error_handlers
+from api.limits import BodyLimitMiddleware
 from api.routers import auth, capture, messages, misc, people, periods, reports, scores, system, units
 from wenming.db import create_db_engine, make_read_session_factory, make_session_factory
 from wenming.settings import Settings, get_settings
@@ -61,6 +63,28 @@ def _lifespan(connections: int):  # type: ignore[no-untyped-def]
     return lifespan
 
 
+def _install_docs(app: FastAPI, settings: Settings) -> None:
+    """The OpenAPI schema and Swagger UI: for logged-in staff only, unless the office makes them public."""
+    guard = [] if settings.public_api_docs else [Depends(require_viewer)]
+
+    @app.get(f"{API_PREFIX}/openapi.json", include_in_schema=False, dependencies=guard)
+    def openapi_schema() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get(f"{API_PREFIX}/docs", include_in_schema=False, dependencies=guard)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json",
+            title="Wenming 接口文档",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+
+LIST_TOTAL_CACHE_SECONDS = 5.0  # report list totals: shared by a few seconds of requests (api.routers.reports)
+
+
 def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
     """Build the app; ``extra_routers`` (e.g. the OneBot endpoints from ``bot/``) are mounted as given."""
     settings = settings or get_settings()
@@ -70,7 +94,7 @@ def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRout
         title="Wenming 文明单位管理接口",
         version="1.0",
         description=DESCRIPTION,
-        openapi_url=f"{API_PREFIX}/openapi.json",
+        openapi_url=None,  # served below, behind login unless WENMING_PUBLIC_API_DOCS=true
         docs_url=None,  # served below from the package's own copy of Swagger UI: offices are often offline
         redoc_url=None,
         responses={
@@ -81,30 +105,26 @@ def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRout
             422: {"model": ErrorResponse, "description": "数据校验失败"},
         },
     )
-    # More pooled connections than request slots (see api.deps.get_db), so no request waits for a connection.
-    engine = create_db_engine(settings.database_url, pool_size=max(1, connections // 4), max_overflow=connections)
+    # One kept connection per request slot (see api.deps.get_db): a smaller pool opened and closed overflow
+    # connections all the time (SQLite's connect-time PRAGMAs were 8 % of a request). The overflow is for work
+    # beside the requests (a token's last-use update, the scheduler in ``wenming run``).
+    engine = create_db_engine(settings.database_url, pool_size=connections, max_overflow=max(2, connections // 4))
     app.state.db_slots = anyio.CapacityLimiter(connections)
     app.state.board_cache = ResultCache(settings.api_leaderboard_cache_seconds)
+    app.state.count_cache = ResultCache(LIST_TOTAL_CACHE_SECONDS)
     app.state.token_touches = {}  # token id -> monotonic time of the last last_used_at write
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.read_session_factory = make_read_session_factory(engine)
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
 
     for router in api_routers():
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(misc.health_router)
 
-    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
-    def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=f"{API_PREFIX}/openapi.json",
-            title="Wenming 接口文档",
-            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
-        )
+    _install_docs(app, settings)
 
     from api.console import install_console  # the console imports templates; keep the API importable alone
 

@@ -43,7 +43,7 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     A request holds one of ``api_db_connections`` slots from before its session exists until after it is
     closed, so sessions never outnumber pooled connections. Without the slot, requests whose handler had
     finished could hold every connection while waiting for a worker thread to commit, and the threads
-    would wait for a connection: a deadlock under load (found by bench/api).
+    would wait for a connection: a deadlock under load (found by bench/bench_api.py).
     """
     slots: anyio.CapacityLimiter = request.app.state.db_slots
     async with slots:

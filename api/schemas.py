@@ -292,11 +292,9 @@ class DemoteOut(BaseModel):
 
 
 class Health(BaseModel):
+    """Ready or not; why not is written to the server log, never told to whoever asks."""
+
     status: Literal["ok", "unavailable"]
-    detail: str | None = None
-    database: str | None = None
-    revision: str | None = None
-    head: str | None = None
 
 
 # --- background jobs ------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import ApiError, NotFound
 from scoring import appeals, closing
+from scoring import rubric as scoring_rubric
 from scoring import schemas as ss
 from scoring import service as scoring_service
 from wenming.settings import Settings
@@ -22,7 +25,7 @@ APPEAL_ROWS = 8
 
 def dashboard(db: Session, settings: Settings, today: date) -> dict[str, Any]:
     """The month's top units by liveliness (as chart rows) and the units whose annual score is under the line."""
-    rubric = scoring_service.load_rubric(settings.api_default_rubric)
+    rubric = _shipped_rubric(settings.api_default_rubric)
     ranking = scoring_service.monthly_ranking(db, settings, rubric, today.year, today.month)
     chart = [
         {
@@ -81,7 +84,7 @@ def _risk_caveat(annual: list[ss.AnnualScore], today: date) -> str:
 
 def explain(db: Session, settings: Settings, unit_id: int, year: int) -> dict[str, Any]:
     """A unit's annual score line by line, shaped for the unit page."""
-    rubric = scoring_service.load_rubric(settings.api_default_rubric)
+    rubric = _shipped_rubric(settings.api_default_rubric)
     result = scoring_service.explain_unit(db, settings, rubric, unit_id, year)
     return {
         "title": f"{year}年 · {rubric.title}" + ("（未关账，预计）" if result.provisional else ""),
@@ -106,13 +109,34 @@ MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 QUARTER_RE = re.compile(r"^(\d{4})\s*[Qq]([1-4])$")
 
 
+_loaded: dict[str, tuple[int, scoring_service.Rubric]] = {}  # name → (file mtime_ns, parsed rubric)
+_loading = threading.Lock()
+
+
+def _shipped_rubric(name: str) -> scoring_service.Rubric:
+    """A shipped rubric parsed once and again only when its file changes (listing and parsing YAML on every
+    request was a quarter of a leaderboard request's time)."""
+    path = Path(name) if name.endswith((".yaml", ".yml")) else scoring_rubric.RUBRIC_DIR / f"{name}.yaml"
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = -1
+    cached = _loaded.get(name)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    with _loading:
+        rubric = scoring_service.load_rubric(name)
+        _loaded[name] = (stamp, rubric)
+    return rubric
+
+
 def get_rubric(settings: Settings, name: str | None) -> scoring_service.Rubric:
     """A shipped rubric by name; unknown names are a 404 that lists the choices."""
     name = name or settings.api_default_rubric
-    if name not in scoring_service.list_rubrics():
-        choices = "、".join(scoring_service.list_rubrics())
-        raise NotFound(f"没有名为 {name} 的考核细则（可选：{choices}）")
-    return scoring_service.load_rubric(name)
+    known = scoring_service.list_rubrics()
+    if name not in known:
+        raise NotFound(f"没有名为 {name} 的考核细则（可选：{'、'.join(known)}）")
+    return _shipped_rubric(name)
 
 
 def local_today(settings: Settings) -> date:
@@ -145,7 +169,7 @@ class RubricOut(BaseModel):
 
 
 def rubrics() -> list[RubricOut]:
-    return [RubricOut(name=n, title=scoring_service.load_rubric(n).title) for n in scoring_service.list_rubrics()]
+    return [RubricOut(name=n, title=_shipped_rubric(n).title) for n in scoring_service.list_rubrics()]
 
 
 class AnnualBoard(BaseModel):

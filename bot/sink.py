@@ -5,19 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.spool import Spool, decode_message, encode_message
 from classifier import pipeline
 from ingest.schemas import IncomingMessage, IngestOutcome
-from wenming.db import transaction
+from wenming.db import read_transaction, transaction
 from wenming.settings import Settings
 
 log = logging.getLogger(__name__)
+
+ASSEMBLY_BATCH = 50  # messages assembled (and classified) per transaction: well under a second of write lock
+# Between two batches on SQLite: longer than the longest sleep of SQLite's busy handler (100 ms), so a delivery
+# waiting for the write lock takes it instead of finding the next batch holding it again.
+SQLITE_ASSEMBLY_PAUSE_SECONDS = 0.12
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -44,6 +50,8 @@ class IngestSink:
         self.spool = spool or Spool(settings.data_dir / "spool")
         self.dead_letters = Spool(self.spool.path.parent, "failed.jsonl")
         self._drain_lock = threading.Lock()
+        self._sqlite = settings.database_url.startswith("sqlite")
+        self._classifier_loaded = False
 
     # -- synchronous core (adapters on threads, importers and CLI call these directly) --
 
@@ -53,14 +61,23 @@ class IngestSink:
 
         if self.spool.pending() and self._drain_until_outage()[1]:
             return self._spool_message(message, "暂存区仍无法写入数据库")
-        try:
-            with transaction(self.factory) as session:
-                outcome = ingest_service.receive(session, self.settings, message)
-        except Exception as exc:
-            if not _unreachable(exc):
-                raise
-            return self._spool_message(message, str(exc))
-        return Delivery(outcome=outcome)
+        for attempt in range(2):
+            try:
+                with transaction(self.factory) as session:
+                    outcome = ingest_service.receive(session, self.settings, message)
+            except IntegrityError:
+                # A concurrent writer created the same row first; a fresh transaction finds it. Never the sender's
+                # problem: a second clash keeps the message in the spool instead of answering with an error.
+                if attempt == 1:
+                    log.exception("并发写入冲突，消息已暂存")
+                    return self._spool_message(message, "并发写入冲突")
+                continue
+            except Exception as exc:
+                if not _unreachable(exc):
+                    raise
+                return self._spool_message(message, str(exc))
+            return Delivery(outcome=outcome)
+        raise AssertionError("unreachable")
 
     def _spool_message(self, message: IncomingMessage, why: str) -> Delivery:
         log.warning("数据库不可用，消息已暂存到 %s：%s", self.spool.path, why)
@@ -126,14 +143,48 @@ class IngestSink:
             else:
                 raise ValueError(f"暂存区中无法识别的记录：{str(entry)[:200]}")
 
+    def sender_of_sync(self, platform: str, group_id: str, message_id: str) -> str | None:
+        """The platform user id that sent a stored message (a recall is checked against it)."""
+        from ingest import repository as ingest_repository
+
+        with self.factory() as session:
+            return ingest_repository.sender_of(session, platform, group_id, message_id)
+
     def assemble_sync(self) -> Any:
-        """Turn received messages into reports (and classify them when the classifier is present)."""
+        """Turn received messages into reports (and classify them when the classifier is present).
+
+        In bounded batches, one short transaction each: after a burst of 20,000 events one transaction over all of
+        them held SQLite's write lock for minutes and every delivery meanwhile failed with "database is locked".
+        """
+        from ingest import service as ingest_service
+        from ingest.assembly import AssemblyStats
+
+        total = AssemblyStats()
+        self._load_classifier_if_work()
+        while True:
+            with transaction(self.factory) as session:
+                stats = ingest_service.assemble_pending(
+                    session, self.settings, on_report=pipeline.report_hook(self.settings), limit=ASSEMBLY_BATCH
+                )
+            total.add(stats)
+            if stats.processed < ASSEMBLY_BATCH:
+                return total
+            if self._sqlite:
+                time.sleep(SQLITE_ASSEMBLY_PAUSE_SECONDS)  # let waiting deliveries take the write lock
+
+    def _load_classifier_if_work(self) -> None:
+        """Load the model before the first assembly that needs it, outside its transaction: loading it (seconds)
+        inside held SQLite's write lock while deliveries waited. Nothing pending: nothing loaded (idle memory)."""
+        from classifier import service as classifier_service
         from ingest import service as ingest_service
 
-        with transaction(self.factory) as session:
-            return ingest_service.assemble_pending(
-                session, self.settings, on_report=pipeline.report_hook(self.settings)
-            )
+        if self._classifier_loaded:
+            return
+        with read_transaction(self.factory) as session:
+            if not ingest_service.has_pending(session):
+                return
+        classifier_service.active_predictor(self.settings)
+        self._classifier_loaded = True
 
     # -- asyncio faces for the adapters --
 
@@ -142,6 +193,9 @@ class IngestSink:
 
     async def reject(self, payload: dict[str, Any], error: str, platform: str) -> Delivery:
         return await asyncio.to_thread(self.reject_sync, payload, error, platform)
+
+    async def sender_of(self, platform: str, group_id: str, message_id: str) -> str | None:
+        return await asyncio.to_thread(self.sender_of_sync, platform, group_id, message_id)
 
     async def assemble(self) -> Any:
         return await asyncio.to_thread(self.assemble_sync)

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from ingest import repository
 from ingest.models import (
-    Media,
     Member,
     MessageKind,
     MessageReason,
@@ -61,11 +60,15 @@ class AssemblyStats:
 class _PhashIndex:
     ids: np.ndarray
     hashes: np.ndarray
+    by_id: dict[int, int] = field(default_factory=dict)
 
-    def near(self, phash: str, max_distance: int) -> list[int]:
+    def __post_init__(self) -> None:
+        self.by_id = dict(zip(self.ids.tolist(), self.hashes.tolist(), strict=True))
+
+    def near(self, phash: int, max_distance: int) -> list[int]:
         if self.ids.size == 0:
             return []
-        distance = np.bitwise_count(self.hashes ^ np.uint64(int(phash, 16)))
+        distance = np.bitwise_count(self.hashes ^ np.uint64(phash))
         return self.ids[distance <= max_distance].tolist()
 
 
@@ -82,6 +85,12 @@ class Assembler:
     _matcher: UnitMatcher | None = None
     _phashes: _PhashIndex | None = None
     _recalls: dict[tuple[int, str], RecallRef] | None = None
+    # media id → every posting as (posted_at, photo id, report id, raw message id), read once per run and kept current:
+    # the repost check asked the database for each photo and sorted all postings of a popular picture every time.
+    _postings: dict[int, list[tuple[datetime, int, int, int]]] = field(default_factory=dict)
+    # report id → its distinct media ids, so a photo's count needs no query (reports opened in this run start empty)
+    _pictures: dict[int, set[int]] = field(default_factory=dict)
+    _unflushed_photos: int = 0
 
     @property
     def window(self) -> timedelta:
@@ -213,6 +222,7 @@ class Assembler:
         )
         self.session.add(report)
         self.session.flush()
+        self._pictures[report.id] = set()
         self.stats.reports_created += 1
         if unit_id is None:
             self.stats.unassigned += 1
@@ -251,12 +261,16 @@ class Assembler:
         self._touch(report, raw.sent_at, unit_id)
         for other in others:
             self._merge(other, into=report)
-        report.photo_count = repository.distinct_photo_count(self.session, report.id)
+        self._pictures[report.id] = repository.photo_media_ids(self.session, report.id)
+        report.photo_count = len(self._pictures[report.id])
         return report
 
     def _merge(self, source: Report, *, into: Report) -> None:
         """Fold a photo-only report into the text report its photos belong to."""
         self.session.execute(update(ReportPhoto).where(ReportPhoto.report_id == source.id).values(report_id=into.id))
+        self._repoint_postings(source.id, into.id)
+        self._pictures.pop(source.id, None)
+        self._pictures.pop(into.id, None)
         self.session.execute(update(RawMessage).where(RawMessage.report_id == source.id).values(report_id=into.id))
         for outcome in self._outcomes.values():
             if outcome["report_id"] == source.id:
@@ -292,25 +306,54 @@ class Assembler:
     def _attach_photo(self, report: Report, raw: PendingRaw) -> None:
         assert raw.media_id is not None and raw.sent_at is not None
         photo = ReportPhoto(report_id=report.id, media_id=raw.media_id, raw_message_id=raw.id, posted_at=raw.sent_at)
-        earlier = repository.earliest_other_posting(
-            self.session, self._near_media(raw.media_id), report.id, raw.sent_at
-        )
+        earlier = self._earliest_other_posting(self._near_media(raw.media_id), report.id, raw.sent_at)
         if earlier is not None:
-            photo.repost_of_media_id = earlier.media_id
+            photo.repost_of_media_id = earlier
             report.possible_repost = True
             self.stats.reposts += 1
-        self.session.add(photo)
-        self.session.flush()
-        report.photo_count = repository.distinct_photo_count(self.session, report.id)
+        self.session.add(photo)  # written with the next flush; until then ordered after every stored photo
+        self._unflushed_photos += 1
+        if raw.media_id in self._postings:
+            self._postings[raw.media_id].append((raw.sent_at, 2**62 + self._unflushed_photos, report.id, raw.id))
+        pictures = self._pictures.get(report.id)
+        if pictures is None:
+            pictures = self._pictures[report.id] = repository.photo_media_ids(self.session, report.id)
+        pictures.add(raw.media_id)
+        report.photo_count = len(pictures)
+
+    def _earliest_other_posting(self, media_ids: list[int], report_id: int, before: datetime) -> int | None:
+        """The media id of the first time one of ``media_ids`` was attached to another report, no later than
+        ``before`` (ties by photo id), from postings read once per media id per run."""
+        missing = [m for m in media_ids if m not in self._postings]
+        if missing:
+            for media_id in missing:
+                self._postings[media_id] = []
+            for media_id, posted_at, photo_id, owner, raw_id in repository.postings_of(self.session, missing):
+                self._postings[media_id].append((posted_at, photo_id, owner, raw_id))
+        candidates = [
+            (posted_at, photo_id, media_id)
+            for media_id in media_ids
+            for posted_at, photo_id, owner, _raw in self._postings[media_id]
+            if owner != report_id and posted_at <= before
+        ]
+        return min(candidates)[2] if candidates else None
+
+    def _repoint_postings(self, source: int, into: int) -> None:
+        for postings in self._postings.values():
+            postings[:] = [(at, photo, into if owner == source else owner, raw) for at, photo, owner, raw in postings]
+
+    def _forget_posting(self, media_id: int, raw_id: int) -> None:
+        if media_id in self._postings:
+            self._postings[media_id] = [p for p in self._postings[media_id] if p[3] != raw_id]
 
     def _near_media(self, media_id: int) -> list[int]:
         """This image and every stored image whose perceptual hash is within the re-post distance."""
-        media = self.session.get(Media, media_id)
-        if media is None or media.phash is None:
-            return [media_id]
-        if self._phashes is None:
+        if self._phashes is None:  # every stored media is in it: assembly runs after the batch's media are stored
             self._phashes = _PhashIndex(*repository.phash_table(self.session))
-        near = set(self._phashes.near(media.phash, self.settings.repost_hamming_distance))
+        phash = self._phashes.by_id.get(media_id)
+        if phash is None:
+            return [media_id]
+        near = set(self._phashes.near(phash, self.settings.repost_hamming_distance))
         near.add(media_id)
         return sorted(near)
 
@@ -355,6 +398,9 @@ class Assembler:
         report = self.session.get(Report, photo.report_id) or report  # merged into a text report since
         before = {"status": report.status, "photo_count": report.photo_count, "possible_repost": report.possible_repost}
         media_id = photo.media_id
+        self._forget_posting(media_id, photo.raw_message_id)
+        self._pictures.pop(photo.report_id, None)
+        self._pictures.pop(report.id, None)
         self.session.delete(photo)
         self.session.flush()
         report.photo_count = repository.distinct_photo_count(self.session, report.id)

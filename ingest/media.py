@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -91,22 +92,46 @@ def resolve_under(media_dir: Path, relative: str) -> Path:
     return target
 
 
+def file_present(relative: str, settings: Settings) -> bool:
+    """Whether a stored image's file is still on disk (a lost file is written again from the next copy)."""
+    try:
+        return resolve_under(settings.media_dir, relative).is_file()
+    except MediaError:
+        return False
+
+
 def store_image(data: bytes, settings: Settings) -> StoredImage:
     """Validate and write an image once, atomically, under the media directory."""
     mime, ext, width, height, phash = inspect_image(data, settings)
     sha = hashlib.sha256(data).hexdigest()
     relative = relative_path_for(sha, ext)
     target = resolve_under(settings.media_dir, relative)
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    try:
+        if not target.exists():
+            _write_atomically(target, data)
+    except OSError as exc:  # disk full, permissions: the message is kept, rejected with this reason
+        raise MediaError(_disk_problem(exc)) from None
     return StoredImage(sha, phash, relative, mime, len(data), width, height)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _disk_problem(exc: OSError) -> str:
+    """The Chinese reason a photo could not be written, naming what an administrator should check."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "图片未能保存：媒体目录所在磁盘已满（WENMING_MEDIA_DIR），请清理磁盘后在控制台重新处理"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "图片未能保存：没有媒体目录的写入权限（WENMING_MEDIA_DIR）"
+    return f"图片未能保存：写入媒体目录失败（{exc.strerror or exc.__class__.__name__}）"

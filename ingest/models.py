@@ -172,7 +172,10 @@ class Report(Base):
 
     __tablename__ = "reports"
     __table_args__ = (
-        Index("ix_reports_group_sender_time", "group_id", "sender_id", "first_message_at"),
+        # Near-report lookups (ingest.repository) are time ranges inside one sender's reports in one group: the
+        # time column inside the index bounds them, so their cost does not grow with the sender's history.
+        Index("ix_reports_group_sender_text_at", "group_id", "sender_id", "text_message_at"),
+        Index("ix_reports_group_sender_last_at", "group_id", "sender_id", "last_message_at"),
         Index("ix_reports_unit_post_date", "unit_id", "post_date"),
     )
 

@@ -24,6 +24,7 @@ from ingest.models import (
     Unit,
 )
 from wenming.audit import AuditEntry
+from wenming.db import insert_ignoring_conflicts
 
 _CACHE_KEY = "ingest.cache"
 
@@ -35,33 +36,35 @@ def _cache(session: Session) -> dict[tuple[Any, ...], Any]:
 
 
 def get_or_create_group(session: Session, platform: str, platform_id: str, name: str | None) -> ChatGroup:
+    """The group with this platform id, created if new; safe against a concurrent creator (ON CONFLICT)."""
     cache = _cache(session)
     key = ("group", platform, platform_id)
     group = cache.get(key)
     if group is None:
-        group = session.scalar(
-            select(ChatGroup).where(ChatGroup.platform == platform, ChatGroup.platform_id == platform_id)
-        )
-    if group is None:
-        group = ChatGroup(platform=platform, platform_id=platform_id, name=name)
-        session.add(group)
-        session.flush()
-    elif name and group.name != name:
+        where = (ChatGroup.platform == platform, ChatGroup.platform_id == platform_id)
+        group = session.scalar(select(ChatGroup).where(*where))
+        if group is None:
+            row = {"platform": platform, "platform_id": platform_id, "name": name}
+            insert_ignoring_conflicts(session, ChatGroup, [row], ["platform", "platform_id"])
+            group = session.scalars(select(ChatGroup).where(*where)).one()
+    if name and group.name != name:
         group.name = name
     cache[key] = group
     return group
 
 
 def get_or_create_member(session: Session, platform: str, user_id: str, seen_at: datetime) -> Member:
+    """The sender with this platform user id, created if new; safe against a concurrent creator (ON CONFLICT)."""
     cache = _cache(session)
     key = ("member", platform, user_id)
     member = cache.get(key)
     if member is None:
-        member = session.scalar(select(Member).where(Member.platform == platform, Member.platform_user_id == user_id))
-    if member is None:
-        member = Member(platform=platform, platform_user_id=user_id, first_seen_at=seen_at, last_seen_at=seen_at)
-        session.add(member)
-        session.flush()
+        where = (Member.platform == platform, Member.platform_user_id == user_id)
+        member = session.scalar(select(Member).where(*where))
+        if member is None:
+            row = {"platform": platform, "platform_user_id": user_id, "first_seen_at": seen_at, "last_seen_at": seen_at}
+            insert_ignoring_conflicts(session, Member, [row], ["platform", "platform_user_id"])
+            member = session.scalars(select(Member).where(*where)).one()
     cache[key] = member
     return member
 
@@ -72,17 +75,15 @@ def record_member_name(session: Session, member: Member, group_id: int, name: st
     key = ("name", member.id, group_id, name)
     row = cache.get(key)
     if row is None:
-        row = session.scalar(
-            select(MemberName).where(
-                MemberName.member_id == member.id, MemberName.group_id == group_id, MemberName.name == name
-            )
-        )
-    if row is None:
-        row = MemberName(member_id=member.id, group_id=group_id, name=name, first_seen_at=seen_at, last_seen_at=seen_at)
-        session.add(row)
-    else:
-        row.first_seen_at = min(row.first_seen_at, seen_at)
-        row.last_seen_at = max(row.last_seen_at, seen_at)
+        where = (MemberName.member_id == member.id, MemberName.group_id == group_id, MemberName.name == name)
+        row = session.scalar(select(MemberName).where(*where))
+        if row is None:
+            values = {"member_id": member.id, "group_id": group_id, "name": name}
+            values |= {"first_seen_at": seen_at, "last_seen_at": seen_at}
+            insert_ignoring_conflicts(session, MemberName, [values], ["member_id", "group_id", "name"])
+            row = session.scalars(select(MemberName).where(*where)).one()
+    row.first_seen_at = min(row.first_seen_at, seen_at)
+    row.last_seen_at = max(row.last_seen_at, seen_at)
     cache[key] = row
 
 
@@ -97,7 +98,30 @@ def find_raw(session: Session, platform: str, group_id: int, message_id: str) ->
 
 
 def media_by_sha(session: Session, sha256: str) -> Media | None:
-    return session.scalar(select(Media).where(Media.sha256 == sha256))
+    """The media row for these bytes; remembered for the session (a replay posts the same pictures again and again)."""
+    cache = _cache(session)
+    media = cache.get(("media", sha256))
+    if media is None:
+        media = session.scalar(select(Media).where(Media.sha256 == sha256))
+        if media is not None:
+            cache[("media", sha256)] = media
+    return media
+
+
+def insert_raw(session: Session, values: dict[str, Any]) -> int | None:
+    """Insert one raw message unless its (platform, group, message id) is stored already; the new id or None.
+
+    ``ON CONFLICT DO NOTHING``: a platform that delivers the same event twice at once (two posters, a retry racing
+    the original) gets the stored row back instead of an IntegrityError.
+    """
+    key = ["platform", "group_id", "platform_message_id"]
+    return insert_ignoring_conflicts(session, RawMessage, [values], key).scalar()
+
+
+def get_or_create_media(session: Session, values: dict[str, Any]) -> Media:
+    """The media row with this sha256, inserted unless a concurrent writer stored the same bytes first."""
+    insert_ignoring_conflicts(session, Media, [values], ["sha256"])
+    return session.scalars(select(Media).where(Media.sha256 == values["sha256"])).one()
 
 
 class PendingRaw(NamedTuple):
@@ -137,6 +161,21 @@ def pending_raw(session: Session, limit: int | None) -> list[PendingRaw]:
         .limit(limit)
     )
     return [PendingRaw(*row) for row in session.execute(stmt)]
+
+
+def sender_of(session: Session, platform: str, group_id: str, message_id: str) -> str | None:
+    """Who sent a stored message, by platform ids (a recall naming someone else is not believed)."""
+    return session.scalar(
+        select(Member.platform_user_id)
+        .join(RawMessage, RawMessage.sender_id == Member.id)
+        .join(ChatGroup, ChatGroup.id == RawMessage.group_id)
+        .where(
+            RawMessage.platform == platform,
+            ChatGroup.platform_id == group_id,
+            RawMessage.platform_message_id == message_id,
+        )
+        .limit(1)
+    )
 
 
 class RecallRef(NamedTuple):
@@ -239,6 +278,11 @@ def photo_only_reports_near(
     ).all()
 
 
+def photo_media_ids(session: Session, report_id: int) -> set[int]:
+    """The distinct pictures of a report (its photo count is their number)."""
+    return set(session.scalars(select(ReportPhoto.media_id).where(ReportPhoto.report_id == report_id).distinct()))
+
+
 def distinct_photo_count(session: Session, report_id: int) -> int:
     return (
         session.scalar(
@@ -256,22 +300,11 @@ def phash_table(session: Session) -> tuple[np.ndarray, np.ndarray]:
     return ids, hashes
 
 
-def earliest_other_posting(
-    session: Session, media_ids: Sequence[int], report_id: int, before: datetime
-) -> ReportPhoto | None:
-    """The first time one of ``media_ids`` was attached to a different report, no later than ``before``."""
-    if not media_ids:
-        return None
-    return session.scalar(
-        select(ReportPhoto)
-        .where(
-            ReportPhoto.media_id.in_(media_ids),
-            ReportPhoto.report_id != report_id,
-            ReportPhoto.posted_at <= before,
-        )
-        .order_by(ReportPhoto.posted_at, ReportPhoto.id)
-        .limit(1)
-    )
+def postings_of(session: Session, media_ids: Sequence[int]) -> list[tuple[int, datetime, int, int, int]]:
+    """Every attachment of these media as (media id, posted at, photo id, report id, raw message id)."""
+    columns = (ReportPhoto.media_id, ReportPhoto.posted_at, ReportPhoto.id, ReportPhoto.report_id)
+    rows = session.execute(select(*columns, ReportPhoto.raw_message_id).where(ReportPhoto.media_id.in_(media_ids)))
+    return [(m, at, photo, report, raw) for m, at, photo, report, raw in rows]
 
 
 def pending_one(session: Session, raw_id: int) -> PendingRaw | None:

@@ -62,46 +62,58 @@ def receive(session: Session, settings: Settings, message: IncomingMessage | Map
 
 
 def _store(session: Session, settings: Settings, message: IncomingMessage) -> IngestOutcome:
+    """One message in: the raw row is inserted unless already stored (a duplicate reads the stored one).
+
+    Autoflush is off: the members' last-seen updates of a whole batch are written together at its end, instead of
+    one UPDATE before every query of every message.
+    """
+    with session.no_autoflush:
+        return _store_unflushed(session, settings, message)
+
+
+def _store_unflushed(session: Session, settings: Settings, message: IncomingMessage) -> IngestOutcome:
     group = repository.get_or_create_group(session, message.platform.value, message.group_id, message.group_name)
     message_key = message.message_id or _content_key(message)
-    existing = repository.find_raw(session, message.platform.value, group.id, message_key)
-    if existing is not None:
-        return IngestOutcome(raw_message_id=existing.id, duplicate=True, status=existing.status, error=existing.error)
-
     sender = _touch_member(session, message, group.id)
-    raw = RawMessage(
-        platform=message.platform.value,
-        group_id=group.id,
-        sender_id=sender.id if sender else None,
-        sender_name=message.sender_name,
-        other_names=_other_names(message) or None,
-        platform_message_id=message_key,
-        recalls_message_id=message.recalls_message_id if message.kind == MessageKind.RECALL else None,
-        sent_at=message.sent_at,
-        kind=message.kind.value,
-        text=message.text,
-        media_ref=(message.media.original_name if message.media else None),
-        payload=jsonable_payload(message.payload),
-        received_at=utcnow(),
-        status=RawStatus.RECEIVED.value,
-    )
+    raw: dict[str, Any] = {
+        "platform": message.platform.value,
+        "group_id": group.id,
+        "sender_id": sender.id if sender else None,
+        "sender_name": message.sender_name,
+        "other_names": _other_names(message) or None,
+        "platform_message_id": message_key,
+        "recalls_message_id": message.recalls_message_id if message.kind == MessageKind.RECALL else None,
+        "sent_at": message.sent_at,
+        "kind": message.kind.value,
+        "text": message.text,
+        "media_id": None,
+        "media_ref": (message.media.original_name if message.media else None),
+        "payload": jsonable_payload(message.payload),
+        "received_at": utcnow(),
+        "status": RawStatus.RECEIVED.value,
+        "reason": None,
+        "error": None,
+    }
     error = _check_limits(message, settings)
     if error is None and message.media is not None:
         try:
-            raw.media_id = _store_media(session, settings, message.media.data).id
+            raw["media_id"] = _store_media(session, settings, message.media.data).id
         except media_store.MediaError as exc:
             error = str(exc)
     if error is None and message.kind == MessageKind.IMAGE and message.media is None:
         error = f"图片未能保存：{message.media_error}" if message.media_error else "图片消息没有图片内容（下载失败？）"
     if message.from_self:
-        raw.status, raw.reason = RawStatus.IGNORED.value, MessageReason.BOT.value  # kept, never reports
+        raw["status"], raw["reason"] = RawStatus.IGNORED.value, MessageReason.BOT.value  # kept, never reports
     if error is not None:
-        raw.status, raw.error = RawStatus.REJECTED.value, error
-        if raw.text and len(raw.text) > settings.max_text_length:
-            raw.text = raw.text[: settings.max_text_length]
-    session.add(raw)
-    session.flush()
-    return IngestOutcome(raw_message_id=raw.id, status=raw.status, error=raw.error)
+        raw["status"], raw["error"] = RawStatus.REJECTED.value, error
+        if raw["text"] and len(raw["text"]) > settings.max_text_length:
+            raw["text"] = raw["text"][: settings.max_text_length]
+    raw_id = repository.insert_raw(session, raw)
+    if raw_id is None:  # stored before (a redelivery, a replay) or by a concurrent delivery just now: kept once
+        existing = repository.find_raw(session, message.platform.value, group.id, message_key)
+        assert existing is not None
+        return IngestOutcome(raw_message_id=existing.id, duplicate=True, status=existing.status, error=existing.error)
+    return IngestOutcome(raw_message_id=raw_id, status=raw["status"], error=raw["error"])
 
 
 def _check_limits(message: IncomingMessage, settings: Settings) -> str | None:
@@ -155,21 +167,28 @@ def _touch_member(session: Session, message: IncomingMessage, group_id: int) -> 
 
 
 def _store_media(session: Session, settings: Settings, data: bytes) -> Media:
+    """The media row for these bytes: looked up by sha256 first, so bytes stored before are never decoded again."""
+    known = repository.media_by_sha(session, hashlib.sha256(data).hexdigest())
+    if known is not None and len(data) <= settings.max_image_bytes and media_store.file_present(known.path, settings):
+        return known
     stored = media_store.store_image(data, settings)
-    media = repository.media_by_sha(session, stored.sha256)
-    if media is None:
-        media = Media(
-            sha256=stored.sha256,
-            phash=stored.phash,
-            path=stored.relative_path,
-            mime=stored.mime,
-            bytes=stored.size,
-            width=stored.width,
-            height=stored.height,
-        )
-        session.add(media)
-        session.flush()
-    return media
+    if known is not None:
+        return known
+    values = {
+        "sha256": stored.sha256,
+        "phash": stored.phash,
+        "path": stored.relative_path,
+        "mime": stored.mime,
+        "bytes": stored.size,
+        "width": stored.width,
+        "height": stored.height,
+    }
+    return repository.get_or_create_media(session, values)
+
+
+def has_pending(session: Session) -> bool:
+    """Whether stored messages wait to be assembled."""
+    return bool(repository.pending_raw(session, 1))
 
 
 def assemble_pending(

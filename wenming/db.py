@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from wenming.engine import SQLITE_BEGIN, create_db_engine
+
+__all__ = ["SQLITE_BEGIN", "create_db_engine"]  # re-exported: callers import engines from here as before
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -59,45 +62,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# Execution option naming how a SQLite transaction begins. Sessions from ``make_session_factory`` begin
-# IMMEDIATE: they take the write lock up front and wait for it (busy_timeout), whereas a DEFERRED transaction that
-# reads and then writes fails at once with "database is locked" whenever another connection wrote in between
-# (WAL cannot upgrade a stale snapshot). Read-only work (``read_transaction``, ``make_read_session_factory``) and
-# bare engine connections begin DEFERRED, so readers never queue behind writers.
-SQLITE_BEGIN = "wenming_sqlite_begin"
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, real SAVEPOINT support for pysqlite, and IMMEDIATE transactions for units of work."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        mode = "IMMEDIATE" if conn.get_execution_options().get(SQLITE_BEGIN) == "IMMEDIATE" else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
-
-
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite files get their directory created and are tuned for concurrency."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
-
-
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions for units of work; on SQLite their transactions begin IMMEDIATE, lazily, at first use."""
     return sessionmaker(bind=engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}), expire_on_commit=False)
@@ -137,3 +101,42 @@ def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     finally:
         session.rollback()
         session.close()
+
+
+def insert_ignoring_conflicts(session: Session, model: type[Base], rows: list[dict[str, Any]], key: list[str]) -> Any:
+    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING id`` on either backend.
+
+    Concurrent writers of the same natural key (two posters announcing one new member) then both succeed: the loser
+    inserts nothing and reads the winner's row, instead of failing the whole message with an IntegrityError.
+    Returns the result of ``RETURNING id`` (only the rows actually inserted). The statement is a typed ``text()``
+    built once per shape: SQLAlchemy cannot cache the dialects' ``on_conflict`` inserts, and compiling one per
+    message cost more than running it.
+    """
+    table: Table = model.__table__  # type: ignore[assignment]
+    rows = [_with_defaults(table, row) for row in rows]
+    columns = tuple(rows[0])
+    statement = _on_conflict_insert(table, columns, tuple(key))
+    return session.execute(statement, rows if len(rows) > 1 else rows[0])
+
+
+def _with_defaults(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """The row with the Python-side column defaults (``default=utcnow``…) a Core insert would have added."""
+    filled = dict(row)
+    for column in table.columns:
+        default = column.default
+        if column.name in filled or column.primary_key or default is None or not hasattr(default, "arg"):
+            continue
+        filled[column.name] = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+    return filled
+
+
+@functools.lru_cache(maxsize=64)
+def _on_conflict_insert(table: Table, columns: tuple[str, ...], key: tuple[str, ...]) -> Any:
+    names = ", ".join(columns)
+    values = ", ".join(f":{name}" for name in columns)
+    sql = (
+        f"INSERT INTO {table.name} ({names}) VALUES ({values}) "
+        f"ON CONFLICT ({', '.join(key)}) DO NOTHING RETURNING id"
+    )
+    binds = [bindparam(name, type_=table.c[name].type) for name in columns]
+    return text(sql).bindparams(*binds).columns(table.c.id)

@@ -87,8 +87,19 @@ class Settings(BaseSettings):
     api_db_connections: int = Field(40, ge=2, le=500)  # per process; also the number of request threads
     session_hours: int = Field(12, ge=1, le=24 * 30)
     session_cookie_secure: bool | None = None  # None: Secure exactly when the request came over HTTPS
-    login_max_failures: int = Field(5, ge=1, le=100)  # per user name and per client address
+    # Failed logins are limited per (user name, client address): nobody can lock a user out by name alone.
+    login_max_failures: int = Field(5, ge=1, le=100)  # free tries per (name, address) before delays begin
     login_window_minutes: int = Field(15, ge=1, le=24 * 60)
+    login_base_delay_seconds: float = Field(2.0, ge=0.1, le=600)  # doubles with every further failure
+    login_max_delay_seconds: float = Field(900.0, ge=1, le=24 * 3600)
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed; none by default.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    public_api_docs: bool = False  # True: /api/v1/docs and the OpenAPI schema without logging in
+
+    # Request bodies are counted while they arrive, before any authentication work (api.limits).
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)  # every route not named below
+    login_max_body_bytes: int = Field(16 * 1024, ge=1024)
+    onebot_max_body_bytes: int = Field(8 * 1024 * 1024, ge=64 * 1024)  # one event (HTTP POST) or WebSocket frame
 
     # Bot adapters (bot/): secrets come from the environment only.
     bot_adapters: Annotated[list[str], NoDecode] = []  # `wenming run` starts these: "onebot,wechat"
@@ -98,6 +109,12 @@ class Settings(BaseSettings):
     media_download_timeout_seconds: float = Field(20.0, gt=0, le=600)
     media_download_retries: int = Field(3, ge=1, le=10)
     media_download_backoff_seconds: float = Field(1.0, ge=0.0, le=60.0)  # doubles per attempt
+    # Hosts whose images may be fetched although they resolve to a private or loopback address (a NapCat
+    # on the same machine or LAN): "127.0.0.1,napcat.lan". Everything else private is refused (SSRF).
+    media_allowed_hosts: Annotated[list[str], NoDecode] = []
+    media_max_redirects: int = Field(3, ge=0, le=10)
+    # Reverse-WebSocket events waiting to be stored; a full queue stops reading the socket (back-pressure).
+    onebot_queue_size: int = Field(1000, ge=1, le=100_000)
     wechat_admin_group: str | None = None  # group name that receives bot alerts once back online
     # Web WeChat logins are retried slowly: a login loop is what gets an account banned.
     wechat_relogin_base_backoff_seconds: float = Field(300.0, ge=1)
@@ -150,10 +167,10 @@ class Settings(BaseSettings):
             raise ValueError(f"计分起始月份应写作 2026-08，收到 {value!r}")
         return f"{int(year)}-{int(month):02d}"
 
-    @field_validator("bot_adapters", mode="before")
+    @field_validator("bot_adapters", "media_allowed_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _adapter_list(cls, value: Any) -> Any:
-        """Accept ``onebot,wechat`` as well as a JSON list from the environment."""
+        """Accept ``a,b`` as well as a JSON list from the environment."""
         if isinstance(value, str):
             text = value.strip()
             return json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",") if p.strip()]

@@ -16,10 +16,12 @@ from wenming.db import transaction
 from wenming.settings import Settings
 
 if TYPE_CHECKING:
+    from ingest.assembly import AssemblyStats
     from ingest.models import Report
 
 ReportHook = Callable[[Session, "Report"], None]
 MAX_ERRORS_KEPT = 200
+ASSEMBLY_BATCH = 500  # messages assembled per transaction
 
 
 @dataclass
@@ -113,9 +115,16 @@ def _assemble(
 ) -> None:
     from ingest import service as ingest_service
 
-    with transaction(factory) as session:
-        stats = ingest_service.assemble_pending(session, settings, on_report=on_report)
-        pipeline.finish(on_report, session)
+    while True:  # bounded transactions, also for a backlog an interrupted run left behind
+        with transaction(factory) as session:
+            stats = ingest_service.assemble_pending(session, settings, on_report=on_report, limit=ASSEMBLY_BATCH)
+            pipeline.finish(on_report, session)
+        _count(summary, stats)
+        if stats.processed < ASSEMBLY_BATCH:
+            return
+
+
+def _count(summary: ReplaySummary, stats: AssemblyStats) -> None:
     summary.assembled += stats.processed
     summary.reports_created += stats.reports_created
     summary.reports_updated += stats.reports_updated

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,10 +27,13 @@ from bot.sink import IngestSink
 from bot.webhooks.base import RobotChannel
 from bot.webhooks.setup import build_channels
 from capture import service as capture_service
-from wenming.db import transaction
+from wenming.db import read_transaction, transaction
+from wenming.queue import service as queue_service
+from wenming.queue.models import JobKind, JobStatus
 from wenming.queue.worker import Worker, start_in_thread
 from wenming.settings import Settings
 from wiring.handlers import default_handlers
+from wiring.server import uvicorn_options
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +61,7 @@ class Services:
     scheduler: Any = None
     worker: Worker | None = None
     worker_thread: threading.Thread | None = None
+    ocr_child: subprocess.Popen[bytes] | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def routers(self) -> list[APIRouter]:
@@ -70,7 +77,12 @@ class Services:
 
 
 def make_services(
-    settings: Settings, factory: sessionmaker[Session], engine: Engine, names: list[str] | None = None
+    settings: Settings,
+    factory: sessionmaker[Session],
+    engine: Engine,
+    names: list[str] | None = None,
+    *,
+    insecure_local: bool = False,
 ) -> Services:
     """Build the configured adapters (``WENMING_BOT_ADAPTERS``) around one ingest sink."""
     names = list(names if names is not None else settings.bot_adapters)
@@ -82,7 +94,9 @@ def make_services(
         services.http = httpx.AsyncClient(follow_redirects=True)
     if "onebot" in names:
         assert services.http is not None
-        services.adapters["onebot"] = OneBotAdapter(settings, services.sink, services.http)
+        services.adapters["onebot"] = OneBotAdapter(
+            settings, services.sink, services.http, insecure_local=insecure_local
+        )
     if settings.post_webhooks:
         assert services.http is not None
         services.robots = build_channels(settings, services.http)
@@ -106,7 +120,12 @@ async def start(services: Services, *, with_scheduler: bool = True, with_worker:
     """Start adapters, the periodic drain/assemble and status writers, the post scheduler and a job worker."""
     s = services.settings
     if with_worker:
-        services.worker, services.worker_thread = start_in_thread(services.factory, s, default_handlers())
+        handlers = default_handlers()
+        kinds = [kind for kind in handlers if kind != OCR_KIND]  # OCR runs in a child process, see _ocr_in_child
+        services.worker, services.worker_thread = start_in_thread(services.factory, s, handlers, kinds=kinds)
+        services.tasks.append(
+            asyncio.create_task(_every(s.bot_assemble_interval_seconds, lambda: _ocr_in_child(services), "图片识别"))
+        )
     for adapter in services.adapters.values():
         await adapter.start()
     services.tasks.append(
@@ -143,6 +162,39 @@ async def stop(services: Services) -> None:
     if services.worker is not None and services.worker_thread is not None:
         services.worker.stop()
         await asyncio.to_thread(services.worker_thread.join, 30)
+    if services.ocr_child is not None and services.ocr_child.poll() is None:
+        services.ocr_child.terminate()  # the worker finishes or releases its job (SIGTERM), then exits
+        await asyncio.to_thread(services.ocr_child.wait, 60)
+
+
+OCR_KIND = JobKind.OCR_REPORT.value
+
+
+async def _ocr_in_child(services: Services) -> None:
+    """Start ``wenming worker --burst --kind ocr_report`` when photos wait to be read and none is running.
+
+    The OCR model takes ~400 MB once loaded and memory is not given back while the process lives, so ``run`` never
+    loads it: a child process does the reading and exits when the queue is empty, and ``run`` stays small.
+    """
+    s = services.settings
+    if not s.ocr_enabled or (services.ocr_child is not None and services.ocr_child.poll() is None):
+        return
+    status = await asyncio.to_thread(_queue_status, services.factory)
+    if not status.by_kind.get(OCR_KIND, {}).get(JobStatus.QUEUED.value):
+        return
+    env = os.environ | {
+        "WENMING_DATABASE_URL": s.database_url,
+        "WENMING_DATA_DIR": str(s.data_dir),
+        "WENMING_MEDIA_DIR": str(s.media_dir),
+    }
+    command = [sys.executable, "-c", "from wiring.cli.main import app; app()", "worker", "--burst", "--kind", OCR_KIND]
+    log.info("有照片待识别文字，启动识别进程（识别完成后自动退出）")
+    services.ocr_child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+
+
+def _queue_status(factory: sessionmaker[Session]) -> queue_service.QueueStatus:
+    with read_transaction(factory) as session:
+        return queue_service.queue_status(session, dead_limit=0)
 
 
 class _Server(uvicorn.Server):
@@ -171,7 +223,9 @@ async def serve(
     on_started: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Run the whole service until Ctrl+C or SIGTERM, then stop everything in order; ``on_started`` runs beside it."""
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    server = _Server(
+        uvicorn.Config(app, host=host, port=port, log_level=log_level, **uvicorn_options(services.settings))
+    )
     loop = asyncio.get_running_loop()
     handled = []
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,6 +19,8 @@ from api.errors import ErrorResponse, NotFound
 from ingest.models import Media
 from wenming import schema
 from wenming.settings import Settings
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["图片与审计"])
 health_router = APIRouter(tags=["健康检查"])
@@ -98,7 +101,7 @@ def healthz() -> schemas.Health:
 
 @health_router.get("/readyz", response_model=schemas.Health, responses={503: {"model": schemas.Health}})
 def readyz(request: Request) -> JSONResponse:
-    """The database answers and its schema is at the code's migration head."""
+    """Ready or not, nothing more (the reason goes to the server log): the database answers, schema at head."""
     engine = request.app.state.engine
     head = schema.head_revision()
     try:
@@ -106,11 +109,9 @@ def readyz(request: Request) -> JSONResponse:
             conn.execute(text("SELECT 1"))
         current = schema.current_revision(engine)
     except Exception as exc:
-        body = schemas.Health(status="unavailable", detail=f"数据库无法连接：{type(exc).__name__}", head=head)
-        return JSONResponse(body.model_dump(), status_code=503)
+        log.warning("未就绪：数据库无法连接（%s）", type(exc).__name__)
+        return JSONResponse(schemas.Health(status="unavailable").model_dump(), status_code=503)
     if current != head:
-        detail = f"数据库结构版本 {current or '未初始化'} 与程序版本 {head} 不一致，请运行 wenming db upgrade"
-        body = schemas.Health(status="unavailable", detail=detail, revision=current, head=head)
-        return JSONResponse(body.model_dump(), status_code=503)
-    body = schemas.Health(status="ok", database=engine.dialect.name, revision=current, head=head)
-    return JSONResponse(body.model_dump())
+        log.warning("未就绪：数据库结构版本 %s 与程序版本 %s 不一致，请运行 wenming db upgrade", current, head)
+        return JSONResponse(schemas.Health(status="unavailable").model_dump(), status_code=503)
+    return JSONResponse(schemas.Health(status="ok").model_dump())

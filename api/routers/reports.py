@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from api import presenters, schemas
 from api import repository as repo
+from api.cache import ResultCache
 from api.deps import DbSession, OptionalId, Paging, ResourceId, Reviewer, Viewer
 from api.errors import BadRequest, ErrorResponse, NotFound
 from classifier import service as classifier_service
@@ -20,6 +22,13 @@ from ingest.models import ReportStatus
 router = APIRouter(tags=["报送"])
 
 
+def _total(request: Request, key: tuple[object, ...], count: Callable[[], int]) -> int:
+    """A list's total, shared by the requests of the next few seconds (see api.cache): counting every report took
+    more than reading the page itself. In-process writes are seen at once, other processes' within seconds."""
+    cache: ResultCache = request.app.state.count_cache
+    return cache.get(key, count)
+
+
 def _page(db: DbSession, stmt, total: int, paging: Paging) -> schemas.Page:  # type: ignore[no-untyped-def]
     rows = repo.page_rows(db, stmt, paging.offset, paging.page_size)
     items = [presenters.report_out(r, unit_name, sender) for r, unit_name, sender in rows]
@@ -28,6 +37,7 @@ def _page(db: DbSession, stmt, total: int, paging: Paging) -> schemas.Page:  # t
 
 @router.get("/reports", response_model=schemas.Page[schemas.ReportOut])
 def list_reports(
+    request: Request,
     db: DbSession,
     _me: Viewer,
     paging: Paging,
@@ -54,13 +64,17 @@ def list_reports(
         group_id=group_id,
         sender_id=sender_id,
     )
-    return _page(db, repo.report_query(f), repo.count_reports(db, f), paging)
+    total = _total(request, ("reports", repr(f)), lambda: repo.count_reports(db, f))
+    return _page(db, repo.report_query(f), total, paging)
 
 
 @router.get("/review", response_model=schemas.Page[schemas.ReportOut])
-def review_queue(db: DbSession, _me: Viewer, paging: Paging, unit_id: OptionalId = None) -> schemas.Page:
+def review_queue(
+    request: Request, db: DbSession, _me: Viewer, paging: Paging, unit_id: OptionalId = None
+) -> schemas.Page:
     """Reports awaiting staff: low-confidence classifications and reports without a unit, oldest first."""
-    return _page(db, repo.review_query(unit_id), repo.count_review(db, unit_id), paging)
+    total = _total(request, ("review", unit_id), lambda: repo.count_review(db, unit_id))
+    return _page(db, repo.review_query(unit_id), total, paging)
 
 
 def _detail(db: DbSession, report_id: int) -> schemas.ReportDetail:

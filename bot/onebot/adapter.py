@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,16 +17,21 @@ from fastapi import APIRouter
 from pydantic import ValidationError
 
 from bot.base import Adapter, AdapterStatus, GroupInfo, MessageSink, SendError
+from bot.onebot import media as onebot_media
 from bot.onebot.codec import (
     Draft,
     EventError,
+    decode_event,
     group_message_drafts,
     group_notice_draft,
     image_segment,
+    is_id,
+    raw_text,
     text_segment,
 )
 from bot.onebot.connection import ActionError, Connection
-from bot.onebot.media import MediaError, download
+from bot.onebot.journal import Journal
+from bot.onebot.media import FetchPolicy, MediaError, Resolver, download
 from ingest.models import Platform
 from ingest.schemas import IncomingMessage, MediaContent
 from ingest.validation import describe_validation_error
@@ -55,14 +61,29 @@ class OneBotAdapter(Adapter):
     name = "onebot"
     platform = Platform.QQ
 
-    def __init__(self, settings: Settings, sink: MessageSink, http: httpx.AsyncClient, recent: int = 20_000):
+    def __init__(
+        self,
+        settings: Settings,
+        sink: MessageSink,
+        http: httpx.AsyncClient,
+        recent: int = 20_000,
+        *,
+        insecure_local: bool = False,
+        resolver: Resolver | None = None,
+    ):
         self.settings = settings
         self.sink = sink
         self.http = http
+        self.insecure_local = insecure_local  # `wenming run --insecure-local`: no token, loopback clients only
+        self.journal = Journal(settings.data_dir / "onebot" / "ws-journal.jsonl")
+        self.fetch_policy = FetchPolicy(
+            settings.media_allowed_hosts, settings.media_max_redirects, resolver or onebot_media.resolve_host
+        )
         self.accounts: dict[int, Account] = {}
         self.connections: list[Connection] = []
         self.group_names: dict[str, str] = {}
-        self._recent: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._recent: OrderedDict[tuple[str, str], str | None] = OrderedDict()  # -> the sender's QQ number
+        self._roles: dict[tuple[str, str], str] = {}  # (group, QQ number) -> owner / admin / member, as last seen
         self._recent_size = recent
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -75,11 +96,14 @@ class OneBotAdapter(Adapter):
         return [create_router(self)]
 
     async def start(self) -> None:
-        """Nothing to dial: OneBot implementations connect to our endpoints."""
+        """Nothing to dial (OneBot implementations connect to us); events a crash left journaled are stored."""
+        await self.replay_journal()
 
     async def stop(self) -> None:
         for conn in list(self.connections):
             conn.close()
+            with contextlib.suppress(asyncio.QueueFull):
+                conn.events.put_nowait(None)
         for task in list(self._tasks):
             task.cancel()
 
@@ -117,7 +141,13 @@ class OneBotAdapter(Adapter):
 
     def open_connection(self, self_id: int, role: str, send: Any) -> Connection:
         """Register a freshly accepted reverse WebSocket and start its event worker."""
-        conn = Connection(self_id=self_id, role=role, send=send, timeout=self.settings.onebot_action_timeout_seconds)
+        conn = Connection(
+            self_id=self_id,
+            role=role,
+            send=send,
+            timeout=self.settings.onebot_action_timeout_seconds,
+            events=asyncio.Queue(self.settings.onebot_queue_size),
+        )
         self.connections.append(conn)
         self.accounts.setdefault(self_id, Account(self_id)).online = True
         log.info("OneBot 账号 %s 已连接（%s）", self_id, role)
@@ -127,6 +157,7 @@ class OneBotAdapter(Adapter):
 
     async def close_connection(self, conn: Connection) -> None:
         conn.close()
+        await conn.events.put(None)  # after the queued events: the worker stores them all, then stops
         if conn in self.connections:
             self.connections.remove(conn)
         account = self.accounts.get(conn.self_id)
@@ -134,22 +165,49 @@ class OneBotAdapter(Adapter):
             account.online = False  # its heartbeats travelled on this socket
         log.info("OneBot 账号 %s 的连接已断开", conn.self_id)
 
-    async def feed(self, conn: Connection, frame: Any) -> None:
-        """One frame from the socket: an action response, or an event for the ordered worker."""
-        if isinstance(frame, dict) and conn.resolve(frame):
+    async def feed(self, conn: Connection, data: str | bytes) -> None:
+        """One frame from the socket: an action response, or an event journaled (fsync) then queued in order.
+
+        The queue is bounded: when ingest falls behind, ``put`` waits and the socket is not read (back-pressure).
+        """
+        if isinstance(data, bytes):
+            frame, error = {"raw_body": raw_text(data)}, "收到二进制帧：OneBot 事件应为 JSON 文本"
+        else:
+            frame, error = decode_event(data)
+        if error is None and isinstance(frame, dict) and conn.resolve(frame):
             return
-        await conn.events.put(frame if isinstance(frame, dict) else {"__invalid__": frame})
+        seq = await asyncio.to_thread(self.journal.append, data if isinstance(data, str) else raw_text(data))
+        await conn.events.put((seq, frame, error))
 
     async def run_worker(self, conn: Connection) -> None:
         """Process this connection's events in arrival order until it closes."""
         while True:
-            event = await conn.events.get()
-            if event is None:
+            item = await conn.events.get()
+            if item is None:
                 return
-            try:
-                await self.handle_event(event, self_id_hint=conn.self_id)
-            except Exception:  # one bad event must not stop capture
-                log.exception("处理 OneBot 事件失败")
+            seq, frame, error = item
+            await self._handle_frame(frame, error, conn.self_id)
+            self.journal.done(seq)
+
+    async def _handle_frame(self, frame: Any, error: str | None, self_id: int | None) -> None:
+        try:
+            if error is not None:
+                await self.sink.reject(frame, error, PLATFORM)
+            else:
+                await self.handle_event(frame, self_id_hint=self_id)
+        except Exception:  # one bad event must not stop capture
+            log.exception("处理 OneBot 事件失败")
+
+    async def replay_journal(self) -> int:
+        """Store the events an earlier run journaled but never stored (killed mid-flood); returns how many."""
+        frames = await asyncio.to_thread(self.journal.unfinished)
+        for text in frames:
+            frame, error = decode_event(text)
+            await self._handle_frame(frame, error, None)
+        if frames:
+            log.warning("已补存上次运行中断时未入库的 %d 条 OneBot 事件", len(frames))
+        await asyncio.to_thread(self.journal.reset)
+        return len(frames)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -168,12 +226,12 @@ class OneBotAdapter(Adapter):
 
     async def handle_event(self, event: Any, *, self_id_hint: int | None = None) -> None:
         """Turn one event into messages for ingest; malformed ones are kept raw with the reason."""
-        if not isinstance(event, dict) or "__invalid__" in event:
+        if not isinstance(event, dict):
             await self.sink.reject({"event": event}, "OneBot 事件不是 JSON 对象", PLATFORM)
             return
         post_type = event.get("post_type")
         self_id = event.get("self_id", self_id_hint)
-        account = self.accounts.setdefault(int(self_id), Account(int(self_id))) if str(self_id).isdigit() else None
+        account = self.accounts.setdefault(int(self_id), Account(int(self_id))) if is_id(self_id) else None
         if account is not None:
             account.last_event_at = utcnow()
         try:
@@ -184,6 +242,7 @@ class OneBotAdapter(Adapter):
                 if event.get("message_type") != "group":
                     return  # private chats are not reports
                 drafts = group_message_drafts(event)
+                self._remember_role(event)
             elif post_type == "notice":
                 draft = group_notice_draft(event)
                 drafts = [draft] if draft else []
@@ -195,7 +254,51 @@ class OneBotAdapter(Adapter):
             await self.sink.reject(event, str(exc), PLATFORM)
             return
         for draft in drafts:
+            refusal = await self._recall_refusal(event, draft) if draft.recalls_message_id else None
+            if refusal is not None:  # kept raw, visible to staff, but it withdraws nothing
+                await self.sink.reject(event, refusal, PLATFORM)
+                continue
             await self._deliver(draft)
+
+    # -- recalls: honoured only from the original sender or a group admin/owner --
+
+    def _remember_role(self, event: dict[str, Any]) -> None:
+        sender = event.get("sender") if isinstance(event.get("sender"), dict) else {}
+        if sender.get("role") in ("owner", "admin", "member") and event.get("user_id") is not None:
+            self._roles[(str(event.get("group_id")), str(event.get("user_id")))] = str(sender["role"])
+
+    async def _recall_refusal(self, event: dict[str, Any], draft: Draft) -> str | None:
+        """Why this ``group_recall`` must not withdraw anything, or None when it may (OneBot ``operator_id``)."""
+        assert draft.recalls_message_id is not None
+        user = str(event.get("user_id") or "") or None
+        operator = str(event.get("operator_id") or "") or user
+        sender = await self._original_sender(draft.group_id, draft.recalls_message_id)
+        if sender is not None and user is not None and sender != user:
+            return f"撤回通知与原消息不符：原消息发送者是 {sender}，通知中是 {user}，未采纳"
+        if operator is not None and operator == (sender or user):
+            return None
+        if await self._role(draft.group_id, operator) in ("owner", "admin"):
+            return None
+        return f"撤回未采纳：撤回者 {operator or '未知'} 既不是原发送者也不是群主或管理员"
+
+    async def _original_sender(self, group_id: str, message_id: str) -> str | None:
+        if (group_id, message_id) in self._recent:
+            return self._recent[(group_id, message_id)]
+        lookup = getattr(self.sink, "sender_of", None)
+        return await lookup(PLATFORM, group_id, message_id) if lookup is not None else None
+
+    async def _role(self, group_id: str, user_id: str | None) -> str | None:
+        """The member's group role: as seen on their messages, else asked with ``get_group_member_info``."""
+        if not is_id(user_id):
+            return None
+        if (group_id, user_id) not in self._roles:
+            try:
+                info = await self.member_info(group_id, user_id)
+            except (SendError, ActionError, ValueError):
+                return None
+            if isinstance(info.get("role"), str):
+                self._roles[(group_id, user_id)] = info["role"]
+        return self._roles.get((group_id, user_id))
 
     def _on_meta(self, event: dict[str, Any], account: Account | None) -> None:
         if account is None:
@@ -225,7 +328,7 @@ class OneBotAdapter(Adapter):
             return
         await self.sink.deliver(message)
         if key is not None:
-            self._recent[key] = None
+            self._recent[key] = draft.sender_id
             while len(self._recent) > self._recent_size:
                 self._recent.popitem(last=False)
 
@@ -265,6 +368,7 @@ class OneBotAdapter(Adapter):
             "timeout": s.media_download_timeout_seconds,
             "retries": s.media_download_retries,
             "backoff": s.media_download_backoff_seconds,
+            "policy": self.fetch_policy,
         }
         errors: list[str] = []
         if draft.image.url:
@@ -275,7 +379,7 @@ class OneBotAdapter(Adapter):
         if draft.image.file:
             self_id = draft.payload.get("self_id")
             try:
-                data = await self.caller(int(self_id) if str(self_id).isdigit() else None).call(
+                data = await self.caller(int(self_id) if is_id(self_id) else None).call(
                     "get_image", {"file": draft.image.file}
                 )
                 return await self._bytes_from_get_image(data, limits)

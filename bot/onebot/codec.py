@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +18,65 @@ _CQ_CODE = re.compile(r"\[CQ:([^,\]]+)((?:,[^\]]*)?)\]")
 
 class EventError(ValueError):
     """An event that cannot become a message; the text is the Chinese reason kept with the raw event."""
+
+
+MAX_DEPTH = 64  # real events nest a few levels; deeper ones would exhaust the recursion limit downstream
+MAX_INT = 2**63  # QQ numbers and message ids fit a signed 64-bit integer
+RAW_KEEP_CHARS = 200_000  # what a rejected body keeps of itself
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"JSON 中不允许 {name}")
+
+
+def raw_text(body: bytes | str) -> str:
+    """A storable copy of a body that could not be parsed: valid UTF-8, no NUL, bounded."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?"
+    return text[:RAW_KEEP_CHARS].replace("\x00", "\\u0000")
+
+
+def decode_event(body: bytes | str) -> tuple[Any, str | None]:
+    """Parse one event; on failure ``({"raw_body": …}, Chinese reason)`` so the caller can keep it rejected."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        return {"raw_body": raw_text(body)}, "上报内容不是有效的 UTF-8 文本"
+    except RecursionError:
+        return {"raw_body": raw_text(body)}, f"上报内容嵌套过深（超过 {MAX_DEPTH} 层）"
+    except json.JSONDecodeError:
+        return {"raw_body": raw_text(body)}, "上报内容不是有效的 JSON"
+    except ValueError as exc:  # integers beyond Python's digit limit, NaN / Infinity
+        return {"raw_body": raw_text(body)}, f"上报内容中的数字无效：{str(exc)[:80]}"
+    problem = _unstorable(value)
+    return (value, None) if problem is None else ({"raw_body": raw_text(body)}, problem)
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why a parsed event cannot be stored as it is (checked without recursion), or None."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"上报内容嵌套过深（超过 {MAX_DEPTH} 层）"
+        if isinstance(item, dict):
+            stack.extend((k, depth) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return "上报内容含有空字符（NUL），无法保存"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "上报内容含有无效的 Unicode 字符（孤立的代理项）"
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) >= MAX_INT:
+            return "上报内容中的整数过大"
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "上报内容中的数字无效"
+    return None
 
 
 def unescape(text: str) -> str:
@@ -84,17 +145,30 @@ class Draft:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+def is_id(value: Any, *, signed: bool = False) -> bool:
+    """An integer or decimal string within 64 bits: QQ numbers, message ids (``int()`` of 5,000 digits raises)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) < MAX_INT and (signed or value >= 0)
+    text = value.removeprefix("-") if isinstance(value, str) and signed else value
+    return isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def _int_field(event: dict[str, Any], key: str) -> int:
     value = event.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).lstrip("-").isdigit():
+    if not is_id(value, signed=True):
         raise EventError(f"事件缺少有效的 {key} 字段")
     return int(value)
+
+
+MAX_EVENT_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z: later Unix seconds are no date at all
 
 
 def event_time(event: dict[str, Any]) -> datetime:
     """The event's ``time`` (Unix seconds) as an aware UTC datetime."""
     value = event.get("time")
-    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < MAX_EVENT_TIME:
         raise EventError("事件缺少有效的 time 字段")
     return datetime.fromtimestamp(value, UTC)
 
@@ -125,7 +199,7 @@ STICKER_SUMMARIES = frozenset({"[动画表情]", "[表情]"})
 
 def _sub_type(data: dict[str, Any]) -> int | None:
     value = data.get("sub_type", data.get("subType"))
-    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+    return int(value) if is_id(value) else None
 
 
 def is_sticker_image(data: dict[str, Any]) -> bool:

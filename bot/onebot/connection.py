@@ -28,7 +28,8 @@ class Connection:
     send: Callable[[str], Awaitable[None]]
     timeout: float
     connected_at: datetime = field(default_factory=utcnow)
-    events: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
+    # (journal seq, parsed frame, Chinese error or None); None closes the worker. Bounded by the adapter.
+    events: asyncio.Queue[tuple[int, Any, str | None] | None] = field(default_factory=asyncio.Queue)
     _pending: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
     closed: bool = False
 
@@ -67,9 +68,8 @@ class Connection:
         return True
 
     def close(self) -> None:
-        """Fail every waiting call; queued events are still processed by the worker."""
+        """Fail every waiting call; queued events are still processed by the worker (the adapter ends it)."""
         self.closed = True
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(ActionError("连接已断开"))
-        self.events.put_nowait(None)

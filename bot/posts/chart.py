@@ -1,34 +1,34 @@
-"""Leaderboard chart PNGs drawn with Pillow in a CJK font the project installs (Noto Sans SC)."""
+"""Leaderboard chart PNGs drawn with Pillow in the system's CJK font (``wenming.fonts``, found by fontconfig)."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont
+
+from wenming import fonts
 
 
 class FontError(RuntimeError):
     """No usable CJK font: charts would show boxes instead of Chinese."""
 
 
-def font_path() -> Path:
-    """Noto Sans SC shipped by the ``pylopdf-fonts-zh-cn`` wheel (SIL OFL), a project dependency."""
-    import pylopdf_fonts_zh_cn
-
-    path = Path(pylopdf_fonts_zh_cn.sans_path())
-    if not path.is_file():
-        raise FontError(f"找不到中文字体文件：{path}（请重新安装依赖）")
-    return path
+def system_font() -> fonts.SystemFont:
+    """The CJK font fontconfig finds; a clear Chinese error naming the Debian package when there is none."""
+    try:
+        return fonts.cjk_font()
+    except fonts.FontMissingError as exc:
+        raise FontError(str(exc)) from None
 
 
 @lru_cache(maxsize=8)
 def cjk_font(size: int) -> ImageFont.FreeTypeFont:
-    font = ImageFont.truetype(str(font_path()), size)
+    found = system_font()
+    font = ImageFont.truetype(str(found.path), size, index=found.index)
     if not renders_cjk(font):
-        raise FontError("字体缺少中文字形，图表会显示方框")
+        raise FontError(f"字体 {found.family} 缺少中文字形，图表会显示方框。{fonts.INSTALL_HINT}")
     return font
 
 

@@ -1,20 +1,20 @@
 """Generated activity photos with Chinese banners, for tests, the benchmark and the demo (not used in production).
 
-The CJK font comes from the ``manimgx-fonts-cjk`` package (Noto Sans CJK, OFL), installed by the project's
-``dev`` extra, so the same photos render on every machine.
+The CJK font is the system's (``wenming.fonts``: Noto Sans CJK SC from ``fonts-noto-cjk`` when installed, else
+WenQuanYi Micro Hei from ``fonts-wqy-microhei``), found through fontconfig.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-NOTO_SC_INDEX = 2  # face index of Noto Sans CJK SC inside the collection
+from wenming import fonts
 
 # Banner texts per label, in the wording units really put on banners, slides and signs.
 BANNERS: dict[str, tuple[str, ...]] = {
@@ -53,27 +53,12 @@ PARTNERS = {
 CLUTTER = ("安全出口", "请勿吸烟", "会议室", "二〇二六年十月")
 
 
-class FontMissingError(RuntimeError):
-    """The CJK font package is not installed; the message says how to install it."""
-
-
-@lru_cache
-def cjk_font_path() -> Path:
-    """Where the Noto Sans CJK collection installed by the ``manimgx-fonts-cjk`` package is."""
-    try:
-        import manimgx_fonts_cjk
-    except ImportError:
-        raise FontMissingError("未安装中文字体包：请运行 pip install -e '.[dev]'（含 manimgx-fonts-cjk）") from None
-    path = Path(manimgx_fonts_cjk.__file__).parent / "NotoSansCJK-VF.otf.ttc"
-    if not path.exists():
-        raise FontMissingError(f"中文字体文件缺失：{path}")
-    return path
-
-
 @lru_cache(maxsize=32)
 def font(size: int, weight: str = "Bold") -> ImageFont.FreeTypeFont:
-    face = ImageFont.truetype(str(cjk_font_path()), size, index=NOTO_SC_INDEX)
-    face.set_variation_by_name(weight)
+    found = fonts.cjk_font()
+    face = ImageFont.truetype(str(found.path), size, index=found.index)
+    with contextlib.suppress(OSError, ValueError):  # a variable font (Noto CJK VF) has weights; others do not
+        face.set_variation_by_name(weight)
     return face
 
 

@@ -146,13 +146,13 @@ async def test_admin_manages_users_and_the_change_is_audited(
     admin = staff.headers("admin")
     created = await client.post(
         "/api/v1/users",
-        json={"username": "wang.li", "password": "wenming-2026", "role": "reviewer"},
+        json={"username": "wang.li", "password": "lake-view-2026", "role": "reviewer"},
         headers=admin,
     )
     assert created.status_code == 201 and created.json()["role"] == "reviewer"
-    assert (await login(client, "wang.li", "wenming-2026")).status_code == 200
+    assert (await login(client, "wang.li", "lake-view-2026")).status_code == 200
     duplicate = await client.post(
-        "/api/v1/users", json={"username": "wang.li", "password": "wenming-2026"}, headers=admin
+        "/api/v1/users", json={"username": "wang.li", "password": "lake-view-2026"}, headers=admin
     )
     assert duplicate.status_code == 409 and error_of(duplicate)["code"] == "conflict"
     weak = await client.post("/api/v1/users", json={"username": "li", "password": "12345678"}, headers=admin)

@@ -235,3 +235,24 @@ async def test_xixiang_exports(
     if board.endswith(".xlsx"):
         ws = load_workbook(io.BytesIO(response.content)).active
         assert ws["A2"].value in ("排名", "季度排名") and ws.max_row >= 4
+
+
+async def test_a_board_comes_with_an_etag_and_an_unchanged_board_is_not_sent_again(
+    client: httpx.AsyncClient, staff: Staff, data: Data, settings: Settings
+) -> None:
+    _steady, quiet = _two_units(data, settings)
+    month = _this_month(settings).strftime("%Y-%m")
+    h = staff.headers("reviewer")
+    url = f"/api/v1/leaderboards/monthly?month={month}"
+    first = await client.get(url, headers=h)
+    etag = first.headers["etag"]
+    again = await client.get(url, headers=h | {"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+
+    report = data.report("志愿者清洁家园", unit=data.session.get(Unit, quiet), label="news", day=_this_month(settings))
+    relabel = {"label": "volunteer", "reason": "志愿服务"}
+    relabelled = await client.patch(f"/api/v1/reports/{report.id}/classification", json=relabel, headers=h)
+    assert relabelled.status_code == 200
+    changed = await client.get(url, headers=h | {"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert changed.json()["rows"] != first.json()["rows"]

@@ -7,10 +7,24 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.onebot import media
 from bot.sink import IngestSink
 from tests.support import cli_settings
 from wenming.db import create_db_engine, make_session_factory
 from wenming.settings import Settings
+
+PUBLIC_ADDRESS = "93.184.215.14"  # any public address: image hosts in these tests are served by MockTransport
+
+
+@pytest.fixture(autouse=True)
+def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bot tests never ask the real DNS; every image host resolves to a public address (tests/security checks
+    the refusals with its own resolver)."""
+
+    async def resolve(host: str) -> list[str]:
+        return [PUBLIC_ADDRESS]
+
+    monkeypatch.setattr(media, "resolve_host", resolve)
 
 
 @pytest.fixture

@@ -79,3 +79,11 @@ def test_each_table_declares_its_indexes_with_its_own_model() -> None:
         for index in table.indexes:
             named_in = {module for module, text in sources.items() if f'"{index.name}"' in text}
             assert named_in <= {owners[table.name]}, f"{index.name} on {table.name}: named in {sorted(named_in)}"
+
+
+def test_head_read_from_migration_sources_is_alembics_head() -> None:
+    """The CLI reads head without importing alembic; it must name the same revision alembic would."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory(str(schema.MIGRATIONS_DIR)).get_heads()
+    assert schema.head_revision() == ",".join(sorted(heads))

@@ -71,14 +71,14 @@ def test_cli_changes_leave_one_audit_row_each_like_their_api_twins(cli: Cli) -> 
     me = f"cli:{common.login_name()}"
 
     # a staff account and its token, from the terminal and through the API
-    added = trail.rows_after(lambda: cli.ok("users", "add", "admin", "--role", "admin", "--password", "admin-pass-1"))
+    added = trail.rows_after(lambda: cli.ok("users", "add", "admin", "--role", "admin", "--password", "harbor-pass-1"))
     assert added == [("staff_user", me, "user")]
     issued: list[str] = []
     token_rows = trail.rows_after(lambda: issued.append(cli.ok("--actor", "张三", "users", "token", "admin")))
     assert token_rows == [("api_token", "张三", "token")]
     token = re.search(r"wm_[A-Za-z0-9_\-]+", issued[0]).group(0)  # type: ignore[union-attr]
     api_user: list[httpx.Response] = []
-    body = {"username": "liming", "password": "liming-pass-1", "role": "reviewer"}
+    body = {"username": "liming", "password": "teal-pass-81", "role": "reviewer"}
     assert trail.rows_after(lambda: api_user.append(api_call("POST", "/api/v1/users", token, body))) == [
         ("staff_user", "staff:admin", "user")
     ]

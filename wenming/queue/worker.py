@@ -216,10 +216,15 @@ class Worker:
 
 
 def start_in_thread(
-    factory: sessionmaker[Session], settings: Settings, handlers: Mapping[str, Handler], *, name: str = "worker"
+    factory: sessionmaker[Session],
+    settings: Settings,
+    handlers: Mapping[str, Handler],
+    *,
+    name: str = "worker",
+    kinds: list[str] | None = None,
 ) -> tuple[Worker, threading.Thread]:
     """Run one worker beside the bot or the demo (``wenming run``); stop with ``worker.stop()`` then join."""
-    worker = Worker(factory, settings, handlers, worker_id=f"{default_worker_id()}:{name}")
+    worker = Worker(factory, settings, handlers, worker_id=f"{default_worker_id()}:{name}", kinds=kinds)
     thread = threading.Thread(target=worker.run, name=f"wenming-{name}", daemon=True)
     thread.start()
     return worker, thread

@@ -6,18 +6,20 @@ import functools
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from wenming import schema
-from wenming.db import create_db_engine, make_session_factory, read_transaction, transaction
+from wenming.engine import create_db_engine
 from wenming.errors import DomainError
 from wenming.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 console = Console()
 err_console = Console(stderr=True)
@@ -102,12 +104,16 @@ def reset_engines() -> None:
 
 
 def session_factory() -> sessionmaker[Session]:
+    from wenming.db import make_session_factory  # the ORM, only for commands that use sessions
+
     return make_session_factory(engine())
 
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """One committed transaction for a command step that writes (``reading`` for one that only looks)."""
+    from wenming.db import transaction
+
     with transaction(session_factory()) as session:
         yield session
 
@@ -115,5 +121,7 @@ def unit_of_work() -> Iterator[Session]:
 @contextmanager
 def reading() -> Iterator[Session]:
     """A read-only command step: on SQLite it begins DEFERRED, so looking never waits for a writer's lock."""
+    from wenming.db import read_transaction
+
     with read_transaction(session_factory()) as session:
         yield session

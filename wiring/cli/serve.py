@@ -20,13 +20,15 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from wiring.server import uvicorn_options
 
     cfg = settings()
     engine()  # refuses an un-migrated database before anything listens
     host = host or cfg.api_host
     port = port or cfg.api_port
     console.print(f"控制台地址：http://{host}:{port}/    接口文档：http://{host}:{port}/api/v1/docs")
+    options = uvicorn_options(cfg)
     if workers > 1:
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, **options)
     else:
-        uvicorn.run(create_app(cfg), host=host, port=port, proxy_headers=True)
+        uvicorn.run(create_app(cfg), host=host, port=port, **options)

@@ -72,3 +72,12 @@ def list_users() -> None:
                 last,
             )
     console.print(table)
+
+
+@app.command("unlock")
+@friendly_errors
+def unlock(username: str = typer.Argument(..., help="被登录限制的用户名")) -> None:
+    """解除用户的登录限制（清除其近期的失败登录记录，来自所有地址）。"""
+    with unit_of_work() as session:
+        cleared = accounts.unlock(session, actor(), username)
+    console.print(f"已解除 {username} 的登录限制（清除失败记录 {cleared} 条）", highlight=False)

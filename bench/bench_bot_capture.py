@@ -1,6 +1,6 @@
 """Capture overhead of the bot edge: OneBot events and a history import against direct ingest, same run.
 
-.venv/bin/python bench/bot_capture.py [N]     # SQLite in a temp dir; WENMING_DATABASE_URL for PostgreSQL
+.venv/bin/python bench/bench_bot_capture.py [N]     # SQLite in a temp dir; WENMING_DATABASE_URL for PostgreSQL
 """
 
 from __future__ import annotations
@@ -14,21 +14,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# Run as a script, this folder comes first on sys.path, where bench/scoring.py would shadow the scoring package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import httpx
 
-import httpx  # noqa: E402
-
-from bot.history.importer import import_history  # noqa: E402
-from bot.history.wechat_exports import WECHATMSG_COLUMNS  # noqa: E402
-from bot.onebot.adapter import OneBotAdapter  # noqa: E402
-from bot.sink import IngestSink  # noqa: E402
-from ingest import service as ingest_service  # noqa: E402
-from ingest.models import MessageKind, Platform  # noqa: E402
-from ingest.schemas import IncomingMessage  # noqa: E402
-from wenming import schema  # noqa: E402
-from wenming.db import create_db_engine, make_session_factory, transaction  # noqa: E402
-from wenming.settings import Settings  # noqa: E402
+from bot.history.importer import import_history
+from bot.history.wechat_exports import WECHATMSG_COLUMNS
+from bot.onebot.adapter import OneBotAdapter
+from bot.sink import IngestSink
+from ingest import service as ingest_service
+from ingest.models import MessageKind, Platform
+from ingest.schemas import IncomingMessage
+from wenming import schema
+from wenming.db import create_db_engine, make_session_factory, transaction
+from wenming.settings import Settings
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -123,4 +120,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from benchlib import load_line
+
+    print(load_line("start"), flush=True)
     main()
+    print(load_line("end"))

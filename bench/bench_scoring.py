@@ -1,9 +1,8 @@
-# ruff: noqa: E402
 """Scoring benchmark: 2,000 units × one year (≈ 500k reports) timed against a bare GROUP BY in the same run.
 
-    .venv/bin/python bench/scoring.py                       # SQLite file under ./var/bench
+    .venv/bin/python bench/bench_scoring.py                       # SQLite file under ./var/bench
     WENMING_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/wm_h3 \
-        .venv/bin/python bench/scoring.py --reset
+        .venv/bin/python bench/bench_scoring.py --reset
 
 The database must be empty (or pass ``--reset``, which wipes it). Rows are generated with bulk inserts; a
 classification row is written only for reports whose facts scoring reads (news with an outlet level, volunteer
@@ -16,13 +15,10 @@ import argparse
 import random
 import statistics
 import sys
-from pathlib import Path
-
-# Run as a script, this directory comes first on sys.path and this file would shadow the scoring package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -373,4 +369,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    from benchlib import load_line
+
+    print(load_line("start"), flush=True)
     main()
+    print(load_line("end"))

@@ -1,33 +1,26 @@
 """Bench: texts/s through the full ``classify_text`` call vs bare ``jieba.lcut``, and the review load.
 
-Usage: ``python bench/classify.py [--rounds 5]`` (or ``python -m bench.classify``). Both sides run over the
-whole shipped corpus (real-style train and held-out batches plus the old templates: one-word chatter up to
-long pasted articles), timed back to back on every text; the median round's ratio is reported. Target:
-classify at least 0.5x the speed of bare segmentation. Then, on the held-out set at the configured review
-threshold: the share of texts sent to review and the precision of the ones accepted automatically.
+Usage: ``python bench/bench_classify.py [--rounds 5]``. Both sides run over the whole shipped corpus
+(real-style train and held-out batches plus the old templates: one-word chatter up to long pasted articles),
+timed back to back on every text; the median round's ratio is reported. Target: classify at least 0.5x the
+speed of bare segmentation. Then, on the held-out set at the configured review threshold: the share of texts
+sent to review and the precision of the ones accepted automatically.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import logging
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-# Run as a script, this directory comes first on sys.path and its ingest.py would shadow the ingest package.
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if p and str(Path(p).resolve()) != _HERE]
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import jieba
 
-import argparse  # noqa: E402
-import logging  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-
-import jieba  # noqa: E402
-
-from classifier import corpus  # noqa: E402
-from classifier.service import classify_text, evaluate_path  # noqa: E402
-from wenming.settings import Settings  # noqa: E402
+from classifier import corpus
+from classifier.service import classify_text, evaluate_path
+from wenming.settings import Settings
 
 TARGET = 0.5
 
@@ -100,4 +93,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from benchlib import load_line
+
+    print(load_line("start"), flush=True)
     main()
+    print(load_line("end"))

@@ -1,7 +1,7 @@
 """Benchmark photo OCR and the job queue, printing ratios against baselines measured in the same run.
 
-    python bench/ocr.py                       # OCR accuracy + photos/s, ingest with and without OCR queued
-    python bench/ocr.py --queue-url postgresql+psycopg://postgres@127.0.0.1:5432/DB --queue-jobs 1000
+    python bench/bench_ocr.py                       # OCR accuracy + photos/s, ingest with and without OCR queued
+    python bench/bench_ocr.py --queue-url postgresql+psycopg://postgres@127.0.0.1:5432/DB --queue-jobs 1000
 
 1. OCR on generated 1280×720 JPEGs with Chinese banners (blur, rotation, JPEG artefacts): banner lines read
    exactly, character accuracy, activity kind named by the banners, false banners on photos without one,
@@ -217,4 +217,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from benchlib import load_line
+
+    print(load_line("start"), flush=True)
     main()
+    print(load_line("end"))
