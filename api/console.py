@@ -965,7 +965,10 @@ def audit_page(
 
 def install_console(app: FastAPI) -> None:
     """Mount the console and answer its errors as pages (or htmx fragments), not JSON."""
+    from api import console_models  # its pages use this module's dependencies
+
     app.include_router(router)
+    app.include_router(console_models.router)
     previous = app.exception_handlers.get(ApiError)
 
     @app.exception_handler(LoginRequired)

@@ -50,6 +50,7 @@ def pages(seed: dict[str, int]) -> list[tuple[str, str]]:
         ("audit", "/audit"),
         ("capture", "/capture"),
         ("system", "/system"),
+        ("models", "/system/models"),
         ("users", "/users"),
         ("periods", "/periods"),
         ("appeals", "/appeals"),
