@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,15 +13,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from markupsafe import escape
+from markupsafe import Markup, escape
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from accounts import security
 from accounts import service as auth
-from accounts.models import Role
-from api import capture_view, exports, presenters, scores
+from accounts.models import Role, StaffUser
+from api import audit_view, capture_view, exports, presenters, scores
 from api import repository as repo
 from api.deps import (
     CSRF_FIELD,
@@ -34,16 +37,16 @@ from api.errors import ApiError, from_domain
 from classifier import jobs as classifier_jobs
 from classifier import pipeline
 from classifier import service as classifier_service
-from classifier.models import ClassificationSource, Label
+from classifier.models import ClassificationSource, Fact, Label
 from classifier.schemas import ClassificationPatch
 from ingest import service as ingest_service
 from ingest import units as unit_service
-from ingest.models import HonourLevel, MessageReason, Platform, RawStatus, ReportStatus, Unit
+from ingest.models import HonourLevel, Member, MessageReason, Platform, RawStatus, ReportStatus, Unit
 from ingest.schemas import UnitUpdate
 from scoring import models as sm
 from scoring import service as scoring_service
 from scoring.models import RecordKind
-from wenming import versions
+from wenming import audit, versions
 from wenming.audit import AuditKind
 from wenming.errors import DomainError
 from wenming.queue import service as queue_service
@@ -57,6 +60,9 @@ RECORDS_SHOWN = 50
 REVIEW_PAGE_SIZE = 20
 
 router = APIRouter(include_in_schema=False)
+
+PageNo = Annotated[int, Query(ge=1, le=100_000)]
+Notice = Annotated[str, Query(max_length=200)]  # a message a redirect carries to the page it lands on
 
 # Console pages load only their own scripts and styles, cannot be framed, and never leak URLs elsewhere.
 PAGE_HEADERS = {
@@ -82,6 +88,23 @@ def _local(value: datetime | None, settings: Settings, fmt: str = "%Y-%m-%d %H:%
     return value.astimezone(settings.tz).strftime(fmt) if value else ""
 
 
+REPORT_REF = re.compile(r"#(\d{1,9})\b")
+
+
+def report_links(text: object) -> Markup:
+    """``#124`` in an explanation line becomes a link to report 124 (the rest of the text is escaped)."""
+    return Markup(REPORT_REF.sub(r'<a href="/reports/\1">#\1</a>', str(escape(text))))
+
+
+def _form_values(values: dict[str, str] | None, open_kind: str) -> Any:
+    """``val(kind, field, default)`` in records.html: what staff typed into the form that failed, else the default."""
+
+    def val(kind: str, name: str, default: object = "") -> object:
+        return (values or {}).get(name, default) if kind == open_kind else default
+
+    return val
+
+
 def _setup_templates() -> None:
     env = TEMPLATES.env
     env.globals["LABELS"] = Label.choices()
@@ -94,6 +117,13 @@ def _setup_templates() -> None:
     env.globals["SOURCE_ZH"] = ClassificationSource.names()
     env.globals["AUDIT_KINDS"] = AuditKind.choices()
     env.globals["AUDIT_ZH"] = AuditKind.names()
+    env.globals["FACT_ZH"] = Fact.names()
+    env.globals["value_of"] = _form_values
+    env.filters["report_links"] = report_links
+    env.filters["actors"] = lambda text: re.sub(r"\b(?:staff|cli):([\w.\-]+)", r"\1", str(text))
+    env.globals["OUTLET_ZH"] = sm.OutletLevel.names()
+    env.globals["model_zh"] = audit_view.model_zh
+    env.globals["confidence_zh"] = presenters.confidence_zh
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 
 
@@ -210,7 +240,8 @@ def logout_submit(request: Request, db: DbSession, _me: SignedIn) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff) -> HTMLResponse:
-    today = datetime.now(settings.tz).date()
+    real_today = datetime.now(settings.tz).date()
+    today = repo.data_day(db, real_today)
     board = dashboard_board(request, db, settings, today)
     return render(
         request,
@@ -221,6 +252,8 @@ def dashboard(request: Request, db: DbSession, settings: AppSettings, me: Staff)
         jobs=_job_counts(db),
         capture=capture_view.tile(db),
         today=today,
+        real_today=real_today,
+        reporting_now=repo.month_reporting_units(db, real_today),
         **board,
     )
 
@@ -238,9 +271,7 @@ def _job_counts(db: Session) -> dict[str, int]:
 
 
 @router.get("/system", response_class=HTMLResponse)
-def system_page(
-    request: Request, db: DbSession, settings: AppSettings, me: Staff, saved: Annotated[str, Query(max_length=200)] = ""
-) -> HTMLResponse:
+def system_page(request: Request, db: DbSession, settings: AppSettings, me: Staff, saved: Notice = "") -> HTMLResponse:
     """The background queue and photo reading: backlog, failures with their reasons, retry for admins."""
     return render(request, "system.html", me, nav="system", jobs=presenters.jobs_overview(db, settings), saved=saved)
 
@@ -277,13 +308,16 @@ def dashboard_board(request: Request, db: Session, settings: Settings, today: da
 
 
 def _report_cards(db: Session, rows: list[Any]) -> list[dict[str, Any]]:
+    """What a report card shows, loaded for a whole page at once (photos, evidence, groups, current labels)."""
     reports = [r for r, _u, _s in rows]
     photos = repo.report_photos(db, [r.id for r in reports])
     evidence = repo.photo_evidence(db, [r.id for r in reports])
     group_ids = {r.group_id for r in reports}
     groups = repo.group_names(db, group_ids)
+    current = repo.current_classifications(db, [r.id for r in reports])
     cards = []
     for report, unit_name, sender in rows:
+        labels = current.get(report.id)
         cards.append(
             {
                 "report": report,
@@ -292,6 +326,9 @@ def _report_cards(db: Session, rows: list[Any]) -> list[dict[str, Any]]:
                 "group": groups.get(report.group_id),
                 "photos": [presenters.photo_out(p, m) for p, m in photos[report.id]],
                 "evidence": evidence.get(report.id),
+                "also": ingest_service.assignment_preview(db, report.id) if report.unit_id is None else 0,
+                "secondary": [s["label"] for s in (labels.secondary_labels or [])] if labels else [],
+                "partner": (labels.facts or {}).get(Fact.PARTNER.value, "") if labels else "",
             }
         )
     return cards
@@ -302,10 +339,12 @@ def review_page(
     request: Request,
     db: DbSession,
     me: Staff,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: PageNo = 1,
+    saved: Notice = "",
 ) -> HTMLResponse:
     total = repo.count_review(db)
     rows = repo.page_rows(db, repo.review_query(), (page - 1) * REVIEW_PAGE_SIZE, REVIEW_PAGE_SIZE)
+    high = repo.count_review_high(db)
     return render(
         request,
         "review.html",
@@ -314,19 +353,33 @@ def review_page(
         cards=_report_cards(db, rows),
         units=repo.active_units(db),
         total=total,
+        high=high,
+        saved=saved,
         page=page,
         pages=max(1, -(-total // REVIEW_PAGE_SIZE)),
     )
 
 
-def _card_response(request: Request, db: Session, me: auth.Principal, report_id: int, message: str) -> HTMLResponse:
+def _card_response(
+    request: Request, db: Session, me: auth.Principal, report_id: int, message: str, undo: int | None = None
+) -> HTMLResponse:
+    """The replaced card, and the new 待审核 count for every place that shows it (an htmx event)."""
     row = repo.report_row(db, report_id)
     if row is None:
         raise ApiError(404, "报送不存在")
     card = _report_cards(db, [row])[0]
-    return render(
-        request, "_review_card.html", me, card=card, units=repo.active_units(db), done=message, in_queue=False
+    response = render(
+        request,
+        "_review_card.html",
+        me,
+        card=card,
+        units=repo.active_units(db),
+        done=message,
+        undo=undo,
+        in_queue=False,
     )
+    response.headers["HX-Trigger"] = json.dumps({"reviewCount": {"value": repo.count_review(db)}})
+    return response
 
 
 def _form_error(exc: ValidationError) -> ApiError:
@@ -341,10 +394,15 @@ def review_relabel(
     report_id: ResourceId,
     label: Annotated[str, Form(max_length=20)],
     secondary: Annotated[list[str] | None, Form()] = None,
+    partner: Annotated[str, Form(max_length=200)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
+    facts = {Fact.PARTNER.value: partner.strip()} if partner.strip() else None
+    secondary = [s for s in secondary or [] if s != label]
     try:
-        body = ClassificationPatch(label=label, secondary_labels=secondary or [], reason=reason.strip() or "控制台审核")
+        body = ClassificationPatch(
+            label=label, secondary_labels=secondary, facts=facts, reason=reason.strip() or "控制台审核"
+        )
     except ValidationError as exc:
         raise _form_error(exc) from None
     classifier_service.relabel(db, me.actor, report_id, body)
@@ -364,11 +422,193 @@ def review_assign(
     target = unit_service.find_unit(db, unit)
     if target is None:
         raise ApiError(422, f"找不到单位「{unit.strip()}」，请从列表中选择")
+    also = ingest_service.assignment_preview(db, report_id) if remember_sender else 0
     ingest_service.assign_report_unit(
         db, report_id, target.id, actor=me.actor, reason=reason.strip() or None, remember_sender=remember_sender
     )
-    suffix = "，并记住发送人" if remember_sender else ""
-    return _card_response(request, db, me, report_id, f"已归入「{target.name}」{suffix}")
+    suffix = f"，并记住发送人（同时归入 {also} 条报送）" if remember_sender else ""
+    undo = audit.history(db, ("report", report_id), AuditKind.REPORT_UNIT)[0].id
+    return _card_response(request, db, me, report_id, f"已归入「{target.name}」{suffix}", undo=undo)
+
+
+@router.post("/review/{report_id}/undo/{audit_id}", response_class=HTMLResponse)
+def review_undo_assign(
+    request: Request, db: DbSession, me: Writer, report_id: ResourceId, audit_id: ResourceId
+) -> HTMLResponse:
+    """撤销: the assignment just made is taken back exactly as recorded (sender and the reports filed with it)."""
+    report = ingest_service.undo_report_assignment(db, audit_id, actor=me.actor)
+    if report.id != report_id:
+        raise ApiError(404, "找不到这次归属操作")
+    return _card_response(request, db, me, report_id, "已撤销这次归属")
+
+
+# --- 用户管理 (admin): the same account service and audit rows as ``wenming users`` and the API -------------
+
+
+def admin(me: SignedIn) -> auth.Principal:
+    if not me.can(Role.ADMIN):
+        raise ApiError(403, "只有管理员可以管理用户")
+    return me
+
+
+Admin = Annotated[auth.Principal, Depends(admin)]
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(
+    request: Request,
+    db: DbSession,
+    me: Staff,
+    saved: Notice = "",
+    error: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    if not me.can(Role.ADMIN):
+        raise ApiError(403, "只有管理员可以管理用户")
+    users = repo.staff_users(db)
+    return render(request, "users.html", me, nav="users", users=users, roles=Role.choices(), saved=saved, error=error)
+
+
+def _users_done(message: str, error: bool = False) -> Response:
+    return RedirectResponse("/users?" + urlencode({"error" if error else "saved": message}), status_code=303)
+
+
+@router.post("/users")
+def user_add(
+    db: DbSession,
+    me: Admin,
+    username: Annotated[str, Form(min_length=1, max_length=64)],
+    password: Annotated[str, Form(min_length=1, max_length=200)],
+    role: Annotated[str, Form(max_length=20)] = Role.REVIEWER.value,
+    display_name: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    chosen = Role(role) if role in Role.names() else Role.VIEWER
+    return _users_change(
+        lambda: auth.add_user(db, me.actor, username.strip(), password, chosen, display_name.strip() or None),
+        lambda user: f"已添加用户 {user.username}（{chosen.zh}）",
+    )
+
+
+def _users_change(change: Callable[[], StaffUser], done: Callable[[StaffUser], str]) -> Response:
+    """One account change through the service; a refusal (checked before anything is written) is shown as such."""
+    try:
+        user = change()
+    except DomainError as exc:
+        return _users_done(str(exc), error=True)
+    return _users_done(done(user))
+
+
+@router.post("/users/{user_id}/role")
+def user_role(db: DbSession, me: Admin, user_id: ResourceId, role: Annotated[str, Form(max_length=20)]) -> Response:
+    if role not in Role.names():
+        raise ApiError(422, "未知角色")
+    return _users_change(
+        lambda: auth.update_user(db, me.actor, user_id, role=Role(role), acting_user_id=me.user_id),
+        lambda user: f"{user.username} 的角色已改为{Role(role).zh}",
+    )
+
+
+@router.post("/users/{user_id}/password")
+def user_password(
+    db: DbSession, me: Admin, user_id: ResourceId, password: Annotated[str, Form(min_length=1, max_length=200)]
+) -> Response:
+    return _users_change(
+        lambda: auth.reset_password(db, me.actor, user_id, password),
+        lambda user: f"已重设 {user.username} 的密码，其已登录的会话全部退出",
+    )
+
+
+@router.post("/users/{user_id}/active")
+def user_active(db: DbSession, me: Admin, user_id: ResourceId, active: Annotated[bool, Form()] = False) -> Response:
+    return _users_change(
+        lambda: auth.update_user(db, me.actor, user_id, active=active, acting_user_id=me.user_id),
+        lambda user: f"已{'恢复启用' if active else '停用'}用户 {user.username}",
+    )
+
+
+@router.get("/unassigned", response_class=HTMLResponse)
+def unassigned_page(
+    request: Request,
+    db: DbSession,
+    me: Staff,
+    page: PageNo = 1,
+    saved: Notice = "",
+) -> HTMLResponse:
+    """未归属: senders no unit knows yet and the reports waiting on them, each assignable in one click."""
+    senders, total = repo.unassigned_senders(db, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    f = repo.ReportFilter(unassigned=True)
+    rows = repo.page_rows(db, repo.report_query(f), 0, REVIEW_PAGE_SIZE)
+    return render(
+        request,
+        "unassigned.html",
+        me,
+        nav="unassigned",
+        senders=senders,
+        total=total,
+        report_total=repo.count_reports(db, f),
+        cards=_report_cards(db, rows),
+        units=repo.active_units(db),
+        saved=saved,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+    )
+
+
+@router.post("/members/{member_id}/assign")
+def member_assign(
+    member_id: ResourceId,
+    db: DbSession,
+    me: Writer,
+    unit: Annotated[str, Form(max_length=200)],
+) -> Response:
+    """One click on 未归属: the sender belongs to this unit from now on, with their reports still unassigned."""
+    member = db.get(Member, member_id)
+    if member is None:
+        raise ApiError(404, "发送人不存在")
+    target = unit_service.find_unit(db, unit)
+    if target is None:
+        raise ApiError(422, f"找不到单位「{unit.strip()}」，请从列表中选择")
+    waiting = [
+        r for r in repo.page_rows(db, repo.report_query(repo.ReportFilter(sender_id=member_id, unassigned=True)), 0, 1)
+    ]
+    if waiting:
+        report = waiting[0][0]
+        ingest_service.assign_report_unit(
+            db, report.id, target.id, actor=me.actor, reason="控制台：未归属页归属", remember_sender=True
+        )
+    else:
+        ingest_service.assign_member_unit(db, member_id, target.id, actor=me.actor, reason="控制台：未归属页归属")
+    message = f"已将「{member.display_name or member.platform_user_id}」归入「{target.name}」"
+    return RedirectResponse("/unassigned?" + urlencode({"saved": message}), status_code=303)
+
+
+@router.post("/members/{member_id}/unassign")
+def member_unassign(
+    member_id: ResourceId,
+    db: DbSession,
+    me: Writer,
+    next: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """取消归属: a sender remembered for the wrong unit is forgotten (their past reports keep their unit)."""
+    member = db.get(Member, member_id)
+    if member is None:
+        raise ApiError(404, "发送人不存在")
+    unit_id = member.unit_id
+    ingest_service.assign_member_unit(db, member_id, None, actor=me.actor, reason="控制台：取消归属")
+    target = _safe_next(next) if next else (f"/units/{unit_id}" if unit_id else "/unassigned")
+    return RedirectResponse(target + ("&" if "?" in target else "?") + "saved=unassigned", status_code=303)
+
+
+@router.post("/review/confirm-high")
+def review_confirm_high(db: DbSession, me: Writer, threshold: Annotated[float, Form(ge=0.8, le=1.0)] = 0.8) -> Response:
+    """Bulk confirm: reports waiting for review whose model label is 高 confidence keep it, as if clicked one by one."""
+    rows = repo.page_rows(db, repo.review_query(), 0, 500)
+    confirmed = 0
+    for report, _unit, _sender in rows:
+        if report.label and report.unit_id is not None and (report.confidence or 0) >= threshold:
+            patch = ClassificationPatch(label=report.label, reason="批量确认（把握高）")
+            classifier_service.relabel(db, me.actor, report.id, patch)
+            confirmed += 1
+    return RedirectResponse("/review?" + urlencode({"saved": f"已确认 {confirmed} 条把握高的报送"}), status_code=303)
 
 
 # --- units -----------------------------------------------------------------------------------------
@@ -380,7 +620,7 @@ def units_page(
     db: DbSession,
     me: Staff,
     q: Annotated[str, Query(max_length=100)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: PageNo = 1,
 ) -> HTMLResponse:
     stmt = repo.unit_query(db, q or None)
     rows, total = repo.paged(db, stmt, (page - 1) * PAGE_SIZE, PAGE_SIZE)
@@ -400,15 +640,39 @@ def units_page(
 
 
 @router.get("/units/{unit_id}", response_class=HTMLResponse)
-def unit_page(request: Request, db: DbSession, settings: AppSettings, me: Staff, unit_id: ResourceId) -> HTMLResponse:
+def unit_page(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    me: Staff,
+    unit_id: ResourceId,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    rubric: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    return _unit_response(request, db, settings, me, unit_id, year, rubric)
+
+
+def _unit_response(
+    request: Request,
+    db: Session,
+    settings: Settings,
+    me: auth.Principal,
+    unit_id: int,
+    year: int | None,
+    rubric: str,
+    error: str | None = None,
+    typed: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The unit page: score explanation for the chosen year and rubric, trend, timeline, members, the form."""
     unit = db.get(Unit, unit_id)
     if unit is None:
         raise ApiError(404, "单位不存在")
     f = repo.ReportFilter(unit_id=unit_id)
     rows, total = repo.page_rows(db, repo.report_query(f), 0, 50), repo.count_reports(db, f)
     members = [m for m, _n in db.execute(repo.member_query(unit_id=unit_id).limit(100)).all()]
-    explanation = scores.explain(db, settings, unit_id, datetime.now(settings.tz).year)
-    return render(
+    chosen = scores.get_rubric(settings, rubric or None)
+    year = year or repo.data_day(db, datetime.now(settings.tz).date()).year
+    response = render(
         request,
         "unit.html",
         me,
@@ -418,8 +682,71 @@ def unit_page(request: Request, db: DbSession, settings: AppSettings, me: Staff,
         total=total,
         messages=repo.unit_message_count(db, unit_id),
         members=members,
-        explanation=explanation,
+        explanation=scores.explain(db, settings, unit_id, year, chosen.name),
+        year=year,
+        years=list(range(datetime.now(settings.tz).year, 2019, -1)),
+        rubric=chosen,
+        rubrics=scores.rubrics(),
+        trend=repo.unit_monthly_counts(db, unit_id, year),
+        error=error,
+        typed=typed or {},
     )
+    if error:
+        response.status_code = 409
+    return response
+
+
+EVIDENCE_REPORTS = 300
+
+
+def _evidence(db: Session, settings: Settings, unit_id: int, year: int | None, rubric: str) -> dict[str, Any]:
+    """One unit's year for an inspection: the score explanation and every counted report behind it."""
+    unit = db.get(Unit, unit_id)
+    if unit is None:
+        raise ApiError(404, "单位不存在")
+    chosen = scores.get_rubric(settings, rubric or None)
+    year = year or repo.data_day(db, datetime.now(settings.tz).date()).year
+    f = repo.ReportFilter(unit_id=unit_id, date_from=date(year, 1, 1), date_to=date(year, 12, 31))
+    rows = repo.page_rows(db, repo.report_query(f), 0, EVIDENCE_REPORTS)
+    return {
+        "unit": presenters.unit_out(unit),
+        "year": year,
+        "rubric": chosen,
+        "explanation": scores.explain(db, settings, unit_id, year, chosen.name),
+        "cards": sorted(_report_cards(db, rows), key=lambda c: (c["report"].post_date, c["report"].id)),
+        "total": repo.count_reports(db, f),
+        "trend": repo.unit_monthly_counts(db, unit_id, year),
+        "printed_at": datetime.now(settings.tz),
+    }
+
+
+@router.get("/units/{unit_id}/evidence", response_class=HTMLResponse)
+def unit_evidence(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    me: Staff,
+    unit_id: ResourceId,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    rubric: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    """证据材料: a printable pack (browser 打印 → 另存为 PDF) of one unit's score and its reports with photos."""
+    return render(request, "evidence.html", me, nav="units", **_evidence(db, settings, unit_id, year, rubric))
+
+
+@router.get("/units/{unit_id}/evidence.xlsx")
+def unit_evidence_xlsx(
+    db: DbSession,
+    settings: AppSettings,
+    _me: Staff,
+    unit_id: ResourceId,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    rubric: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    pack = _evidence(db, settings, unit_id, year, rubric)
+    book = exports.evidence_xlsx(pack["unit"].name, pack["year"], pack["explanation"], pack["cards"])
+    headers = {"Content-Disposition": exports.content_disposition(book, "xlsx")}
+    return Response(book.data, media_type=exports.XLSX_MIME, headers=headers)
 
 
 @router.post("/units/{unit_id}", response_class=HTMLResponse)
@@ -446,7 +773,12 @@ def unit_save(
         )
     except (ValidationError, ValueError) as exc:
         raise ApiError(422, "单位信息填写有误，请检查人数和级别") from exc
-    unit_service.update_unit(db, me.actor, unit_id, body)
+    try:
+        unit_service.update_unit(db, me.actor, unit_id, body)
+    except DomainError as exc:  # an alias another unit has: said on the form, what was typed kept (nothing changed)
+        typed = {"name": name, "aliases": aliases, "category": category, "headcount": headcount}
+        settings: Settings = request.app.state.settings
+        return _unit_response(request, db, settings, me, unit_id, None, "", error=str(exc), typed=typed)
     return RedirectResponse(f"/units/{unit_id}?saved=1", status_code=303)
 
 
@@ -464,7 +796,7 @@ def reports_page(
     unit_id: Annotated[str, Query(max_length=10)] = "",
     date_from: Annotated[date | None, Query()] = None,
     date_to: Annotated[date | None, Query()] = None,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: PageNo = 1,
 ) -> HTMLResponse:
     f = repo.ReportFilter(
         q=q or None,
@@ -513,6 +845,7 @@ def report_page(request: Request, db: DbSession, me: Staff, report_id: ResourceI
         nav="reports",
         detail=detail,
         card=card,
+        history=audit_view.render(db, repo.report_corrections(db, report_id)),
         units=repo.active_units(db),
         promoted=request.query_params.get("saved") == "promoted",
     )
@@ -533,8 +866,8 @@ def messages_page(
     unit_id: Annotated[str, Query(max_length=10)] = "",
     date_from: Annotated[date | None, Query()] = None,
     date_to: Annotated[date | None, Query()] = None,
-    saved: Annotated[str, Query(max_length=200)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    saved: Notice = "",
+    page: PageNo = 1,
 ) -> HTMLResponse:
     """消息: what the groups said that is not an activity report, with why, and a way to promote it."""
     status = status if status in repo.MESSAGE_STATUSES else RawStatus.CHATTER.value
@@ -615,7 +948,7 @@ def audit_page(
     db: DbSession,
     me: Staff,
     kind: Annotated[str, Query(max_length=30)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: PageNo = 1,
 ) -> HTMLResponse:
     rows, total = repo.paged(db, repo.audit_query(kind or None), (page - 1) * PAGE_SIZE, PAGE_SIZE)
     return render(
@@ -623,7 +956,7 @@ def audit_page(
         "audit.html",
         me,
         nav="audit",
-        rows=[r[0] for r in rows],
+        lines=audit_view.render(db, [r[0] for r in rows]),
         kind=kind,
         total=total,
         page=page,
@@ -633,7 +966,10 @@ def audit_page(
 
 def install_console(app: FastAPI) -> None:
     """Mount the console and answer its errors as pages (or htmx fragments), not JSON."""
+    from api import console_models  # its pages use this module's dependencies
+
     app.include_router(router)
+    app.include_router(console_models.router)
     previous = app.exception_handlers.get(ApiError)
 
     @app.exception_handler(LoginRequired)
@@ -682,7 +1018,7 @@ def leaderboards_page(
     as_of: Annotated[date | None, Query()] = None,
 ) -> HTMLResponse:
     chosen = scores.get_rubric(settings, rubric or None)
-    today = datetime.now(settings.tz).date()
+    today = repo.data_day(db, datetime.now(settings.tz).date())
     month = month or f"{today.year}-{today.month:02d}"
     quarter = quarter or f"{today.year}Q{(today.month - 1) // 3 + 1}"
     year_value = int(year) if year.isdigit() else today.year
@@ -692,7 +1028,9 @@ def leaderboards_page(
         sheet, unit_ids = exports.quarter_sheet(table), [r.unit_id for r in table.rows]
     elif board == "annual":
         result = scores.annual(db, settings, chosen.name, year_value, as_of)
-        sheet = exports.annual_sheet(result.rows, result.year, chosen.title, chosen.name)
+        sheet = exports.annual_sheet(
+            result.rows, result.year, chosen.title, chosen.name, scoring_service.item_columns(chosen)
+        )
         unit_ids = [r.unit_id for r in result.rows]
     else:
         board = "monthly"
@@ -714,9 +1052,27 @@ def leaderboards_page(
         heading=sheet.title,
         note=" ".join(x for x in (sheet.note, note) if x),
         headers=sheet.headers,
+        key_col=exports.key_column(board, sheet),
         rows=[{"unit_id": uid, "cells": cells} for uid, cells in zip(unit_ids, sheet.rows, strict=True)],
         export_query=urlencode(query),
     )
+
+
+@router.get("/leaderboards/export")
+def leaderboards_export(
+    _me: Staff,
+    format: Annotated[str, Query(max_length=4)] = "xlsx",
+    board: Annotated[str, Query(max_length=10)] = "monthly",
+    rubric: Annotated[str, Query(max_length=100)] = "",
+    month: Annotated[str, Query(max_length=7)] = "",
+    quarter: Annotated[str, Query(max_length=7)] = "",
+    year: Annotated[str, Query(max_length=4)] = "",
+) -> Response:
+    """The download buttons submit the filter form, so the file is the table chosen, not the one last shown."""
+    board = board if board in {"monthly", "quarterly", "annual"} else "monthly"
+    extension = "csv" if format == "csv" else "xlsx"
+    query = {k: v for k, v in {"rubric": rubric, "month": month, "quarter": quarter, "year": year}.items() if v}
+    return RedirectResponse(f"/api/v1/exports/{board}.{extension}?{urlencode(query)}", status_code=303)
 
 
 def _record_context(db: Session, settings: Settings) -> dict[str, Any]:
@@ -737,7 +1093,7 @@ def records_page(
     db: DbSession,
     settings: AppSettings,
     me: Staff,
-    saved: Annotated[str, Query(max_length=200)] = "",
+    saved: Notice = "",
 ) -> HTMLResponse:
     recent, _total = scoring_service.page_records(db, limit=RECORDS_SHOWN)
     return render(
@@ -749,6 +1105,7 @@ def records_page(
         saved=saved,
         error=None,
         open="",
+        values={},
         **_record_context(db, settings),
     )
 
@@ -760,21 +1117,52 @@ async def record_submit(request: Request, kind: str, db: DbSession, settings: Ap
         raise ApiError(404, "未知的记录类型")
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and v.strip() and k != CSRF_FIELD}
     try:
-        message = await run_in_threadpool(_save_record_form, db, kind, form, me.actor)
+        message = await run_in_threadpool(_save_record_form, db, kind, dict(form), me.actor)
     except (ApiError, ValidationError, ValueError) as exc:
         text = exc.message if isinstance(exc, ApiError) else _validation_text(exc)
-        context = _record_context(db, settings)
+        recent, _total = scoring_service.page_records(db, limit=RECORDS_SHOWN)
+        context = _record_context(db, settings) | {"values": form}
         response = render(
-            request, "records.html", me, nav="records", records=[], saved="", error=text, open=kind, **context
+            request, "records.html", me, nav="records", records=recent, saved="", error=text, open=kind, **context
         )
         response.status_code = 422
         return response
     return RedirectResponse("/records?" + urlencode({"saved": message}), status_code=303)
 
 
+# Form fields named in validation messages, as the forms label them.
+FORM_FIELD_ZH = {
+    "occurred_on": "日期",
+    "published_on": "刊发日期",
+    "done_on": "日期",
+    "activity_date": "活动日期",
+    "reason": "事由",
+    "title": "稿件标题",
+    "outlet": "媒体",
+    "level": "级别",
+    "year": "年份",
+    "quarter": "季度",
+    "month": "月份",
+    "partner": "结对村（居）",
+    "activity_count": "活动次数",
+    "headcount": "员工总数",
+    "registered": "注册志愿者",
+    "active": "参加服务的注册志愿者",
+    "points": "扣分分值",
+    "value": "百分比",
+    "grade": "评价",
+    "kind": "项目",
+    "document": "通报文号",
+}
+
+
 def _validation_text(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return "；".join(f"{'.'.join(map(str, e['loc']))}：{e['msg']}" for e in exc.errors())
+        parts = []
+        for e in exc.errors():
+            where = "、".join(FORM_FIELD_ZH.get(str(part), str(part)) for part in e["loc"])
+            parts.append(f"{where}：{str(e['msg']).removeprefix('Value error, ')}")
+        return "；".join(parts)
     return str(exc)
 
 
@@ -797,5 +1185,6 @@ def record_void(
 ) -> Response:
     if kind not in RecordKind.names():
         raise ApiError(404, "未知的记录类型")
-    scoring_service.void_record(db, kind, record_id, me.actor, reason)
-    return RedirectResponse("/records?" + urlencode({"saved": f"已作废 {kind}:{record_id}"}), status_code=303)
+    out = scoring_service.void_record(db, kind, record_id, me.actor, reason)
+    message = f"已作废{RecordKind.zh_of(kind)}记录 #{record_id}（{out.summary}），不再计分；审计日志中保留原记录"
+    return RedirectResponse("/records?" + urlencode({"saved": message}), status_code=303)

@@ -50,6 +50,13 @@ def label_zh(label: str | None) -> str | None:
     return None if label is None else Label.zh_of(label)
 
 
+def confidence_zh(confidence: float | None) -> str:
+    """The model's confidence as staff read it: 高 (≥ 0.8), 中 (≥ 0.5) or 低; the number stays on hover."""
+    if confidence is None:
+        return ""
+    return "高" if confidence >= 0.8 else "中" if confidence >= 0.5 else "低"
+
+
 def report_out(report: Report, unit_name: str | None, sender_name: str | None) -> schemas.ReportOut:
     return schemas.ReportOut(
         id=report.id,

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, func, or_, select, union
 from sqlalchemy.orm import Session
 
+from accounts.models import StaffUser
 from classifier.models import Classification, Label, ReportTag
 from classifier.ocr.models import ReportPhotoEvidence
 from ingest.models import (
@@ -312,6 +313,19 @@ def report_photos(session: Session, report_ids: Sequence[int]) -> dict[int, list
     return out
 
 
+def current_classifications(session: Session, report_ids: Iterable[int]) -> dict[int, Classification]:
+    """The current classification of each report, in one query (review cards show its secondary labels and facts)."""
+    ids = list(report_ids)
+    if not ids:
+        return {}
+    stmt = (
+        select(Classification)
+        .where(Classification.report_id.in_(ids), Classification.is_current.is_(True))
+        .order_by(Classification.created_at, Classification.id)
+    )
+    return {c.report_id: c for c in session.scalars(stmt)}  # the newest wins
+
+
 def current_classification(session: Session, report_id: int) -> Classification | None:
     stmt = (
         select(Classification)
@@ -500,3 +514,83 @@ def dashboard_counts(session: Session, today: date) -> dict[str, int]:
         "unassigned_members": int(session.scalar(unassigned_members) or 0),
         "units": int(session.scalar(select(func.count()).where(Unit.active.is_(True))) or 0),
     }
+
+
+def month_reporting_units(session: Session, day: date) -> int:
+    """How many units have a counted report in the month of ``day``."""
+    start = day.replace(day=1)
+    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    stmt = select(func.count(func.distinct(Report.unit_id))).where(
+        Report.post_date >= start,
+        Report.post_date < end,
+        Report.unit_id.is_not(None),
+        Report.status != ReportStatus.WITHDRAWN.value,
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def data_day(session: Session, today: date) -> date:
+    """The day the console's "this month" views open on: today once a quarter of the active units have reported
+    this month; before that the last day of the latest earlier month with reports (a demo, or the first days of a
+    month, should not open on a table of zeros)."""
+    active = int(session.scalar(select(func.count()).where(Unit.active.is_(True))) or 0)
+    if active == 0 or month_reporting_units(session, today) * 4 >= active:
+        return today
+    counted = (Report.unit_id.is_not(None), Report.status != ReportStatus.WITHDRAWN.value)
+    latest = session.scalar(select(func.max(Report.post_date)).where(Report.post_date < today.replace(day=1), *counted))
+    return latest or today
+
+
+def unit_monthly_counts(session: Session, unit_id: int, year: int) -> list[int]:
+    """Reports per month of one year for one unit (recalled ones not counted): the unit page's trend chart."""
+    month = func.extract("month", Report.post_date)
+    rows = session.execute(
+        select(month, func.count())
+        .where(
+            Report.unit_id == unit_id,
+            Report.post_date >= date(year, 1, 1),
+            Report.post_date < date(year + 1, 1, 1),
+            Report.status != ReportStatus.WITHDRAWN.value,
+        )
+        .group_by(month)
+    ).all()
+    counts = [0] * 12
+    for m, n in rows:
+        counts[int(m) - 1] = int(n)
+    return counts
+
+
+def count_review_high(session: Session, threshold: float = 0.8) -> int:
+    """Reports waiting for review that already have a unit and a label the model is sure of (bulk confirm)."""
+    stmt = _review_from(select(func.count(Report.id)), None).where(
+        Report.unit_id.is_not(None), Report.label.is_not(None), Report.confidence >= threshold
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def unassigned_senders(
+    session: Session, limit: int, offset: int = 0
+) -> tuple[list[tuple[Member, int, int | None]], int]:
+    """Senders with no unit (office staff excepted), most unassigned reports first: (member, reports, newest id)."""
+    waiting = (
+        select(Report.sender_id, func.count(Report.id).label("n"), func.max(Report.id).label("newest"))
+        .where(Report.unit_id.is_(None))
+        .group_by(Report.sender_id)
+        .subquery()
+    )
+    base = select(Member.id).where(Member.unit_id.is_(None), Member.is_staff.is_(False))
+    total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    stmt = (
+        select(Member, func.coalesce(waiting.c.n, 0), waiting.c.newest)
+        .outerjoin(waiting, waiting.c.sender_id == Member.id)
+        .where(Member.unit_id.is_(None), Member.is_staff.is_(False))
+        .order_by(func.coalesce(waiting.c.n, 0).desc(), Member.last_seen_at.desc(), Member.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(m, int(n), newest) for m, n, newest in session.execute(stmt).all()], total
+
+
+def staff_users(session: Session) -> list[StaffUser]:
+    """Every console account, active ones first (用户管理)."""
+    return list(session.scalars(select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.username)))

@@ -352,3 +352,44 @@ class JobQueued(BaseModel):
     kind: str
     status: str
     duplicate: bool = Field(description="同样的任务已经排过（例如自上次训练以来没有新的人工更正）")
+
+
+class ModelVersionOut(BaseModel):
+    """One classifier version with its held-out metrics and the retraining gate's verdict."""
+
+    version: str
+    kind: str = Field(description="seed（随程序发布）或 trained（人工更正后训练）")
+    created_at: str
+    examples: int
+    corrections: int
+    heldout_examples: int | None
+    heldout_macro_f1: float | None
+    heldout_accuracy: float | None
+    heldout_strict_macro_f1: float | None
+    baseline_macro_f1: float | None
+    per_label_f1: dict[str, float]
+    per_label_recall: dict[str, float]
+    review_threshold: float | None
+    review_share: float | None = Field(description="留出集中置信度低于审核阈值、需人工审核的比例")
+    accepted_precision: float | None = Field(description="留出集中自动通过部分的正确率")
+    gate_passed: bool | None = Field(description="是否通过重新训练的门槛（种子模型为空）")
+    gate_reason: str | None
+    current: bool
+
+
+class ModelVersionsOut(BaseModel):
+    current: str
+    versions: list[ModelVersionOut]
+
+
+class ActivateVersionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    confirm: bool = Field(description="必须为 true：启用或回退会重新分类所有已有报送")
+    reason: str | None = Field(None, max_length=500, description="启用或回退的理由，记入审计日志")
+
+
+class VersionActivated(BaseModel):
+    version: str
+    previous: str
+    reclassify_jobs: int = Field(description="为重新分类已有报送排入的后台任务数")

@@ -82,9 +82,9 @@ def _risk_caveat(annual: list[ss.AnnualScore], today: date) -> str:
     )
 
 
-def explain(db: Session, settings: Settings, unit_id: int, year: int) -> dict[str, Any]:
-    """A unit's annual score line by line, shaped for the unit page."""
-    rubric = _shipped_rubric(settings.api_default_rubric)
+def explain(db: Session, settings: Settings, unit_id: int, year: int, rubric_name: str | None = None) -> dict[str, Any]:
+    """A unit's annual score line by line, shaped for the unit page (any shipped rubric, any year)."""
+    rubric = get_rubric(settings, rubric_name)
     result = scoring_service.explain_unit(db, settings, rubric, unit_id, year)
     return {
         "title": f"{year}年 · {rubric.title}" + ("（未关账，预计）" if result.provisional else ""),

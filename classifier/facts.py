@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from classifier.models import OutletLevel
+from classifier.places import PAIRING_CUES, find_partner
 from classifier.text import DATA_DIR
 
 SHIPPED_OUTLETS = DATA_DIR / "outlets.yaml"
@@ -63,35 +64,6 @@ _RELATIVE = {"前天": -2, "昨天": -1, "昨日": -1}
 # Cheap pre-checks so that texts without numbers or dates skip the heavier patterns.
 _HAS_NUMBER = re.compile(r"[\d零一二两三四五六七八九十百半]")
 _HAS_DATE = re.compile(r"月|\d[./]\d|前天|昨天|昨日")
-_PARTNER_SUFFIX = re.compile(r"(?:村|社区|居委会)(?![村民委干级里内口子庄落头道])")
-_PARTNER_CUT = re.compile(
-    r"(?:结对村|共建村|结对社区|共建社区|共建点|结对点|来到|走进|走访|前往|深入|赴|到|与|和|同|跟|联合|携手|结对|共建|帮扶|的|在|为|及|"
-    r"县|市|[^\u4e00-\u9fff])"
-)
-_TOWN_HEAD = re.compile(r"([\u4e00-\u9fff]{2}(?:镇|乡|街道))([\u4e00-\u9fff]{1,4})$")
-_NOT_PARTNERS = {
-    "农村",
-    "乡村",
-    "新农村",
-    "美丽乡村",
-    "行政村",
-    "本村",
-    "该村",
-    "全村",
-    "各村",
-    "村村",
-    "结对村",
-    "共建村",
-    "社区",
-    "城乡社区",
-    "各社区",
-    "结对社区",
-    "共建社区",
-    "两村",
-    "该社区",
-    "示范村",
-}
-_PAIRING_CUES = ("结对", "共建", "联建", "帮扶", "结亲")
 
 
 class OutletTable:
@@ -156,7 +128,7 @@ def extract(
     if news_like or "录用" in text or "刊" in text:
         found = outlets.mentioned(text) if found_outlets is None else found_outlets
         facts.update(_outlet_facts(found, text))
-    if any(cue in text for cue in _PAIRING_CUES):
+    if any(cue in text for cue in PAIRING_CUES):
         partner = find_partner(text)
         if partner:
             facts["partner"] = partner
@@ -188,36 +160,6 @@ def _outlet_facts(candidates: list[tuple[str, str]], text: str) -> dict[str, Any
     if title and (candidates or "稿" in text):
         facts["article_title"] = title.group(1).strip()
     return facts
-
-
-def find_partner(text: str) -> str | None:
-    """The village or community named next to a pairing cue (``长兴县和平镇城南村`` → ``和平镇城南村``)."""
-    best: tuple[int, str] | None = None
-    for match in _PARTNER_SUFFIX.finditer(text):
-        name = _partner_name(text[max(0, match.start() - 12) : match.start()]) + match.group(0)
-        if name in _NOT_PARTNERS or len(name) < 3:
-            continue
-        distance = min((abs(match.start() - text.find(cue)) for cue in _PAIRING_CUES if cue in text), default=999)
-        if best is None or distance < best[0]:
-            best = (distance, name)
-    return best[1] if best else None
-
-
-def _partner_name(window: str) -> str:
-    """The proper name just before 村/社区, keeping its town (``和平镇城南``) and dropping verbs before it."""
-    town = _TOWN_HEAD.search(window)
-    if town and _strip_lead(town.group(2)) == town.group(2):
-        return _strip_lead(town.group(1)) + town.group(2) if len(town.group(1)) > 3 else town.group(0)
-    return _strip_lead(window[-8:])
-
-
-def _strip_lead(window: str) -> str:
-    """Drop everything up to the last verb/preposition that still leaves a two-character name."""
-    ends = [m.end() for m in _PARTNER_CUT.finditer(window)]
-    for end in reversed(ends):
-        if len(window) - end >= 2:
-            return window[end:]
-    return window[ends[-1] :] if ends else window
 
 
 def _number(token: str) -> float | None:

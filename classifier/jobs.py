@@ -51,6 +51,15 @@ def _submit_training(
     return queue_service.submit(session, TRAIN_JOB, payload, key=key, max_attempts=2)
 
 
+def request_activation(
+    session: Session, actor: str, settings: Settings, version: str, *, reason: str | None = None
+) -> tuple[registry.VersionInfo, int]:
+    """Staff activate (or roll back to) a version from the console or the API: audited, then every existing
+    report is re-classified in the background; returns the version and the number of jobs queued."""
+    info = classifier_service.switch_version(session, actor, settings, version, reason=reason)
+    return info, len(enqueue_reclassify(session, settings))
+
+
 def enqueue_reclassify(session: Session, settings: Settings, report_ids: Sequence[int] | None = None) -> list[Job]:
     """Queue re-classification with the current model in chunks (all reports, or these); once per model version."""
     return [queued.job for queued in _submit_reclassify(session, settings, report_ids)]
@@ -95,14 +104,15 @@ def handle_train(ctx: JobContext) -> dict[str, Any]:
         ctx.session, actor, info, before=before, reason=f"后台任务 #{ctx.job_id} 重新训练"
     )
     queued = 0
-    if activate and ctx.payload.get("reclassify", True):
+    if info.current and ctx.payload.get("reclassify", True):
         queued = len(enqueue_reclassify(ctx.session, ctx.settings))
     return {
         "version": info.version,
         "examples": info.examples,
         "corrections": info.corrections,
         "heldout_macro_f1": info.heldout_macro_f1,
-        "activated": activate,
+        "activated": info.current,
+        "gate": info.gate_reason,
         "reclassify_jobs": queued,
     }
 

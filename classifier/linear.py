@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from operator import mul
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 from scipy.optimize import minimize
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
 
 from classifier.features import FEATURE_VERSION
 
 MODEL_FILE = "model.npz"
 FEATURES_FILE = "features.json"
-# Chosen by 4-fold cross-validation on the training split only (C in 4, 8, 20, 50).
-REGULARISATION_C = 20.0
+# Chosen by 3-fold cross-validation by writing batch on the train batches only (C in 5, 20, 50, 100).
+REGULARISATION_C = 50.0
+# Folds of the out-of-fold logits the probability calibration is fitted on.
+CALIBRATION_FOLDS = 3
 
 
 class ModelFileError(RuntimeError):
@@ -37,21 +40,39 @@ class LinearModel:
     weights: np.ndarray  # (features, labels)
     rule_weights: np.ndarray  # (rule score per label, labels)
     intercept: np.ndarray  # (labels,)
+    # Per-label Platt scaling (slope, offset) of the raw log-odds, fitted on out-of-fold predictions.
+    calibration: np.ndarray | None = None  # (2, labels)
+
+    def calibrated(self, z: np.ndarray) -> np.ndarray:
+        """Calibrated log-odds: a probability of 0.9 is right about nine times in ten on unseen batches."""
+        if self.calibration is None:
+            return z
+        return self.calibration[0] * z + self.calibration[1]
 
     def logits(
-        self, features: dict[str, float], rule_scores: Sequence[float]
+        self, features: dict[str, float], rule_scores: Sequence[float], *, binary: bool = False
     ) -> tuple[np.ndarray, list[int], np.ndarray]:
-        """Per-label log-odds, plus the known feature indices and their normalised values (for evidence)."""
-        values = np.fromiter(features.values(), dtype=np.float64, count=len(features))
-        ids = np.fromiter(map(self.vocab.get, features, repeat(-1)), dtype=np.int64, count=len(features))
-        known = ids >= 0
-        norm = math.sqrt(float(values @ values)) or 1.0
-        idx = ids[known]
-        vals = values[known] / norm
+        """Per-label log-odds, plus the known feature indices and their normalised values (for evidence).
+
+        ``binary``: every feature value is 1.0 (a text without secondary inputs), so the normalised values are
+        all 1/sqrt(n) and the sum needs only the indices — the common case, kept cheap.
+        """
+        get = self.vocab.get
         z = self.intercept + np.asarray(rule_scores, dtype=np.float64) @ self.rule_weights
-        if len(idx):
-            z = z + vals @ self.weights[idx]
-        return z, idx, vals
+        if binary:
+            idx = [i for i in map(get, features) if i is not None]
+            if not idx:
+                return z, [], np.zeros(0)
+            scale = 1.0 / math.sqrt(len(features))
+            return z + self.weights[idx].sum(axis=0) * scale, idx, np.full(len(idx), scale)
+        values = features.values()
+        norm = math.sqrt(sum(map(mul, values, values))) or 1.0
+        known = [(i, v) for i, v in zip(map(get, features), values, strict=True) if i is not None]
+        if not known:
+            return z, [], np.zeros(0)
+        idx = [i for i, _ in known]
+        vals = np.fromiter((v for _, v in known), dtype=np.float64, count=len(known)) / norm
+        return z + vals @ self.weights[idx], idx, vals
 
     def __post_init__(self) -> None:
         self.names = [""] * len(self.vocab)
@@ -67,40 +88,122 @@ class LinearModel:
             weights=self.weights,
             rule_weights=self.rule_weights,
             intercept=self.intercept,
+            calibration=self._calibration_array(),
         )
         meta = {"feature_version": FEATURE_VERSION, "labels": self.labels, "features": self.names}
         (directory / FEATURES_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+    def _calibration_array(self) -> np.ndarray:
+        if self.calibration is None:
+            return np.vstack([np.ones(len(self.labels)), np.zeros(len(self.labels))])
+        return self.calibration
 
     @classmethod
     def load(cls, directory: Path) -> LinearModel:
         try:
             meta = json.loads((directory / FEATURES_FILE).read_text(encoding="utf-8"))
             with np.load(directory / MODEL_FILE, allow_pickle=False) as arrays:
-                weights, rule_weights, intercept = (
+                weights, rule_weights, intercept, calibration = (
                     arrays["weights"],
                     arrays["rule_weights"],
                     arrays["intercept"],
+                    arrays["calibration"],
                 )
         except (OSError, ValueError, KeyError) as exc:
             raise ModelFileError(f"模型文件损坏或缺失：{directory}（{exc}）") from exc
         if meta.get("feature_version") != FEATURE_VERSION:
             raise ModelFileError(f"模型 {directory.name} 的特征版本与程序不一致，请重新训练：wenming classifier train")
         vocab = {name: i for i, name in enumerate(meta["features"])}
-        return cls(meta["labels"], vocab, weights, rule_weights, intercept)
+        return cls(meta["labels"], vocab, weights, rule_weights, intercept, calibration)
 
 
 def fit(
     feature_maps: Sequence[dict[str, float]],
     rule_scores: Sequence[Sequence[float]],
-    targets: Sequence[set[str]],
+    targets: Sequence[tuple[str, str | None]],
+    sample_weights: Sequence[float],
+    labels: Sequence[str],
+    folds: Sequence[int] | None = None,
+) -> LinearModel:
+    """Fit one binary logistic regression per label on top of the rule scores, then calibrate it.
+
+    The rules act as a fixed prior in log-odds (an offset): the model learns what the rules miss or get
+    wrong, and a weight staff change in the rules file moves the answer by exactly that amount. With ``folds``
+    (e.g. by writing batch), models fitted without each fold predict it, and a per-label Platt scaling fitted on
+    those out-of-fold log-odds makes the probabilities honest on texts unlike the training ones.
+    """
+
+    # One BLAS thread: the vectors are small and, on a busy machine, threads waiting for each other made a
+    # two-second fit take over a minute.
+    def fit_rows(rows: Sequence[int]) -> LinearModel:
+        return _fit_plain(
+            [feature_maps[i] for i in rows],
+            [rule_scores[i] for i in rows],
+            [targets[i] for i in rows],
+            [sample_weights[i] for i in rows],
+            labels,
+        )
+
+    with threadpool_limits(limits=1):
+        model = fit_rows(range(len(feature_maps)))
+        if folds is not None and len(set(folds)) > 1:
+            model.calibration = _calibrate(fit_rows, feature_maps, rule_scores, targets, labels, folds)
+    return model
+
+
+def _calibrate(
+    fit_rows: Callable[[Sequence[int]], LinearModel],
+    feature_maps: Sequence[dict[str, float]],
+    rule_scores: Sequence[Sequence[float]],
+    targets: Sequence[tuple[str, str | None]],
+    labels: Sequence[str],
+    folds: Sequence[int],
+) -> np.ndarray:
+    """Per-label (slope, offset) fitted on out-of-fold log-odds."""
+    logits = np.zeros((len(feature_maps), len(labels)))
+    for fold in sorted(set(folds)):
+        part = fit_rows([i for i, f in enumerate(folds) if f != fold])
+        for i in (i for i, f in enumerate(folds) if f == fold):
+            logits[i] = part.logits(feature_maps[i], rule_scores[i])[0]
+    calibration = np.zeros((2, len(labels)))
+    for j, label in enumerate(labels):
+        y, counted = _binary_target(label, targets)
+        calibration[:, j] = _platt(logits[counted, j], y[counted])
+    return calibration
+
+
+def _binary_target(label: str, targets: Sequence[tuple[str, str | None]]) -> tuple[np.ndarray, np.ndarray]:
+    """One label's yes/no per example, and which examples count for it (all of them).
+
+    The second acceptable label is a yes too: a volunteer clean-up in the paired village must score high for
+    both, so that it carries volunteer as a secondary label (scoring counts it). Trained on the primary label
+    only, the model dropped those secondary labels.
+    """
+    y = np.fromiter((label in (primary, alt) for primary, alt in targets), dtype=np.float64, count=len(targets))
+    return y, np.ones(len(targets), dtype=bool)
+
+
+def _platt(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Slope and offset of a one-feature logistic regression of y on z (slope kept positive)."""
+
+    def loss_and_grad(params: np.ndarray) -> tuple[float, np.ndarray]:
+        margin = params[0] * z + params[1]
+        residual = expit(margin) - y
+        return float(np.sum(np.logaddexp(0.0, margin) - y * margin)), np.array([residual @ z, residual.sum()])
+
+    result = minimize(
+        loss_and_grad, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B", bounds=[(0.05, 20.0), (None, None)]
+    )
+    return result.x
+
+
+def _fit_plain(
+    feature_maps: Sequence[dict[str, float]],
+    rule_scores: Sequence[Sequence[float]],
+    targets: Sequence[tuple[str, str | None]],
     sample_weights: Sequence[float],
     labels: Sequence[str],
 ) -> LinearModel:
-    """Fit one binary logistic regression per label on top of the rule scores.
-
-    The rules act as a fixed prior in log-odds (an offset): the model learns what the rules miss or get
-    wrong, and a weight staff change in the rules file moves the answer by exactly that amount.
-    """
     vocab = {name: i for i, name in enumerate(sorted({f for fm in feature_maps for f in fm}))}
     matrix = _text_matrix(feature_maps, vocab)
     offsets = np.asarray(rule_scores, dtype=np.float64)
@@ -108,8 +211,8 @@ def fit(
     coef = np.zeros((len(vocab), len(labels)))
     intercept = np.zeros(len(labels))
     for j, label in enumerate(labels):
-        y = np.fromiter((label in t for t in targets), dtype=np.float64, count=len(targets))
-        coef[:, j], intercept[j] = _fit_binary(matrix, y, offsets[:, j], weights)
+        y, counted = _binary_target(label, targets)
+        coef[:, j], intercept[j] = _fit_binary(matrix, y, offsets[:, j], weights * counted)
     return LinearModel(list(labels), vocab, coef, np.eye(len(labels)), intercept)
 
 

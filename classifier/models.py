@@ -20,6 +20,20 @@ class Label(ZhEnum):
     OTHER = "other", "其他"
 
 
+class Fact(ZhEnum):
+    """Facts the classifier reads from a report (``Classification.facts`` keys), named as staff read them."""
+
+    ACTIVITY_DATE = "activity_date", "活动日期"
+    PARTNER = "partner", "结对村（社区）"
+    PARTICIPANTS = "participants", "参与人数"
+    VOLUNTEER_HOURS = "volunteer_hours", "志愿服务时长（小时）"
+    OUTLET = "outlet", "刊发媒体"
+    OUTLET_LEVEL = "outlet_level", "媒体级别"
+    ARTICLE_TITLE = "article_title", "稿件标题"
+    UNIT = "unit", "横幅上的单位"
+    UNIT_ID = "unit_id", "横幅单位编号"
+
+
 class ClassificationSource(ZhEnum):
     MODEL = "model", "模型"
     STAFF = "staff", "人工"

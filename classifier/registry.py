@@ -24,10 +24,10 @@ from pydantic import BaseModel
 
 from classifier import corpus, linear
 from classifier import facts as facts_mod
-from classifier.evaluation import score
+from classifier.evaluation import evaluate
 from classifier.features import FEATURE_VERSION
 from classifier.predictor import Predictor
-from classifier.rules import LABELS, SHIPPED_RULES, RuleSet
+from classifier.rules import LABEL_ZH, LABELS, SHIPPED_RULES, RuleSet
 from classifier.text import USER_DICT, tokenizer
 from wenming.settings import Settings
 
@@ -43,6 +43,12 @@ class VersionError(ValueError):
     """A model version that does not exist or cannot be used; the message is for staff."""
 
 
+# The retraining gate: a new version must not be worse than the active one on the held-out set, overall and per
+# class, beyond these tolerances (training is deterministic, so the slack only absorbs real trade-offs).
+GATE_MACRO_TOLERANCE = 0.005
+GATE_CLASS_TOLERANCE = 0.02
+
+
 class VersionInfo(BaseModel):
     version: str
     kind: str  # seed | trained
@@ -51,7 +57,17 @@ class VersionInfo(BaseModel):
     corrections: int
     heldout_macro_f1: float | None = None
     heldout_accuracy: float | None = None
+    heldout_strict_macro_f1: float | None = None
     baseline_macro_f1: float | None = None
+    heldout_examples: int | None = None
+    per_label_f1: dict[str, float] = {}
+    per_label_recall: dict[str, float] = {}
+    review_threshold: float | None = None
+    review_share: float | None = None
+    accepted_precision: float | None = None
+    # The retraining gate's verdict (None for the seed model): passed, and why it was or was not activated.
+    gate_passed: bool | None = None
+    gate_reason: str | None = None
     current: bool = False
 
 
@@ -74,7 +90,7 @@ def outlets_path(settings: Settings) -> Path:
 def seed_version() -> str:
     """Name of the seed model: a hash of the shipped files it is built from, so it changes with them."""
     digest = hashlib.sha256(f"features={FEATURE_VERSION};C={linear.REGULARISATION_C}".encode())
-    for path in (corpus.TRAIN_FILE, SHIPPED_RULES, facts_mod.SHIPPED_OUTLETS, USER_DICT):
+    for path in (*corpus.training_files(), SHIPPED_RULES, facts_mod.SHIPPED_OUTLETS, USER_DICT):
         digest.update(path.read_bytes())
     return "seed-" + digest.hexdigest()[:10]
 
@@ -115,7 +131,7 @@ def ensure_seed(settings: Settings) -> str:
             return version
         files = _seed_bytes.get(version)
         if files is None:
-            seed = corpus.read_jsonl(corpus.TRAIN_FILE)
+            seed = corpus.training_examples()
             staging = _train_into(settings, seed, version, "seed", 0, SHIPPED_RULES, facts_mod.SHIPPED_OUTLETS)
             files = {p.name: p.read_bytes() for p in staging.iterdir()}
             _seed_bytes[version] = files
@@ -200,15 +216,12 @@ def _train_into(
         prepared = helper.prepare(example.text, example.photos)
         feature_maps.append(prepared.features)
         rule_scores.append(prepared.rule_scores)
-    model = linear.fit(feature_maps, rule_scores, [e.labels() for e in examples], [e.weight for e in examples], LABELS)
+    targets = [(e.label, e.alt) for e in examples]
+    model = linear.fit(feature_maps, rule_scores, targets, [e.weight for e in examples], LABELS, _folds(examples))
     staging = _staging_dir(settings)
     model.save(staging)
     (staging / RULES_FILE).write_text(rules_text, encoding="utf-8")
-    predictor = Predictor(version, model, rules, outlets, helper.tok, 1.0)
-    heldout = corpus.read_jsonl(corpus.HELDOUT_FILE)
-    gold = [(e.label, e.alt) for e in heldout]
-    report = score(gold, [predictor.predict_label(e.text, e.photos) for e in heldout])
-    baseline = score(gold, [rules.baseline_label(e.text) for e in heldout])
+    predictor = Predictor(version, model, rules, outlets, helper.tok, settings.classifier_review_threshold)
     metrics: dict[str, Any] = {
         "version": version,
         "kind": kind,
@@ -216,12 +229,71 @@ def _train_into(
         "examples": len(examples),
         "corrections": corrections,
         "feature_version": FEATURE_VERSION,
-        "heldout_macro_f1": round(report.macro_f1, 4),
-        "heldout_accuracy": round(report.accuracy, 4),
-        "baseline_macro_f1": round(baseline.macro_f1, 4),
+        **heldout_metrics(predictor, settings.classifier_review_threshold),
     }
     (staging / METRICS_FILE).write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
     return staging
+
+
+def _folds(examples: Sequence[corpus.Example]) -> list[int]:
+    """Calibration folds by writing batch (texts of one batch share a style); texts without a batch by position."""
+    batches = sorted({e.batch for e in examples if e.batch})
+    index = {batch: i for i, batch in enumerate(batches)}
+    n = linear.CALIBRATION_FOLDS
+    return [index[e.batch] % n if e.batch else i % n for i, e in enumerate(examples)]
+
+
+def heldout_metrics(predictor: Predictor, review_threshold: float) -> dict[str, Any]:
+    """The held-out numbers a version is listed, compared and gated with."""
+    result = evaluate(predictor, corpus.heldout_examples(), review_threshold)
+    return {
+        "heldout_examples": result.model.total,
+        "heldout_macro_f1": round(result.model.macro_f1, 4),
+        "heldout_accuracy": round(result.model.accuracy, 4),
+        "heldout_strict_macro_f1": round(result.strict.macro_f1, 4),
+        "baseline_macro_f1": round(result.baseline.macro_f1, 4),
+        "per_label_f1": {m.label: round(m.f1, 4) for m in result.model.per_label},
+        "per_label_recall": {m.label: round(m.recall, 4) for m in result.model.per_label},
+        "review_threshold": review_threshold,
+        "review_share": round(result.review_share, 4),
+        "accepted_precision": round(result.accepted_precision, 4),
+    }
+
+
+def gate(candidate: dict[str, Any], active: dict[str, Any], active_version: str) -> tuple[bool, str]:
+    """Whether a new version may replace the active one: not worse overall nor in any class (held-out F1)."""
+    problems = []
+    if candidate["heldout_macro_f1"] < active["heldout_macro_f1"] - GATE_MACRO_TOLERANCE:
+        new, old = candidate["heldout_macro_f1"], active["heldout_macro_f1"]
+        problems.append(f"留出集 macro-F1 {new:.4f} 低于当前版本的 {old:.4f}")
+    for label, old in active["per_label_f1"].items():
+        new = candidate["per_label_f1"].get(label, 0.0)
+        if new < old - GATE_CLASS_TOLERANCE:
+            problems.append(f"{LABEL_ZH[label]} F1 {new:.4f} 低于当前版本的 {old:.4f}")
+    if problems:
+        return False, f"未启用：与当前版本 {active_version} 相比，" + "；".join(problems)
+    return True, (
+        f"通过：留出集 macro-F1 {candidate['heldout_macro_f1']:.4f}，当前版本 {active_version} 为 "
+        f"{active['heldout_macro_f1']:.4f}，各类别均未变差"
+    )
+
+
+def record_gate(settings: Settings, version: str, passed: bool, reason: str) -> VersionInfo:
+    """Store the gate's verdict with the version, so that lists show why it is (not) active."""
+    metrics_file = models_dir(settings) / version / METRICS_FILE
+    metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+    metrics["gate_passed"], metrics["gate_reason"] = passed, reason
+    tmp = metrics_file.with_suffix(f".{uuid.uuid4().hex}")
+    tmp.write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, metrics_file)
+    return read_info(settings, version)
+
+
+def current_metrics(settings: Settings) -> tuple[str, dict[str, Any]]:
+    """The active version measured now on today's held-out set (it may have grown since it was trained)."""
+    version = current_version(settings)
+    predictor = load_predictor(settings, version)
+    return version, heldout_metrics(predictor, settings.classifier_review_threshold)
 
 
 def _empty_model() -> linear.LinearModel:

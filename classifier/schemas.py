@@ -54,3 +54,39 @@ class ClassificationPatch(BaseModel):
     secondary_labels: list[Label] = Field(default_factory=list, max_length=4)
     facts: dict[str, Any] | None = None
     reason: str = Field(min_length=1, max_length=500, description="修改理由，记入审计日志")
+
+
+class GenreScore(BaseModel):
+    genre: str
+    total: int
+    correct: int
+    accuracy: float
+
+
+class ErrorItem(BaseModel):
+    """One wrong answer: what it was, what the model said and how sure it was."""
+
+    text: str
+    label: str
+    alt: str | None
+    predicted: str
+    confidence: float
+    genre: str | None
+    batch: str | None
+
+
+class FullEvaluation(BaseModel):
+    """Everything ``classifier eval`` prints: lenient, strict and keyword-baseline scores, genres, review load."""
+
+    version: str
+    model: EvaluationReport  # lenient: the alt label counts as right
+    strict: EvaluationReport  # only the primary label counts
+    baseline: EvaluationReport  # keyword rules only, same texts, same run
+    genres: list[GenreScore]
+    worst: list[ErrorItem]
+    review_threshold: float
+    review_share: float  # texts whose confidence is below the threshold (a person must look)
+    accepted_precision: float  # share right among the texts accepted automatically
+    short_total: int = 0  # texts under SHORT_CHARS characters …
+    short_correct: int = 0
+    short_to_other: int = 0  # … of an activity label that the model still called 其他

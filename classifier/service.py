@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifier import corpus, registry, repository
-from classifier.evaluation import score
+from classifier.evaluation import evaluate
 from classifier.facts import LEVELS
 from classifier.models import Classification, ClassificationSource, Label
 from classifier.predictor import Predictor
 from classifier.registry import VersionError, VersionInfo
-from classifier.schemas import ClassificationPatch, ClassificationResult, EvaluationReport
+from classifier.schemas import ClassificationPatch, ClassificationResult, EvaluationReport, FullEvaluation
 from ingest.models import Report, ReportStatus
 from wenming import audit, versions
 from wenming.audit import AuditKind
@@ -39,6 +39,7 @@ __all__ = [
     "classify_text",
     "correct_classification",
     "evaluate_file",
+    "evaluate_path",
     "list_versions",
     "parse_label",
     "reclassify",
@@ -362,10 +363,19 @@ def train(session: Session, settings: Settings, *, activate: bool = True) -> Ver
 
 
 def train_from(settings: Settings, corrections: list[corpus.Example], *, activate: bool = True) -> VersionInfo:
-    """Train on the seed corpus plus these corrections; no database needed (background jobs train outside it)."""
-    examples = [*corpus.read_jsonl(corpus.TRAIN_FILE), *corrections]
+    """Train on the shipped corpus plus these corrections; no database needed (background jobs train outside it).
+
+    The new version goes live only if the retraining gate passes (not worse than the active version on the
+    held-out set, overall and per class); otherwise it is kept inactive with the reason, for staff to inspect.
+    """
+    examples = [*corpus.training_examples(), *corrections]
     info = registry.train_version(settings, examples, corrections=len(corrections))
-    if activate:
+    active_version, active = registry.current_metrics(settings)
+    passed, reason = registry.gate(info.model_dump(), active, active_version)
+    if passed and not activate:
+        reason += "；按要求未启用"
+    info = registry.record_gate(settings, info.version, passed, reason)
+    if activate and passed:
         use_version(settings, info.version)
         info.current = True
     return info
@@ -380,11 +390,13 @@ def use_version(settings: Settings, version: str) -> VersionInfo:
     return registry.read_info(settings, version)
 
 
-def switch_version(session: Session, actor: str, settings: Settings, version: str) -> VersionInfo:
-    """Staff switch (or roll back) the model every process uses (``wenming classifier use``): audited."""
+def switch_version(
+    session: Session, actor: str, settings: Settings, version: str, *, reason: str | None = None
+) -> VersionInfo:
+    """Staff switch (or roll back) the model every process uses (CLI, console, API): audited."""
     before = registry.current_version(settings)
     info = use_version(settings, version)
-    record_version(session, actor, info, before=before, reason="切换模型版本")
+    record_version(session, actor, info, before=before, reason=reason or "切换模型版本")
     return info
 
 
@@ -403,7 +415,10 @@ def record_version(session: Session, actor: str, info: VersionInfo, *, before: s
         "current": info.current,
         "examples": info.examples,
         "corrections": info.corrections,
+        "heldout_macro_f1": info.heldout_macro_f1,
     }
+    if info.gate_reason:
+        after["gate"] = info.gate_reason
     audit.record(
         session,
         actor,
@@ -423,14 +438,18 @@ def evaluate_file(
     settings: Settings, path: Path, version: str | None = None
 ) -> tuple[EvaluationReport, EvaluationReport, str]:
     """Score the model and the keyword-only baseline on a labelled JSONL file (and name the version)."""
+    result = evaluate_path(settings, path, version)
+    return result.model, result.baseline, result.version
+
+
+def evaluate_path(settings: Settings, path: Path | None = None, version: str | None = None) -> FullEvaluation:
+    """Everything ``classifier eval`` prints, on a JSONL file or a directory of them (default: the held-out set)."""
+    target = path or corpus.HELDOUT_DIR
     try:
-        examples = corpus.read_jsonl(path)
+        examples = corpus.read_path(target)
     except corpus.CorpusError as exc:
         raise ClassifierError(str(exc)) from exc
     if not examples:
-        raise ClassifierError(f"文件 {path} 中没有样本")
+        raise ClassifierError(f"{target} 中没有样本")
     predictor = _load(settings, version) if version else active_predictor(settings)
-    gold = [(e.label, e.alt) for e in examples]
-    model = score(gold, [predictor.predict_label(e.text, e.photos) for e in examples])
-    baseline = score(gold, [predictor.rules.baseline_label(e.text) for e in examples])
-    return model, baseline, predictor.version
+    return evaluate(predictor, examples, settings.classifier_review_threshold)

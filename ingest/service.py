@@ -247,6 +247,8 @@ def assign_report_unit(
     report.unit_id = unit_id
     after: dict[str, Any] = {"unit_id": unit_id}
     if remember_sender:
+        member = session.get(Member, report.sender_id)
+        after["sender_id"], after["sender_unit_before"] = report.sender_id, member.unit_id if member else None
         assign_member_unit(session, report.sender_id, unit_id, actor=actor, reason=reason)
         others = repository.unassigned_reports_of(session, report.sender_id)
         for other in others:
@@ -254,6 +256,48 @@ def assign_report_unit(
         after["also_assigned_report_ids"] = [other.id for other in others]
     audit.record(
         session, actor, AuditKind.REPORT_UNIT, subject=("report", report.id), before=before, after=after, reason=reason
+    )
+    return report
+
+
+def assignment_preview(session: Session, report_id: int) -> int:
+    """How many other reports "remember the sender" would file with this one (shown before staff apply it)."""
+    report = session.get(Report, report_id)
+    if report is None:
+        return 0
+    return sum(1 for other in repository.unassigned_reports_of(session, report.sender_id) if other.id != report_id)
+
+
+def undo_report_assignment(session: Session, audit_id: int, *, actor: str) -> Report:
+    """Take back one assignment (the report, the remembered sender and the reports filed with it), as recorded."""
+    entry = session.get(audit.AuditEntry, audit_id)
+    if entry is None or entry.kind != AuditKind.REPORT_UNIT.value or entry.report_id is None:
+        raise NotFound("找不到这次归属操作")
+    report = session.get(Report, entry.report_id)
+    if report is None:
+        raise NotFound(f"找不到报送 {entry.report_id}")
+    done, was = entry.after or {}, (entry.before or {}).get("unit_id")
+    if report.unit_id != done.get("unit_id"):
+        raise Conflict("报送的归属此后已被修改，不能撤销这次操作")
+    before = {"unit_id": report.unit_id}
+    report.unit_id = was
+    undone = []
+    for other_id in done.get("also_assigned_report_ids") or []:
+        other = session.get(Report, other_id)
+        if other is not None and other.unit_id == done.get("unit_id"):
+            other.unit_id = None
+            undone.append(other.id)
+    if "sender_id" in done:
+        assign_member_unit(session, done["sender_id"], done.get("sender_unit_before"), actor=actor, reason="撤销归属")
+    after = {"unit_id": was, "also_unassigned_report_ids": undone, "undo_of": audit_id}
+    audit.record(
+        session,
+        actor,
+        AuditKind.REPORT_UNIT,
+        subject=("report", report.id),
+        before=before,
+        after=after,
+        reason="撤销归属",
     )
     return report
 

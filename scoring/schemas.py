@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from scoring.models import AdjustmentKind, AppealTarget, CheckKind, OutletLevel
 
@@ -143,13 +143,22 @@ class _In(BaseModel):
     model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
 
 
+def _not_in_future(value: date) -> date:
+    """A record is about something that happened; a day after tomorrow is a typo (one day of slack for time zones)."""
+    if value > date.today() + timedelta(days=1):
+        raise ValueError(f"日期 {value.isoformat()} 还没到，请检查年份")
+    return value
+
+
+PastDate = Annotated[date, AfterValidator(_not_in_future)]
+
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in every supported database
 UnitId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class CriticismIn(_In):
     unit_id: UnitId
-    occurred_on: date
+    occurred_on: PastDate
     reason: str = Field(min_length=1, max_length=2000)
     document: str | None = Field(None, max_length=200)
 
@@ -159,7 +168,7 @@ class MediaAdoptionIn(_In):
     title: str = Field(min_length=1, max_length=500)
     outlet: str = Field(min_length=1, max_length=200)
     level: OutletLevel
-    published_on: date
+    published_on: PastDate
     report_id: int | None = Field(None, ge=1, le=MAX_ID)
     url: str | None = Field(None, max_length=1000)
 
@@ -175,7 +184,7 @@ class PairingSheetIn(_In):
     quarter: int = Field(ge=1, le=4)
     partner: str = Field(min_length=1, max_length=200)
     activity_count: int = Field(1, ge=0, le=1000)
-    activity_date: date | None = None
+    activity_date: PastDate | None = None
     note: str | None = None
 
 
@@ -204,7 +213,7 @@ class XixiangCheckIn(_In):
     year: int = Field(ge=2000, le=2100)
     quarter: int | None = Field(None, ge=1, le=4)
     month: int | None = Field(None, ge=1, le=12)
-    done_on: date
+    done_on: PastDate
     value: float | None = Field(None, ge=0, le=100)
     grade: str | None = Field(None, max_length=20)
     note: str | None = None
@@ -215,7 +224,7 @@ class AdjustmentIn(_In):
     kind: AdjustmentKind
     level: OutletLevel | None = None
     points: float | None = Field(None, gt=0, le=100)
-    occurred_on: date
+    occurred_on: PastDate
     reason: str = Field(min_length=1, max_length=2000)
 
     @field_validator("level", mode="before")

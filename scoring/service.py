@@ -43,6 +43,7 @@ from scoring.schemas import (
     QuarterRow,
     QuarterTable,
     RecordOut,
+    TableColumn,
     UnitExplanation,
     VolunteerStatsIn,
     XixiangCheckIn,
@@ -226,9 +227,7 @@ def _quarter_covered(year: int, quarter: int, start: date | None) -> bool:
     return start is None or month_start(year, quarter_first_month(quarter) + 2) >= start
 
 
-def _ranked_rows(
-    units: Sequence[repository.AnyUnit], columns: dict[int, dict[str, float] | None]
-) -> list[QuarterRow]:
+def _ranked_rows(units: Sequence[repository.AnyUnit], columns: dict[int, dict[str, float] | None]) -> list[QuarterRow]:
     """Units with no covered month are left out (无数据), never ranked as zero."""
     units = [u for u in units if columns.get(u.id) is not None]
     totals = {u.id: round(sum(columns[u.id].values()), 2) for u in units}  # type: ignore[union-attr]
@@ -312,6 +311,11 @@ def _xixiang_quarter_facts(
 
 
 @_bulk
+def item_columns(rubric: Rubric) -> list[TableColumn]:
+    """The rubric's score items with their Chinese titles and full marks, as the notices' tables head them."""
+    return list(changxing.COLUMNS if isinstance(rubric, ChangxingRubric) else xixiang.COLUMNS)
+
+
 def quarter_table(
     session: Session, settings: Settings, rubric: Rubric, year: int, quarter: int, as_of: date | None = None
 ) -> QuarterTable:

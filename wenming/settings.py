@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     repost_hamming_distance: int = Field(6, ge=0, le=32)
     office_markers: list[str] = ["文明办", "文明实践中心", "管理员"]
 
-    classifier_review_threshold: float = Field(0.6, ge=0.0, le=1.0)
+    classifier_review_threshold: float = Field(0.8, ge=0.0, le=1.0)
     classifier_secondary_threshold: float = Field(0.5, ge=0.0, le=1.0)
     classifier_correction_weight: float = Field(5.0, ge=1.0, le=100.0)
 

@@ -149,7 +149,7 @@ def export_board(
     else:
         y = year or boards.local_today(settings).year
         rows = boards.published(db, settings, r.name, str(y)) or boards.annual(db, settings, r.name, y).rows
-        sheet = exports.annual_sheet(rows, y, r.title, r.name)
+        sheet = exports.annual_sheet(rows, y, r.title, r.name, scoring_service.item_columns(r))
     body = exports.to_xlsx(sheet) if fmt == "xlsx" else exports.to_csv(sheet)
     mime = exports.XLSX_MIME if fmt == "xlsx" else exports.CSV_MIME
     return Response(body, media_type=mime, headers={"Content-Disposition": exports.content_disposition(sheet, fmt)})

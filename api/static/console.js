@@ -60,3 +60,43 @@
     }
   });
 })();
+
+// Safe clicks without inline script (the CSP forbids it): forms and buttons with data-confirm ask first,
+// links with data-back go back in history (or to their href when there is no history).
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var button = event.submitter;
+    var text = (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (text && !window.confirm(text)) { event.preventDefault(); event.stopImmediatePropagation(); }
+  }, true);
+
+  document.addEventListener("htmx:confirm", function (event) {
+    var trigger = event.detail.triggeringEvent;
+    if (trigger && trigger.type === "submit") return;  // the submit listener above has asked already
+    var elt = event.detail.elt;
+    var form = elt.closest ? elt.closest("form") : null;
+    var text = elt.getAttribute("data-confirm") || (form && form.getAttribute("data-confirm"));
+    if (text && !window.confirm(text)) { event.preventDefault(); }
+  });
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[data-back]") : null;
+    if (link && window.history.length > 1) { event.preventDefault(); window.history.back(); }
+  });
+
+  // The 待审核 count in the navigation follows corrections made on the page (the server sends the new count).
+  document.body && document.body.addEventListener("reviewCount", function (event) {
+    document.querySelectorAll("[data-review-count]").forEach(function (el) {
+      el.textContent = String(event.detail.value);
+    });
+  });
+
+})();
+
+document.addEventListener("click", function (event) {
+  "use strict";
+  if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
+});

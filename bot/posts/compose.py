@@ -21,9 +21,16 @@ class Post:
 
 def _shown(rows: list[Any], policy: PostPolicy, top_n: int, value: str) -> list[Any]:
     """Top N places (ties at the cut included, units with nothing left out), or everything for full/staff."""
+    if not any(getattr(r, value) > 0 for r in rows):
+        return []  # an empty period ranks nobody: no medals for a table of zeros
     if policy is not PostPolicy.TOP_N:
         return rows
     return [r for r in rows if r.rank <= top_n and getattr(r, value) > 0]
+
+
+def _place(row: Any, value: str) -> str:
+    """🥇🥈🥉 or "4." for units with something to their name; a unit with nothing gets no place."""
+    return MEDALS.get(row.rank, f"{row.rank}.") if getattr(row, value) > 0 else "—"
 
 
 EXCELLENT_FACTOR = 2  # a month with at least twice the minimum of practice activities is 优秀
@@ -69,7 +76,7 @@ def monthly_ranking_post(ranking: Any, policy: PostPolicy, top_n: int, minimum: 
     if not rows:
         lines.append("本月暂无单位在群内报送活动。")
     for row in rows:
-        medal = MEDALS.get(row.rank, f"{row.rank}.")
+        medal = _place(row, "liveliness")
         detail = f"实践 {row.practice_count} 次，活跃 {row.active_days} 天"
         lines.append(f"{medal} {row.unit_name}  活跃度 {row.liveliness:g}（{detail}）")
     lines.append(f"计分方法：{ranking.formula}")
@@ -98,11 +105,13 @@ def quarterly_post(table: Any, policy: PostPolicy, top_n: int) -> Post:
         return quarterly_highlights_post(table)
     rows = _shown(list(table.rows), policy, top_n, "total")
     lines = [f"【{table.title}】"]
+    if not rows:
+        lines.append("本季度暂无可排名的数据。")
     for row in rows:
         items = "，".join(
             f"{c.title} {row.items.get(c.key, 0):g}" for c in table.columns if row.items.get(c.key) is not None
         )
-        lines.append(f"{MEDALS.get(row.rank, f'{row.rank}.')} {row.unit_name}  合计 {row.total:g}（{items}）")
+        lines.append(f"{_place(row, 'total')} {row.unit_name}  合计 {row.total:g}（{items}）")
     if policy is PostPolicy.TOP_N and len(table.rows) > len(rows):
         lines.append(f"以上为前 {top_n} 名，完整汇总表请咨询县文明办。")
     bars = [Bar(f"{r.rank}. {r.unit_name}", r.total) for r in rows]

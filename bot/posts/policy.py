@@ -79,9 +79,10 @@ def change_policy(
     old = session.scalars(
         select(GroupPostPolicy).where(GroupPostPolicy.platform == platform, GroupPostPolicy.group_id == group_id)
     ).first()
-    before = {"policy": old.policy, "top_n": old.top_n} if old is not None else {}
+    before = {"policy": old.policy, "policy_zh": PostPolicy.zh_of(old.policy), "top_n": old.top_n} if old else {}
     row = set_policy(session, platform, group_id, policy, top_n, robots)
     after = {"platform": platform, "group_id": group_id, "policy": row.policy, "top_n": row.top_n}
+    after["policy_zh"] = PostPolicy.zh_of(row.policy)  # the console's audit page names it without importing bot
     audit.record(
         session, actor, AuditKind.POST_POLICY, subject=("group", f"{platform}:{group_id}"), before=before, after=after
     )

@@ -226,6 +226,12 @@ CASES = [
         Role.REVIEWER,
         lambda d, s: (f"/api/v1/units/{d.unit(f'始{d._next()}').id}/scoring-start", {"month": "2026-09"}),
     ),
+    Case(
+        "POST",
+        "/api/v1/classifier/versions/{version}/activate",
+        Role.ADMIN,
+        lambda d, s: ("/api/v1/classifier/versions/seed/activate", {"confirm": True, "reason": "回退到种子模型"}),
+    ),
 ]
 
 

@@ -98,13 +98,13 @@ def test_log_in_relabel_from_the_review_queue_and_see_the_change(live_server: Li
             page.get_by_label("密码").fill(PASSWORD)
             page.get_by_role("button", name="登录").click()
             expect(page.get_by_role("heading", name="总览")).to_be_visible()
-            expect(page.locator(".stat.alert b")).to_have_text(str(seed["review_count"]))
+            expect(page.locator("[data-review-count]")).to_have_text(str(seed["review_count"]))
             page.screenshot(path=str(SCREENSHOT_DIR / "wenming-dashboard.png"), full_page=True)
             before = _ranking(page)
 
             page.get_by_role("link", name="待审核").first.click()
             card = page.locator(f"#report-{seed['target_report']}")
-            expect(card).to_contain_text("置信度")
+            expect(card).to_contain_text("把握")
             expect(card.locator(".thumbs img").first).to_be_visible()
             thumb = card.locator(".thumbs img").first.element_handle()
             page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb, timeout=15_000)
@@ -114,11 +114,12 @@ def test_log_in_relabel_from_the_review_queue_and_see_the_change(live_server: Li
             page.keyboard.press("4")  # shortcut for 志愿服务
             expect(card).to_contain_text("已改为「志愿服务」")
             expect(page.locator(f"#report-{seed['target_report']} .chip.current")).to_have_text("4 志愿服务")
+            expect(page.locator("[data-review-count]")).to_have_text(str(seed["review_count"] - 1))  # live count
 
             page.goto(f"{url}/review")
             expect(page.locator(f"#report-{seed['target_report']}")).to_have_count(0)
             page.goto(f"{url}/")
-            expect(page.locator(".stat.alert b")).to_have_text(str(seed["review_count"] - 1))
+            expect(page.locator("[data-review-count]")).to_have_text(str(seed["review_count"] - 1))
             after = _ranking(page)
             assert after != before, "the ranking should change after the relabel"
             culture = next(row for row in after if "县文化馆" in row)
@@ -131,7 +132,7 @@ def test_log_in_relabel_from_the_review_queue_and_see_the_change(live_server: Li
             expect(page.locator("table")).to_contain_text("合计")
             page.screenshot(path=str(SCREENSHOT_DIR / "wenming-leaderboards.png"), full_page=True)
             page.goto(f"{url}/audit")
-            expect(page.locator("table")).to_contain_text("staff:shenhe")
+            expect(page.locator("ol.audit-list")).to_contain_text("审核员小周 将报送")
 
             phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
             phone.context.add_cookies(page.context.cookies())

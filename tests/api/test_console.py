@@ -70,7 +70,7 @@ async def test_every_page_renders_for_a_viewer(client: httpx.AsyncClient, staff:
     report = data.report("档案馆开展文明实践活动", unit=unit, photos=1, status="needs_review", confidence=0.3)
     await console_login(client, "viewer")
     for path, expected in [
-        ("/", "本月报送"),
+        ("/", "月报送"),
         ("/review", "档案馆开展文明实践活动"),
         ("/units", "县档案馆"),
         (f"/units/{unit.id}", "报送时间线"),

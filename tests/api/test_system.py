@@ -62,7 +62,7 @@ async def test_console_shows_the_queue_and_only_admins_get_the_retry_button(
     job = dead_job(session)
     await console_login(client, "reviewer")
     page = await client.get("/system")
-    assert "已失败（死信）" in page.text and "图片文件缺失：2026/10/a.jpg" in page.text
+    assert "已失败（不再自动重试）" in page.text and "图片文件缺失：2026/10/a.jpg" in page.text
     assert "重新排队</button>" not in page.text
     dashboard = await client.get("/")
     assert "后台任务待处理，1 个失败" in dashboard.text

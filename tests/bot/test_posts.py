@@ -147,6 +147,17 @@ def test_public_top_n_hides_bottom_places_staff_sees_everything() -> None:
     assert "未达每月 2 次实践的单位（2 个）：长兴县教育局、长兴县公安局" in staff.text
 
 
+def test_an_empty_month_gives_nobody_a_medal_or_a_place() -> None:
+    ranking = _ranking()
+    for row in ranking.rows:
+        row.rank, row.practice_count, row.active_days, row.liveliness = 1, 0, 0, 0.0
+    for policy in PostPolicy.TOP_N, PostPolicy.FULL, PostPolicy.STAFF_ONLY:
+        text = compose.monthly_ranking_post(ranking, policy, 3, 2).text
+        assert "🥇" not in text and "本月暂无单位在群内报送活动" in text, (policy, text)
+    full = compose.monthly_ranking_post(_ranking(), PostPolicy.FULL, 3, 2).text
+    assert "🥇 长兴县人民医院" in full and "— 长兴县公安局" in full  # the unit with nothing keeps no place
+
+
 def test_chart_png_renders_cjk_glyphs_not_boxes() -> None:
     assert renders_cjk(cjk_font(34))
     assert not renders_cjk(ImageFont.load_default())  # the check does fail on a font without Chinese

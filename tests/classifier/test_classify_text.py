@@ -158,3 +158,16 @@ def test_a_real_text_outweighs_a_banner_that_disagrees(settings: Settings) -> No
     text = "我局志愿服务工作被湖州日报报道，题为《小小红马甲 温暖一座城》，详见链接。"
     result = classify_text(text, photo_count=1, extra_texts=["学雷锋志愿服务进社区活动"], settings=settings)
     assert result.label == "news"
+
+
+def test_the_fast_binary_path_scores_exactly_like_the_general_one(settings: Settings) -> None:
+    """Texts without secondary inputs take a cheaper sum; it must not change a single answer."""
+    from classifier import corpus
+    from classifier.service import active_predictor
+
+    predictor = active_predictor(settings)
+    for example in corpus.heldout_examples()[::10]:
+        prepared = predictor.prepare(example.text, example.photos)
+        general = predictor.model.logits(prepared.features, prepared.rule_scores)[0]
+        fast = predictor.model.logits(prepared.features, prepared.rule_scores, binary=True)[0]
+        assert abs(general - fast).max() < 1e-9, example.text

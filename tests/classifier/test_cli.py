@@ -13,7 +13,6 @@ import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from classifier import corpus
 from ingest.models import ChatGroup, Member, Report
 from tests.support import cli_settings
 from wenming import schema
@@ -34,13 +33,29 @@ def cli_env(fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_eval_prints_tables_and_a_machine_readable_last_line(cli_env: str) -> None:
-    result = runner.invoke(app, ["classifier", "eval", str(corpus.HELDOUT_FILE)])
+    result = runner.invoke(app, ["classifier", "eval"])  # the shipped held-out set
     assert result.exit_code == 0, result.output
-    assert "混淆矩阵" in result.output and "关键词基线" in result.output
+    for section in ("混淆矩阵", "关键词基线", "严格 F1", "各体裁准确率", "quote", "traditional", "最严重的错误"):
+        assert section in result.output, section
+    assert re.search(r"严格得分（只认主类别）：macro-F1 0\.\d{4}", result.output)
+    assert re.search(r"审核阈值 0\.80：\d+\.\d% 需人工审核，自动通过的 \d+\.\d% 正确", result.output)
     found = LAST_LINE.match(result.output.strip().splitlines()[-1])
     assert found, result.output.splitlines()[-1]
     macro_f1, _, baseline = map(float, found.groups())
-    assert macro_f1 >= 0.90 and macro_f1 > baseline
+    assert macro_f1 >= 0.93 and macro_f1 >= baseline + 0.05
+
+
+def test_eval_lists_the_surest_mistakes_first(cli_env: str, tmp_path: Path) -> None:
+    mine = tmp_path / "wrong.jsonl"
+    lines = [
+        {"text": "收到", "label": "news", "genre": "chat", "batch": "x1"},
+        {"text": "县局党员到敬老院为老人打扫房间、理发", "label": "other", "genre": "lead", "batch": "x1"},
+    ]
+    mine.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    result = runner.invoke(app, ["classifier", "eval", str(tmp_path)])  # a directory of files works too
+    assert result.exit_code == 0, result.output
+    worst = result.output[result.output.index("最严重的错误") :]
+    assert "收到" in worst and "敬老院" in worst and "accuracy=0.0000" in result.output.splitlines()[-1]
 
 
 def test_eval_accepts_alt_labels_and_rejects_bad_files(cli_env: str, tmp_path: Path) -> None:
@@ -70,7 +85,13 @@ def test_train_use_and_versions(cli_env: str) -> None:
     assert result.exit_code == 0, result.output
     assert "seed-" in result.output and "v1" in result.output
 
-    assert runner.invoke(app, ["classifier", "use", "seed"]).exit_code == 0
+    declined = runner.invoke(app, ["classifier", "use", "seed"], input="n\n")
+    assert declined.exit_code == 1 and "已取消" in declined.output
+    assert "●" in next(
+        line for line in runner.invoke(app, ["classifier", "versions"]).output.splitlines() if "v1" in line
+    )
+    assert runner.invoke(app, ["classifier", "use", "seed"], input="y\n").exit_code == 0
+    assert runner.invoke(app, ["classifier", "use", "v1", "--yes", "--reason", "回到新版"]).exit_code == 0
     result = runner.invoke(app, ["classifier", "use", "v7"])
     assert result.exit_code == 1
     assert "不存在" in result.output

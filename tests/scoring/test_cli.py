@@ -67,13 +67,13 @@ def test_month_quarter_year_and_explain(cli_db: str) -> None:
 def test_entering_a_criticism_changes_the_quarter_table(cli_db: str) -> None:
     before = _run("quarter", "2025Q4")
     out = _run("criticism", "县卫健局", "2025-11-02", "创建任务落实不到位", "--by", "郑书洋")
-    assert "已录入 criticism:1（郑书洋）" in out
+    assert "已录入通报批评 criticism:1（郑书洋）" in out
     after = _run("quarter", "2025Q4")
     assert before != after
     explain = _run("explain", "县卫健局", "2025")
     assert "2025-11-02 通报批评：创建任务落实不到位 → −5" in explain
     voided = _run("void", "criticism", "1", "--reason", "通报撤回", "--by", "李科长")
-    assert "已作废 criticism:1（李科长，原因：通报撤回）" in voided
+    assert "已作废通报批评 criticism:1（李科长，原因：通报撤回）" in voided
     assert _run("quarter", "2025Q4") == before
     listing = _run("records", "县卫健局", "2025")
     assert "criticism:1" in listing and "已作废" in listing and "郑书洋" in listing
@@ -105,7 +105,7 @@ def test_close_publish_result_and_history(cli_db: str, monkeypatch: pytest.Monke
     assert "已公布" in _run("publish", "2025-10", "--by", "郑书洋")
     result = _run("result", "2025-10")
     assert "已公布" in result and result.index("县教育局") < result.index("县卫健局")
-    assert "closed → published" in _run("history", "2025-10")
+    assert "已关账 → 已公布" in _run("history", "2025-10")
     assert "2025年10月" in _run("periods")
     links = runner.invoke(app, ["units", "link", "县教育局"])
     assert links.exit_code == 1 and "WENMING_UNIT_LINK_SECRET" in links.output

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.onebot.adapter import OneBotAdapter
 from bot.sink import IngestSink
-from tests.api.conftest import app, staff  # noqa: F401  (the real staff app and its users)
+from tests.api.conftest import anyio_backend, app, client, data, staff  # noqa: F401  (the real staff app, users, data)
 from tests.bot.fakes import png_bytes
 from tests.support import cli_settings
 from wenming.settings import Settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,8 @@ def test_demo_runs_end_to_end_and_is_rerunnable(cli: Cli) -> None:
     data = demo_subset(cli.root / "demo", 250, with_recall=True)
     first = cli.ok("demo", "--data", str(data), "--no-serve")
     assert "2/6 演示单位已导入：新增 41 个" in first
+    steps = re.findall(r"^(\d)/(\d) ", first, flags=re.MULTILINE)
+    assert [n for n, _ in steps] == ["1", "2", "3", "4", "5"] and {total for _, total in steps} == {"6"}
     assert "预览" in first and "活跃度" in first
     charts = list((common.settings().data_dir / "posts" / "dry-run").glob("*.png"))
     assert charts and charts[0].read_bytes().startswith(b"\x89PNG")

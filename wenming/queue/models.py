@@ -18,7 +18,7 @@ class JobStatus(ZhEnum):
     QUEUED = "queued", "排队中"
     RUNNING = "running", "执行中"
     DONE = "done", "已完成"
-    DEAD = "dead", "已失败（死信）"
+    DEAD = "dead", "已失败"
 
 
 class JobKind(ZhEnum):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from wiring.cli.common import actor, console, friendly_errors, reading, settings, unit_of_work
+from wiring.cli.tables import FORMAT_OPTION, Cell, Column, Format, TableData, emit
 
 app = typer.Typer(help="采集代理：办公室自己电脑上的采集工具的接入凭据（创建、列出、吊销）", no_args_is_help=True)
 
@@ -30,16 +30,18 @@ def add(name: str = typer.Argument(..., help="采集代理名称，如 office-pc
 
 @app.command("list")
 @friendly_errors
-def list_agents() -> None:
+def list_agents(fmt: Format = FORMAT_OPTION) -> None:
     """列出采集代理：状态、最近一次连接、已存入的消息数。"""
     from capture import repository as capture_repository
 
     tz = settings().tz
     with reading() as session:
         rows = capture_repository.agents(session)
-        table = Table("名称", "状态", "创建", "最近连接", "最近上传", "已存入消息", title="采集代理")
+        headers = ("名称", "状态", "创建", "最近连接", "最近上传", "已存入消息")
+        table = TableData("采集代理", [Column(h) for h in headers])
         for agent in rows:
-            state = f"[red]已吊销（{agent.revoked_at.astimezone(tz):%Y-%m-%d}）[/red]" if agent.revoked_at else "启用"
+            revoked = f"已吊销（{agent.revoked_at.astimezone(tz):%Y-%m-%d}）" if agent.revoked_at else ""
+            state: Cell = (revoked, "red") if revoked else "启用"
             seen = f"{agent.last_seen_at.astimezone(tz):%m-%d %H:%M}" if agent.last_seen_at else "从未"
             batch = f"{agent.last_batch_at.astimezone(tz):%m-%d %H:%M}" if agent.last_batch_at else "-"
             created = f"{agent.created_at.astimezone(tz):%Y-%m-%d}（{agent.created_by}）"
@@ -47,7 +49,7 @@ def list_agents() -> None:
     if not rows:
         console.print("尚无采集代理：用 wenming agents add 名称 创建")
         return
-    console.print(table)
+    emit(table, fmt, console)
 
 
 @app.command("revoke")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import typer
 import websockets
 from rich.table import Table
+from rich.text import Text
 
 from bot.simulator import DEFAULT_SELF_ID, OneBotSimulator, builtin_traffic, load_traffic
 from ingest.models import Platform
 from wiring.cli.capture_health import print_health, watch_app
 from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
+from wiring.cli.tables import FORMAT_OPTION, Cell, Column, Format, TableData, emit
 
 app = typer.Typer(help="聊天机器人：模拟器、连接状态、发布策略与定时发布", no_args_is_help=True)
 app.add_typer(watch_app, name="watch")
@@ -145,7 +148,7 @@ def policy_set(
 
 @policy_app.command("list")
 @friendly_errors
-def policy_list() -> None:
+def policy_list(fmt: Format = FORMAT_OPTION) -> None:
     """列出各群的发布策略。"""
     from bot.models import PostPolicy
     from bot.posts.policy import PLATFORM_ZH, policies
@@ -156,16 +159,31 @@ def policy_list() -> None:
         console.print("尚未设置任何群的发布策略：定时发布不会发到任何群。用 wenming bot policy set 设置。")
         return
     hooks = settings().post_webhooks
-    table = Table(title="定时发布策略")
-    for column in ("渠道", "群", "策略", "前 N 名", "机器人地址"):
-        table.add_column(column)
+    table = TableData("定时发布策略", [Column(h) for h in ("渠道", "群", "策略", "前 N 名", "机器人地址")])
     for row in rows:
         top = str(row.top_n) if row.policy == PostPolicy.TOP_N.value else "-"
         hook = hooks.get(row.group_id) if row.platform in ("wecom", "dingtalk") else None
-        address = hook.masked_url() if hook else ("[red]未配置[/red]" if row.platform in ("wecom", "dingtalk") else "-")
+        robot = row.platform in ("wecom", "dingtalk")
+        address: Cell = hook.masked_url() if hook else (("未配置", "red") if robot else "-")
         channel = PLATFORM_ZH.get(row.platform, row.platform)
         table.add_row(channel, row.group_id, PostPolicy(row.policy).zh, top, address)
-    console.print(table)
+    emit(table, fmt, console)
+
+
+def _period_with_data(kind: str) -> str | None:
+    """A preview of the monthly ranking shows the month just ended, or the latest month before it with reports."""
+    if kind != "monthly_ranking":
+        return None
+    from api import repository as console_repository
+    from bot.posts.jobs import period_for
+
+    year, month = map(int, period_for(kind, datetime.now(settings().tz)).split("-"))
+    month_end = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    with reading() as session:
+        day = console_repository.data_day(session, month_end)
+    if (day.year, day.month) != (year, month):
+        console.print(f"{year}年{month}月没有报送，预览有数据的最近月份：{day.year}年{day.month}月")
+    return f"{day.year}-{day.month:02d}"
 
 
 @app.command("post")
@@ -183,6 +201,7 @@ def post(
     from wiring.cli.common import session_factory
 
     runtime = PostRuntime(session_factory(), settings())
+    period = period or _period_with_data(kind)
     try:
         results = asyncio.run(run_post(runtime, kind, period=period, dry_run=True, out_dir=out))
     except PostError as exc:
@@ -194,7 +213,7 @@ def post(
         return
     for result in results:
         where = result.group_id if result.platform == "preview" else f"{result.platform} 群 {result.group_id}"
-        console.rule(f"{KINDS[kind]} {result.period} → {where}（预览，未发送）")
-        console.print(result.text)
+        console.rule(Text(f"{KINDS[kind]} {result.period} → {where}（预览，未发送）"))
+        console.print(Text(result.text))
         if result.png_path:
             console.print(f"[dim]图表：{result.png_path}[/dim]")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from wenming.db import utcnow
 from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
+from wiring.cli.tables import FORMAT_OPTION, Column, Format, TableData, emit, render
 
 GAP_DAYS = 7
 watch_app = typer.Typer(
@@ -27,10 +28,12 @@ def print_health() -> None:
         gaps = capture_repository.recent_gaps(session, utcnow() - timedelta(days=GAP_DAYS))
         photos = capture_repository.media_failures(session, utcnow() - timedelta(days=GAP_DAYS))
     if alerts:
-        table = Table("类型", "位置", "自", "说明", title="[red]采集告警[/red]")
+        table = TableData(
+            "采集告警", [Column("类型"), Column("位置", wrap=True), Column("自"), Column("说明", wrap=True)]
+        )
         for alert in alerts:
             table.add_row(alert.kind_zh, alert.where, f"{alert.gap_start.astimezone(tz):%m-%d %H:%M}", alert.detail)
-        console.print(table)
+        render(table, console)
     else:
         console.print("[green]没有未解决的采集告警[/green]（wenming run 每 5 分钟检查一次）")
     for gap in gaps:
@@ -41,7 +44,7 @@ def print_health() -> None:
             f"{end.astimezone(tz):%Y-%m-%d %H:%M}（{span}，{gap.kind_zh}）。补采："
         )
         for line in (gap.backfill or "").splitlines():
-            console.print(f"  {line}", highlight=False, soft_wrap=True)
+            console.print(Text(f"  {line}"), highlight=False, soft_wrap=True)
     for failure in photos:
         when = f"{failure.last_at.astimezone(tz):%m-%d %H:%M}" if failure.last_at else "-"
         console.print(
@@ -53,10 +56,11 @@ def print_health() -> None:
 
 @watch_app.command("list")
 @friendly_errors
-def watch_list() -> None:
+def watch_list(fmt: Format = FORMAT_OPTION) -> None:
     """列出各群最近一次采集到消息的时间和告警阈值。"""
     from capture import service as capture_service
     from capture.gaps import describe_duration
+    from ingest.models import Platform
 
     tz = settings().tz
     with reading() as session:
@@ -64,7 +68,7 @@ def watch_list() -> None:
     if not rows:
         console.print("尚未采集到任何群的消息")
         return
-    table = Table("平台", "群", "最近采集", "无消息多久告警", "依据", title="采集缺口告警设置")
+    table = TableData("采集缺口告警设置", [Column(h) for h in ("平台", "群", "最近采集", "无消息多久告警", "依据")])
     for row in rows:
         last = f"{row.last_message_at.astimezone(tz):%m-%d %H:%M}" if row.last_message_at else "-"
         if not row.watched:
@@ -73,8 +77,8 @@ def watch_list() -> None:
             limit, basis = "不告警", "消息太少，尚未学到规律"
         else:
             limit, basis = describe_duration(row.threshold_seconds), "自动学习" if row.learned else "本群设置"
-        table.add_row(row.platform, row.name, last, limit, basis)
-    console.print(table)
+        table.add_row(Platform.zh_of(row.platform), row.name, last, limit, basis)
+    emit(table, fmt, console)
 
 
 @watch_app.command("set")

@@ -23,6 +23,7 @@ from wiring.cli.common import (
 from wiring.cli.ingest import render_summary, run_replay
 from wiring.cli.reports import collect_stats, render_stats
 
+STEPS = 6  # numbered "n/6" in the demo's output, from the first step to the last
 DEMO_DATA = Path(__file__).resolve().parents[2] / "demo" / "data"
 
 NEXT_STEPS = [
@@ -61,26 +62,26 @@ def demo(
     console.rule("[bold]Wenming 文明单位动态管理 · 演示")
     console.print(f"数据库：{_describe(config.database_url)}；图片目录：{config.media_dir}")
     schema.upgrade(config.database_url)
-    console.print(f"1/4 数据库结构已是最新（版本 {schema.current_revision(engine(check_schema=False))}）")
+    console.print(f"1/{STEPS} 数据库结构已是最新（版本 {schema.current_revision(engine(check_schema=False))}）")
     with unit_of_work() as session:
         imported = units.import_roster(session, actor(), units_file)
     console.print(
-        f"2/6 演示单位已导入：新增 {len(imported.created)} 个，更新 {len(imported.updated)} 个，"
+        f"2/{STEPS} 演示单位已导入：新增 {len(imported.created)} 个，更新 {len(imported.updated)} 个，"
         f"无变化 {len(imported.unchanged)} 个"
     )
-    console.print("3/6 回放 2026 年 8—10 月的演示群消息（微信群 + QQ 群）")
+    console.print(f"3/{STEPS} 回放 2026 年 8—10 月的演示群消息（微信群 + QQ 群）")
     summary = run_replay(messages_file, batch, console)
     render_summary(summary, console)
-    console.print("4/6 统计")
+    console.print(f"4/{STEPS} 统计")
     with reading() as session:
         stats = collect_stats(session, tz=config.tz)
     render_stats(stats, console)
-    console.print("5/6 预览 10 月活跃度排行榜的群发布（dry-run，不发送）")
+    console.print(f"5/{STEPS} 预览 10 月活跃度排行榜的群发布（dry-run，不发送）")
     live.preview_post(config, "2026-10")
     console.print("[bold]接下来可以试试：[/bold]")
     for command, meaning in NEXT_STEPS:
         console.print(f"  [cyan]{command}[/cyan]\n      {meaning}")
     console.print("演示数据均为虚构，说明见 demo/README.md。")
     if serve:
-        console.print("6/6 启动控制台、定时发布与 QQ 机器人模拟器（Ctrl+C 退出）")
+        console.print(f"6/{STEPS} 启动控制台、定时发布与 QQ 机器人模拟器（Ctrl+C 退出）")
         live.serve(config, port)

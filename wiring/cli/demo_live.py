@@ -59,7 +59,7 @@ def serve(settings: Settings, port: int | None) -> None:
     async def simulate() -> None:
         login = f"登录：{DEMO_USER} / {password}（每次运行重新生成）"
         console.print(f"[bold green]控制台：http://{host}:{port}/[/bold green]  {login}")
-        console.print(f"接口文档：http://{host}:{port}/docs   QQ 机器人端点：ws://{host}:{port}/onebot/v11/ws")
+        console.print(f"接口文档：http://{host}:{port}/api/v1/docs   QQ 机器人端点：ws://{host}:{port}/onebot/v11/ws")
         if settings.ocr_enabled:
             console.print(
                 "后台正在识别照片里的横幅：先读只有照片或只有“今天的活动”这类空话的报送（约一分钟），再读待审核的，"

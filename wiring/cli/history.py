@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from bot.history.importer import FORMAT_NAMES, PARSERS, ImportSummary, import_history
 from bot.history.records import HistoryFormatError
@@ -69,7 +70,7 @@ def render_import_summary(summary: ImportSummary, name: str, with_media: bool, c
     title = f"预览（未写入任何数据）：{name}" if summary.dry_run else f"导入完成：{name}"
     table = Table(title=title, show_header=False)
     table.add_row("格式", FORMAT_NAMES[summary.format])
-    table.add_row("群", summary.group_name)
+    table.add_row("群", Text(summary.group_name or ""))
     if summary.first and summary.last:
         tz = settings().tz
         table.add_row(
@@ -93,19 +94,19 @@ def render_import_summary(summary: ImportSummary, name: str, with_media: bool, c
     reports.add_column("单位")
     reports.add_column("报送", justify="right")
     for unit, count in summary.reports_by_unit:
-        reports.add_row(unit or "[yellow]（未归属单位，待人工认领）[/yellow]", str(count))
+        reports.add_row(Text(unit) if unit else Text("（未归属单位，待人工认领）", style="yellow"), str(count))
     if summary.reports_by_unit:
         console.print(reports)
     if summary.unresolved_senders:
         console.print("[yellow]认不出单位的发送者[/yellow]（可先在控制台把成员对应到单位，再导入）：")
         for sender, count in summary.unresolved_senders[:MAX_LINES]:
-            console.print(f"  {sender}：{count} 条报送")
+            console.print(Text(f"  {sender}：{count} 条报送"))
     if classify_later and not summary.dry_run:
         console.print("分类已排入后台任务：运行 wenming worker（或 wenming run）处理，进度见 wenming status")
     if summary.errors:
         console.print(f"[yellow]有误的行（共 {len(summary.errors)} 处，原文已保留待查）：[/yellow]")
         for error in summary.errors[:MAX_LINES]:
-            console.print(f"  {error}")
+            console.print(Text(f"  {error}"))
         if len(summary.errors) > MAX_LINES:
             console.print(f"  …… 另有 {len(summary.errors) - MAX_LINES} 处")
 

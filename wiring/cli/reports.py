@@ -10,12 +10,14 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
 from classifier.models import Label
 from ingest.models import HonourLevel, Member, RawMessage, RawStatus, Report, ReportStatus, Unit
 from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
+from wiring.cli.tables import FORMAT_OPTION, Column, Format, TableData, emit, layout, render
 
 app = typer.Typer(help="活动报送统计", no_args_is_help=True)
 
@@ -139,21 +141,14 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
             + (["已撤回=发送者在群里撤回的报送，不计入报送数"] if ReportStatus.WITHDRAWN.value in statuses else [])
         ),
     )
-    table.add_column("排名", justify="right")
-    table.add_column("单位", justify="left", overflow="fold", min_width=8)
-    if wide:
-        table.add_column("级别", justify="center")
-    table.add_column("报送", justify="right")
-    table.add_column("图片", justify="right")
-    for status in statuses:
-        table.add_column(STATUS_ZH[status], justify="right")
-    for label in labels:
-        table.add_column(LABEL_SHORT[label.value], justify="right")
-    table.add_column("重复图", justify="right")
-    table.add_column("消息", justify="right")
+    headers = ["排名", "单位", *(["级别"] if wide else []), "报送", "图片"]
+    headers += [STATUS_ZH[s] for s in statuses] + [LABEL_SHORT[label.value] for label in labels] + ["重复图", "消息"]
+    for header in headers:  # headers fold onto two lines rather than end in "…"
+        table.add_column(header, justify="left" if header == "单位" else "right", overflow="fold")
+    table.columns[1].min_width = 8
 
     def row(rank: str, c: UnitCounts, style: str | None = None) -> None:
-        cells = [rank, c.name, *([c.level] if wide else []), str(c.total), str(c.photos)]
+        cells: list[str | Text] = [rank, Text(c.name), *([c.level] if wide else []), str(c.total), str(c.photos)]
         cells += [_n(c.by_status.get(s, 0)) for s in statuses]
         cells += [_n(c.by_label.get(label.value, 0)) for label in labels]
         cells += [_n(c.reposts), _n(c.messages)]
@@ -163,7 +158,11 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
         row(str(rank), counts, style="dim" if counts.total == 0 else None)
     table.add_section()
     row("—", stats.unassigned, style="yellow" if stats.unassigned.total else None)
-    out.print(table)
+    narrow = stats_table(stats, title, statuses, labels, short=True)
+    if layout(narrow, out.width) != "table":  # not every column fits as it is: fold headers, or one block per unit
+        render(narrow, out)
+    else:
+        out.print(table)
     silent = [c.name for c in stats.units if c.total == 0]
     raw = stats.raw_by_status
     withdrawn = f"，另有 {stats.withdrawn} 条已被发送者撤回（不计入）" if stats.withdrawn else ""
@@ -172,7 +171,31 @@ def render_stats(stats: Stats, out: Console, title: str = "各单位活动报送
         f"原始消息 {sum(raw.values())} 条（" + "，".join(f"{s.zh} {raw.get(s.value, 0)}" for s in RAW_SHOWN) + "）。"
     )
     if silent:
-        out.print(f"无任何报送的单位（{len(silent)} 个）：" + "、".join(silent))
+        out.print(Text(f"无任何报送的单位（{len(silent)} 个）：" + "、".join(silent)))
+
+
+def stats_table(
+    stats: Stats,
+    title: str,
+    statuses: list[str] | None = None,
+    labels: list[Label] | None = None,
+    short: bool = False,
+) -> TableData:
+    """The per-unit counts as plain data (csv/json, narrow terminals), unassigned last."""
+    statuses = list(STATUS_ZH) if statuses is None else statuses
+    labels = list(Label) if labels is None else labels
+    columns = [Column("排名", "right"), Column("单位", wrap=True), Column("级别"), Column("报送", "right")]
+    columns += [Column("图片", "right"), *[Column(STATUS_ZH[s], "right") for s in statuses]]
+    columns += [Column(LABEL_SHORT[label.value] if short else label.zh, "right") for label in labels]
+    columns += [Column("重复图" if short else "含重复图片的报送", "right"), Column("消息", "right")]
+    table = TableData(title, columns)
+    rows = [(str(rank), c) for rank, c in enumerate(stats.units, start=1)] + [("未归属", stats.unassigned)]
+    for rank, c in rows:
+        cells = [rank, c.name, c.level, str(c.total), str(c.photos)]
+        cells += [str(c.by_status.get(s, 0)) for s in statuses]
+        cells += [str(c.by_label.get(label.value, 0)) for label in labels]
+        table.add_row(*cells, str(c.reposts), str(c.messages))
+    return table
 
 
 def _n(value: int) -> str:
@@ -193,6 +216,7 @@ def _parse_date(text: str | None, option: str) -> date | None:
 def stats(
     since: str | None = typer.Option(None, "--from", help="起始日期（含），YYYY-MM-DD"),
     until: str | None = typer.Option(None, "--to", help="截止日期（含），YYYY-MM-DD"),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """按单位统计报送数量（按状态、按类别），以及未归属单位的报送数。"""
     start, end = _parse_date(since, "--from"), _parse_date(until, "--to")
@@ -201,6 +225,9 @@ def stats(
     with reading() as session:
         result = collect_stats(session, start, end, settings().tz)
     period = f"（{start or '最早'} 至 {end or '最新'}）" if start or end else ""
+    if fmt != Format.TABLE:
+        emit(stats_table(result, f"各单位活动报送统计{period}"), fmt, console)
+        return
     render_stats(result, console, title=f"各单位活动报送统计{period}")
 
 

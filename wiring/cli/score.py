@@ -9,8 +9,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.cells import cell_len
-from rich.table import Table
+from rich.text import Text
 
 from ingest.models import HonourLevel
 from scoring import service
@@ -27,6 +26,7 @@ from scoring.schemas import (
     XixiangCheckIn,
 )
 from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
+from wiring.cli.tables import FORMAT_OPTION, Cell, Column, Format, TableData, emit, safe
 
 app = typer.Typer(help="计分：月度活跃度排名、季度汇总表、年度得分与说明、工作人员录入", no_args_is_help=True)
 
@@ -63,14 +63,8 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{round(value, 2):g}"
 
 
-def _unit_column(table: Table, names: list[str], title: str = "单位") -> None:
-    """Unit names are what staff look for: never ellipsized, folded only when longer than 15 characters."""
-    widest = max((cell_len(n) for n in names), default=4)
-    table.add_column(title, min_width=min(widest, 30), overflow="fold")
-
-
-def _flag(value: bool | None) -> str:
-    return "—" if value is None else ("[green]是[/green]" if value else "[red]否[/red]")
+def _flag(value: bool | None) -> Cell:
+    return "—" if value is None else (("是", "green") if value else ("否", "red"))
 
 
 @app.command("rubrics")
@@ -88,18 +82,20 @@ def month(
     month_text: str = typer.Argument(..., metavar="YYYY-MM", help="月份，如 2026-10"),
     rubric_name: str = typer.Option("changxing-2020", "--rubric", help=RUBRIC_HELP),
     top: int = typer.Option(0, "--top", help="只显示前 N 名（0 = 全部）"),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """月度活跃度排名：各单位本月实践活动次数、活跃天数、照片与活跃度。"""
     year, month_number = _parse(parse_month, month_text)
     rubric = service.load_rubric(rubric_name)
     with reading() as session:
         ranking = service.monthly_ranking(session, settings(), rubric, year, month_number)
-    table = Table(title=f"{year}年{month_number}月 文明实践活动活跃度排名（{rubric.name}）")
     rows = ranking.rows[:top] if top else ranking.rows
-    table.add_column("名次", justify="right")
-    _unit_column(table, [r.unit_name for r in rows])
-    for header in ("级别", "实践活动", "志愿服务", "通讯稿", "活跃天数", "照片", "活跃度", "达标"):
-        table.add_column(header, justify="right")
+    headers = ("级别", "实践活动", "志愿服务", "通讯稿", "活跃天数", "照片", "活跃度", "达标")
+    table = TableData(
+        f"{year}年{month_number}月 文明实践活动活跃度排名（{rubric.name}）",
+        [Column("名次", "right"), Column("单位", wrap=True), *[Column(h, "right") for h in headers]],
+        notes=[ranking.formula, f"并列规则：{ranking.tie_rule}"],
+    )
     for row in rows:
         table.add_row(
             str(row.rank),
@@ -113,11 +109,9 @@ def month(
             _num(row.liveliness),
             _flag(row.meets_minimum),
         )
-    console.print(table)
-    console.print(ranking.formula)
-    console.print(f"并列规则：{ranking.tie_rule}")
     if ranking.no_data:
-        console.print(f"无数据（计分起始月份之后才计入，不排名）：{'、'.join(ranking.no_data)}")
+        table.notes.append(f"无数据（计分起始月份之后才计入，不排名）：{'、'.join(ranking.no_data)}")
+    emit(table, fmt, console)
 
 
 def _parse(parser: Callable[[str], tuple[int, int]], text: str) -> tuple[int, int]:
@@ -133,23 +127,22 @@ def quarter(
     quarter_text: str = typer.Argument(..., metavar="YYYYQn", help="季度，如 2026Q3"),
     rubric_name: str = typer.Option("changxing-2020", "--rubric", help=RUBRIC_HELP),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """季度汇总表（长兴附件3格式：季度排名、单位、四项得分、合计；西乡六项）。"""
     year, quarter_number = _parse(parse_quarter, quarter_text)
     rubric = service.load_rubric(rubric_name)
     with reading() as session:
         result = service.quarter_table(session, settings(), rubric, year, quarter_number, _optional_date(as_of))
-    table = Table(title=result.title)
-    table.add_column("季度排名", justify="right")
-    _unit_column(table, [r.unit_name for r in result.rows], "单   位")
-    for column in result.columns:
-        table.add_column(f"{column.title}（{_num(column.max_points)}分）", justify="right", overflow="fold")
-    table.add_column("合计", justify="right")
+    items = [Column(f"{c.title}（{_num(c.max_points)}分）", "right") for c in result.columns]
+    table = TableData(
+        result.title, [Column("季度排名", "right"), Column("单位", wrap=True), *items, Column("合计", "right")]
+    )
     for row in result.rows:
         table.add_row(str(row.rank), row.unit_name, *[_num(row.items[c.key]) for c in result.columns], _num(row.total))
-    console.print(table)
     if result.no_data:
-        console.print(f"无数据（计分起始月份之后才计入，不排名）：{'、'.join(result.no_data)}")
+        table.notes.append(f"无数据（计分起始月份之后才计入，不排名）：{'、'.join(result.no_data)}")
+    emit(table, fmt, console)
 
 
 @app.command("year")
@@ -158,6 +151,7 @@ def year(
     year_number: int = typer.Argument(..., metavar="YYYY", help="年度，如 2026"),
     rubric_name: str = typer.Option("changxing-2020", "--rubric", help=RUBRIC_HELP),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """年度得分：预警、限期整改、同比与两年平均（长兴另列志愿者比例）；未关账的年度标为预计。"""
     rubric = service.load_rubric(rubric_name)
@@ -167,19 +161,17 @@ def year(
     provisional = any(s.provisional for s in scores)
     through = scores[0].through if scores else None
     title = f"{year_number}年度 {rubric.title}" + (f"（截至 {through}，预计）" if provisional and through else "")
-    table = Table(title=title)
     headers = ["级别", "计分范围"]
     headers += ["截至累计", "全年预计"] if provisional else ["得分"]
     headers += ["上年", "同比", "两年平均", "预计预警" if provisional else "预警"]
     headers += ["预计限期整改" if provisional else "限期整改"]
     if rubric.kind == "changxing":
         headers += ["注册≥比例", "参加≥90%"]
-    table.add_column("名次", justify="right")
-    _unit_column(table, [s.unit_name for s in scores])
-    for header in headers:
-        table.add_column(header, justify="right")
+    columns = [Column("名次", "right"), Column("单位", wrap=True), *[Column(h, "right") for h in headers]]
+    table = TableData(title, columns)
     for s in scores:
-        cells = [
+        flag = "yellow" if s.provisional else "red"
+        cells: list[Cell] = [
             str(s.rank),
             s.unit_name,
             _level(s.honour_level),
@@ -188,20 +180,21 @@ def year(
             _num(s.previous_score),
             "—" if s.year_over_year is None else f"{s.year_over_year:+g}",
             _num(s.two_year_average),
-            ("[yellow]预计预警[/yellow]" if s.provisional else "[red]预警[/red]") if s.warning else "",
-            ("[yellow]预计整改[/yellow]" if s.provisional else "[red]限期整改[/red]") if s.rectification else "",
+            ("预计预警" if s.provisional else "预警", flag) if s.warning else "",
+            ("预计整改" if s.provisional else "限期整改", flag) if s.rectification else "",
         ]
-        if s.volunteer is not None:
-            cells += [_flag(s.volunteer.registered_ok), _flag(s.volunteer.active_ok)]
+        if rubric.kind == "changxing":
+            v = s.volunteer
+            cells += [_flag(v.registered_ok if v else None), _flag(v.active_ok if v else None)]
         table.add_row(*cells)
-    console.print(table)
     if provisional:
-        console.print(
+        table.notes.append(
             f"{year_number}年度尚未关账：截至累计 = 已得分（未开始的月份计 0）；全年预计 = 按已计入月份的平均推算；"
             "预警与限期整改仅为预计，以关账公布的年度得分为准，不在群内发布。"
         )
     if missing:
-        console.print(f"无数据（计分起始月份在本年度之后）：{'、'.join(missing)}")
+        table.notes.append(f"无数据（计分起始月份在本年度之后）：{'、'.join(missing)}")
+    emit(table, fmt, console)
 
 
 @app.command("explain")
@@ -219,12 +212,13 @@ def explain(
         result = service.explain_unit(session, settings(), rubric, unit_id, year_number, _optional_date(as_of))
     total = _num(result.total) if result.total is not None else "无数据"
     unit_text = " 分" if result.total is not None else ""
-    console.print(f"[bold]{result.unit_name}[/bold] {year_number}年 {rubric.title}：[bold]{total}{unit_text}[/bold]")
+    name = safe(result.unit_name)
+    console.print(f"[bold]{name}[/bold] {year_number}年 {rubric.title}：[bold]{total}{unit_text}[/bold]")
     for item in result.items:
         limit = f" / {_num(item.max_points)}" if item.max_points is not None else ""
         console.print(f"\n[bold]{item.title}[/bold]：{_num(item.points)}{limit} 分")
         for line in item.lines:
-            console.print(f"  {line}", highlight=False)
+            console.print(Text(f"  {line}"))
         if item.record_ids:
             console.print(f"  依据记录：{'、'.join(item.record_ids)}", style="dim")
     console.print()
@@ -233,7 +227,11 @@ def explain(
 
 
 def _print_record(record: RecordOut) -> None:
-    console.print(f"已录入 {record.kind}:{record.id}（{record.created_by}）：{record.summary}")
+    console.print(
+        Text(
+            f"已录入{RecordKind.zh_of(record.kind)} {record.kind}:{record.id}（{record.created_by}）：{record.summary}"
+        )
+    )
 
 
 @app.command("criticism")
@@ -418,7 +416,7 @@ def void(
     with unit_of_work() as session:
         record = service.void_record(session, kind, record_id, by or actor(), reason)
     who = f"{record.voided_by}，原因：{record.void_reason}"
-    console.print(f"已作废 {record.kind}:{record.id}（{who}）：{record.summary}")
+    console.print(Text(f"已作废{RecordKind.zh_of(record.kind)} {record.kind}:{record.id}（{who}）：{record.summary}"))
 
 
 @app.command("records")
@@ -426,25 +424,31 @@ def void(
 def records(
     unit: str = typer.Argument(..., help="单位编号或名称"),
     year_number: int = typer.Argument(..., metavar="YYYY", help="年度"),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """列出一个单位某年度的全部录入记录（含已作废的），用于核对与作废。"""
     with reading() as session:
         found = service.resolve_unit(session, unit)
         rows = service.list_records(session, found.id, year_number)
-    table = Table(title=f"{found.name} {year_number}年 工作人员录入记录")
-    for header in ("记录", "内容", "录入人", "录入时间", "状态"):
-        table.add_column(header, overflow="fold")
+    columns = [
+        Column("记录"),
+        Column("内容", wrap=True),
+        Column("录入人"),
+        Column("录入时间"),
+        Column("状态", wrap=True),
+    ]
+    table = TableData(f"{found.name} {year_number}年 工作人员录入记录", columns)
     tz = settings().tz
     for r in rows:
-        state = f"[red]已作废[/red]（{r.voided_by}：{r.void_reason}）" if r.voided_at else "有效"
+        state: Cell = (f"已作废（{r.voided_by}：{r.void_reason}）", "red") if r.voided_at else "有效"
         table.add_row(
-            f"{r.kind}:{r.id}",
+            f"{RecordKind.zh_of(r.kind)} {r.kind}:{r.id}",
             r.summary,
             r.created_by,
             f"{r.created_at.astimezone(tz):%Y-%m-%d %H:%M}",
             state,
         )
-    console.print(table)
+    emit(table, fmt, console)
 
 
 def _optional_date(text: str | None) -> date | None:

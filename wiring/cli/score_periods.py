@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from scoring import appeals as appeal_service
 from scoring import closing, service
-from scoring.models import AppealStatus, RecordKind
+from scoring.models import AppealStatus, PeriodState, RecordKind
 from scoring.schemas import AnnualScoreIn, AppealResolveIn
 from wiring.cli.common import UserError, actor, console, reading, settings, unit_of_work
 from wiring.cli.score import AS_OF_HELP, BY_HELP, RUBRIC_HELP, _optional_date, _print_record, app, domain_errors
+from wiring.cli.tables import FORMAT_OPTION, Column, Format, TableData, emit
 
 PERIOD_HELP = "考核期：2026-10（月）、2026Q3（季度）或 2026（年）"
 appeals_app = typer.Typer(help="申诉：单位对报送分类、漏计报送或台账记录的异议", no_args_is_help=True)
@@ -70,7 +71,7 @@ def republish(
         out = closing.republish(
             session, settings(), rubric, period, by or actor(), reason, as_of=_optional_date(as_of), override=override
         )
-    console.print(f"{out.label}（{rubric.name}）已重新公布（{out.published_by}）：{reason}")
+    console.print(Text(f"{out.label}（{rubric.name}）已重新公布（{out.published_by}）：{reason}"))
 
 
 @app.command("reopen")
@@ -85,7 +86,7 @@ def reopen(
     rubric = service.load_rubric(rubric_name)
     with unit_of_work() as session:
         out = closing.reopen(session, rubric, period, by or actor(), reason)
-    console.print(f"{out.label}（{rubric.name}）已重开：{reason}")
+    console.print(Text(f"{out.label}（{rubric.name}）已重开：{reason}"))
 
 
 @app.command("periods")
@@ -93,6 +94,7 @@ def reopen(
 def periods(
     rubric_name: str | None = typer.Option(None, "--rubric", help=RUBRIC_HELP),
     year: int | None = typer.Option(None, "--year", help="只看某一年"),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """列出考核期及其状态（未关账 / 已关账 / 已公布）。"""
     with reading() as session:
@@ -100,14 +102,12 @@ def periods(
     if not rows:
         console.print("还没有关账的考核期。关账：wenming score close 2026-10")
         return
-    table = Table(title="考核期")
-    for header in ("考核期", "评分标准", "状态", "关账", "公布"):
-        table.add_column(header)
+    table = TableData("考核期", [Column(h) for h in ("考核期", "评分标准", "状态", "关账", "公布")])
     for r in rows:
         closed = f"{r.closed_by} {_local(r.closed_at)}" if r.closed_by else ""
         published = f"{r.published_by} {_local(r.published_at)}" if r.published_by else ""
         table.add_row(r.label, r.rubric, r.state_zh, closed, published)
-    console.print(table)
+    emit(table, fmt, console)
 
 
 @app.command("result")
@@ -116,15 +116,18 @@ def result(
     period: str = typer.Argument(..., help=PERIOD_HELP),
     rubric_name: str = typer.Option("changxing-2020", "--rubric", help=RUBRIC_HELP),
     as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """公布的结果，及公布后的调整（现为 x（±d））与原因。"""
     rubric = service.load_rubric(rubric_name)
     with reading() as session:
         shown = closing.result(session, settings(), rubric, period, _optional_date(as_of))
     state = shown.period.state_zh if shown.period else "未关账"
-    table = Table(title=f"{shown.label}（{rubric.name}，{state}）")
-    for header in ("名次", "单位", "公布" if shown.period and shown.period.published_at else "当前", "调整", "原因"):
-        table.add_column(header, overflow="fold")
+    figure_header = "公布" if shown.period and shown.period.published_at else "当前"
+    headers = ("名次", "单位", figure_header, "调整", "原因")
+    table = TableData(
+        f"{shown.label}（{rubric.name}，{state}）", [Column(h, wrap=h in ("单位", "原因")) for h in headers]
+    )
     for r in shown.rows:
         figure = r.published if shown.period and shown.period.published_at else r.current
         table.add_row(
@@ -134,7 +137,7 @@ def result(
             r.adjustment or "",
             "；".join(r.reasons),
         )
-    console.print(table)
+    emit(table, fmt, console)
     if shown.adjusted:
         console.print(f"{shown.adjusted} 个单位在公布后有调整；重新公布：wenming score republish {period} --reason …")
 
@@ -150,7 +153,8 @@ def period_history(
         entries = closing.period_history(session, service.load_rubric(rubric_name).name, period)
     for e in entries:
         reason = f"，原因：{e.reason}" if e.reason else ""
-        console.print(f"{_local(e.created_at)} {e.actor}：{e.before.get('state')} → {e.after.get('state')}{reason}")
+        was, now = PeriodState.zh_of(e.before.get("state")), PeriodState.zh_of(e.after.get("state"))
+        console.print(Text(f"{_local(e.created_at)} {e.actor}：{was} → {now}{reason}"))
 
 
 @app.command("annual")
@@ -174,6 +178,7 @@ def annual(
 def list_appeals(
     status: str | None = typer.Option("open", "--status", help="open（待处理）/ accepted / rejected / all"),
     unit: str | None = typer.Option(None, "--unit", help="单位编号或名称"),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """列出申诉（默认只看待处理的）。"""
     wanted = None if status in (None, "all") else status
@@ -185,13 +190,12 @@ def list_appeals(
     if not rows:
         console.print("没有符合条件的申诉。")
         return
-    table = Table(title="申诉")
-    for header in ("编号", "单位", "内容", "理由", "状态", "提交", "处理"):
-        table.add_column(header, overflow="fold")
+    headers = ("编号", "单位", "内容", "理由", "状态", "提交", "处理")
+    table = TableData("申诉", [Column(h, wrap=h in ("单位", "内容", "理由", "处理")) for h in headers])
     for a in rows:
         handled = f"{a.resolved_by}：{a.resolution}" if a.resolved_by else ""
         table.add_row(str(a.id), a.unit_name or "", a.subject, a.reason, a.status_zh, _local(a.created_at), handled)
-    console.print(table)
+    emit(table, fmt, console)
 
 
 @appeals_app.command("resolve")
@@ -212,4 +216,4 @@ def resolve(
             by or actor(),
             AppealResolveIn(accept=accept, note=note, label=label, report_id=report_id),
         )
-    console.print(f"申诉 #{out.id} {out.status_zh}：{out.resolution}")
+    console.print(Text(f"申诉 #{out.id} {out.status_zh}：{out.resolution}"))

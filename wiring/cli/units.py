@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
+from rich.text import Text
 from sqlalchemy import func, select
 
 from ingest import units
@@ -13,6 +13,7 @@ from ingest.models import HonourLevel, Member, Unit
 from scoring import service as scoring_service
 from scoring import unit_links
 from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
+from wiring.cli.tables import FORMAT_OPTION, Column, Format, TableData, emit
 
 app = typer.Typer(help="文明单位名册：导入与查看", no_args_is_help=True)
 
@@ -30,7 +31,7 @@ def import_units(
         f"无变化 {len(summary.unchanged)} 个。"
     )
     for name in summary.updated:
-        console.print(f"  已更新：{name}")
+        console.print(Text(f"  已更新：{name}"))
 
 
 @app.command("list")
@@ -38,6 +39,7 @@ def import_units(
 def list_units(
     level: str | None = typer.Option(None, "--level", "-l", help="只看某一级别（全国/省/市/县）"),
     category: str | None = typer.Option(None, "--category", "-c", help="只看某一类别，如 机关、学校"),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """列出文明单位及其别名、级别、类别、人数和已关联的群成员数。"""
     members = (
@@ -58,18 +60,19 @@ def list_units(
     if not rows:
         console.print("没有符合条件的单位。请先导入名册：wenming units import 名册.csv")
         return
-    table = Table(title=f"文明单位名册（{len(rows)} 个）")
-    for title, justify in [
-        ("编号", "right"),
-        ("单位名称", "left"),
-        ("别名", "left"),
-        ("级别", "center"),
-        ("类别", "left"),
-        ("人数", "right"),
-        ("群成员", "right"),
-        ("状态", "center"),
-    ]:
-        table.add_column(title, justify=justify)  # type: ignore[arg-type]
+    table = TableData(
+        f"文明单位名册（{len(rows)} 个）",
+        [
+            Column("编号", "right"),
+            Column("单位名称", wrap=True),
+            Column("别名", wrap=True),
+            Column("级别", "center"),
+            Column("类别"),
+            Column("人数", "right"),
+            Column("群成员", "right"),
+            Column("状态", "center"),
+        ],
+    )
     for unit, member_count in rows:
         table.add_row(
             str(unit.id),
@@ -81,7 +84,7 @@ def list_units(
             str(member_count),
             "在册" if unit.active else "停用",
         )
-    console.print(table)
+    emit(table, fmt, console)
 
 
 @app.command("start")
@@ -96,7 +99,7 @@ def start(
         changed = scoring_service.set_coverage_start(session, found.id, month, actor())
     office = settings().scoring_start
     shown = changed.scoring_start or f"跟随全县设置（{office or '未设置'}）"
-    console.print(f"{changed.name} 的计分起始月份：{shown}")
+    console.print(Text(f"{changed.name} 的计分起始月份：{shown}"))
 
 
 @app.command("link")
@@ -106,7 +109,7 @@ def link(unit: str = typer.Argument(..., help="单位编号或名称")) -> None:
     with unit_of_work() as session:
         found = scoring_service.resolve_unit(session, unit)
         out = unit_links.issue(session, settings(), found.id, actor())
-    console.print(f"{out.unit_name} 的查看链接（有效期至 {out.expires_at.astimezone(settings().tz):%Y-%m-%d}）：")
+    console.print(Text(f"{out.unit_name} 的查看链接（有效期至 {out.expires_at.astimezone(settings().tz):%Y-%m-%d}）："))
     console.print(out.url or "", soft_wrap=True, highlight=False)
     if not settings().public_url:
         console.print("提示：未设置 WENMING_PUBLIC_URL，链接只有路径；发出前请加上本系统的访问地址。")
@@ -114,14 +117,16 @@ def link(unit: str = typer.Argument(..., help="单位编号或名称")) -> None:
 
 @app.command("links")
 @friendly_errors
-def links(unit: str | None = typer.Argument(None, help="单位编号或名称（不填则列出全部）")) -> None:
+def links(
+    unit: str | None = typer.Argument(None, help="单位编号或名称（不填则列出全部）"),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
     """列出已生成的单位查看链接（链接本身不保存，只列出有效期与状态）。"""
     with reading() as session:
         unit_id = scoring_service.resolve_unit(session, unit).id if unit else None
         rows = unit_links.list_links(session, settings(), unit_id)
-    table = Table(title="单位查看链接")
-    for header in ("编号", "单位", "生成", "有效期至", "状态"):
-        table.add_column(header)
+    headers = ("编号", "单位", "生成", "有效期至", "状态")
+    table = TableData("单位查看链接", [Column(h, wrap=h == "单位") for h in headers])
     tz = settings().tz
     for r in rows:
         state = f"已停用（{r.revoked_by}）" if r.revoked_at else "有效"
@@ -132,7 +137,7 @@ def links(unit: str | None = typer.Argument(None, help="单位编号或名称（
             f"{r.expires_at.astimezone(tz):%Y-%m-%d}",
             state,
         )
-    console.print(table)
+    emit(table, fmt, console)
 
 
 @app.command("unlink")
@@ -145,4 +150,4 @@ def unlink(
     with unit_of_work() as session:
         found = scoring_service.resolve_unit(session, unit)
         count = unit_links.revoke(session, found.id, actor(), reason)
-    console.print(f"已停用 {found.name} 的 {count} 个查看链接。")
+    console.print(Text(f"已停用 {found.name} 的 {count} 个查看链接。"))

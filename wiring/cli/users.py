@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 from sqlalchemy import select
 
 from accounts import service as accounts
 from accounts.models import Role, StaffUser
-from wiring.cli.common import UserError, actor, console, friendly_errors, reading, unit_of_work
+from wiring.cli.common import UserError, actor, console, friendly_errors, reading, settings, unit_of_work
+from wiring.cli.tables import FORMAT_OPTION, Column, Format, TableData, emit
 
 app = typer.Typer(help="工作人员账号与访问令牌", no_args_is_help=True)
 
@@ -57,13 +57,14 @@ def token(
 
 @app.command("list")
 @friendly_errors
-def list_users() -> None:
-    """列出所有工作人员账号。"""
+def list_users(fmt: Format = FORMAT_OPTION) -> None:
+    """列出所有工作人员账号（时间为办公室时区）。"""
+    tz = settings().tz
     with reading() as session:
         users = session.scalars(select(StaffUser).order_by(StaffUser.username)).all()
-        table = Table("用户名", "显示名称", "角色", "状态", "最近登录")
+        table = TableData("工作人员账号", [Column(h) for h in ("用户名", "显示名称", "角色", "状态", "最近登录")])
         for user in users:
-            last = user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else "—"
+            last = f"{user.last_login_at.astimezone(tz):%Y-%m-%d %H:%M}" if user.last_login_at else "—"
             table.add_row(
                 user.username,
                 user.display_name or "",
@@ -71,7 +72,7 @@ def list_users() -> None:
                 "启用" if user.active else "停用",
                 last,
             )
-    console.print(table)
+    emit(table, fmt, console)
 
 
 @app.command("unlock")

@@ -111,7 +111,7 @@ def status(dead: int = typer.Option(10, "--dead", min=0, help="显示最近多�
 @jobs_app.command("retry")
 @friendly_errors
 def retry(job_id: int | None = typer.Argument(None, help="任务编号；省略则重试全部失败任务")) -> None:
-    """把失败（死信）任务重新放回队列。"""
+    """把已失败的任务重新放回队列。"""
     with unit_of_work() as session:
         ids = queue_service.retry(session, actor(), job_id)
     console.print(f"已重新排队 {len(ids)} 个任务" + (f"：{', '.join(map(str, ids))}" if ids else ""))
