@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRout
     # beside the requests (a token's last-use update, the scheduler in ``wenming run``).
     engine = create_db_engine(settings.database_url, pool_size=connections, max_overflow=max(2, connections // 4))
     app.state.db_slots = anyio.CapacityLimiter(connections)
-    app.state.board_cache = ResultCache(settings.api_leaderboard_cache_seconds)
+    app.state.board_cache = ResultCache(settings.api_leaderboard_cache_seconds, follow_local_writes=False)
     app.state.count_cache = ResultCache(LIST_TOTAL_CACHE_SECONDS)
     app.state.token_touches = {}  # token id -> monotonic time of the last last_used_at write
     app.state.settings = settings

@@ -1,9 +1,10 @@
-"""A small result cache for leaderboards: one computation per key at a time, dropped by any database write.
+"""A small result cache: one computation per key at a time, dropped by writes.
 
 Rankings aggregate every unit and take hundreds of milliseconds; a hundred staff opening the dashboard at
-once should cost one computation, not a hundred. Any commit that wrote through this process (a relabel, a
-record, an assignment) invalidates everything at once, so staff see their own change immediately; writes by
-other processes (the bot, the CLI, other workers) show after at most ``ttl`` seconds.
+once should cost one computation, not a hundred. Leaderboards put the database-held rankings version
+(``wenming.versions``) in their keys, so a write by any process (the bot, the CLI, another API worker) shows on
+the next request. List totals instead follow this process's commits (``follow_local_writes``): any commit that
+wrote through this process invalidates them at once, other processes' writes show after at most ``ttl`` seconds.
 """
 
 from __future__ import annotations
@@ -51,8 +52,9 @@ def _after_rollback(session: Session, _previous: Any) -> None:
 class ResultCache:
     """Thread-safe, single-flight, time- and version-bounded cache of computed values."""
 
-    def __init__(self, ttl_seconds: float, max_entries: int = 256):
+    def __init__(self, ttl_seconds: float, max_entries: int = 256, *, follow_local_writes: bool = True):
         self.ttl = ttl_seconds
+        self.follow_local_writes = follow_local_writes
         self.max_entries = max_entries
         self._lock = threading.Lock()
         self._entries: dict[Hashable, tuple[float, int, Any]] = {}
@@ -88,7 +90,8 @@ class ResultCache:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if entry[0] < time.monotonic() or entry[1] != data_version():
+        stale = self.follow_local_writes and entry[1] != data_version()
+        if entry[0] < time.monotonic() or stale:
             del self._entries[key]
             return None
         return entry

@@ -46,7 +46,7 @@ from ingest.schemas import UnitUpdate
 from scoring import models as sm
 from scoring import service as scoring_service
 from scoring.models import RecordKind
-from wenming import audit
+from wenming import audit, versions
 from wenming.audit import AuditKind
 from wenming.errors import DomainError
 from wenming.queue import service as queue_service
@@ -300,7 +300,8 @@ def system_retry(job_id: ResourceId, db: DbSession, me: SignedIn) -> Response:
 def dashboard_board(request: Request, db: Session, settings: Settings, today: date) -> dict[str, Any]:
     """This month's ranking and the units at risk, from scoring (cached like the leaderboards)."""
     cache = request.app.state.board_cache
-    return cache.get(("dashboard", settings.api_default_rubric, today), lambda: scores.dashboard(db, settings, today))
+    key = ("dashboard", settings.api_default_rubric, today, versions.current(db, versions.RANKINGS))
+    return cache.get(key, lambda: scores.dashboard(db, settings, today))
 
 
 # --- review queue ----------------------------------------------------------------------------------

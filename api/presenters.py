@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from api import repository as repo
@@ -74,6 +76,11 @@ def report_out(report: Report, unit_name: str | None, sender_name: str | None) -
         confidence=report.confidence,
         possible_repost=report.possible_repost,
     )
+
+
+def report_list_out(row: Any) -> schemas.ReportOut:
+    """A row of ``repository.report_list_query`` (columns, not a loaded Report) as the list shows it."""
+    return schemas.ReportOut(**row._mapping, label_zh=label_zh(row.label))
 
 
 def message_out(raw: RawMessage, unit_id: int | None, unit_name: str | None, group: str | None) -> schemas.MessageOut:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select, union
+from sqlalchemy import Select, and_, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from accounts.models import StaffUser
@@ -226,6 +226,35 @@ def report_query(f: ReportFilter, newest_first: bool = True) -> Select[Any]:
     if newest_first:
         return stmt.order_by(Report.first_message_at.desc(), Report.id.desc())
     return stmt.order_by(Report.first_message_at, Report.id)
+
+
+LIST_COLUMNS = (
+    Report.id,
+    Report.unit_id,
+    Report.group_id,
+    Report.sender_id,
+    Report.post_date,
+    Report.activity_date,
+    Report.first_message_at,
+    Report.text,
+    Report.photo_count,
+    Report.status,
+    Report.label,
+    Report.confidence,
+    Report.possible_repost,
+    Unit.name.label("unit_name"),
+    Member.display_name.label("sender_name"),
+)  # what the report list shows; loading whole Report objects cost more than the query
+
+
+def report_list_query(f: ReportFilter, after: tuple[datetime, int] | None = None) -> Select[Any]:
+    """The report list's columns, newest first; ``after`` continues after a row (keyset: no OFFSET to skip)."""
+    conds = _report_conditions(f)
+    if after is not None:
+        at, report_id = after
+        conds.append(or_(Report.first_message_at < at, and_(Report.first_message_at == at, Report.id < report_id)))
+    stmt = select(*LIST_COLUMNS).outerjoin(Unit, Unit.id == Report.unit_id).join(Member, Member.id == Report.sender_id)
+    return stmt.where(*conds).order_by(Report.first_message_at.desc(), Report.id.desc())
 
 
 def review_query(unit_id: int | None = None) -> Select[Any]:

@@ -26,6 +26,7 @@ class Page(BaseModel, Generic[T]):
     total: int
     page: int
     page_size: int
+    next_after: str | None = None  # lists with keyset paging: pass as ``after`` for the next page (None: last page)
 
 
 # --- auth and users -------------------------------------------------------------------------------

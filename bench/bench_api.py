@@ -5,11 +5,12 @@ PostgreSQL database), the app runs in a separate uvicorn process, and ``/healthz
 run as the baseline every other figure is compared with.
 
     .venv/bin/python bench/bench_api.py [--units 2000] [--reports-per-unit 25] [--clients 100] [--requests 2000]
-                                        [--workers 1] [--seconds 10]
+                                        [--workers 1] [--seconds 10] [--compare-workers]
 
 The load comes from ``wrk`` (Debian package ``wrk``) when it is installed: a C load generator is not the limit,
 whereas the Python client (used otherwise, and said so) saturates a core of its own at a few hundred requests per
-second. ``--workers N`` runs N uvicorn worker processes (``wenming serve --workers N``).
+second. ``--workers N`` runs N uvicorn worker processes (``wenming serve --workers N``); ``--compare-workers`` measures
+one and then two processes on the same database and prints the throughput ratio per endpoint.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def build_database(url: str, units: int, reports_per_unit: int, year: int, month
                 insert(Classification),
                 [{"report_id": r, "label": lb, "confidence": 0.9, "model_version": "bench"} for r, lb in chunk],
             )
-        user = auth.create_user(session, "bench", "bench-password-1", Role.VIEWER)
+        user = auth.create_user(session, "bench", "steady-harbor-2718", Role.VIEWER)
         _token, plain = auth.create_token(session, user, "压测")
         session.commit()
     with engine.connect() as conn:  # statistics, as autovacuum (PostgreSQL) or an operator (SQLite) would have
@@ -244,9 +245,10 @@ def main() -> None:
     parser.add_argument("--reports-per-unit", type=int, default=25)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--requests", type=int, default=2000, help="每个接口的请求数")
-    parser.add_argument("--cache-seconds", type=float, default=30, help="排行缓存秒数；0 表示每次都重新计算")
+    parser.add_argument("--cache-seconds", type=float, default=3600, help="排行缓存最长秒数；0 表示每次都重新计算")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn 工作进程数（wenming serve --workers N）")
     parser.add_argument("--seconds", type=int, default=10, help="wrk 每个接口的压测秒数")
+    parser.add_argument("--compare-workers", action="store_true", help="先用 1 个、再用 2 个服务进程各测一遍并对比")
     args = parser.parse_args()
 
     today = date.today()
@@ -258,40 +260,65 @@ def main() -> None:
             f"数据库：{url.split('@')[-1]}，{args.units} 个单位，{args.units * args.reports_per_unit} 条报送，"
             f"建库 {time.perf_counter() - t0:.1f} s"
         )
-        proc, base = start_server(url, Path(tmp), args.cache_seconds, args.workers)
         use_wrk = shutil.which("wrk") is not None
         tool = "wrk（C 压测工具）" if use_wrk else "Python httpx 客户端（未安装 wrk：客户端本身可能就是瓶颈）"
-        print(f"压测工具：{tool}；服务进程数：{args.workers}")
-        try:
-            endpoints = [
-                ("/healthz", "/healthz"),
-                ("报送列表（第 1 页，50 条）", "/api/v1/reports?page_size=50"),
-                ("报送列表（按分类+日期筛选）", f"/api/v1/reports?label=volunteer&date_from={today.replace(day=1)}"),
-                ("待审核队列", "/api/v1/review?page_size=20"),
-            ]
-            probe = httpx.get(f"{base}/api/v1/openapi.json").json()["paths"]
-            if "/api/v1/leaderboards/monthly" in probe:
-                month = f"{today.year}-{today.month:02d}"
-                endpoints.append(("月度活跃度排行", f"/api/v1/leaderboards/monthly?month={month}"))
-                endpoints.append(
-                    ("季度汇总表", f"/api/v1/leaderboards/quarterly?quarter={today.year}Q{(today.month - 1) // 3 + 1}")
-                )
-            print(f"\n{args.clients} 个并发客户端（吞吐比与 p99 倍数以同次 /healthz 为基准；目标 ≥ 0.5×、p99 ≤ 2×）")
-            header = f"{'接口':<24}{'p50 ms':>10}{'p99 ms':>10}{'请求/秒':>10}{'吞吐比':>9}{'p99 倍数':>10}{'错误':>6}"
-            print(header, flush=True)
-            base_stats: dict[str, float] = {}
-            for name, path in endpoints:
-                if use_wrk:
-                    s = measure_wrk(base, path, token, args.clients, args.seconds)
-                else:
-                    s = asyncio.run(measure(base, path, token, args.clients, args.requests))
-                base_stats = base_stats or s
-                rps_ratio, p99_ratio = s["rps"] / base_stats["rps"], s["p99"] / base_stats["p99"]
-                row = f"{name:<24}{s['p50']:>10.1f}{s['p99']:>10.1f}{s['rps']:>10.0f}"
-                print(f"{row}{rps_ratio:>8.2f}×{p99_ratio:>9.2f}×{s['errors']:>6.0f}", flush=True)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+        print(f"压测工具：{tool}")
+        counts = [1, 2] if args.compare_workers else [args.workers]
+        results = {n: serve_and_measure(url, Path(tmp), token, args, n, use_wrk) for n in counts}
+        if args.compare_workers:
+            print("\n两个服务进程 vs 一个（同一数据库、同一次运行；本机 2 核还要分给压测工具）")
+            for name, one in results[1].items():
+                two = results[2][name]
+                print(f"{name:<24}{one['rps']:>8.0f} → {two['rps']:>6.0f} 请求/秒{two['rps'] / one['rps']:>7.2f}×")
+
+
+def _endpoints(base: str, token: str, today: date) -> list[tuple[str, str]]:
+    headers = {"Authorization": f"Bearer {token}"}
+    cursor = httpx.get(f"{base}/api/v1/reports?page_size=50", headers=headers).json()["next_after"]
+    endpoints = [
+        ("/healthz", "/healthz"),
+        ("报送列表（第 1 页，50 条）", "/api/v1/reports?page_size=50"),
+        ("报送列表（第 40 页，页码）", "/api/v1/reports?page_size=50&page=40"),
+        ("报送列表（游标翻下一页）", f"/api/v1/reports?page_size=50&after={cursor}"),
+        ("报送列表（按分类+日期筛选）", f"/api/v1/reports?label=volunteer&date_from={today.replace(day=1)}"),
+        ("待审核队列", "/api/v1/review?page_size=20"),
+    ]
+    month = f"{today.year}-{today.month:02d}"
+    endpoints.append(("月度活跃度排行", f"/api/v1/leaderboards/monthly?month={month}"))
+    endpoints.append(
+        ("季度汇总表", f"/api/v1/leaderboards/quarterly?quarter={today.year}Q{(today.month - 1) // 3 + 1}")
+    )
+    return endpoints
+
+
+def serve_and_measure(
+    url: str, tmp: Path, token: str, args: argparse.Namespace, workers: int, use_wrk: bool
+) -> dict[str, dict[str, float]]:
+    """Start ``workers`` uvicorn processes, measure every endpoint against /healthz, print and return the figures."""
+    proc, base = start_server(url, tmp, args.cache_seconds, workers)
+    results: dict[str, dict[str, float]] = {}
+    try:
+        print(
+            f"\n服务进程数：{workers}；{args.clients} 个并发客户端（吞吐比与 p99 倍数以同次 /healthz 为基准；"
+            "目标 ≥ 0.5×、p99 ≤ 2×）"
+        )
+        header = f"{'接口':<24}{'p50 ms':>10}{'p99 ms':>10}{'请求/秒':>10}{'吞吐比':>9}{'p99 倍数':>10}{'错误':>6}"
+        print(header, flush=True)
+        base_stats: dict[str, float] = {}
+        for name, path in _endpoints(base, token, date.today()):
+            if use_wrk:
+                s = measure_wrk(base, path, token, args.clients, args.seconds)
+            else:
+                s = asyncio.run(measure(base, path, token, args.clients, args.requests))
+            results[name] = s
+            base_stats = base_stats or s
+            rps_ratio, p99_ratio = s["rps"] / base_stats["rps"], s["p99"] / base_stats["p99"]
+            row = f"{name:<24}{s['p50']:>10.1f}{s['p99']:>10.1f}{s['rps']:>10.0f}"
+            print(f"{row}{rps_ratio:>8.2f}×{p99_ratio:>9.2f}×{s['errors']:>6.0f}", flush=True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return results
 
 
 if __name__ == "__main__":

@@ -329,6 +329,14 @@ def run(url: str, repeat: int) -> None:
                 "全部单位年度得分（长兴，参考）",
                 lambda: service.annual_scores(session, settings, changxing, YEAR, as_of),
             ),
+            (
+                "全部单位年度得分（长兴，截至8月：预计+累计）",
+                lambda: service.annual_scores(session, settings, changxing, YEAR, date(YEAR, 8, 31)),
+            ),
+            (
+                "全部单位年度得分（西乡，截至8月：预计+累计）",
+                lambda: service.annual_scores(session, settings, xixiang, YEAR, date(YEAR, 8, 31)),
+            ),
         ]
         bare()  # warm the cache for everyone alike
         print(f"数据库：{engine.dialect.name}；报送 {total} 条；单位 #{unit_id} 用于单位说明")

@@ -25,7 +25,7 @@ from classifier.predictor import Predictor
 from classifier.registry import VersionError, VersionInfo
 from classifier.schemas import ClassificationPatch, ClassificationResult, EvaluationReport, FullEvaluation
 from ingest.models import Report, ReportStatus
-from wenming import audit
+from wenming import audit, versions
 from wenming.audit import AuditKind
 from wenming.errors import DomainError, NotFound
 from wenming.settings import Settings, get_settings
@@ -179,6 +179,7 @@ def classify_report(
         report.status = (ReportStatus.NEEDS_REVIEW if result.needs_review else ReportStatus.CLASSIFIED).value
     report.activity_date = _facts_date(result.facts)
     session.flush()
+    versions.touch(session, versions.RANKINGS)
     return row
 
 

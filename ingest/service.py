@@ -17,7 +17,7 @@ from ingest.resolution import UnitMatcher
 from ingest.schemas import ANONYMOUS_PREFIX, IncomingMessage, IngestOutcome
 from ingest.triage import triage_text
 from ingest.validation import describe_validation_error, jsonable_payload
-from wenming import audit
+from wenming import audit, versions
 from wenming.audit import AuditKind
 from wenming.db import utcnow
 from wenming.errors import Conflict, DomainError, NotFound
@@ -199,6 +199,7 @@ def assemble_pending(
     assembler = Assembler(session, settings)
     for raw in repository.pending_raw(session, limit):
         assembler.process(raw)
+        versions.touch(session, versions.RANKINGS)  # new, grown or withdrawn reports move the rankings
     assembler.finish()
     if on_report is not None:
         for report in assembler.changed_reports():

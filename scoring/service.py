@@ -253,12 +253,14 @@ def _changxing_columns(
     units: Sequence[repository.AnyUnit],
     starts: Starts,
     running: bool = False,
+    facts: changxing.Facts | None = None,
 ) -> dict[int, dict[str, float] | None]:
     """Per unit the 附件3 columns over its covered months; None for a unit with no covered month.
 
     ``running``: points earned so far, divided by every covered month of the period (months not begun add 0).
+    ``facts``: the period's facts when the caller already gathered them (the annual table's two passes).
     """
-    facts = changxing.gather(session, rubric, period)
+    facts = facts or changxing.gather(session, rubric, period)
     periods: dict[date | None, changxing.Period | None] = {}
     columns: dict[int, dict[str, float] | None] = {}
     for u in units:
@@ -407,15 +409,15 @@ def _xixiang_year_columns(
     units: Sequence[repository.AnyUnit],
     starts: Starts,
     running: bool = False,
+    gathered: XixiangYear | None = None,
 ) -> dict[int, dict[str, float] | None]:
     """Per unit: the six items averaged over its counted, covered quarters, then bonus and deduction.
 
     ``running``: the started quarters' points divided by every covered quarter of the year.
+    ``gathered``: the year's facts when the caller already gathered them (the annual table's two passes).
     """
-    data = _year_data(session, year)
     quarters = _counted_quarters(rubric, year, as_of)
-    facts = {q: _xixiang_quarter_facts(session, rubric, year, q, as_of, units, data) for q in quarters}
-    entries = _adjustment_entries(session, year)
+    facts, entries = gathered or _xixiang_year_facts(session, rubric, year, as_of, units)
     result: dict[int, dict[str, float] | None] = {}
     for unit in units:
         own = [q for q in quarters if _quarter_covered(year, q, starts[unit.id])]
@@ -431,6 +433,19 @@ def _xixiang_year_columns(
     return result
 
 
+XixiangYear = tuple[dict[int, xixiang.QuarterFacts], dict[int, list[repository.Record]]]
+
+
+def _xixiang_year_facts(
+    session: Session, rubric: XixiangRubric, year: int, as_of: date, units: Sequence[repository.AnyUnit]
+) -> XixiangYear:
+    """Every counted quarter's facts and the year's adjustments, for all units, with grouped queries."""
+    data = _year_data(session, year)
+    quarters = _counted_quarters(rubric, year, as_of)
+    facts = {q: _xixiang_quarter_facts(session, rubric, year, q, as_of, units, data) for q in quarters}
+    return facts, _adjustment_entries(session, year)
+
+
 Totals = dict[int, tuple[float, dict[str, float]]]
 
 
@@ -442,14 +457,23 @@ def _year_totals(
     units: Sequence[repository.AnyUnit],
     starts: Starts,
     running: bool = False,
+    gathered: dict[str, Any] | None = None,
 ) -> Totals:
-    """Per covered unit: the year's score and its columns (``running``: earned so far on the full-year scale)."""
+    """Per covered unit: the year's score and its columns (``running``: earned so far on the full-year scale).
+
+    ``gathered`` keeps the year's facts between calls: the projection and the running total read the same rows.
+    """
+    gathered = {} if gathered is None else gathered
     columns: dict[int, dict[str, float] | None]
     if isinstance(rubric, ChangxingRubric):
         period = changxing.Period.of(year, 1, 12, as_of, rubric.counting.in_progress)
-        columns = _changxing_columns(session, rubric, period, units, starts, running)
+        if "changxing" not in gathered:
+            gathered["changxing"] = changxing.gather(session, rubric, period)
+        columns = _changxing_columns(session, rubric, period, units, starts, running, gathered["changxing"])
     else:
-        columns = _xixiang_year_columns(session, rubric, year, as_of, units, starts, running)
+        if "xixiang" not in gathered:
+            gathered["xixiang"] = _xixiang_year_facts(session, rubric, year, as_of, units)
+        columns = _xixiang_year_columns(session, rubric, year, as_of, units, starts, running, gathered["xixiang"])
     return {uid: (round(sum(cols.values()), 2), cols) for uid, cols in columns.items() if cols is not None}
 
 
@@ -508,11 +532,12 @@ def annual_scores(
     day = _as_of(settings, as_of)
     units = repository.units(session)
     starts = _starts(settings, units)
-    totals = _year_totals(session, rubric, year, day, units, starts)
+    gathered: dict[str, Any] = {}
+    totals = _year_totals(session, rubric, year, day, units, starts, gathered=gathered)
     provisional = not history.year_closed(session, rubric.name, year)
     running = totals
     if day < date(year, 12, 1):
-        running = _year_totals(session, rubric, year, day, units, starts, running=True)
+        running = _year_totals(session, rubric, year, day, units, starts, running=True, gathered=gathered)
     past = _previous_totals(session, rubric, year)
     stats = xixiang.by_unit(repository.volunteer_stats(session, year)) if isinstance(rubric, ChangxingRubric) else {}
     covered = [u for u in units if u.id in totals]

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Index, Integer, Select, String, Text, and_
 from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from wenming import versions
 from wenming.db import Base, JSONType, UTCDateTime, utcnow
 from wenming.errors import DomainError
 from wenming.names import ZhEnum
@@ -48,6 +49,27 @@ class AuditKind(ZhEnum):
     APPEAL = "appeal", "申诉"
     UNIT_LINK = "unit_link", "单位查看链接"
     UNIT_COVERAGE = "unit_coverage", "计分起始月份"
+
+
+RANKING_KINDS = frozenset(
+    {
+        AuditKind.CLASSIFICATION,
+        AuditKind.REPORT_UNIT,
+        AuditKind.MEMBER_UNIT,
+        AuditKind.REPORT_WITHDRAWN,
+        AuditKind.REPORT_PHOTO_WITHDRAWN,
+        AuditKind.MESSAGE_PROMOTED,
+        AuditKind.REPORT_DEMOTED,
+        AuditKind.UNIT,
+        AuditKind.UNIT_IMPORT,
+        AuditKind.GROUP,
+        AuditKind.RECORD,
+        AuditKind.RECLASSIFY,
+        AuditKind.SCORING_PERIOD,
+        AuditKind.APPEAL,
+        AuditKind.UNIT_COVERAGE,
+    }
+)  # changes that can move a ranking: their transaction bumps the rankings version (wenming.versions)
 
 
 class AuditEntry(Base):
@@ -141,6 +163,8 @@ def record(
     )
     session.add(row)
     session.flush()
+    if AuditKind(kind) in RANKING_KINDS:
+        versions.touch(session, versions.RANKINGS)
     return row
 
 

@@ -13,4 +13,5 @@ def load_all_models() -> None:
     import ingest.models  # noqa: F401
     import scoring.models  # noqa: F401
     import wenming.audit
-    import wenming.queue.models  # noqa: F401
+    import wenming.queue.models
+    import wenming.versions  # noqa: F401

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from api import exports, schemas
 from api import scores as boards
@@ -18,6 +19,7 @@ from ingest import units as unit_service
 from scoring import schemas as ss
 from scoring import service as scoring_service
 from scoring.models import RecordKind
+from wenming import versions
 
 router = APIRouter(tags=["排行与计分"])
 records_router = APIRouter(prefix="/records", tags=["台账记录"])
@@ -34,22 +36,21 @@ def list_rubrics(_me: Viewer) -> list[boards.RubricOut]:
     return boards.rubrics()
 
 
-def cached_json(request: Request, key: tuple[Any, ...], build: Callable[[], BaseModel]) -> Response:
-    """Serve a leaderboard from the app's cache (see api.cache) as ready bytes with an ETag; the key includes today.
+def cached_json(request: Request, db: Session, key: tuple[Any, ...], build: Callable[[], BaseModel]) -> Response:
+    """Serve a leaderboard from the app's cache (see api.cache) as ready bytes with an ETag.
 
-    A client that sends the ETag back (``If-None-Match``) gets ``304 Not Modified`` and no body: a board is half a
-    megabyte of JSON for 2,000 units.
+    The key holds today and the database's rankings version (one primary-key read per request), so a write by any
+    process shows on the next request. The ETag is derived from the key alone: a client that sends it back
+    (``If-None-Match``) gets ``304 Not Modified`` without the board being rendered or even looked up.
     """
     cache: ResultCache = request.app.state.board_cache
-
-    def render() -> tuple[bytes, str]:
-        body = build().model_dump_json().encode()
-        return body, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
-
-    body, etag = cache.get((*key, boards.local_today(request.app.state.settings)), render)
+    full_key = (*key, boards.local_today(request.app.state.settings), versions.current(db, versions.RANKINGS))
+    digest = hashlib.blake2b(repr(full_key).encode(), digest_size=12).hexdigest()
+    etag = f'"{full_key[-1]}-{digest}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
         return Response(status_code=304, headers=headers)
+    body = cache.get(full_key, lambda: build().model_dump_json().encode())
     return Response(body, media_type="application/json", headers=headers)
 
 
@@ -64,7 +65,7 @@ def monthly_board(
 ) -> Response:
     """活跃度 ranking of every unit for a month, with the formula and the tie rule."""
     key = ("monthly", boards.get_rubric(settings, rubric).name, boards.parse_month(month, settings))
-    return cached_json(request, key, lambda: boards.monthly(db, settings, rubric, month))
+    return cached_json(request, db, key, lambda: boards.monthly(db, settings, rubric, month))
 
 
 @router.get("/leaderboards/quarterly", response_model=ss.QuarterTable)
@@ -79,7 +80,7 @@ def quarterly_board(
 ) -> Response:
     """The quarterly summary table (附件3 under 长兴), ranked; units not yet counted are listed as 无数据."""
     key = ("quarterly", boards.get_rubric(settings, rubric).name, boards.parse_quarter(quarter, settings), as_of)
-    return cached_json(request, key, lambda: boards.quarterly(db, settings, rubric, quarter, as_of))
+    return cached_json(request, db, key, lambda: boards.quarterly(db, settings, rubric, quarter, as_of))
 
 
 @router.get("/leaderboards/annual", response_model=boards.AnnualBoard)
@@ -97,7 +98,7 @@ def annual_board(
     Until the year is closed every row is ``provisional``: the score is a projection and the flags are 预计.
     """
     key = ("annual", boards.get_rubric(settings, rubric).name, year or boards.local_today(settings).year, as_of)
-    return cached_json(request, key, lambda: boards.annual(db, settings, rubric, year, as_of))
+    return cached_json(request, db, key, lambda: boards.annual(db, settings, rubric, year, as_of))
 
 
 @router.get("/units/{unit_id}/score", response_model=ss.UnitExplanation)

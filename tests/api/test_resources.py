@@ -164,6 +164,32 @@ async def test_report_filters(client: httpx.AsyncClient, staff: Staff, data: Dat
     assert items[0]["text"] == "志愿者清洁家园" and items[0]["label_zh"] == "志愿服务"  # newest first
 
 
+async def test_report_list_pages_by_cursor_without_skipping_or_repeating(
+    client: httpx.AsyncClient, staff: Staff, data: Data
+) -> None:
+    reports = [data.report(f"第{n}次文明实践活动", day=date(2026, 10, 1 + n)) for n in range(7)]
+    reports[3].first_message_at = reports[2].first_message_at  # same minute: the id breaks the tie
+    data.session.flush()
+    h = staff.headers("viewer")
+    by_page = [
+        item["id"]
+        for page in (1, 2, 3, 4)
+        for item in (await client.get(f"/api/v1/reports?page_size=2&page={page}", headers=h)).json()["items"]
+    ]
+    first = (await client.get("/api/v1/reports?page_size=2", headers=h)).json()
+    walked, cursor = [item["id"] for item in first["items"]], first["next_after"]
+    data.report("翻页时新到的报送", day=date(2026, 11, 30))  # arrives meanwhile: page 2 by offset would repeat a row
+    while cursor:
+        page = (await client.get(f"/api/v1/reports?page_size=2&after={cursor}", headers=h)).json()
+        assert page["total"] == 8
+        walked += [item["id"] for item in page["items"]]
+        cursor = page["next_after"]
+    assert walked == by_page and len(set(walked)) == 7
+    assert walked[-1] == reports[0].id and set(walked) == {r.id for r in reports}
+    bad = await client.get("/api/v1/reports?after=not-a-cursor", headers=h)
+    assert bad.status_code == 400 and "游标" in bad.text
+
+
 async def test_report_detail_with_photos_served_only_to_staff(
     client: httpx.AsyncClient, staff: Staff, data: Data
 ) -> None:
