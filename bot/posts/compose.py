@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from bot.models import PostPolicy
-from bot.posts.chart import Bar, bar_chart
+from bot.posts.chart import Bar, FontError, bar_chart
+
+log = logging.getLogger(__name__)
 
 MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
 
@@ -17,6 +20,15 @@ class Post:
 
     text: str
     png: bytes | None = None
+
+
+def _chart(title: str, subtitle: str, bars: list[Bar], footer: str) -> bytes | None:
+    """The chart PNG, or none when the machine has no CJK font: the text alone still reaches the group."""
+    try:
+        return bar_chart(title, subtitle, bars, footer)
+    except FontError as exc:
+        log.warning("排行榜只发文字，未附图表：%s", exc)
+        return None
 
 
 def _shown(rows: list[Any], policy: PostPolicy, top_n: int, value: str) -> list[Any]:
@@ -95,7 +107,7 @@ def monthly_ranking_post(ranking: Any, policy: PostPolicy, top_n: int, minimum: 
         for r in rows
     ]
     footer = f"橙色：未达每月 {minimum} 次实践" if policy is not PostPolicy.TOP_N else "数据来源：文明单位工作群动态"
-    chart = bar_chart(f"{ranking.year}年{ranking.month}月 文明单位活跃度排行", ranking.formula, bars, footer)
+    chart = _chart(f"{ranking.year}年{ranking.month}月 文明单位活跃度排行", ranking.formula, bars, footer)
     return Post("\n".join(lines), chart)
 
 
@@ -115,7 +127,7 @@ def quarterly_post(table: Any, policy: PostPolicy, top_n: int) -> Post:
     if policy is PostPolicy.TOP_N and len(table.rows) > len(rows):
         lines.append(f"以上为前 {top_n} 名，完整汇总表请咨询县文明办。")
     bars = [Bar(f"{r.rank}. {r.unit_name}", r.total) for r in rows]
-    chart = bar_chart(f"{table.year}年第{table.quarter}季度 考核汇总", table.title, bars, "按季度合计得分排序")
+    chart = _chart(f"{table.year}年第{table.quarter}季度 考核汇总", table.title, bars, "按季度合计得分排序")
     return Post("\n".join(lines), chart)
 
 

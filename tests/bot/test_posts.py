@@ -26,6 +26,7 @@ from bot.posts import compose, jobs, scheduler
 from bot.posts.chart import cjk_font, renders_cjk
 from bot.posts.policy import PolicyError, set_policy
 from ingest.models import Member, Platform, Unit
+from wenming import fonts
 from wenming.db import create_db_engine, transaction
 from wenming.settings import Settings
 
@@ -172,6 +173,18 @@ def test_chart_png_renders_cjk_glyphs_not_boxes() -> None:
     tofu = Image.new("RGB", chart.size, "#ffffff")
     ImageDraw.Draw(tofu).text((40, 24), "\ue000" * len(title), font=cjk_font(34), fill="#8b1a1a")
     assert ImageChops.difference(chart.crop(box), tofu.crop(box)).getbbox() is not None
+
+
+def test_without_a_cjk_font_the_post_goes_out_as_text_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fonts, "_fc_list", lambda: "")
+    fonts.cjk_font.cache_clear()
+    cjk_font.cache_clear()
+    try:
+        post = compose.monthly_ranking_post(_ranking(), PostPolicy.TOP_N, 3, 2)
+    finally:
+        fonts.cjk_font.cache_clear()
+        cjk_font.cache_clear()
+    assert post.png is None and "🥇" in post.text and "长兴中学" in post.text
 
 
 def test_policy_input_is_checked(committed_factory: sessionmaker[Session]) -> None:

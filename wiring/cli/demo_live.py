@@ -7,6 +7,8 @@ import asyncio
 import logging
 import secrets
 
+from rich.markup import escape
+
 from wenming.settings import Settings
 from wiring.cli.common import actor, console, engine, session_factory, unit_of_work
 
@@ -41,6 +43,17 @@ def preview_post(settings: Settings, period: str) -> None:
         console.print(result.text, highlight=False)
         if result.png_path:
             console.print(f"[dim]排行榜图表已保存：{result.png_path}[/dim]")
+    _warn_without_font()
+
+
+def _warn_without_font() -> None:
+    """Posts go out as text alone on a machine without a CJK font; say so once, with the package to install."""
+    from wenming import fonts
+
+    try:
+        fonts.cjk_font()
+    except fonts.FontMissingError as exc:
+        console.print(f"[yellow]排行榜图表不会生成（群里只收到文字）：{escape(str(exc))}[/yellow]")
 
 
 def serve(settings: Settings, port: int | None) -> None:
