@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, text
@@ -19,6 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from wenming import schema
 from wenming.db import create_db_engine, make_session_factory
 from wenming.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.sink import IngestSink
 
 _ENV_URL = os.environ.get("WENMING_DATABASE_URL", "")
 USE_POSTGRES = _ENV_URL.startswith("postgresql")
@@ -99,3 +103,17 @@ def committed_factory(fresh_database_url: str) -> Iterator[sessionmaker[Session]
     engine = create_db_engine(fresh_database_url)
     yield make_session_factory(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def live_settings(settings: Settings, fresh_database_url: str) -> Settings:
+    """Settings for code that opens its own sessions (sink, processes) on the fresh committed database."""
+    return settings.model_copy(update={"database_url": fresh_database_url})
+
+
+@pytest.fixture
+def sink(committed_factory: sessionmaker[Session], live_settings: Settings) -> IngestSink:
+    """The bot's ingest sink over committed transactions, as the adapters use it."""
+    from bot.sink import IngestSink
+
+    return IngestSink(committed_factory, live_settings)

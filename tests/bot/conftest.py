@@ -8,10 +8,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.onebot import media
-from bot.sink import IngestSink
 from tests.support import cli_settings
 from wenming.db import create_db_engine, make_session_factory
-from wenming.settings import Settings
 
 PUBLIC_ADDRESS = "93.184.215.14"  # any public address: image hosts in these tests are served by MockTransport
 
@@ -25,16 +23,6 @@ def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
         return [PUBLIC_ADDRESS]
 
     monkeypatch.setattr(media, "resolve_host", resolve)
-
-
-@pytest.fixture
-def live_settings(settings: Settings, fresh_database_url: str) -> Settings:
-    return settings.model_copy(update={"database_url": fresh_database_url})
-
-
-@pytest.fixture
-def sink(committed_factory: sessionmaker[Session], live_settings: Settings) -> IngestSink:
-    return IngestSink(committed_factory, live_settings)
 
 
 @pytest.fixture

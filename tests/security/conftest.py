@@ -14,7 +14,6 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.onebot.adapter import OneBotAdapter
-from bot.sink import IngestSink
 from tests.api.conftest import anyio_backend, app, client, data, staff  # noqa: F401  (the real staff app, users, data)
 from tests.bot.fakes import png_bytes
 from tests.support import cli_settings
@@ -28,16 +27,6 @@ PUBLIC = "93.184.215.14"
 async def public_resolver(host: str) -> list[str]:
     """Every host is on the public internet (the transport is a MockTransport anyway)."""
     return [PUBLIC]
-
-
-@pytest.fixture
-def live_settings(settings: Settings, fresh_database_url: str) -> Settings:
-    return settings.model_copy(update={"database_url": fresh_database_url})
-
-
-@pytest.fixture
-def sink(committed_factory: sessionmaker[Session], live_settings: Settings) -> IngestSink:
-    return IngestSink(committed_factory, live_settings)
 
 
 @pytest.fixture
