@@ -96,9 +96,11 @@ def _baseline_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
-def _start(env: dict[str, str]) -> subprocess.Popen[str]:
+def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``wenming run`` with its log in a file (a pipe nobody reads would stall it once full)."""
     command = [sys.executable, "-c", "from wiring.cli.main import app; app()", "run", "--adapters=onebot"]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     port = int(env["WENMING_API_PORT"])
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -106,7 +108,7 @@ def _start(env: dict[str, str]) -> subprocess.Popen[str]:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return proc
         if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read() if proc.stderr else "wenming run exited")
+            raise RuntimeError(log.read_text(errors="replace")[-3000:])
         time.sleep(0.2)
     proc.kill()
     raise RuntimeError("wenming run did not listen")
@@ -152,7 +154,8 @@ def _round(n: int, cold: bool) -> dict[str, float]:
             wenming = [sys.executable, "-c", "from wiring.cli.main import app; app()"]
             subprocess.run([*wenming, "classifier", "versions"], env=env, check=True, stdout=subprocess.DEVNULL)
         baseline = _baseline_mb()
-        proc = _start(env)
+        log = tmp / "run.log"
+        proc = _start(env, log)
         try:
             time.sleep(SETTLE_SECONDS)
             idle = _status(proc.pid)
@@ -160,7 +163,8 @@ def _round(n: int, cold: bool) -> dict[str, float]:
             asyncio.run(_send(int(env["WENMING_API_PORT"]), n))
             while _classified(url) < n:
                 if proc.poll() is not None or time.monotonic() - started > 300:
-                    raise RuntimeError(f"only {_classified(url)} of {n} messages classified")
+                    tail = log.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"only {_classified(url)} of {n} messages classified; log:\n{tail}")
                 time.sleep(0.5)
             took = time.monotonic() - started
             time.sleep(2 * float(env["WENMING_BOT_ASSEMBLE_INTERVAL_SECONDS"]))  # one more idle tick
