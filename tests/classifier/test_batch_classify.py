@@ -8,8 +8,9 @@ label, a fact, a line of evidence, a status, an activity date or a tag.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +18,21 @@ import numpy as np
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from classifier import corpus
+from classifier import corpus, pipeline
 from classifier import service as classifier_service
 from classifier.models import Classification, ClassificationSource, ReportTag
+from classifier.ocr import service as ocr_service
 from classifier.ocr.models import ReportPhotoEvidence
+from classifier.ocr.service import OCR_REPORT_JOB
 from classifier.predictor import TextInput, _binary
 from classifier.service import active_predictor
+from ingest import service as ingest_service
 from ingest import unit_import
 from ingest.models import Report, ReportStatus
+from ingest.schemas import IncomingMessage
+from tests.ingest.builders import T0, message, photo
 from wenming.db import transaction
+from wenming.queue.models import Job
 from wenming.settings import Settings
 from wiring.replay import replay_file
 
@@ -172,3 +179,53 @@ def test_classify_reports_in_one_call_leaves_the_same_rows_as_one_by_one(
         status = got["reports"][report_id][2]
         if status != ReportStatus.WITHDRAWN.value:
             assert status == (ReportStatus.NEEDS_REVIEW if result.needs_review else ReportStatus.CLASSIFIED).value
+
+
+class _Batches:
+    """A hook that records how it was called."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[int]] = []
+
+    def __call__(self, session: Session, report: Report) -> None:
+        self.calls.append([report.id])
+
+    def many(self, session: Session, reports: Sequence[Report]) -> None:
+        self.calls.append([r.id for r in reports])
+
+
+def _burst() -> list[IncomingMessage]:
+    """Four senders' reports (three with photos) and a chat line, received before one assembly run."""
+    burst = []
+    for n, sender in enumerate(("u1", "u2", "u3", "u4")):
+        at = T0 + timedelta(minutes=10 * n)
+        burst.append(message(sender=sender, text=f"县第{n + 1}单位开展文明劝导志愿服务活动", at=at))
+        burst += [message(sender=sender, image=photo(10 * n + i), at=at + timedelta(minutes=1)) for i in range(n)]
+    return burst
+
+
+def test_assembly_hands_every_changed_report_to_the_hook_at_once(session: Session, settings: Settings) -> None:
+    for incoming in _burst():
+        ingest_service.receive(session, settings, incoming)
+    hook = _Batches()
+    ingest_service.assemble_pending(session, settings, on_report=hook)
+    assert len(hook.calls) == 1 and len(hook.calls[0]) == 4
+    # a plain function still sees each report once
+    seen: list[int] = []
+    ingest_service.receive(session, settings, message(sender="u5", text="县第五单位开展学雷锋活动", at=T0))
+    ingest_service.assemble_pending(session, settings, on_report=lambda _s, r: seen.append(r.id))
+    assert len(seen) == 1
+
+
+def test_the_batch_hook_classifies_and_queues_photos_as_one_by_one(session: Session, settings: Settings) -> None:
+    for incoming in _burst():
+        ingest_service.receive(session, settings, incoming)
+    ingest_service.assemble_pending(session, settings, on_report=pipeline.report_hook(settings))
+    reports = list(session.scalars(select(Report).order_by(Report.id)))
+    assert len(reports) == 4 and all(r.label is not None and r.status != "unclassified" for r in reports)
+    jobs = {j.payload["report_id"]: j for j in session.scalars(select(Job).where(Job.kind == OCR_REPORT_JOB))}
+    assert set(jobs) == {r.id for r in reports if r.photo_count}
+    for report in reports:
+        if report.photo_count:  # the batch queued exactly the job the one-report call would: asking again adds none
+            assert ocr_service.enqueue_ocr_for_report(session, report.id, settings).id == jobs[report.id].id
+            assert jobs[report.id].priority == ocr_service.ocr_priority(report)
