@@ -76,6 +76,39 @@ class LinearModel:
         vals = np.fromiter((v for _, v in known), dtype=np.float64, count=len(known)) / norm
         return z + vals @ self.weights[idx], idx, vals
 
+    def logits_many(
+        self, feature_maps: Sequence[dict[str, float]], rule_scores: Sequence[Sequence[float]], binary: Sequence[bool]
+    ) -> list[tuple[np.ndarray, list[int], np.ndarray]]:
+        """``logits`` of many texts, bit for bit: the binary texts' feature sums come from one sparse product.
+
+        A CSR row times a dense matrix adds the weight rows one after another in the row's order, exactly as
+        ``weights[idx].sum(axis=0)`` does, so every answer equals the one-text call. The rule term (a BLAS gemv per
+        text) and texts with secondary inputs (weighted values, also a gemv) keep the one-text arithmetic: a
+        matrix-matrix product may add in another order and move the last bit of a probability.
+        """
+        get = self.vocab.get
+        rows = [
+            [i for i in map(get, fm) if i is not None] if flat else []
+            for fm, flat in zip(feature_maps, binary, strict=True)
+        ]
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in rows], out=indptr[1:])
+        columns = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(indptr[-1]))
+        matrix = sparse.csr_matrix((np.ones(len(columns)), columns, indptr), shape=(len(rows), len(self.vocab)))
+        sums = matrix @ self.weights
+        out = []
+        for r, (fm, scores, flat) in enumerate(zip(feature_maps, rule_scores, binary, strict=True)):
+            if not flat:
+                out.append(self.logits(fm, scores))
+                continue
+            z = self.intercept + np.asarray(scores, dtype=np.float64) @ self.rule_weights
+            if not rows[r]:
+                out.append((z, [], np.zeros(0)))
+                continue
+            scale = 1.0 / math.sqrt(len(fm))
+            out.append((z + sums[r] * scale, rows[r], np.full(len(rows[r]), scale)))
+        return out
+
     def __post_init__(self) -> None:
         self.names = [""] * len(self.vocab)
         for name, i in self.vocab.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -15,14 +15,28 @@ from wenming.settings import Settings
 ReportHook = Callable[[Session, Report], None]
 
 
-def report_hook(settings: Settings, *, read_photos: bool = True) -> ReportHook:
+class ClassifyReports:
+    """The one ``on_report`` hook for live capture, history import and replay.
+
+    Called with one report it classifies that one; ``many`` takes every report an assembly run changed, so that
+    classification and OCR queueing are a handful of statements for the batch instead of several per report.
+    """
+
+    def __init__(self, settings: Settings, *, read_photos: bool = True) -> None:
+        self.settings = settings
+        self.read_photos = read_photos
+
+    def __call__(self, session: Session, report: Report) -> None:
+        self.many(session, [report])
+
+    def many(self, session: Session, reports: Sequence[Report]) -> None:
+        classifier_service.classify_reports(session, self.settings, reports)
+        _queue_photos(session, self.settings, reports, self.read_photos)
+
+
+def report_hook(settings: Settings, *, read_photos: bool = True) -> ClassifyReports:
     """The one ``on_report`` hook for live capture, history import and replay."""
-
-    def hook(session: Session, report: Report) -> None:
-        classifier_service.classify_report(session, settings, report)
-        _queue_photos(session, settings, report, read_photos)
-
-    return hook
+    return ClassifyReports(settings, read_photos=read_photos)
 
 
 class DeferredClassification:
@@ -39,10 +53,14 @@ class DeferredClassification:
         self.queued = 0
 
     def __call__(self, session: Session, report: Report) -> None:
-        self.pending.append(report.id)
-        _queue_photos(session, self.settings, report, self.read_photos)
-        if len(self.pending) >= classifier_jobs.RECLASSIFY_CHUNK:
-            self.flush(session)
+        self.many(session, [report])
+
+    def many(self, session: Session, reports: Sequence[Report]) -> None:
+        _queue_photos(session, self.settings, reports, self.read_photos)
+        for report in reports:
+            self.pending.append(report.id)
+            if len(self.pending) >= classifier_jobs.RECLASSIFY_CHUNK:
+                self.flush(session)
 
     def flush(self, session: Session) -> None:
         if self.pending:
@@ -50,12 +68,13 @@ class DeferredClassification:
             self.pending = []
 
 
-def finish(hook: ReportHook | None, session: Session) -> None:
+def finish(hook: ReportHook | ClassifyReports | DeferredClassification | None, session: Session) -> None:
     """End of an assembly transaction: hand any gathered reports to their background jobs."""
     if isinstance(hook, DeferredClassification):
         hook.flush(session)
 
 
-def _queue_photos(session: Session, settings: Settings, report: Report, read_photos: bool) -> None:
-    if read_photos and report.photo_count and report.status != ReportStatus.WITHDRAWN.value:
-        ocr_service.enqueue_ocr_for_report(session, report.id, settings)
+def _queue_photos(session: Session, settings: Settings, reports: Sequence[Report], read_photos: bool) -> None:
+    if read_photos:
+        shown = [r for r in reports if r.photo_count and r.status != ReportStatus.WITHDRAWN.value]
+        ocr_service.enqueue_ocr_for_reports(session, shown, settings)

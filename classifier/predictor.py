@@ -59,6 +59,21 @@ def _photos_without_words(text: str | None, photo_count: int, extra_texts: Seque
     return photo_count > 0 and not (text or "").strip() and not any(t.strip() for t in extra_texts)
 
 
+@dataclass(frozen=True)
+class TextInput:
+    """One text to classify with what comes with it: the report's photo count, banner lines and posting date."""
+
+    text: str | None
+    photo_count: int = 0
+    extra_texts: Sequence[str] = ()
+    post_date: date | None = None
+
+
+def _binary(prepared: Prepared) -> bool:
+    """Whether every feature value is 1.0 (no secondary inputs), so the model may take its cheaper sum."""
+    return not prepared.extra_texts and features.WORD_WEIGHT == features.CHAR_WEIGHT == 1.0
+
+
 @dataclass
 class Prepared:
     text: str
@@ -123,8 +138,12 @@ class Predictor:
         return Prepared(norm, feats, hits, scores, outlets, extras)
 
     def probabilities(self, prepared: Prepared) -> tuple[np.ndarray, list[int], np.ndarray]:
-        binary = not prepared.extra_texts and features.WORD_WEIGHT == features.CHAR_WEIGHT == 1.0
-        z, idx, vals = self.model.logits(prepared.features, prepared.rule_scores, binary=binary)
+        return self._probabilities(self.model.logits(prepared.features, prepared.rule_scores, binary=_binary(prepared)))
+
+    def _probabilities(
+        self, logits: tuple[np.ndarray, list[int], np.ndarray]
+    ) -> tuple[np.ndarray, list[int], np.ndarray]:
+        z, idx, vals = logits
         return _sigmoid(self.model.calibrated(z)[self._label_index]), idx, vals
 
     def decide(self, prepared: Prepared) -> tuple[int, np.ndarray, list[int], np.ndarray]:
@@ -135,7 +154,12 @@ class Predictor:
         and the activity the model read from it stays as the secondary label. In the corpus every such text
         is labelled news (or other, for a shared notice).
         """
-        probs, idx, vals = self.probabilities(prepared)
+        return self._decide(prepared, self.probabilities(prepared))
+
+    def _decide(
+        self, prepared: Prepared, scored: tuple[np.ndarray, list[int], np.ndarray]
+    ) -> tuple[int, np.ndarray, list[int], np.ndarray]:
+        probs, idx, vals = scored
         best = int(probs.argmax())
         published = SHARE_FEATURE in prepared.features or DISPATCH_FEATURE in prepared.features
         if published and LABELS[best] not in (_NEWS, _OTHER):
@@ -150,10 +174,31 @@ class Predictor:
         extra_texts: Sequence[str] = (),
         post_date: date | None = None,
     ) -> ClassificationResult:
+        item = TextInput(text, photo_count, tuple(extra_texts), post_date)
         prepared = self.prepare(text, photo_count, extra_texts)
-        best, probs, idx, vals = self.decide(prepared)
+        return self._result(item, prepared, self.decide(prepared))
+
+    def classify_many(self, items: Sequence[TextInput]) -> list[ClassificationResult]:
+        """``classify`` of many texts, answer for answer: the linear model runs once over all of them.
+
+        Normalising, segmenting (jieba), the rules and the facts are per text whichever way; the model's sums
+        over the texts' features are one sparse matrix product.
+        """
+        prepared = [self.prepare(item.text, item.photo_count, item.extra_texts) for item in items]
+        logits = self.model.logits_many(
+            [p.features for p in prepared], [p.rule_scores for p in prepared], [_binary(p) for p in prepared]
+        )
+        return [
+            self._result(item, p, self._decide(p, self._probabilities(z)))
+            for item, p, z in zip(items, prepared, logits, strict=True)
+        ]
+
+    def _result(
+        self, item: TextInput, prepared: Prepared, decided: tuple[int, np.ndarray, list[int], np.ndarray]
+    ) -> ClassificationResult:
+        best, probs, idx, vals = decided
         scores = probs.tolist()
-        silent = _photos_without_words(text, photo_count, extra_texts)
+        silent = _photos_without_words(item.text, item.photo_count, item.extra_texts)
         if silent:  # nothing to read: not a guess at an activity, but 其他 until a person (or OCR) looks
             best = LABELS.index(_OTHER)
         label = LABELS[best]
@@ -167,7 +212,7 @@ class Predictor:
                 if i != best and LABELS[i] != _OTHER and scores[i] >= SECONDARY_FLOOR
             ]
         news_like = label == "news" or any(s.label == "news" for s in secondary)
-        found = self._facts(prepared, post_date, news_like)
+        found = self._facts(prepared, item.post_date, news_like)
         # Every field is built here with the right type; skipping re-validation keeps classify cheap.
         return ClassificationResult.model_construct(
             label=label,

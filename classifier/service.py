@@ -21,7 +21,7 @@ from classifier import corpus, registry, repository
 from classifier.evaluation import evaluate
 from classifier.facts import LEVELS
 from classifier.models import Classification, ClassificationSource, Label
-from classifier.predictor import Predictor
+from classifier.predictor import Predictor, TextInput
 from classifier.registry import VersionError, VersionInfo
 from classifier.schemas import ClassificationPatch, ClassificationResult, EvaluationReport, FullEvaluation
 from ingest.models import Report, ReportStatus
@@ -36,6 +36,7 @@ __all__ = [
     "VersionError",
     "VersionInfo",
     "classify_report",
+    "classify_reports",
     "classify_text",
     "correct_classification",
     "evaluate_file",
@@ -143,44 +144,98 @@ def classify_report(
     ``extra_texts`` are banner lines read from the photos; when not given, the lines already read are used, so a
     re-classification never forgets what the photos said.
     """
-    current = repository.current_classification(session, report.id)
-    if current is not None and current.source == ClassificationSource.STAFF.value:
-        return None
-    if extra_texts is None:
-        extra_texts = repository.banner_lines(session, report.id)
-    result = classify_text(
-        report.text,
-        photo_count=report.photo_count or 0,
-        extra_texts=extra_texts,
-        post_date=report.post_date,
-        settings=settings,
-    )
+    return classify_reports(session, settings, [report], extra_texts=None if extra_texts is None else [extra_texts])[0]
+
+
+def classify_reports(
+    session: Session,
+    settings: Settings,
+    reports: Sequence[Report],
+    *,
+    extra_texts: Sequence[Sequence[str] | None] | None = None,
+) -> list[Classification | None]:
+    """``classify_report`` of many reports, result for result, with a handful of statements per chunk.
+
+    One query for who set the current classifications, one for the banner lines, the model over all texts at
+    once, one UPDATE to retire, the new classifications and tags inserted together at one flush. ``extra_texts``,
+    when given, has one entry per report (``None``: the lines already read).
+    """
+    if extra_texts is not None and len(extra_texts) != len(reports):
+        raise ValueError("extra_texts needs one entry per report")
+    given = list(extra_texts) if extra_texts is not None else [None] * len(reports)
+    results: list[Classification | None] = []
+    for start in range(0, len(reports), CLASSIFY_CHUNK):
+        results += _classify_chunk(
+            session, settings, reports[start : start + CLASSIFY_CHUNK], given[start : start + CLASSIFY_CHUNK]
+        )
+    return results
+
+
+# Reports per round of statements: keeps IN lists well below SQLite's bound on parameters.
+CLASSIFY_CHUNK = 500
+
+
+def _classify_chunk(
+    session: Session, settings: Settings, reports: Sequence[Report], given: Sequence[Sequence[str] | None]
+) -> list[Classification | None]:
+    session.flush()  # the reports' own pending changes go first: the labels below are written past the ORM
+    unique = {id(report): report for report in reports}  # a report listed twice is classified once
+    sources = repository.current_sources(session, [r.id for r in unique.values()])
+    todo = {r.id: r for r in unique.values() if sources.get(r.id) != ClassificationSource.STAFF.value}
+    if not todo:
+        return [None] * len(reports)
+    read = {r.id: lines for r, lines in zip(reports, given, strict=True) if lines is not None and r.id in todo}
+    missing = [report_id for report_id in todo if report_id not in read]
+    banners = repository.banner_lines_of(session, missing) if missing else {}
+    lines = {report_id: list(read.get(report_id, banners.get(report_id, ()))) for report_id in todo}
+    items = [TextInput(r.text, max(r.photo_count or 0, 0), tuple(lines[r.id]), r.post_date) for r in todo.values()]
+    classified = active_predictor(settings).classify_many(items)
+    repository.retire_classifications_of(session, list(todo))
+    values: list[dict[str, Any]] = []
+    tags: dict[int, list[tuple[str, bool, float]]] = {}
+    changed: list[tuple[Report, dict[str, Any]]] = []
+    for report, result in zip(todo.values(), classified, strict=True):
+        row, tags[report.id], written = _outcome(settings, report, result, lines[report.id])
+        values.append(row)
+        if any(getattr(report, key) != value for key, value in written.items()):
+            changed.append((report, written))
+    rows = repository.add_classifications(session, values)
+    repository.replace_tags_of(session, tags)
+    repository.write_report_labels(session, changed)
+    versions.touch(session, versions.RANKINGS)
+    return [rows.get(report.id) for report in reports]
+
+
+def _outcome(
+    settings: Settings, report: Report, result: ClassificationResult, extra_texts: Sequence[str]
+) -> tuple[dict[str, Any], list[tuple[str, bool, float]], dict[str, Any]]:
+    """The model's answer as rows: the new classification, the tags, and the report's label columns."""
     if extra_texts:
         result.evidence = [*(f"横幅：{line}" for line in extra_texts), *result.evidence]
-    repository.retire_classifications(session, report.id)
-    row = Classification(
-        report_id=report.id,
-        label=result.label,
-        secondary_labels=[s.model_dump() for s in result.secondary],
-        confidence=result.confidence,
-        facts=result.facts,
-        evidence=result.evidence,
-        model_version=result.model_version,
-        source=ClassificationSource.MODEL.value,
-        is_current=True,
-    )
-    session.add(row)
+    row = {
+        "report_id": report.id,
+        "label": result.label,
+        "secondary_labels": [s.model_dump() for s in result.secondary],
+        "confidence": result.confidence,
+        "facts": result.facts,
+        "evidence": result.evidence,
+        "model_version": result.model_version,
+        "source": ClassificationSource.MODEL.value,
+        "is_current": True,
+        "created_by": None,
+    }
     tags = [(result.label, True, result.confidence)]
     tags += [(s.label, False, s.score) for s in result.secondary if s.score >= settings.classifier_secondary_threshold]
-    repository.replace_tags(session, report.id, tags)
-    report.label = result.label
-    report.confidence = result.confidence
-    if report.status != ReportStatus.WITHDRAWN.value:  # labels still help staff read it; it never counts again
-        report.status = (ReportStatus.NEEDS_REVIEW if result.needs_review else ReportStatus.CLASSIFIED).value
-    report.activity_date = _facts_date(result.facts)
-    session.flush()
-    versions.touch(session, versions.RANKINGS)
-    return row
+    status = report.status
+    if status != ReportStatus.WITHDRAWN.value:  # labels still help staff read it; it never counts again
+        status = (ReportStatus.NEEDS_REVIEW if result.needs_review else ReportStatus.CLASSIFIED).value
+    written = {
+        "label": result.label,
+        "confidence": result.confidence,
+        "status": status,
+        "activity_date": _facts_date(result.facts),
+    }
+    return row, tags, written
 
 
 FACT_KEYS = (
@@ -313,12 +368,9 @@ def reclassify(
     for start in range(0, len(ids), 200):
         chunk = ids[start : start + 200]
         reports = {r.id: r for r in session.scalars(select(Report).where(Report.id.in_(chunk)))}
-        for report_id in chunk:
-            if classify_report(session, settings, reports[report_id]) is not None:
-                done += 1
-            if progress is not None:
-                progress(1)
-        session.flush()
+        done += sum(row is not None for row in classify_reports(session, settings, [reports[i] for i in chunk]))
+        if progress is not None:
+            progress(len(chunk))
     return done
 
 

@@ -202,10 +202,19 @@ def assemble_pending(
         versions.touch(session, versions.RANKINGS)  # new, grown or withdrawn reports move the rankings
     assembler.finish()
     if on_report is not None:
-        for report in assembler.changed_reports():
-            on_report(session, report)
+        hand_over(on_report, session, list(assembler.changed_reports()))
         session.flush()
     return assembler.stats
+
+
+def hand_over(on_report: ReportHook, session: Session, reports: list[Report]) -> None:
+    """Give changed reports to the hook: all at once when it takes a batch (``many``), else one by one."""
+    many = getattr(on_report, "many", None)
+    if many is not None:
+        many(session, reports)
+        return
+    for report in reports:
+        on_report(session, report)
 
 
 def assign_member_unit(
@@ -373,8 +382,7 @@ def promote_message(
         reason=reason,
     )
     if on_report is not None:
-        for changed in assembler.changed_reports():
-            on_report(session, changed)
+        hand_over(on_report, session, list(assembler.changed_reports()))
     session.flush()
     return report
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,24 @@ def enqueue_ocr_for_report(session: Session, report_id: int, settings: Settings 
     if settings is not None and not settings.ocr_enabled:
         return None
     media_ids = sorted(set(session.scalars(select(ReportPhoto.media_id).where(ReportPhoto.report_id == report_id))))
+    return _enqueue_reading(session, report_id, media_ids, session.get(Report, report_id))
+
+
+def enqueue_ocr_for_reports(session: Session, reports: Sequence[Report], settings: Settings | None = None) -> None:
+    """``enqueue_ocr_for_report`` for a batch: the reports' photos are read in one query."""
+    if (settings is not None and not settings.ocr_enabled) or not reports:
+        return
+    photos: dict[int, set[int]] = {}
+    rows = session.execute(
+        select(ReportPhoto.report_id, ReportPhoto.media_id).where(ReportPhoto.report_id.in_([r.id for r in reports]))
+    )
+    for report_id, media_id in rows.tuples():
+        photos.setdefault(report_id, set()).add(media_id)
+    for report in reports:
+        _enqueue_reading(session, report.id, sorted(photos.get(report.id, ())), report)
+
+
+def _enqueue_reading(session: Session, report_id: int, media_ids: list[int], report: Report | None) -> Job | None:
     if not media_ids:
         return None
     digest = hashlib.sha1(",".join(map(str, media_ids)).encode()).hexdigest()[:16]
@@ -94,7 +113,7 @@ def enqueue_ocr_for_report(session: Session, report_id: int, settings: Settings 
         OCR_REPORT_JOB,
         {"report_id": report_id},
         key=f"ocr:report:{report_id}:{digest}",
-        priority=ocr_priority(session.get(Report, report_id)),
+        priority=ocr_priority(report),
         max_attempts=OCR_MAX_ATTEMPTS,
     )
 
