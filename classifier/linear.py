@@ -79,23 +79,26 @@ class LinearModel:
     def logits_many(
         self, feature_maps: Sequence[dict[str, float]], rule_scores: Sequence[Sequence[float]], binary: Sequence[bool]
     ) -> list[tuple[np.ndarray, list[int], np.ndarray]]:
-        """``logits`` of many texts, bit for bit: the binary texts' feature sums come from one sparse product.
+        """``logits`` of many texts, bit for bit: the binary texts' feature sums come from one gather and one reduce.
 
-        A CSR row times a dense matrix adds the weight rows one after another in the row's order, exactly as
-        ``weights[idx].sum(axis=0)`` does, so every answer equals the one-text call. The rule term (a BLAS gemv per
-        text) and texts with secondary inputs (weighted values, also a gemv) keep the one-text arithmetic: a
-        matrix-matrix product may add in another order and move the last bit of a probability.
+        ``np.add.reduceat`` over axis 0 adds each text's weight rows one after another in the text's order, the
+        same reduction ``weights[idx].sum(axis=0)`` runs, so every answer equals the one-text call (and needs no
+        SciPy, which a predicting process never imports). The rule term (a BLAS gemv per text) and texts with
+        secondary inputs (weighted values, also a gemv) keep the one-text arithmetic: a matrix-matrix product may
+        add in another order and move the last bit of a probability.
         """
         get = self.vocab.get
         rows = [
             [i for i in map(get, fm) if i is not None] if flat else []
             for fm, flat in zip(feature_maps, binary, strict=True)
         ]
-        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum([len(r) for r in rows], out=indptr[1:])
-        columns = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(indptr[-1]))
-        matrix = sparse.csr_matrix((np.ones(len(columns)), columns, indptr), shape=(len(rows), len(self.vocab)))
-        sums = matrix @ self.weights
+        filled = [r for r, row in enumerate(rows) if row]
+        sums: dict[int, np.ndarray] = {}
+        if filled:
+            columns = np.fromiter((i for r in filled for i in rows[r]), dtype=np.int64)
+            starts = np.zeros(len(filled), dtype=np.int64)
+            np.cumsum([len(rows[r]) for r in filled[:-1]], out=starts[1:])
+            sums = dict(zip(filled, np.add.reduceat(self.weights[columns], starts, axis=0), strict=True))
         out = []
         for r, (fm, scores, flat) in enumerate(zip(feature_maps, rule_scores, binary, strict=True)):
             if not flat:
