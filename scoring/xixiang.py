@@ -51,6 +51,14 @@ class QuarterFacts:
     latest: dict[int, Record]  # unit → the statistics current in this quarter
     service_ids: dict[int, list[int]] = field(default_factory=dict)
     explain: bool = True  # False for tables: the same arithmetic, fewer Chinese lines written
+    _media_points: dict[int, float] | None = None
+
+    def media_points(self, per_item: dict[str, float]) -> dict[int, float]:
+        """Every unit's media points before any cap, deduplicated once for the whole table."""
+        if self._media_points is None:
+            every = [c for found in self.media.values() for c in found]
+            self._media_points = articles.points_by_unit(every, per_item)
+        return self._media_points
 
     @property
     def start(self) -> date:
@@ -304,6 +312,9 @@ def _brand(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[fl
 
 def _media(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[float, list[str], list[str], list[int]]:
     rule = rubric.items.media
+    if not facts.explain:
+        raw = facts.media_points(rule.per_item).get(unit_id, 0)
+        return (min(raw, rule.cap) if rule.cap is not None else raw), [], [], []
     found = articles.dedupe(facts.media.get(unit_id, []), rule.per_item)
     raw = sum(a.points for a in found)
     points = min(raw, rule.cap) if rule.cap is not None else raw
