@@ -311,12 +311,12 @@ def _xixiang_quarter_facts(
     return facts
 
 
-@_bulk
 def item_columns(rubric: Rubric) -> list[TableColumn]:
     """The rubric's score items with their Chinese titles and full marks, as the notices' tables head them."""
     return list(changxing.COLUMNS if isinstance(rubric, ChangxingRubric) else xixiang.COLUMNS)
 
 
+@_bulk
 def quarter_table(
     session: Session, settings: Settings, rubric: Rubric, year: int, quarter: int, as_of: date | None = None
 ) -> QuarterTable:

@@ -52,6 +52,7 @@ class QuarterFacts:
     service_ids: dict[int, list[int]] = field(default_factory=dict)
     explain: bool = True  # False for tables: the same arithmetic, fewer Chinese lines written
     _media_points: dict[int, float] | None = None
+    _table_points: dict[int, dict[str, float]] = field(default_factory=dict)
 
     def media_points(self, per_item: dict[str, float]) -> dict[int, float]:
         """Every unit's media points before any cap, deduplicated once for the whole table."""
@@ -390,8 +391,13 @@ def _parts(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> dict[str
 
 
 def quarter_points(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> dict[str, float]:
-    """The six items' points of one quarter (a table row)."""
-    return {key: round(part[0], 2) for key, part in _parts(rubric, unit_id, facts).items()}
+    """The six items' points of one quarter (a table row); kept, as the annual table reads each quarter twice."""
+    found = facts._table_points.get(unit_id)
+    if found is None:
+        found = facts._table_points[unit_id] = {
+            key: round(part[0], 2) for key, part in _parts(rubric, unit_id, facts).items()
+        }
+    return found
 
 
 def quarter_items(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> list[LineItem]:
