@@ -301,11 +301,14 @@ def _xixiang_quarter_facts(
     units: Sequence[repository.AnyUnit],
     year_data: YearData | None = None,
     evidence: bool = False,
+    year_reports: xixiang.YearReports | None = None,
 ) -> xixiang.QuarterFacts:
     unit_id = units[0].id if evidence else None
     checks, stats = year_data or _year_data(session, year, unit_id, quarter)
     ids = [u.id for u in units]
-    facts = xixiang.gather(session, rubric, year, quarter, as_of, checks, stats, unit_id, ids, explain=evidence)
+    facts = xixiang.gather(
+        session, rubric, year, quarter, as_of, checks, stats, unit_id, ids, explain=evidence, year_reports=year_reports
+    )
     if evidence:
         xixiang.gather_evidence(session, rubric, facts, units[0].id)
     return facts
@@ -443,7 +446,10 @@ def _xixiang_year_facts(
     """Every counted quarter's facts and the year's adjustments, for all units, with grouped queries."""
     data = _year_data(session, year)
     quarters = _counted_quarters(rubric, year, as_of)
-    facts = {q: _xixiang_quarter_facts(session, rubric, year, q, as_of, units, data) for q in quarters}
+    reports = xixiang.read_year_reports(session, rubric, year, quarters, as_of)  # one read for every quarter
+    facts = {
+        q: _xixiang_quarter_facts(session, rubric, year, q, as_of, units, data, year_reports=reports) for q in quarters
+    }
     return facts, _adjustment_entries(session, year)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from classifier.models import ReportTag
 from ingest.models import Report, Unit
-from scoring import articles, changxing, closing, repository, service
+from scoring import articles, changxing, closing, repository, service, xixiang
 from scoring import models as m
 from scoring.changxing import _groups
 from scoring.repository import AdoptionCandidate
@@ -352,3 +352,28 @@ def test_article_points_of_a_table_equal_each_units_deduplication(seed: int) -> 
         own = [c for c in candidates if c.unit_id == unit_id]
         expected = sum(a.points for a in articles.dedupe(own, per_level))
         assert fast.get(unit_id, 0) == expected
+
+
+@pytest.mark.parametrize("as_of", AS_OF)
+def test_a_years_services_and_notices_read_at_once_equal_each_quarters_own(world: World, as_of: date) -> None:
+    rubric = service.load_rubric("xixiang-2022")
+    _generate(world, seed=as_of.month + 40)
+    quarters = [q for q in range(1, 5) if date(2026, 3 * q - 2, 1) <= as_of]
+    once = xixiang.read_year_reports(world.session, rubric, 2026, quarters, as_of)
+    for quarter in quarters:
+        own = xixiang.read_year_reports(world.session, rubric, 2026, [quarter], as_of)
+        assert once.services[quarter] == own.services[quarter]
+        assert sorted(once.notices[quarter], key=repr) == sorted(own.notices[quarter], key=repr)
+    assert any(once.services.values()) and any(once.notices.values())
+
+
+def test_quarters_counted_after_a_clipped_one_read_their_own_windows(world: World, settings: Settings) -> None:
+    """Averaging over all quarters: the as-of quarter is clipped, later ones are not (a gap between windows)."""
+    shipped = service.load_rubric("xixiang-2022")
+    rubric = shipped.model_copy(update={"annual": shipped.annual.model_copy(update={"average_over": "all_quarters"})})
+    unit_ids = _generate(world, seed=5)
+    as_of = date(2026, 5, 10)
+    table = {row.unit_id: row.score for row in service.annual_scores(world.session, settings, rubric, 2026, as_of)}
+    for unit_id in unit_ids:
+        total = service.explain_unit(world.session, settings, rubric, unit_id, 2026, as_of).total
+        assert total == table.get(unit_id), unit_id
