@@ -170,15 +170,14 @@ def monthly_ranking(session: Session, settings: Settings, rubric: Rubric, year: 
     scored.sort(key=lambda t: t[:4])  # name last: equal units are listed by name
     ranks = _competition_ranks([t[:3] for t in scored])
     minimum = rule.min_practice_per_month
-    make = MonthlyRankingRow.model_construct  # every value below is already of its field's type
     rows = [
-        make(
+        MonthlyRankingRow(  # validating in pydantic-core is cheaper than model_construct's Python loop
             rank=rank,
             unit_id=unit.id,
             unit_name=unit.name,
             honour_level=unit.honour_level,
             practice_count=row.practice_count,
-            label_counts=dict(row.label_counts),
+            label_counts=row.label_counts,
             active_days=row.active_days,
             photos=row.photos,
             liveliness=score,
