@@ -174,8 +174,9 @@ def _secondary_extras(
 ) -> Select[Any]:
     """Per (unit, window index): reports counted in a group only through a secondary tag (not their primary label).
 
-    The window's reports are restricted to those with a secondary tag (a list built from the partial tag
-    index), so the planner reads those few reports by key instead of probing the tags of every report.
+    For every unit, the window's reports are restricted to those with a secondary tag (a list built from the
+    partial tag index), so the planner reads those few reports by key instead of probing the tags of every
+    report; one unit's own reports (an explanation) are few enough to probe.
     """
     day = effective_date(counting)
     window = _window(counting, start, bounds[-1], unit_id)
@@ -188,7 +189,7 @@ def _secondary_extras(
     per_report = (
         select(Report.unit_id.label("unit_id"), day.label("d"), *flags)
         .join(ReportTag, and_(ReportTag.report_id == Report.id, ReportTag.is_primary == false()))
-        .where(Report.id.in_(tagged), *window)
+        .where(*window, *([Report.id.in_(tagged)] if unit_id is None else []))
         .group_by(Report.id, Report.unit_id, day)
         .subquery("extras")
     )
