@@ -66,3 +66,30 @@ def dedupe(candidates: Iterable[AdoptionCandidate], per_level: Mapping[str, floa
     for article in articles.values():
         article.points = float(per_level.get(article.level, 0.0))
     return sorted(articles.values(), key=lambda a: (-a.points, a.title))
+
+
+def points_by_unit(candidates: Iterable[AdoptionCandidate], per_level: Mapping[str, float]) -> dict[int, float]:
+    """Every unit's article points before any cap, in one pass: what ``dedupe`` sums, for a whole table.
+
+    Same keys, same order (a stable sort by unit, then as ``dedupe`` sorts), same level rule (the first
+    candidate's level, replaced only by a higher one), and the points summed highest first as the articles are.
+    """
+    items = sorted(candidates, key=lambda c: (c.unit_id, c.day, c.record_id is None))
+    linked = {
+        (c.unit_id, c.report_id): normalize_title(c.title) or f"report:{c.report_id}"
+        for c in items
+        if c.record_id is not None and c.report_id is not None and c.title
+    }
+    levels: dict[tuple[int, str], str] = {}
+    for c in items:
+        if c.record_id is None and (c.unit_id, c.report_id) in linked:
+            key = linked[(c.unit_id, c.report_id)]
+        else:
+            key = (c.title and normalize_title(c.title)) or f"report:{c.report_id}"
+        found = levels.get((c.unit_id, key))
+        if found is None or LEVEL_RANK.get(c.level, -1) > LEVEL_RANK.get(found, -1):
+            levels[(c.unit_id, key)] = c.level
+    points: dict[int, list[float]] = {}
+    for (unit_id, _key), level in levels.items():
+        points.setdefault(unit_id, []).append(float(per_level.get(level, 0.0)))
+    return {unit_id: sum(sorted(found, reverse=True)) for unit_id, found in points.items()}

@@ -74,6 +74,14 @@ class Period:
     def quarters(self) -> list[int]:
         return sorted({quarter_of(self.month(i)) for i in self.counted})
 
+    @cached_property
+    def quarter_indexes(self) -> dict[int, list[int]]:
+        """Month indexes of the period per quarter (all months, started or not: pairing reports of the quarter)."""
+        found: dict[int, list[int]] = defaultdict(list)
+        for i in range(self.months):
+            found[quarter_of(self.month(i))].append(i)
+        return found
+
     @classmethod
     def of(cls, year: int, first_month: int, months: int, as_of: date, mode: str) -> Period:
         starts = [month_start(year, first_month + i) for i in range(months)]
@@ -108,6 +116,14 @@ class Facts:
     criticisms: dict[int, list[Record]]
     # group → month index → report ids (explanations only)
     evidence: dict[str, dict[int, list[int]]] = field(default_factory=dict)
+    _article_points: dict[int, float] | None = None
+
+    def article_points(self, per_article: dict[str, float]) -> dict[int, float]:
+        """Every unit's adoption points before the cap, deduplicated once for the whole table."""
+        if self._article_points is None:
+            every = [c for found in self.adoptions.values() for c in found]
+            self._article_points = articles.points_by_unit(every, per_article)
+        return self._article_points
 
 
 def _groups(rubric: ChangxingRubric) -> dict[str, Sequence[str]]:
@@ -159,8 +175,15 @@ def _month_fraction(rule: MonthlyCountItem, count: int) -> float:
     return 1.0 if count >= rule.min_per_month else rule.partial.get(count, 0.0)
 
 
+_NONE: dict[str, int] = {}
+
+
 def _monthly_points(key: str, rule: MonthlyCountItem, unit_id: int, period: Period, facts: Facts) -> float:
-    total = sum(_month_fraction(rule, facts.counts.get((unit_id, i), {}).get(key, 0)) for i in period.counted)
+    counts, full, partial = facts.counts, rule.min_per_month, rule.partial
+    total = 0  # what sum() of the months' fractions gives, added in the same order, without a call per month
+    for i in period.counted:
+        count = counts.get((unit_id, i), _NONE).get(key, 0)
+        total += 1.0 if count >= full else partial.get(count, 0.0)
     return rule.points * total / period.divisor
 
 
@@ -198,10 +221,11 @@ def _pairing_quarters(
 ) -> list[tuple[int, list[Record], int, bool]]:
     """Per counted quarter: its sheets, its pairing reports, and whether the quarter is met."""
     found = []
+    own_sheets = facts.sheets.get(unit_id, [])
+    counts = facts.counts
     for quarter in period.quarters:
-        indexes = [i for i in range(period.months) if quarter_of(period.month(i)) == quarter]
-        sheets = [s for s in facts.sheets.get(unit_id, []) if s.quarter == quarter]
-        reports = sum(facts.counts.get((unit_id, i), {}).get("pairing", 0) for i in indexes)
+        sheets = [s for s in own_sheets if s.quarter == quarter]
+        reports = sum(counts.get((unit_id, i), _NONE).get("pairing", 0) for i in period.quarter_indexes[quarter])
         counted = sum(s.activity_count for s in sheets) + (reports if rule.evidence == "sheet_or_report" else 0)
         found.append((quarter, sheets, reports, counted >= rule.min_per_quarter))
     return found
@@ -315,7 +339,8 @@ def _fold(practice: float, pairing: float, news: float, adoption: float, coopera
 def table_columns(rubric: ChangxingRubric, unit_id: int, period: Period, facts: Facts) -> dict[str, float]:
     """The 附件3 columns of one unit: the line items' arithmetic without writing their explanations."""
     items = rubric.items
-    found = articles.dedupe(facts.adoptions.get(unit_id, []), items.adoption.per_article)
+    rule = items.adoption
+    raw = facts.article_points(rule.per_article).get(unit_id, 0)
     return _fold(
         round(_monthly_points("practice", items.practice, unit_id, period, facts), 2),
         round(
@@ -325,7 +350,7 @@ def table_columns(rubric: ChangxingRubric, unit_id: int, period: Period, facts: 
             2,
         ),
         round(_monthly_points("news", items.news, unit_id, period, facts), 2),
-        round(_adoption_points(items.adoption, found)[1], 2),
+        round(min(raw, rule.cap) if rule.cap is not None else raw, 2),
         round(_cooperation_points(items.cooperation, len(facts.criticisms.get(unit_id, []))), 2),
     )
 

@@ -155,35 +155,35 @@ def monthly_ranking(session: Session, settings: Settings, rubric: Rubric, year: 
     rule = rubric.liveliness
     start, end = month_start(year, month), month_start(year, month + 1)
     stats = repository.liveliness(session, rubric.counting, rule, _practice_labels(rubric), start, end)
-    scored = []
     units = repository.units(session)
     covered = [u for u in units if (first := coverage_start(settings, u)) is None or first <= start]
-    covered_set = set(covered)  # rows hash by value
+    covered_ids = {u.id for u in covered}
+    empty = repository.LivelinessRow(0, 0, 0, 0, 0, 0, {label: 0 for label in repository.LABELS})
+    weights = (rule.report_weight, rule.day_weight, rule.photo_weight)
+    scored = []
     for unit in covered:
-        row = stats.get(unit.id) or repository.LivelinessRow(unit.id, 0, 0, 0, 0, 0)
+        row = stats.get(unit.id, empty)
         score = round(
-            rule.report_weight * row.counted_reports
-            + rule.day_weight * row.active_days
-            + rule.photo_weight * row.counted_photos,
-            2,
+            weights[0] * row.counted_reports + weights[1] * row.active_days + weights[2] * row.counted_photos, 2
         )
-        scored.append((unit, row, score))
-    scored.sort(key=lambda t: (-t[2], -t[1].active_days, -t[1].practice_count, t[0].name))
-    ranks = _competition_ranks([(s, r.active_days, r.practice_count) for _, r, s in scored])
+        scored.append((-score, -row.active_days, -row.practice_count, unit.name, unit, row, score))
+    scored.sort(key=lambda t: t[:4])  # name last: equal units are listed by name
+    ranks = _competition_ranks([t[:3] for t in scored])
+    minimum = rule.min_practice_per_month
     rows = [
-        MonthlyRankingRow(
+        MonthlyRankingRow(  # validating in pydantic-core is cheaper than model_construct's Python loop
             rank=rank,
             unit_id=unit.id,
             unit_name=unit.name,
             honour_level=unit.honour_level,
             practice_count=row.practice_count,
-            label_counts=row.label_counts or {label: 0 for label in repository.LABELS},
+            label_counts=row.label_counts,
             active_days=row.active_days,
             photos=row.photos,
             liveliness=score,
-            meets_minimum=row.practice_count >= rule.min_practice_per_month,
+            meets_minimum=row.practice_count >= minimum,
         )
-        for rank, (unit, row, score) in zip(ranks, scored, strict=True)
+        for rank, (*_, unit, row, score) in zip(ranks, scored, strict=True)
     ]
     return MonthlyRanking(
         rubric=rubric.name,
@@ -194,7 +194,7 @@ def monthly_ranking(session: Session, settings: Settings, rubric: Rubric, year: 
         formula=liveliness_formula(rubric),
         tie_rule=TIE_RULE,
         rows=rows,
-        no_data=[u.name for u in units if u not in covered_set],
+        no_data=[u.name for u in units if u.id not in covered_ids],
     )
 
 
@@ -300,22 +300,25 @@ def _xixiang_quarter_facts(
     units: Sequence[repository.AnyUnit],
     year_data: YearData | None = None,
     evidence: bool = False,
+    year_reports: xixiang.YearReports | None = None,
 ) -> xixiang.QuarterFacts:
     unit_id = units[0].id if evidence else None
     checks, stats = year_data or _year_data(session, year, unit_id, quarter)
     ids = [u.id for u in units]
-    facts = xixiang.gather(session, rubric, year, quarter, as_of, checks, stats, unit_id, ids, explain=evidence)
+    facts = xixiang.gather(
+        session, rubric, year, quarter, as_of, checks, stats, unit_id, ids, explain=evidence, year_reports=year_reports
+    )
     if evidence:
         xixiang.gather_evidence(session, rubric, facts, units[0].id)
     return facts
 
 
-@_bulk
 def item_columns(rubric: Rubric) -> list[TableColumn]:
     """The rubric's score items with their Chinese titles and full marks, as the notices' tables head them."""
     return list(changxing.COLUMNS if isinstance(rubric, ChangxingRubric) else xixiang.COLUMNS)
 
 
+@_bulk
 def quarter_table(
     session: Session, settings: Settings, rubric: Rubric, year: int, quarter: int, as_of: date | None = None
 ) -> QuarterTable:
@@ -442,7 +445,10 @@ def _xixiang_year_facts(
     """Every counted quarter's facts and the year's adjustments, for all units, with grouped queries."""
     data = _year_data(session, year)
     quarters = _counted_quarters(rubric, year, as_of)
-    facts = {q: _xixiang_quarter_facts(session, rubric, year, q, as_of, units, data) for q in quarters}
+    reports = xixiang.read_year_reports(session, rubric, year, quarters, as_of)  # one read for every quarter
+    facts = {
+        q: _xixiang_quarter_facts(session, rubric, year, q, as_of, units, data, year_reports=reports) for q in quarters
+    }
     return facts, _adjustment_entries(session, year)
 
 

@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import pairwise
 
 from sqlalchemy.orm import Session
 
@@ -51,6 +52,15 @@ class QuarterFacts:
     latest: dict[int, Record]  # unit → the statistics current in this quarter
     service_ids: dict[int, list[int]] = field(default_factory=dict)
     explain: bool = True  # False for tables: the same arithmetic, fewer Chinese lines written
+    _media_points: dict[int, float] | None = None
+    _table_points: dict[int, dict[str, float]] = field(default_factory=dict)
+
+    def media_points(self, per_item: dict[str, float]) -> dict[int, float]:
+        """Every unit's media points before any cap, deduplicated once for the whole table."""
+        if self._media_points is None:
+            every = [c for found in self.media.values() for c in found]
+            self._media_points = articles.points_by_unit(every, per_item)
+        return self._media_points
 
     @property
     def start(self) -> date:
@@ -72,23 +82,21 @@ def gather(
     unit_id: int | None = None,
     unit_ids: list[int] | None = None,
     explain: bool = True,
+    year_reports: YearReports | None = None,
 ) -> QuarterFacts:
     """Grouped queries for one quarter; the year's checks and stats are fetched by the caller.
 
+    ``year_reports``: the services and notices of every counted quarter, read once by an annual table.
     Report-stated hours are summed only when a unit (of ``unit_ids``) will read them: its newest statistics
     give registered volunteers but no service hours for the quarter.
     """
     c = rubric.counting
-    start = month_start(year, quarter_first_month(quarter))
-    end = month_start(year, quarter_first_month(quarter) + 3)
-    if start <= as_of < end:  # as of a day inside the quarter: nothing dated later is read
-        end = as_of + timedelta(days=1)
-    rule = rubric.items.activity.services
-    counts = repository.bucket_counts(session, c, start, [end], {"services": rule.labels}, unit_id)
-    services = {uid: n["services"] for (uid, _), n in counts.items()}
+    start, end = quarter_window(year, quarter, as_of)
+    if year_reports is None:
+        year_reports = read_year_reports(session, rubric, year, [quarter], as_of, unit_id)
+    services = year_reports.services.get(quarter, {})
     media: dict[int, list[repository.AdoptionCandidate]] = defaultdict(list)
-    found = repository.report_adoptions(session, c, start, end, unit_id)
-    for candidate in found + repository.record_adoptions(session, start, end, unit_id):
+    for candidate in year_reports.notices.get(quarter, []):
         media[candidate.unit_id].append(candidate)
     applicable = {key: _applicable(CheckKind(key[1]), rows, quarter) for key, rows in checks.items()}
     latest = {uid: found for uid, rows in stats.items() if (found := _latest(rows, quarter)) is not None}
@@ -98,6 +106,60 @@ def gather(
     ):
         facts.report_hours = repository.report_hours(session, c, start, end, unit_id)
     return facts
+
+
+def quarter_window(year: int, quarter: int, as_of: date) -> tuple[date, date]:
+    """A quarter's dates; as of a day inside it, nothing dated later is read."""
+    start = month_start(year, quarter_first_month(quarter))
+    end = month_start(year, quarter_first_month(quarter) + 3)
+    if start <= as_of < end:
+        end = as_of + timedelta(days=1)
+    return start, end
+
+
+@dataclass
+class YearReports:
+    """Per quarter: services per unit, and adoption candidates (notices in reports first, then staff records)."""
+
+    services: dict[int, dict[int, int]]
+    notices: dict[int, list[repository.AdoptionCandidate]]
+
+
+def read_year_reports(
+    session: Session, rubric: XixiangRubric, year: int, quarters: list[int], as_of: date, unit_id: int | None = None
+) -> YearReports:
+    """Services and media of the given (consecutive, counted) quarters with one grouped query and one notice read.
+
+    The windows are the quarters' own (the last clipped at as-of), so every quarter gets exactly what a query
+    of its own would return.
+    """
+    c = rubric.counting
+    windows = {q: quarter_window(year, q, as_of) for q in quarters}
+    if not quarters:
+        return YearReports({}, {})
+    if any(windows[a][1] != windows[b][0] for a, b in pairwise(quarters)):
+        # a gap (a clipped quarter followed by counted later ones): each quarter on its own
+        parts = [read_year_reports(session, rubric, year, [q], as_of, unit_id) for q in quarters]
+        return YearReports(
+            {q: p.services[q] for q, p in zip(quarters, parts, strict=True)},
+            {q: p.notices[q] for q, p in zip(quarters, parts, strict=True)},
+        )
+    start, end = windows[quarters[0]][0], windows[quarters[-1]][1]
+    bounds = [windows[q][1] for q in quarters]
+    counts = repository.bucket_counts(
+        session, c, start, bounds, {"services": rubric.items.activity.services.labels}, unit_id
+    )
+    services: dict[int, dict[int, int]] = {q: {} for q in quarters}
+    for (uid, index), n in counts.items():
+        services[quarters[index]][uid] = n["services"]
+    notices: dict[int, list[repository.AdoptionCandidate]] = {q: [] for q in quarters}
+    found = repository.report_adoptions(session, c, start, end, unit_id)
+    for candidate in found + repository.record_adoptions(session, start, end, unit_id):
+        for q in quarters:
+            if windows[q][0] <= candidate.day < windows[q][1]:
+                notices[q].append(candidate)
+                break
+    return YearReports(services, notices)
 
 
 def _hours_missing(facts: QuarterFacts, unit_ids: list[int]) -> bool:
@@ -304,6 +366,9 @@ def _brand(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[fl
 
 def _media(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> tuple[float, list[str], list[str], list[int]]:
     rule = rubric.items.media
+    if not facts.explain:
+        raw = facts.media_points(rule.per_item).get(unit_id, 0)
+        return (min(raw, rule.cap) if rule.cap is not None else raw), [], [], []
     found = articles.dedupe(facts.media.get(unit_id, []), rule.per_item)
     raw = sum(a.points for a in found)
     points = min(raw, rule.cap) if rule.cap is not None else raw
@@ -379,8 +444,13 @@ def _parts(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> dict[str
 
 
 def quarter_points(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> dict[str, float]:
-    """The six items' points of one quarter (a table row)."""
-    return {key: round(part[0], 2) for key, part in _parts(rubric, unit_id, facts).items()}
+    """The six items' points of one quarter (a table row); kept, as the annual table reads each quarter twice."""
+    found = facts._table_points.get(unit_id)
+    if found is None:
+        found = facts._table_points[unit_id] = {
+            key: round(part[0], 2) for key, part in _parts(rubric, unit_id, facts).items()
+        }
+    return found
 
 
 def quarter_items(rubric: XixiangRubric, unit_id: int, facts: QuarterFacts) -> list[LineItem]:
