@@ -9,6 +9,7 @@ the bytes under that version. Only a miss opens a read session, in a worker thre
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import threading
 from collections.abc import AsyncIterator, Callable, Hashable
@@ -146,20 +147,43 @@ async def ready_response(
     """``build``'s bytes for ``key`` under the scope's current version, with an ETag; ``304`` when the client has them.
 
     The ETag is derived from the key and the version alone, so a revalidation costs the coalesced version read
-    and nothing else. On a miss the bytes are built once (single-flight) in a read session.
+    and nothing else. On a miss the bytes are built once (single-flight) in a read session, and compressed once:
+    a client that accepts gzip (browsers, httpx, requests) gets the compressed copy (a board is ~0.5 MB of JSON).
     """
     version = (await request.app.state.versions.current()).get(scope, 0)
     full_key = (*key, version)
     digest = hashlib.blake2b(repr(full_key).encode(), digest_size=12).hexdigest()
-    etag = f'"{version}-{digest}"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     await _note_token_use(request)
-    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=304, headers=headers)
+    plain_tag, gzip_tag = f'"{version}-{digest}"', f'"{version}-{digest}-gz"'
+    headers = {"Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
+    sent = {tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")}
+    for tag in (gzip_tag, plain_tag):
+        if tag in sent:  # same key and version: the client's copy, in whichever encoding, is current
+            return Response(status_code=304, headers=headers | {"ETag": tag})
     body = cache.peek(full_key)
     if body is None:
-        body = await in_read_session(request, lambda session: cache.get(full_key, lambda: build(session)))
-    return Response(body, media_type="application/json", headers=headers)
+        body = await in_read_session(request, lambda session: cache.get(full_key, lambda: encoded(build(session))))
+    if body[1] is not None and accepts_gzip(request.headers.get("accept-encoding", "")):
+        headers |= {"ETag": gzip_tag, "Content-Encoding": "gzip"}
+        return Response(body[1], media_type="application/json", headers=headers)
+    return Response(body[0], media_type="application/json", headers=headers | {"ETag": plain_tag})
+
+
+GZIP_MIN_BYTES = 1024  # smaller bodies gain less than the header costs
+
+
+def encoded(body: bytes) -> tuple[bytes, bytes | None]:
+    """The body and, when worth it, its gzip copy (made once per cached entry, not per request)."""
+    return body, gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
+
+
+def accepts_gzip(header: str) -> bool:
+    """Whether an ``Accept-Encoding`` header admits gzip (``gzip;q=0`` refuses it)."""
+    for part in header.lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
 
 
 async def _note_token_use(request: Request) -> None:

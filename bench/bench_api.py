@@ -9,7 +9,9 @@ run as the baseline every other figure is compared with.
 
 The load comes from ``wrk`` (Debian package ``wrk``) when it is installed: a C load generator is not the limit,
 whereas the Python client (used otherwise, and said so) saturates a core of its own at a few hundred requests per
-second. ``--workers N`` runs N uvicorn worker processes (``wenming serve --workers N``); ``--compare-workers`` measures
+second. Every line asks for ``Accept-Encoding: identity`` except those marked （gzip）, whose client accepts gzip
+as browsers, httpx and requests do (ready views keep a compressed copy of each cached body). ``--workers N`` runs
+N uvicorn worker processes (``wenming serve --workers N``); ``--compare-workers`` measures
 one and then two processes on the same database and prints the throughput ratio per endpoint.
 """
 
@@ -176,7 +178,7 @@ def start_server(
     raise RuntimeError("服务未能在 120 秒内启动")
 
 
-async def measure(base: str, path: str, token: str, clients: int, total: int) -> dict[str, float]:
+async def measure(base: str, path: str, token: str, clients: int, total: int, encoding: str) -> dict[str, float]:
     """``total`` requests from ``clients`` concurrent connections; latencies in milliseconds."""
     latencies: list[float] = []
     errors = 0
@@ -184,7 +186,7 @@ async def measure(base: str, path: str, token: str, clients: int, total: int) ->
     for i in range(total):
         queue.put_nowait(i)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": encoding}
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120, headers=headers) as client:
         await client.get(path)  # warm-up (imports, caches, connection)
 
@@ -219,9 +221,10 @@ async def measure(base: str, path: str, token: str, clients: int, total: int) ->
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def measure_wrk(base: str, path: str, token: str, clients: int, seconds: int) -> dict[str, float]:
+def measure_wrk(base: str, path: str, token: str, clients: int, seconds: int, encoding: str) -> dict[str, float]:
     """The same figures from ``wrk --latency`` (p50/p99 in milliseconds, requests per second, non-2xx count)."""
     command = ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {token}"]
+    command += ["-H", f"Accept-Encoding: {encoding}"]
     subprocess.run([*command[:3], "-d2s", base + path], capture_output=True, check=True)  # warm-up
     out = subprocess.run([*command, base + path], capture_output=True, text=True, check=True).stdout
     figures: dict[str, float] = {"errors": 0.0}
@@ -272,12 +275,16 @@ def main() -> None:
                 print(f"{name:<24}{one['rps']:>8.0f} → {two['rps']:>6.0f} 请求/秒{two['rps'] / one['rps']:>7.2f}×")
 
 
+GZIP = "（gzip）"  # lines whose client accepts gzip, as browsers, httpx and requests do; the others ask for identity
+
+
 def _endpoints(base: str, token: str, today: date) -> list[tuple[str, str]]:
     headers = {"Authorization": f"Bearer {token}"}
     cursor = httpx.get(f"{base}/api/v1/reports?page_size=50", headers=headers).json()["next_after"]
     endpoints = [
         ("/healthz", "/healthz"),
         ("报送列表（第 1 页，50 条）", "/api/v1/reports?page_size=50"),
+        ("报送列表（第 1 页）" + GZIP, "/api/v1/reports?page_size=50"),
         ("报送列表（第 40 页，页码）", "/api/v1/reports?page_size=50&page=40"),
         ("报送列表（游标翻下一页）", f"/api/v1/reports?page_size=50&after={cursor}"),
         ("报送列表（按分类+日期筛选）", f"/api/v1/reports?label=volunteer&date_from={today.replace(day=1)}"),
@@ -285,6 +292,7 @@ def _endpoints(base: str, token: str, today: date) -> list[tuple[str, str]]:
     ]
     month = f"{today.year}-{today.month:02d}"
     endpoints.append(("月度活跃度排行", f"/api/v1/leaderboards/monthly?month={month}"))
+    endpoints.append(("月度活跃度排行" + GZIP, f"/api/v1/leaderboards/monthly?month={month}"))
     endpoints.append(
         ("季度汇总表", f"/api/v1/leaderboards/quarterly?quarter={today.year}Q{(today.month - 1) // 3 + 1}")
     )
@@ -306,10 +314,11 @@ def serve_and_measure(
         print(header, flush=True)
         base_stats: dict[str, float] = {}
         for name, path in _endpoints(base, token, date.today()):
+            encoding = "gzip" if name.endswith(GZIP) else "identity"
             if use_wrk:
-                s = measure_wrk(base, path, token, args.clients, args.seconds)
+                s = measure_wrk(base, path, token, args.clients, args.seconds, encoding)
             else:
-                s = asyncio.run(measure(base, path, token, args.clients, args.requests))
+                s = asyncio.run(measure(base, path, token, args.clients, args.requests, encoding))
             results[name] = s
             base_stats = base_stats or s
             rps_ratio, p99_ratio = s["rps"] / base_stats["rps"], s["p99"] / base_stats["p99"]

@@ -27,7 +27,7 @@ from classifier.schemas import ClassificationPatch
 from ingest import units as unit_service
 from ingest.models import ChatGroup, Member, Report, Unit
 from ingest.schemas import UnitCreate, UnitUpdate
-from tests.api.conftest import Staff
+from tests.api.conftest import Data, Staff
 from wenming import versions
 from wenming.db import create_db_engine, make_session_factory, transaction, utcnow
 from wenming.settings import Settings
@@ -242,3 +242,23 @@ async def test_ready_views_refuse_missing_invalid_and_revoked_credentials_and_se
     session.flush()
     for path in paths:
         assert (await client.get(path, headers=staff.headers("viewer"))).status_code == 401
+
+
+async def test_gzip_copies_are_the_same_bytes_and_revalidate_in_either_encoding(
+    client: httpx.AsyncClient, staff: Staff, data: Data
+) -> None:
+    for i in range(40):  # both bodies above GZIP_MIN_BYTES
+        data.report(f"开展文明实践活动，理论宣讲进社区 {i}", unit=data.unit(f"县直单位{i}"))
+    for path in ("/api/v1/reports?page_size=50", "/api/v1/leaderboards/monthly?month=2026-10"):
+        plain = await client.get(path, headers=staff.headers("viewer") | {"Accept-Encoding": "identity"})
+        assert plain.status_code == 200 and "content-encoding" not in plain.headers
+        packed = await client.get(path, headers=staff.headers("viewer") | {"Accept-Encoding": "gzip"})
+        assert packed.headers["content-encoding"] == "gzip" and packed.headers["vary"] == "Accept-Encoding"
+        assert packed.content == plain.content  # httpx decoded it: the same JSON
+        assert packed.headers["etag"] != plain.headers["etag"]
+        refused = await client.get(path, headers=staff.headers("viewer") | {"Accept-Encoding": "gzip;q=0"})
+        assert "content-encoding" not in refused.headers and refused.content == plain.content
+        for response in (plain, packed):
+            tag = {"If-None-Match": response.headers["etag"]}
+            again = await client.get(path, headers=staff.headers("viewer") | tag)
+            assert again.status_code == 304 and again.headers["etag"] == response.headers["etag"]
