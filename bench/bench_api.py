@@ -9,16 +9,19 @@ run as the baseline every other figure is compared with.
 
 The load comes from ``wrk`` (Debian package ``wrk``) when it is installed: a C load generator is not the limit,
 whereas the Python client (used otherwise, and said so) saturates a core of its own at a few hundred requests per
-second. Every line asks for ``Accept-Encoding: identity`` except those marked （gzip）, whose client accepts gzip
-as browsers, httpx and requests do (ready views keep a compressed copy of each cached body). ``--workers N`` runs
-N uvicorn worker processes (``wenming serve --workers N``); ``--compare-workers`` measures
-one and then two processes on the same database and prints the throughput ratio per endpoint.
+second. Beside throughput and latency each line prints the server's CPU time per request (all its processes,
+from /proc), which the machine's other load hardly moves. Every line asks for ``Accept-Encoding: identity``
+except those marked （gzip）, whose client accepts gzip as browsers, httpx and requests do (ready views keep a
+compressed copy of each cached body). ``--workers N`` runs N uvicorn worker processes (``wenming serve
+--workers N``); ``--compare-workers`` measures one and then two processes on the same database and prints the
+throughput ratio per endpoint.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import random
 import shutil
@@ -28,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -178,7 +182,9 @@ def start_server(
     raise RuntimeError("服务未能在 120 秒内启动")
 
 
-async def measure(base: str, path: str, token: str, clients: int, total: int, encoding: str) -> dict[str, float]:
+async def measure(
+    base: str, path: str, token: str, clients: int, total: int, encoding: str, cpu: Callable[[], float]
+) -> dict[str, float]:
     """``total`` requests from ``clients`` concurrent connections; latencies in milliseconds."""
     latencies: list[float] = []
     errors = 0
@@ -206,27 +212,49 @@ async def measure(base: str, path: str, token: str, clients: int, total: int, en
                 latencies.append((time.perf_counter() - t0) * 1000)
                 errors += not ok
 
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu()
         await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu_used = time.perf_counter() - started, cpu() - cpu_before
     latencies.sort()
     return {
         "p50": statistics.median(latencies),
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         "rps": total / elapsed,
         "errors": errors,
+        "cpu_ms": cpu_used * 1000 / total,
     }
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def measure_wrk(base: str, path: str, token: str, clients: int, seconds: int, encoding: str) -> dict[str, float]:
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by the server and its worker processes (Linux /proc): a per-request cost that, unlike
+    the throughput, hardly moves with the other load on the machine."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICKS
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def measure_wrk(
+    base: str, path: str, token: str, clients: int, seconds: int, encoding: str, cpu: Callable[[], float]
+) -> dict[str, float]:
     """The same figures from ``wrk --latency`` (p50/p99 in milliseconds, requests per second, non-2xx count)."""
     command = ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {token}"]
     command += ["-H", f"Accept-Encoding: {encoding}"]
     subprocess.run([*command[:3], "-d2s", base + path], capture_output=True, check=True)  # warm-up
+    cpu_before = cpu()
     out = subprocess.run([*command, base + path], capture_output=True, text=True, check=True).stdout
+    cpu_used = cpu() - cpu_before
     figures: dict[str, float] = {"errors": 0.0}
     for line in out.splitlines():
         parts = line.split()
@@ -236,6 +264,8 @@ def measure_wrk(base: str, path: str, token: str, clients: int, seconds: int, en
             figures["p" + parts[0][:-1]] = float(number) * _UNITS[unit]
         elif line.startswith("Requests/sec:"):
             figures["rps"] = float(parts[1])
+        elif len(parts) > 2 and parts[1:3] == ["requests", "in"]:
+            figures["cpu_ms"] = cpu_used * 1000 / max(1, int(parts[0]))
         elif line.strip().startswith("Non-2xx or 3xx responses:"):
             figures["errors"] = float(parts[-1])
     return figures
@@ -311,19 +341,22 @@ def serve_and_measure(
             "目标 ≥ 0.5×、p99 ≤ 2×）"
         )
         header = f"{'接口':<24}{'p50 ms':>10}{'p99 ms':>10}{'请求/秒':>10}{'吞吐比':>9}{'p99 倍数':>10}{'错误':>6}"
+        header += f"{'CPU ms/次':>11}{'CPU 倍数':>9}"
         print(header, flush=True)
         base_stats: dict[str, float] = {}
         for name, path in _endpoints(base, token, date.today()):
             encoding = "gzip" if name.endswith(GZIP) else "identity"
+            cpu = functools.partial(server_cpu_seconds, proc.pid)
             if use_wrk:
-                s = measure_wrk(base, path, token, args.clients, args.seconds, encoding)
+                s = measure_wrk(base, path, token, args.clients, args.seconds, encoding, cpu)
             else:
-                s = asyncio.run(measure(base, path, token, args.clients, args.requests, encoding))
+                s = asyncio.run(measure(base, path, token, args.clients, args.requests, encoding, cpu))
             results[name] = s
             base_stats = base_stats or s
             rps_ratio, p99_ratio = s["rps"] / base_stats["rps"], s["p99"] / base_stats["p99"]
             row = f"{name:<24}{s['p50']:>10.1f}{s['p99']:>10.1f}{s['rps']:>10.0f}"
-            print(f"{row}{rps_ratio:>8.2f}×{p99_ratio:>9.2f}×{s['errors']:>6.0f}", flush=True)
+            row += f"{rps_ratio:>8.2f}×{p99_ratio:>9.2f}×{s['errors']:>6.0f}"
+            print(f"{row}{s['cpu_ms']:>11.2f}{s['cpu_ms'] / base_stats['cpu_ms']:>8.2f}×", flush=True)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
