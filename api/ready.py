@@ -142,15 +142,21 @@ async def caller(request: Request, role: Role) -> auth.Principal:
 
 
 async def ready_response(
-    request: Request, cache: ResultCache, key: tuple[Hashable, ...], scope: str, build: Callable[[Session], bytes]
+    request: Request,
+    cache: ResultCache,
+    key: tuple[Hashable, ...],
+    scopes: tuple[str, ...],
+    build: Callable[[Session], bytes],
 ) -> Response:
-    """``build``'s bytes for ``key`` under the scope's current version, with an ETag; ``304`` when the client has them.
+    """``build``'s bytes for ``key`` under the scopes' current versions, with an ETag; ``304`` when the client has
+    them.
 
     The ETag is derived from the key and the version alone, so a revalidation costs the coalesced version read
     and nothing else. On a miss the bytes are built once (single-flight) in a read session, and compressed once:
     a client that accepts gzip (browsers, httpx, requests) gets the compressed copy (a board is ~0.5 MB of JSON).
     """
-    version = (await request.app.state.versions.current()).get(scope, 0)
+    current = await request.app.state.versions.current()
+    version = ".".join(str(current.get(scope, 0)) for scope in scopes)
     full_key = (*key, version)
     digest = hashlib.blake2b(repr(full_key).encode(), digest_size=12).hexdigest()
     await _note_token_use(request)

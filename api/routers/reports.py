@@ -81,7 +81,8 @@ async def list_reports(
     """Reports newest first; page by ``page`` or, faster on deep lists, by the ``after`` cursor of the last page.
 
     Pages are served as ready bytes keyed by the query and the database's ``reports`` version, which every write
-    to a listed report (or its tags, unit name or sender name) moves, in whichever process (see api.ready).
+    to a listed report (or its tags, unit name or sender name) moves, in whichever process (see api.ready), and
+    the ``rankings`` version.
     """
     if date_from and date_to and date_from > date_to:
         raise BadRequest("起始日期不能晚于结束日期")
@@ -98,8 +99,11 @@ async def list_reports(
     )
     cursor = decode_after(after) if after else None
     key = ("reports", repr(f), cursor, paging.page, paging.page_size)
+    # The rankings counter too: every classification and assembly moves it by hand, so even a write that bypassed
+    # the session's statements (wenming.versions marks those) still shows.
+    scopes = (versions.REPORTS, versions.RANKINGS)
     return await ready_response(
-        request, request.app.state.list_cache, key, versions.REPORTS, lambda db: _report_page(db, f, cursor, paging)
+        request, request.app.state.list_cache, key, scopes, lambda db: _report_page(db, f, cursor, paging)
     )
 
 

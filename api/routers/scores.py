@@ -50,7 +50,7 @@ async def board_response(request: Request, key: tuple[Any, ...], build: Callable
         request,
         request.app.state.board_cache,
         full_key,
-        versions.RANKINGS,
+        (versions.RANKINGS,),
         lambda db: build(db).model_dump_json().encode(),
     )
 
