@@ -20,7 +20,7 @@ from accounts import service as auth
 from accounts.models import Role, StaffUser
 from api.app import create_app
 from api.deps import get_db
-from api.ready import VersionReader
+from api.ready import VersionReader, in_thread
 from classifier.models import Classification, ReportTag
 from ingest.models import ChatGroup, Media, Member, RawMessage, Report, ReportPhoto, Unit
 from wenming import versions
@@ -56,7 +56,7 @@ def app(settings: Settings, session: Session, database_url: str) -> Iterator[Fas
     application.dependency_overrides[get_db] = _test_db
     application.state.open_read = _test_read
     application.state.write_token_use = lambda _request, principal: auth.touch_token(session, principal.token_id)
-    application.state.versions = VersionReader(lambda: versions.read_all(session))
+    application.state.versions = VersionReader(in_thread(lambda: versions.read_all(session)))
     yield application
     application.state.engine.dispose()
 

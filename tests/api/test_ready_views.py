@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accounts import service as auth
 from accounts.models import ApiToken, Role
 from api.app import create_app
-from api.ready import VersionReader
+from api.ready import VersionReader, in_thread
 from classifier import service as classifier_service
 from classifier.models import ReportTag
 from classifier.schemas import ClassificationPatch
@@ -131,7 +131,7 @@ async def test_the_report_list_follows_writes_by_another_process_and_another_eng
             assert grown["total"] == 3 and len(grown["items"]) == 3
     finally:
         other.dispose()
-        app.state.version_connection.close()
+        await app.state.close_versions()
         app.state.engine.dispose()
 
 
@@ -205,7 +205,7 @@ async def test_the_coalesced_read_is_never_older_than_its_caller() -> None:
         release[n].wait(timeout=10)
         return {"reports": n}
 
-    reader = VersionReader(read)
+    reader = VersionReader(in_thread(read))
     first = asyncio.ensure_future(reader.current())
     while not started:
         await asyncio.sleep(0.01)
