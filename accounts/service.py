@@ -355,13 +355,21 @@ def forget_verified_tokens(session: Session | None = None) -> None:
         event.listen(session, "after_commit", lambda _session: _verified.clear(), once=True)
 
 
+def verified_principal(plain: str) -> Principal | None:
+    """The caller of a token verified in the last TOKEN_CACHE_SECONDS, without a query (None: ask the database)."""
+    cached = _verified.get(security.digest(plain))
+    if cached is not None and cached[0] > time.monotonic() and (cached[2] is None or cached[2] > utcnow()):
+        return cached[1]
+    return None
+
+
 def principal_from_token(session: Session, plain: str) -> Principal | None:
     """Resolve a bearer token; expired, revoked or inactive-user tokens resolve to nobody."""
+    cached = verified_principal(plain)
+    if cached is not None:
+        return cached
     now = utcnow()
     digest = security.digest(plain)
-    cached = _verified.get(digest)
-    if cached is not None and cached[0] > time.monotonic() and (cached[2] is None or cached[2] > now):
-        return cached[1]
     row = session.execute(
         select(ApiToken, StaffUser)
         .join(StaffUser, StaffUser.id == ApiToken.user_id)

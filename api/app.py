@@ -13,9 +13,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.cache import ResultCache
-from api.deps import require_viewer
+from api.deps import require_viewer, touch_token_now
 from api.errors import ErrorResponse, install_error_handlers
 from api.limits import BodyLimitMiddleware
+from api.ready import VersionReader, pooled_read_session, version_source
 from api.routers import auth, capture, messages, misc, people, periods, reports, scores, system, units
 from wenming.db import create_db_engine, make_read_session_factory, make_session_factory
 from wenming.settings import Settings, get_settings
@@ -58,6 +59,7 @@ def _lifespan(connections: int):  # type: ignore[no-untyped-def]
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(connections, 8)
         yield
+        await app.state.close_versions()
         app.state.engine.dispose()
 
     return lifespan
@@ -108,9 +110,17 @@ def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRout
     # One kept connection per request slot (see api.deps.get_db): a smaller pool opened and closed overflow
     # connections all the time (SQLite's connect-time PRAGMAs were 8 % of a request). The overflow is for work
     # beside the requests (a token's last-use update, the scheduler in ``wenming run``).
-    engine = create_db_engine(settings.database_url, pool_size=connections, max_overflow=max(2, connections // 4))
+    # One more kept connection for the version counters' reads on SQLite (api.ready.version_source).
+    engine = create_db_engine(settings.database_url, pool_size=connections + 1, max_overflow=max(2, connections // 4))
     app.state.db_slots = anyio.CapacityLimiter(connections)
+    read_versions, app.state.close_versions = version_source(engine)
+    app.state.versions = VersionReader(read_versions)
+    app.state.open_read = pooled_read_session
+    app.state.write_token_use = touch_token_now
     app.state.board_cache = ResultCache(settings.api_leaderboard_cache_seconds, follow_local_writes=False)
+    app.state.list_cache = ResultCache(
+        settings.api_leaderboard_cache_seconds, max_entries=1024, follow_local_writes=False
+    )
     app.state.count_cache = ResultCache(LIST_TOTAL_CACHE_SECONDS)
     app.state.token_touches = {}  # token id -> monotonic time of the last last_used_at write
     app.state.settings = settings

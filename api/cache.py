@@ -86,6 +86,14 @@ class ResultCache:
             with self._lock:
                 self._inflight.pop(key).set()
 
+    def peek(self, key: Hashable) -> Any:
+        """The cached value for ``key`` if fresh, else None; never computes (safe on the event loop)."""
+        if self.ttl <= 0:
+            return None
+        with self._lock:
+            hit = self._fresh(key)
+        return None if hit is None else hit[2]
+
     def _fresh(self, key: Hashable) -> tuple[float, int, Any] | None:
         entry = self._entries.get(key)
         if entry is None:

@@ -67,13 +67,27 @@ def _finish(request: Request, session: Session) -> None:
     """Commit the request, then note a bearer token's use (at most once per interval and process)."""
     session.commit()
     principal = getattr(request.state, "principal", None)
-    if principal is not None and principal.token_stale and principal.token_id is not None:
-        touched: dict[int, float] = request.app.state.token_touches
-        now = time.monotonic()
-        if now - touched.get(principal.token_id, -1e9) > auth.TOKEN_TOUCH_INTERVAL.total_seconds():
-            touched[principal.token_id] = now
-            with transaction(request.app.state.session_factory) as writer:  # a short write of its own
-                auth.touch_token(writer, principal.token_id)
+    if token_use_due(request, principal):
+        touch_token_now(request, principal)
+
+
+def token_use_due(request: Request, principal: auth.Principal | None) -> bool:
+    """Whether this request should write its token's last use: stale, and not written by this process lately."""
+    if principal is None or not principal.token_stale or principal.token_id is None:
+        return False
+    touched: dict[int, float] = request.app.state.token_touches
+    now = time.monotonic()
+    if now - touched.get(principal.token_id, -1e9) <= auth.TOKEN_TOUCH_INTERVAL.total_seconds():
+        return False
+    touched[principal.token_id] = now
+    return True
+
+
+def touch_token_now(request: Request, principal: auth.Principal) -> None:
+    """Write the token's last use in a short transaction of its own."""
+    assert principal.token_id is not None
+    with transaction(request.app.state.session_factory) as writer:
+        auth.touch_token(writer, principal.token_id)
 
 
 def get_settings(request: Request) -> Settings:
@@ -88,17 +102,17 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if header is None:
         return None
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise _unauthorized("Authorization 头格式应为：Bearer <令牌>")
+        raise unauthorized("Authorization 头格式应为：Bearer <令牌>")
     return value.strip()
 
 
-def _unauthorized(message: str = "请先登录或提供有效的访问令牌") -> ApiError:
+def unauthorized(message: str = "请先登录或提供有效的访问令牌") -> ApiError:
     err = ApiError(401, message)
     err.headers["WWW-Authenticate"] = "Bearer"
     return err
@@ -110,11 +124,11 @@ def resolve_principal(request: Request, db: Session) -> auth.Principal | None:
     if cached is not None:
         return cached
     principal = None
-    token = _bearer(request)
+    token = bearer_token(request)
     if token is not None:
         principal = auth.principal_from_token(db, token)
         if principal is None:
-            raise _unauthorized("访问令牌无效、已过期或已吊销")
+            raise unauthorized("访问令牌无效、已过期或已吊销")
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
@@ -144,7 +158,7 @@ def _require(role: Role):  # type: ignore[no-untyped-def]
     def dependency(request: Request, db: DbSession) -> auth.Principal:
         principal = resolve_principal(request, db)
         if principal is None:
-            raise _unauthorized()
+            raise unauthorized()
         if not principal.can(role):
             raise ApiError(403, f"此操作需要「{role.zh}」或更高权限")
         return principal

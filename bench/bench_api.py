@@ -9,14 +9,19 @@ run as the baseline every other figure is compared with.
 
 The load comes from ``wrk`` (Debian package ``wrk``) when it is installed: a C load generator is not the limit,
 whereas the Python client (used otherwise, and said so) saturates a core of its own at a few hundred requests per
-second. ``--workers N`` runs N uvicorn worker processes (``wenming serve --workers N``); ``--compare-workers`` measures
-one and then two processes on the same database and prints the throughput ratio per endpoint.
+second. Beside throughput and latency each line prints the server's CPU time per request (all its processes,
+from /proc), which the machine's other load hardly moves. Every line asks for ``Accept-Encoding: identity``
+except those marked （gzip）, whose client accepts gzip as browsers, httpx and requests do (ready views keep a
+compressed copy of each cached body). ``--workers N`` runs N uvicorn worker processes (``wenming serve
+--workers N``); ``--compare-workers`` measures one and then two processes on the same database and prints the
+throughput ratio per endpoint.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import random
 import shutil
@@ -26,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -165,7 +171,7 @@ def start_server(
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # two workers starting on a loaded 2-core machine can take a minute
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -173,10 +179,12 @@ def start_server(
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("服务未能在 30 秒内启动")
+    raise RuntimeError("服务未能在 120 秒内启动")
 
 
-async def measure(base: str, path: str, token: str, clients: int, total: int) -> dict[str, float]:
+async def measure(
+    base: str, path: str, token: str, clients: int, total: int, encoding: str, cpu: Callable[[], float]
+) -> dict[str, float]:
     """``total`` requests from ``clients`` concurrent connections; latencies in milliseconds."""
     latencies: list[float] = []
     errors = 0
@@ -184,7 +192,7 @@ async def measure(base: str, path: str, token: str, clients: int, total: int) ->
     for i in range(total):
         queue.put_nowait(i)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": encoding}
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120, headers=headers) as client:
         await client.get(path)  # warm-up (imports, caches, connection)
 
@@ -204,26 +212,49 @@ async def measure(base: str, path: str, token: str, clients: int, total: int) ->
                 latencies.append((time.perf_counter() - t0) * 1000)
                 errors += not ok
 
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu()
         await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu_used = time.perf_counter() - started, cpu() - cpu_before
     latencies.sort()
     return {
         "p50": statistics.median(latencies),
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         "rps": total / elapsed,
         "errors": errors,
+        "cpu_ms": cpu_used * 1000 / total,
     }
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def measure_wrk(base: str, path: str, token: str, clients: int, seconds: int) -> dict[str, float]:
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by the server and its worker processes (Linux /proc): a per-request cost that, unlike
+    the throughput, hardly moves with the other load on the machine."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICKS
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def measure_wrk(
+    base: str, path: str, token: str, clients: int, seconds: int, encoding: str, cpu: Callable[[], float]
+) -> dict[str, float]:
     """The same figures from ``wrk --latency`` (p50/p99 in milliseconds, requests per second, non-2xx count)."""
     command = ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {token}"]
+    command += ["-H", f"Accept-Encoding: {encoding}"]
     subprocess.run([*command[:3], "-d2s", base + path], capture_output=True, check=True)  # warm-up
+    cpu_before = cpu()
     out = subprocess.run([*command, base + path], capture_output=True, text=True, check=True).stdout
+    cpu_used = cpu() - cpu_before
     figures: dict[str, float] = {"errors": 0.0}
     for line in out.splitlines():
         parts = line.split()
@@ -233,6 +264,8 @@ def measure_wrk(base: str, path: str, token: str, clients: int, seconds: int) ->
             figures["p" + parts[0][:-1]] = float(number) * _UNITS[unit]
         elif line.startswith("Requests/sec:"):
             figures["rps"] = float(parts[1])
+        elif len(parts) > 2 and parts[1:3] == ["requests", "in"]:
+            figures["cpu_ms"] = cpu_used * 1000 / max(1, int(parts[0]))
         elif line.strip().startswith("Non-2xx or 3xx responses:"):
             figures["errors"] = float(parts[-1])
     return figures
@@ -272,12 +305,16 @@ def main() -> None:
                 print(f"{name:<24}{one['rps']:>8.0f} → {two['rps']:>6.0f} 请求/秒{two['rps'] / one['rps']:>7.2f}×")
 
 
+GZIP = "（gzip）"  # lines whose client accepts gzip, as browsers, httpx and requests do; the others ask for identity
+
+
 def _endpoints(base: str, token: str, today: date) -> list[tuple[str, str]]:
     headers = {"Authorization": f"Bearer {token}"}
     cursor = httpx.get(f"{base}/api/v1/reports?page_size=50", headers=headers).json()["next_after"]
     endpoints = [
         ("/healthz", "/healthz"),
         ("报送列表（第 1 页，50 条）", "/api/v1/reports?page_size=50"),
+        ("报送列表（第 1 页）" + GZIP, "/api/v1/reports?page_size=50"),
         ("报送列表（第 40 页，页码）", "/api/v1/reports?page_size=50&page=40"),
         ("报送列表（游标翻下一页）", f"/api/v1/reports?page_size=50&after={cursor}"),
         ("报送列表（按分类+日期筛选）", f"/api/v1/reports?label=volunteer&date_from={today.replace(day=1)}"),
@@ -285,6 +322,7 @@ def _endpoints(base: str, token: str, today: date) -> list[tuple[str, str]]:
     ]
     month = f"{today.year}-{today.month:02d}"
     endpoints.append(("月度活跃度排行", f"/api/v1/leaderboards/monthly?month={month}"))
+    endpoints.append(("月度活跃度排行" + GZIP, f"/api/v1/leaderboards/monthly?month={month}"))
     endpoints.append(
         ("季度汇总表", f"/api/v1/leaderboards/quarterly?quarter={today.year}Q{(today.month - 1) // 3 + 1}")
     )
@@ -303,18 +341,22 @@ def serve_and_measure(
             "目标 ≥ 0.5×、p99 ≤ 2×）"
         )
         header = f"{'接口':<24}{'p50 ms':>10}{'p99 ms':>10}{'请求/秒':>10}{'吞吐比':>9}{'p99 倍数':>10}{'错误':>6}"
+        header += f"{'CPU ms/次':>11}{'CPU 倍数':>9}"
         print(header, flush=True)
         base_stats: dict[str, float] = {}
         for name, path in _endpoints(base, token, date.today()):
+            encoding = "gzip" if name.endswith(GZIP) else "identity"
+            cpu = functools.partial(server_cpu_seconds, proc.pid)
             if use_wrk:
-                s = measure_wrk(base, path, token, args.clients, args.seconds)
+                s = measure_wrk(base, path, token, args.clients, args.seconds, encoding, cpu)
             else:
-                s = asyncio.run(measure(base, path, token, args.clients, args.requests))
+                s = asyncio.run(measure(base, path, token, args.clients, args.requests, encoding, cpu))
             results[name] = s
             base_stats = base_stats or s
             rps_ratio, p99_ratio = s["rps"] / base_stats["rps"], s["p99"] / base_stats["p99"]
             row = f"{name:<24}{s['p50']:>10.1f}{s['p99']:>10.1f}{s['rps']:>10.0f}"
-            print(f"{row}{rps_ratio:>8.2f}×{p99_ratio:>9.2f}×{s['errors']:>6.0f}", flush=True)
+            row += f"{rps_ratio:>8.2f}×{p99_ratio:>9.2f}×{s['errors']:>6.0f}"
+            print(f"{row}{s['cpu_ms']:>11.2f}{s['cpu_ms'] / base_stats['cpu_ms']:>8.2f}×", flush=True)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

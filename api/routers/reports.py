@@ -8,20 +8,25 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.orm import Session
 
+from accounts.service import Principal
 from api import presenters, schemas
 from api import repository as repo
 from api.cache import ResultCache
-from api.deps import DbSession, OptionalId, Paging, ResourceId, Reviewer, Viewer
+from api.deps import DbSession, OptionalId, Pagination, Paging, ResourceId, Reviewer, Viewer
 from api.errors import BadRequest, ErrorResponse, NotFound
+from api.ready import ready_response, ready_viewer
 from classifier import service as classifier_service
 from classifier.models import Label
 from classifier.schemas import ClassificationPatch
 from ingest import service as ingest_service
 from ingest.models import ReportStatus
+from wenming import versions
 
 router = APIRouter(tags=["报送"])
+ReadyViewer = Annotated[Principal, Depends(ready_viewer)]
 
 
 def _total(request: Request, key: tuple[object, ...], count: Callable[[], int]) -> int:
@@ -56,10 +61,9 @@ def decode_after(cursor: str) -> tuple[datetime, int]:
 
 
 @router.get("/reports", response_model=schemas.Page[schemas.ReportOut])
-def list_reports(
+async def list_reports(
     request: Request,
-    db: DbSession,
-    _me: Viewer,
+    _me: ReadyViewer,
     paging: Paging,
     unit_id: OptionalId = None,
     unassigned: Annotated[bool | None, Query(description="true：只看未归属单位的报送")] = None,
@@ -73,8 +77,13 @@ def list_reports(
     after: Annotated[
         str | None, Query(max_length=100, description="上一页返回的 next_after：从它之后接着列（不必跳过前面的页）")
     ] = None,
-) -> schemas.Page:
-    """Reports newest first; page by ``page`` or, faster on deep lists, by the ``after`` cursor of the last page."""
+) -> Response:
+    """Reports newest first; page by ``page`` or, faster on deep lists, by the ``after`` cursor of the last page.
+
+    Pages are served as ready bytes keyed by the query and the database's ``reports`` version, which every write
+    to a listed report (or its tags, unit name or sender name) moves, in whichever process (see api.ready), and
+    the ``rankings`` version.
+    """
     if date_from and date_to and date_from > date_to:
         raise BadRequest("起始日期不能晚于结束日期")
     f = repo.ReportFilter(
@@ -88,19 +97,31 @@ def list_reports(
         group_id=group_id,
         sender_id=sender_id,
     )
-    total = _total(request, ("reports", repr(f)), lambda: repo.count_reports(db, f))
     cursor = decode_after(after) if after else None
+    key = ("reports", repr(f), cursor, paging.page, paging.page_size)
+    # The rankings counter too: every classification and assembly moves it by hand, so even a write that bypassed
+    # the session's statements (wenming.versions marks those) still shows.
+    scopes = (versions.REPORTS, versions.RANKINGS)
+    return await ready_response(
+        request, request.app.state.list_cache, key, scopes, lambda db: _report_page(db, f, cursor, paging)
+    )
+
+
+def _report_page(db: Session, f: repo.ReportFilter, cursor: tuple[datetime, int] | None, paging: Pagination) -> bytes:
+    """One page of the report list as JSON bytes (with the filter's total and the cursor of the next page)."""
+    total = repo.count_reports(db, f)
     offset = 0 if cursor else paging.offset
     rows = repo.page_rows(db, repo.report_list_query(f, cursor), offset, paging.page_size + 1)
     more, rows = len(rows) > paging.page_size, rows[: paging.page_size]
     last = rows[-1] if more else None
-    return schemas.Page(
+    page = schemas.Page[schemas.ReportOut](
         items=[presenters.report_list_out(row) for row in rows],
         total=total,
         page=paging.page,
         page_size=paging.page_size,
         next_after=encode_after(last.first_message_at, last.id) if last else None,
     )
+    return page.model_dump_json().encode()
 
 
 @router.get("/review", response_model=schemas.Page[schemas.ReportOut])

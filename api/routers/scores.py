@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from accounts.service import Principal
 from api import exports, schemas
 from api import scores as boards
-from api.cache import ResultCache
 from api.deps import AppSettings, DbSession, OptionalId, Paging, ResourceId, Reviewer, Viewer
+from api.ready import ready_response, ready_viewer
 from ingest import units as unit_service
 from scoring import schemas as ss
 from scoring import service as scoring_service
@@ -36,59 +36,57 @@ def list_rubrics(_me: Viewer) -> list[boards.RubricOut]:
     return boards.rubrics()
 
 
-def cached_json(request: Request, db: Session, key: tuple[Any, ...], build: Callable[[], BaseModel]) -> Response:
-    """Serve a leaderboard from the app's cache (see api.cache) as ready bytes with an ETag.
+ReadyViewer = Annotated[Principal, Depends(ready_viewer)]
 
-    The key holds today and the database's rankings version (one primary-key read per request), so a write by any
-    process shows on the next request. The ETag is derived from the key alone: a client that sends it back
-    (``If-None-Match``) gets ``304 Not Modified`` without the board being rendered or even looked up.
+
+async def board_response(request: Request, key: tuple[Any, ...], build: Callable[[Session], BaseModel]) -> Response:
+    """Serve a leaderboard as ready bytes with an ETag (see api.ready), keyed by today and the rankings version.
+
+    A write by any process moves the database's rankings counter, so it shows on the next request; a client that
+    sends the ETag back (``If-None-Match``) gets ``304 Not Modified`` without the board being rendered or looked up.
     """
-    cache: ResultCache = request.app.state.board_cache
-    full_key = (*key, boards.local_today(request.app.state.settings), versions.current(db, versions.RANKINGS))
-    digest = hashlib.blake2b(repr(full_key).encode(), digest_size=12).hexdigest()
-    etag = f'"{full_key[-1]}-{digest}"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=304, headers=headers)
-    body = cache.get(full_key, lambda: build().model_dump_json().encode())
-    return Response(body, media_type="application/json", headers=headers)
+    full_key = (*key, boards.local_today(request.app.state.settings))
+    return await ready_response(
+        request,
+        request.app.state.board_cache,
+        full_key,
+        (versions.RANKINGS,),
+        lambda db: build(db).model_dump_json().encode(),
+    )
 
 
 @router.get("/leaderboards/monthly", response_model=ss.MonthlyRanking)
-def monthly_board(
+async def monthly_board(
     request: Request,
-    db: DbSession,
     settings: AppSettings,
-    _me: Viewer,
+    _me: ReadyViewer,
     rubric: RubricName = None,
     month: MonthText = None,
 ) -> Response:
     """活跃度 ranking of every unit for a month, with the formula and the tie rule."""
     key = ("monthly", boards.get_rubric(settings, rubric).name, boards.parse_month(month, settings))
-    return cached_json(request, db, key, lambda: boards.monthly(db, settings, rubric, month))
+    return await board_response(request, key, lambda db: boards.monthly(db, settings, rubric, month))
 
 
 @router.get("/leaderboards/quarterly", response_model=ss.QuarterTable)
-def quarterly_board(
+async def quarterly_board(
     request: Request,
-    db: DbSession,
     settings: AppSettings,
-    _me: Viewer,
+    _me: ReadyViewer,
     rubric: RubricName = None,
     quarter: QuarterText = None,
     as_of: AsOf = None,
 ) -> Response:
     """The quarterly summary table (附件3 under 长兴), ranked; units not yet counted are listed as 无数据."""
     key = ("quarterly", boards.get_rubric(settings, rubric).name, boards.parse_quarter(quarter, settings), as_of)
-    return cached_json(request, db, key, lambda: boards.quarterly(db, settings, rubric, quarter, as_of))
+    return await board_response(request, key, lambda db: boards.quarterly(db, settings, rubric, quarter, as_of))
 
 
 @router.get("/leaderboards/annual", response_model=boards.AnnualBoard)
-def annual_board(
+async def annual_board(
     request: Request,
-    db: DbSession,
     settings: AppSettings,
-    _me: Viewer,
+    _me: ReadyViewer,
     rubric: RubricName = None,
     year: YearNumber = None,
     as_of: AsOf = None,
@@ -98,7 +96,7 @@ def annual_board(
     Until the year is closed every row is ``provisional``: the score is a projection and the flags are 预计.
     """
     key = ("annual", boards.get_rubric(settings, rubric).name, year or boards.local_today(settings).year, as_of)
-    return cached_json(request, db, key, lambda: boards.annual(db, settings, rubric, year, as_of))
+    return await board_response(request, key, lambda db: boards.annual(db, settings, rubric, year, as_of))
 
 
 @router.get("/units/{unit_id}/score", response_model=ss.UnitExplanation)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,8 +20,10 @@ from accounts import service as auth
 from accounts.models import Role, StaffUser
 from api.app import create_app
 from api.deps import get_db
+from api.ready import VersionReader, in_thread
 from classifier.models import Classification, ReportTag
 from ingest.models import ChatGroup, Media, Member, RawMessage, Report, ReportPhoto, Unit
+from wenming import versions
 from wenming.settings import Settings
 
 PASSWORD = "correct-horse-9"
@@ -46,7 +49,14 @@ def app(settings: Settings, session: Session, database_url: str) -> Iterator[Fas
             session.rollback()
             raise
 
+    @asynccontextmanager
+    async def _test_read(_request: object) -> AsyncIterator[Session]:
+        yield session  # the ready views (api.ready) read the test's data, like every other request
+
     application.dependency_overrides[get_db] = _test_db
+    application.state.open_read = _test_read
+    application.state.write_token_use = lambda _request, principal: auth.touch_token(session, principal.token_id)
+    application.state.versions = VersionReader(in_thread(lambda: versions.read_all(session)))
     yield application
     application.state.engine.dispose()
 
