@@ -79,26 +79,21 @@ class LinearModel:
     def logits_many(
         self, feature_maps: Sequence[dict[str, float]], rule_scores: Sequence[Sequence[float]], binary: Sequence[bool]
     ) -> list[tuple[np.ndarray, list[int], np.ndarray]]:
-        """``logits`` of many texts, bit for bit: the binary texts' feature sums come from one gather and one reduce.
+        """``logits`` of many texts, bit for bit: the weight rows of all binary texts are gathered at once.
 
-        ``np.add.reduceat`` over axis 0 adds each text's weight rows one after another in the text's order, the
-        same reduction ``weights[idx].sum(axis=0)`` runs, so every answer equals the one-text call (and needs no
-        SciPy, which a predicting process never imports). The rule term (a BLAS gemv per text) and texts with
-        secondary inputs (weighted values, also a gemv) keep the one-text arithmetic: a matrix-matrix product may
-        add in another order and move the last bit of a probability.
+        Each text's rows are then summed by the same ``sum(axis=0)`` over a contiguous block that the one-text call
+        runs (a different reduction, such as a sparse product or ``reduceat``, adds in another order and moves the
+        last bit), and no SciPy is needed, which a predicting process never imports. The rule term (a BLAS gemv
+        per text) and texts with secondary inputs (weighted values, also a gemv) keep the one-text arithmetic.
         """
         get = self.vocab.get
         rows = [
             [i for i in map(get, fm) if i is not None] if flat else []
             for fm, flat in zip(feature_maps, binary, strict=True)
         ]
-        filled = [r for r, row in enumerate(rows) if row]
-        sums: dict[int, np.ndarray] = {}
-        if filled:
-            columns = np.fromiter((i for r in filled for i in rows[r]), dtype=np.int64)
-            starts = np.zeros(len(filled), dtype=np.int64)
-            np.cumsum([len(rows[r]) for r in filled[:-1]], out=starts[1:])
-            sums = dict(zip(filled, np.add.reduceat(self.weights[columns], starts, axis=0), strict=True))
+        gathered = self.weights[np.fromiter((i for row in rows for i in row), dtype=np.int64)]
+        ends = np.cumsum([len(row) for row in rows])
+        sums = [gathered[end - len(row) : end].sum(axis=0) for row, end in zip(rows, ends, strict=True)]
         out = []
         for r, (fm, scores, flat) in enumerate(zip(feature_maps, rule_scores, binary, strict=True)):
             if not flat:

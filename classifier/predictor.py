@@ -182,7 +182,7 @@ class Predictor:
         """``classify`` of many texts, answer for answer: the linear model runs once over all of them.
 
         Normalising, segmenting (jieba), the rules and the facts are per text whichever way; the model's sums
-        over the texts' features are one gather and one reduce.
+        over the texts' features share one gather of the weight rows.
         """
         prepared = [self.prepare(item.text, item.photo_count, item.extra_texts) for item in items]
         logits = self.model.logits_many(
