@@ -146,7 +146,7 @@ def _raw_row(
         raw["status"], raw["error"] = RawStatus.REJECTED.value, error
         if raw["text"] and len(raw["text"]) > settings.max_text_length:
             raw["text"] = raw["text"][: settings.max_text_length]
-    return raw
+    return {name: raw[name] for name in _RAW_COLUMNS}  # one column order for the batch's multi-row insert
 
 
 def _raw_key(row: Mapping[str, Any]) -> tuple[str, int, str] | None:
