@@ -68,7 +68,7 @@ def receive_many(session: Session, settings: Settings, messages: Sequence[Receiv
     names are inserted-or-read in bulk, each distinct new image is decoded once, and the raw messages go in with
     one multi-row insert that skips those stored before (a duplicate within the batch answers like its first copy).
 
-    Autoflush is off: the members' last-seen updates of the batch are written together at its end, instead of one
+    Autoflush is off: the members' last-seen updates of the batch are flushed together at its end, instead of one
     UPDATE before every query.
     """
     items = [_prepare(item, settings) for item in messages]
@@ -79,7 +79,9 @@ def receive_many(session: Session, settings: Settings, messages: Sequence[Receiv
         media = _store_media(session, settings, incoming)
         rows = [_raw_row(item, settings, groups, members, media) if isinstance(item, IncomingMessage) else item
                 for item in items]  # fmt: skip
-        return _insert_raws(session, rows)
+        outcomes = _insert_raws(session, rows)
+    session.flush()  # the batch's member, name and group updates, together
+    return outcomes
 
 
 def _prepare(item: Receivable, settings: Settings) -> IncomingMessage | dict[str, Any]:
