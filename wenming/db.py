@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Row, Table, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -139,8 +141,7 @@ def _on_conflict_insert(table: Table, columns: tuple[str, ...], key: tuple[str, 
     return text(sql).bindparams(*binds).columns(table.c.id)
 
 
-MAX_ROWS_PER_INSERT = 500  # rows of one multi-row INSERT; fewer when the columns would exceed the bind limit
-_MAX_BINDS = {"sqlite": 32_766, "postgresql": 65_535}  # SQLite ≥ 3.32 (999 before); PostgreSQL's protocol limit
+MAX_ROWS_PER_INSERT = 500  # rows of one multi-row INSERT; SQLAlchemy takes fewer when they would exceed the bind limit
 
 
 def insert_many_ignoring_conflicts(
@@ -150,13 +151,14 @@ def insert_many_ignoring_conflicts(
     key: list[str],
     returning: tuple[str, ...] = ("id",),
 ) -> list[Row[Any]]:
-    """Multi-row ``INSERT … ON CONFLICT (key) DO NOTHING RETURNING …``: one statement per chunk of rows.
+    """Multi-row ``INSERT … ON CONFLICT (key) DO NOTHING RETURNING …``: one statement per page of rows.
 
     A batch of messages stores its new groups, members, names, media and raw messages with a handful of statements
-    instead of one per row. Only the rows actually inserted come back (in no promised order: callers match them
-    by the returned columns); a row that conflicts with a stored one, or with an earlier row of the same statement,
-    is skipped. Chunks stay under SQLite's and PostgreSQL's bound-parameter limits. JSON values of ``None`` are
-    stored as SQL NULL, as the ORM stores an unset JSON attribute.
+    instead of one per row. SQLAlchemy's "insertmanyvalues" turns the executemany into multi-row ``VALUES`` pages
+    of at most ``MAX_ROWS_PER_INSERT`` rows, under SQLite's and PostgreSQL's bound-parameter limits, compiling
+    the one-row statement once. Only the rows actually inserted come back (in no promised order: callers match
+    them by the returned columns); a row that conflicts with a stored one, or with an earlier row of the same
+    statement, is skipped. JSON values of ``None`` are stored as SQL NULL, as the ORM stores an unset attribute.
     """
     if not rows:
         return []
@@ -165,22 +167,24 @@ def insert_many_ignoring_conflicts(
     columns = tuple(rows[0])
     if any(tuple(row) != columns for row in rows):
         raise ValueError("every row of a multi-row insert needs the same columns, in the same order")
-    per_chunk = max(1, min(MAX_ROWS_PER_INSERT, _max_binds(session) // len(columns)))
-    found: list[Row[Any]] = []
-    for start in range(0, len(rows), per_chunk):
-        chunk = rows[start : start + per_chunk]
-        statement = _multi_row_insert(table, columns, tuple(key), returning, len(chunk))
-        params = {f"{name}__{n}": row[name] for n, row in enumerate(chunk) for name in columns}
-        found.extend(session.execute(statement, params).all())
-    return found
+    dialect = session.get_bind().dialect.name
+    statement = _insert_many_statement(table, dialect, columns, tuple(key), returning)
+    options = {"insertmanyvalues_page_size": MAX_ROWS_PER_INSERT}
+    return list(session.execute(statement, rows, execution_options=options).all())
 
 
-def _max_binds(session: Session) -> int:
-    """How many bound parameters one statement may carry on this connection's database."""
-    dialect = session.get_bind().dialect
-    if dialect.name == "sqlite" and getattr(dialect.dbapi, "sqlite_version_info", (3, 32)) < (3, 32):
-        return 999
-    return _MAX_BINDS.get(dialect.name, 999)
+def _insert_many_statement(
+    table: Table, dialect: str, columns: tuple[str, ...], key: tuple[str, ...], returning: tuple[str, ...]
+) -> Any:
+    """The dialect's ``INSERT … ON CONFLICT DO NOTHING RETURNING`` with JSON ``None`` bound as SQL NULL."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    binds = {name: bindparam(name, type_=_null_json(table.c[name].type)) for name in columns}
+    return (
+        insert(table)
+        .values(binds)
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(*(table.c[name] for name in returning))
+    )
 
 
 def _null_json(column_type: Any) -> Any:
@@ -189,19 +193,3 @@ def _null_json(column_type: Any) -> Any:
         variant = column_type.__class__(none_as_null=True)
         return variant.with_variant(JSONB(none_as_null=True), "postgresql")
     return column_type
-
-
-@functools.lru_cache(maxsize=128)
-def _multi_row_insert(
-    table: Table, columns: tuple[str, ...], key: tuple[str, ...], returning: tuple[str, ...], count: int
-) -> Any:
-    """The text of an ``count``-row insert, built once per shape (a typed ``text()``: see above)."""
-    names = ", ".join(columns)
-    values = ", ".join("(" + ", ".join(f":{name}__{n}" for name in columns) + ")" for n in range(count))
-    sql = (
-        f"INSERT INTO {table.name} ({names}) VALUES {values} "
-        f"ON CONFLICT ({', '.join(key)}) DO NOTHING RETURNING {', '.join(returning)}"
-    )
-    types = {name: _null_json(table.c[name].type) for name in columns}
-    binds = [bindparam(f"{name}__{n}", type_=types[name]) for n in range(count) for name in columns]
-    return text(sql).bindparams(*binds).columns(*(table.c[name] for name in returning))

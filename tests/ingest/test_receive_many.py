@@ -258,9 +258,9 @@ def test_batch_beyond_the_real_chunk_size_takes_a_handful_of_statements(session:
     finally:
         event.remove(bind, "before_cursor_execute", count)
     assert len({o.raw_message_id for o in outcomes}) == 1100 and not any(o.duplicate for o in outcomes)
-    chunks = -(-1100 // db.MAX_ROWS_PER_INSERT)
-    # a group: look-up, insert, read back; members and names: the same per chunk; raw messages: one insert per chunk
-    assert len(statements) <= 3 + 2 * 3 * chunks + chunks
+    inserts, look_ups = -(-1100 // db.MAX_ROWS_PER_INSERT), -(-1100 // repository.IN_CHUNK)
+    # a group: look-up, insert, read back; members and names: the same by chunks; raw messages: one insert per chunk
+    assert len(statements) <= 3 + 2 * (2 * look_ups + inserts) + inserts <= 30
     assert not [sql for sql in statements if sql.startswith("UPDATE")]  # new members go in as they end
     rows = session.execute(
         select(Member.platform_user_id, Member.display_name).where(Member.platform_user_id.like("s%"))
