@@ -6,8 +6,9 @@ Runs on the backend ``WENMING_DATABASE_URL`` names (default SQLite) but never to
 throw-away schema in that database, SQLite a throw-away file in a temporary directory. Each measurement starts from an
 empty, migrated database. Two baselines are measured in the same run: the compute floor (classifying every text and
 decoding + pHashing every image of the same messages, in process, no database; goal ≥ 0.5×) and a bare
-``executemany`` INSERT of the same rows into ``raw_messages``. The growth line compares the replay rate of the first
-and the last ``--window`` messages of the generated file (flat = cost does not grow with history).
+``executemany`` INSERT of the same rows into ``raw_messages``. The table also gives the SQL statements the replay
+sent per message (cursor executions counted by an engine event listener). The growth line compares the replay rate
+of the first and the last ``--window`` messages of the generated file (flat = cost does not grow with history).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import event, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from classifier import pipeline  # noqa: E402
@@ -127,8 +128,11 @@ def measure_floor(path: Path, settings: Settings) -> float:
 
 def measure_pipeline(
     url: str, path: Path, media_dir: Path, classify: str, window: int
-) -> tuple[float, int, int, float, float]:
-    """Messages per second of ``wenming ingest replay`` (store, commit, assemble, commit) on an empty database."""
+) -> tuple[float, int, int, float, float, int]:
+    """Messages per second of ``wenming ingest replay`` (store, commit, assemble, commit) on an empty database.
+
+    Also counts the SQL statements the replay sends (one per cursor execute; an executemany counts once).
+    """
     schema.upgrade(url)
     settings = Settings(
         database_url=url,
@@ -148,6 +152,12 @@ def measure_pipeline(
     hook = hooks[classify]()
     if hook is not None:  # build/load the model before the clock starts: a one-off cost, not throughput
         importlib.import_module("classifier.service").active_predictor(settings)
+    statements = [0]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(*_: object) -> None:
+        statements[0] += 1
+
     marks: list[tuple[int, float]] = [(0, time.perf_counter())]
 
     def progress(done: int) -> None:
@@ -155,7 +165,7 @@ def measure_pipeline(
 
     summary = replay_file(factory, settings, path, batch_size=BATCH, on_report=hook, progress=progress)
     engine.dispose()
-    return summary.rate, summary.lines, summary.reports_created, *_first_and_last(marks, window)
+    return summary.rate, summary.lines, summary.reports_created, *_first_and_last(marks, window), statements[0]
 
 
 def _first_and_last(marks: list[tuple[int, float]], window: int) -> tuple[float, float]:
@@ -207,16 +217,20 @@ def main() -> None:
             with scratch_database(base_url, work) as url:
                 baseline = measure_baseline(url, path)
             with scratch_database(base_url, work) as url:
-                rate, lines, reports, first, last = measure_pipeline(
+                rate, lines, reports, first, last, statements = measure_pipeline(
                     url, path, work / f"media_{len(results)}", classify, window
                 )
-            results.append((label, lines, reports, rate, floor, baseline, first, last))
+            results.append((label, lines, reports, rate, floor, baseline, statements / lines, first, last))
             print(f"{label}：{lines} 条，{rate:,.0f} 条/秒；计算下限 {floor:,.0f} 条/秒，比值 {rate / floor:.2f}×")
     print()
-    print(f"| {backend} | 消息数 | 报送数 | 回放 条/秒 | 计算下限 条/秒 | 比值（目标 ≥ 0.5×） | 裸 INSERT 条/秒 |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for label, lines, reports, rate, floor, baseline, *_ in results:
-        print(f"| {label} | {lines} | {reports} | {rate:,.0f} | {floor:,.0f} | {rate / floor:.2f}× | {baseline:,.0f} |")
+    head = "| 消息数 | 报送数 | 回放 条/秒 | 计算下限 条/秒 | 比值（目标 ≥ 0.5×） | 裸 INSERT 条/秒 | SQL 语句/条 |"
+    print(f"| {backend} {head}")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, lines, reports, rate, floor, baseline, per_message, *_ in results:
+        print(
+            f"| {label} | {lines} | {reports} | {rate:,.0f} | {floor:,.0f} | {rate / floor:.2f}× | {baseline:,.0f} "
+            f"| {per_message:.1f} |"
+        )
     label, *_, first, last = results[-1]
     growth = f"前 {window:,} 条 {first:,.0f} 条/秒，后 {window:,} 条 {last:,.0f} 条/秒，后/前 {last / first:.2f}"
     print(f"\n增长（{label}）：{growth}")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import String, cast, func, or_, select, text
+from sqlalchemy import String, cast, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from ingest.models import (
@@ -24,7 +24,7 @@ from ingest.models import (
     Unit,
 )
 from wenming.audit import AuditEntry
-from wenming.db import insert_ignoring_conflicts
+from wenming.db import insert_many_ignoring_conflicts
 
 _CACHE_KEY = "ingest.cache"
 
@@ -35,93 +35,127 @@ def _cache(session: Session) -> dict[tuple[Any, ...], Any]:
     return session.info.setdefault(_CACHE_KEY, {})
 
 
-def get_or_create_group(session: Session, platform: str, platform_id: str, name: str | None) -> ChatGroup:
-    """The group with this platform id, created if new; safe against a concurrent creator (ON CONFLICT)."""
+IN_CHUNK = 500  # keys per ``IN (…)`` look-up: far below SQLite's and PostgreSQL's bound-parameter limits
+
+GROUP_KEY = ("platform", "platform_id")
+MEMBER_KEY = ("platform", "platform_user_id")
+NAME_KEY = ("member_id", "group_id", "name")
+RAW_KEY = ("platform", "group_id", "platform_message_id")
+
+
+def _get_or_create_many(
+    session: Session,
+    model: type[Any],
+    key: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    tag: str,
+    *,
+    look_first: bool = True,
+) -> dict[tuple[Any, ...], Any]:
+    """Insert-or-get many rows by natural key: cached ones free, then one SELECT, one INSERT of the missing, one SELECT.
+
+    ``rows`` are distinct by key, in first-appearance order (new rows get their ids in that order, as one message
+    at a time would give them). ``ON CONFLICT DO NOTHING`` makes a concurrent creator of the same key harmless: the
+    loser inserts nothing and reads the winner's row. ``look_first=False`` skips the first SELECT for rows the
+    caller has just looked for.
+    """
     cache = _cache(session)
-    key = ("group", platform, platform_id)
-    group = cache.get(key)
-    if group is None:
-        where = (ChatGroup.platform == platform, ChatGroup.platform_id == platform_id)
-        group = session.scalar(select(ChatGroup).where(*where))
-        if group is None:
-            row = {"platform": platform, "platform_id": platform_id, "name": name}
-            insert_ignoring_conflicts(session, ChatGroup, [row], ["platform", "platform_id"])
-            group = session.scalars(select(ChatGroup).where(*where)).one()
-    if name and group.name != name:
-        group.name = name
-    cache[key] = group
-    return group
+    found: dict[tuple[Any, ...], Any] = {}
+    for row in rows:
+        wanted = tuple(row[name] for name in key)
+        if (cached := cache.get((tag, *wanted))) is not None:
+            found[wanted] = cached
+    missing = [row for row in rows if tuple(row[name] for name in key) not in found]
+    if look_first:
+        found |= _select_by_keys(session, model, key, [tuple(row[name] for name in key) for row in missing])
+    new = [row for row in missing if tuple(row[name] for name in key) not in found]
+    if new:
+        insert_many_ignoring_conflicts(session, model, new, list(key))
+        found |= _select_by_keys(session, model, key, [tuple(row[name] for name in key) for row in new])
+    for wanted, obj in found.items():
+        cache[(tag, *wanted)] = obj
+    return found
 
 
-def get_or_create_member(session: Session, platform: str, user_id: str, seen_at: datetime) -> Member:
-    """The sender with this platform user id, created if new; safe against a concurrent creator (ON CONFLICT)."""
-    cache = _cache(session)
-    key = ("member", platform, user_id)
-    member = cache.get(key)
-    if member is None:
-        where = (Member.platform == platform, Member.platform_user_id == user_id)
-        member = session.scalar(select(Member).where(*where))
-        if member is None:
-            row = {"platform": platform, "platform_user_id": user_id, "first_seen_at": seen_at, "last_seen_at": seen_at}
-            insert_ignoring_conflicts(session, Member, [row], ["platform", "platform_user_id"])
-            member = session.scalars(select(Member).where(*where)).one()
-    cache[key] = member
-    return member
+def _select_by_keys(
+    session: Session, model: type[Any], key: tuple[str, ...], keys: list[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], Any]:
+    """The stored rows with these natural keys, as ORM objects by key (one query per ``IN_CHUNK`` keys)."""
+    found: dict[tuple[Any, ...], Any] = {}
+    columns = [getattr(model, name) for name in key]
+    for start in range(0, len(keys), IN_CHUNK):
+        chunk = keys[start : start + IN_CHUNK]
+        for obj in session.scalars(select(model).where(tuple_(*columns).in_(chunk))):
+            found[tuple(getattr(obj, name) for name in key)] = obj
+    return found
 
 
-def record_member_name(session: Session, member: Member, group_id: int, name: str, seen_at: datetime) -> None:
-    """Keep every name a member has used, with when it was first and last seen."""
-    cache = _cache(session)
-    key = ("name", member.id, group_id, name)
-    row = cache.get(key)
-    if row is None:
-        where = (MemberName.member_id == member.id, MemberName.group_id == group_id, MemberName.name == name)
-        row = session.scalar(select(MemberName).where(*where))
-        if row is None:
-            values = {"member_id": member.id, "group_id": group_id, "name": name}
-            values |= {"first_seen_at": seen_at, "last_seen_at": seen_at}
-            insert_ignoring_conflicts(session, MemberName, [values], ["member_id", "group_id", "name"])
-            row = session.scalars(select(MemberName).where(*where)).one()
-    row.first_seen_at = min(row.first_seen_at, seen_at)
-    row.last_seen_at = max(row.last_seen_at, seen_at)
-    cache[key] = row
+def get_or_create_groups(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], ChatGroup]:
+    """The groups with these (platform, platform id), created if new with the row's name."""
+    return _get_or_create_many(session, ChatGroup, GROUP_KEY, rows, "group")
 
 
-def find_raw(session: Session, platform: str, group_id: int, message_id: str) -> RawMessage | None:
-    return session.scalar(
-        select(RawMessage).where(
-            RawMessage.platform == platform,
-            RawMessage.group_id == group_id,
-            RawMessage.platform_message_id == message_id,
-        )
-    )
+def get_or_create_members(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], Member]:
+    """The senders with these (platform, platform user id), created if new with the row's values."""
+    return _get_or_create_many(session, Member, MEMBER_KEY, rows, "member")
+
+
+def get_or_create_member_names(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[int, int, str], MemberName]:
+    """The (member, group, name) rows, created if new with the row's first and last seen times."""
+    return _get_or_create_many(session, MemberName, NAME_KEY, rows, "name")
 
 
 def media_by_sha(session: Session, sha256: str) -> Media | None:
     """The media row for these bytes; remembered for the session (a replay posts the same pictures again and again)."""
+    return media_by_shas(session, [sha256]).get(sha256)
+
+
+def media_by_shas(session: Session, shas: list[str]) -> dict[str, Media]:
+    """The stored media rows for these sha256s (one query for those not remembered in this session)."""
     cache = _cache(session)
-    media = cache.get(("media", sha256))
-    if media is None:
-        media = session.scalar(select(Media).where(Media.sha256 == sha256))
-        if media is not None:
-            cache[("media", sha256)] = media
-    return media
+    found = {sha: cache[("media", sha)] for sha in shas if ("media", sha) in cache}
+    unknown = [(sha,) for sha in shas if sha not in found]
+    found |= {sha: media for (sha,), media in _select_by_keys(session, Media, ("sha256",), unknown).items()}
+    for sha, media in found.items():
+        cache[("media", sha)] = media
+    return found
 
 
-def insert_raw(session: Session, values: dict[str, Any]) -> int | None:
-    """Insert one raw message unless its (platform, group, message id) is stored already; the new id or None.
+def get_or_create_media(session: Session, rows: list[dict[str, Any]]) -> dict[str, Media]:
+    """The media rows with these sha256s (just looked for and not found), inserted unless a concurrent writer did."""
+    found = _get_or_create_many(session, Media, ("sha256",), rows, "media", look_first=False)
+    return {sha: media for (sha,), media in found.items()}
 
-    ``ON CONFLICT DO NOTHING``: a platform that delivers the same event twice at once (two posters, a retry racing
-    the original) gets the stored row back instead of an IntegrityError.
+
+def insert_raws(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, str, int | None, str | None]]:
+    """Insert raw messages unless their (platform, group, message id) is stored already: the inserted rows' ids.
+
+    ``ON CONFLICT DO NOTHING``: a redelivery, a replay or a platform that delivers the same event twice at once
+    gets the stored row back instead of an IntegrityError. Rows without a group (rejected input) never conflict.
+    Returns (id, platform, group id, platform message id) of each row actually inserted.
     """
-    key = ["platform", "group_id", "platform_message_id"]
-    return insert_ignoring_conflicts(session, RawMessage, [values], key).scalar()
+    returned = insert_many_ignoring_conflicts(session, RawMessage, rows, list(RAW_KEY), ("id", *RAW_KEY))
+    return [(row[0], row[1], row[2], row[3]) for row in returned]
 
 
-def get_or_create_media(session: Session, values: dict[str, Any]) -> Media:
-    """The media row with this sha256, inserted unless a concurrent writer stored the same bytes first."""
-    insert_ignoring_conflicts(session, Media, [values], ["sha256"])
-    return session.scalars(select(Media).where(Media.sha256 == values["sha256"])).one()
+class RawStored(NamedTuple):
+    """What a duplicate delivery answers: the stored row's id, status and error."""
+
+    id: int
+    status: str
+    error: str | None
+
+
+def stored_raws(session: Session, keys: list[tuple[str, int, str]]) -> dict[tuple[str, int, str], RawStored]:
+    """The stored raw messages with these (platform, group id, platform message id): id, status and error."""
+    found: dict[tuple[str, int, str], RawStored] = {}
+    columns = (RawMessage.platform, RawMessage.group_id, RawMessage.platform_message_id)
+    for start in range(0, len(keys), IN_CHUNK):
+        chunk = keys[start : start + IN_CHUNK]
+        query = select(*columns, RawMessage.id, RawMessage.status, RawMessage.error).where(tuple_(*columns).in_(chunk))
+        for platform, group_id, message_id, raw_id, status, error in session.execute(query):
+            found[(platform, group_id, message_id)] = RawStored(raw_id, status, error)
+    return found
 
 
 class PendingRaw(NamedTuple):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -12,7 +14,7 @@ from sqlalchemy.orm import Session
 from ingest import media as media_store
 from ingest import repository
 from ingest.assembly import Assembler, AssemblyStats
-from ingest.models import ChatGroup, Media, Member, MessageKind, MessageReason, RawMessage, RawStatus, Report, Unit
+from ingest.models import ChatGroup, Member, MessageKind, MessageReason, RawMessage, RawStatus, Report, Unit
 from ingest.resolution import UnitMatcher
 from ingest.schemas import ANONYMOUS_PREFIX, IncomingMessage, IngestOutcome
 from ingest.triage import triage_text
@@ -30,58 +32,95 @@ class IngestError(DomainError):
     """A staff action on ingest data that cannot be done; the message is Chinese."""
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """Input already known to be unusable (a line that did not parse): kept as a rejected row with its reason."""
+
+    payload: Any
+    error: str
+    platform: str = "unknown"
+
+
+Receivable = IncomingMessage | Mapping[str, Any] | Rejected
+
+_RAW_COLUMNS = (
+    "platform", "group_id", "sender_id", "sender_name", "other_names", "platform_message_id", "recalls_message_id",
+    "sent_at", "kind", "text", "media_id", "media_ref", "payload", "received_at", "status", "reason", "error",
+)  # fmt: skip
+
+
 def record_rejected(
     session: Session, *, payload: Mapping[str, Any], error: str, platform: str = "unknown"
 ) -> IngestOutcome:
     """Keep input we cannot use, with the reason, so nothing is lost and staff can inspect it."""
-    raw = RawMessage(
-        platform=str(platform)[:40],
-        kind=MessageKind.OTHER.value,
-        payload=jsonable_payload(payload),
-        status=RawStatus.REJECTED.value,
-        error=error,
-    )
-    session.add(raw)
-    session.flush()
-    return IngestOutcome(raw_message_id=raw.id, status=raw.status, error=error)
+    return _insert_raws(session, [_rejected_row(payload, error, platform)])[0]
 
 
 def receive(session: Session, settings: Settings, message: IncomingMessage | Mapping[str, Any]) -> IngestOutcome:
     """Store one delivered message (idempotently) and its image; never raises for bad input."""
-    if not isinstance(message, IncomingMessage):
-        try:
-            message = IncomingMessage.model_validate(message)
-        except ValidationError as exc:
-            platform = message.get("platform", "unknown") if isinstance(message, Mapping) else "unknown"
-            return record_rejected(
-                session, payload=message, error=describe_validation_error(exc), platform=str(platform)
-            )
-    if message.sent_at.tzinfo is None:
-        message = message.model_copy(update={"sent_at": message.sent_at.replace(tzinfo=settings.tz)})
-    return _store(session, settings, message)
+    return receive_many(session, settings, [message])[0]
 
 
-def _store(session: Session, settings: Settings, message: IncomingMessage) -> IngestOutcome:
-    """One message in: the raw row is inserted unless already stored (a duplicate reads the stored one).
+def receive_many(session: Session, settings: Settings, messages: Sequence[Receivable]) -> list[IngestOutcome]:
+    """Store a batch of delivered messages with a handful of statements whatever its size; never raises for bad input.
 
-    Autoflush is off: the members' last-seen updates of a whole batch are written together at its end, instead of
-    one UPDATE before every query of every message.
+    The rows, their order (ids) and the outcomes are those of storing the messages one by one: groups, members and
+    names are inserted-or-read in bulk, each distinct new image is decoded once, and the raw messages go in with
+    one multi-row insert that skips those stored before (a duplicate within the batch answers like its first copy).
+
+    Autoflush is off: the members' last-seen updates of the batch are flushed together at its end, instead of one
+    UPDATE before every query.
     """
+    items = [_prepare(item, settings) for item in messages]
     with session.no_autoflush:
-        return _store_unflushed(session, settings, message)
+        incoming = [item for item in items if isinstance(item, IncomingMessage)]
+        groups = _touch_groups(session, incoming)
+        members = _touch_members(session, incoming, groups)
+        media = _store_media(session, settings, incoming)
+        rows = [_raw_row(item, settings, groups, members, media) if isinstance(item, IncomingMessage) else item
+                for item in items]  # fmt: skip
+        outcomes = _insert_raws(session, rows)
+    session.flush()  # the batch's member, name and group updates, together
+    return outcomes
 
 
-def _store_unflushed(session: Session, settings: Settings, message: IncomingMessage) -> IngestOutcome:
-    group = repository.get_or_create_group(session, message.platform.value, message.group_id, message.group_name)
-    message_key = message.message_id or _content_key(message)
-    sender = _touch_member(session, message, group.id)
+def _prepare(item: Receivable, settings: Settings) -> IncomingMessage | dict[str, Any]:
+    """A validated message with an aware time, or the rejected row of input that cannot be one."""
+    if isinstance(item, Rejected):
+        return _rejected_row(item.payload, item.error, item.platform)
+    if not isinstance(item, IncomingMessage):
+        try:
+            item = IncomingMessage.model_validate(item)
+        except ValidationError as exc:
+            platform = item.get("platform", "unknown") if isinstance(item, Mapping) else "unknown"
+            return _rejected_row(item, describe_validation_error(exc), str(platform))
+    if item.sent_at.tzinfo is None:
+        item = item.model_copy(update={"sent_at": item.sent_at.replace(tzinfo=settings.tz)})
+    return item
+
+
+def _rejected_row(payload: Any, error: str, platform: str) -> dict[str, Any]:
+    values = {"platform": str(platform)[:40], "kind": MessageKind.OTHER.value, "payload": jsonable_payload(payload)}
+    values |= {"received_at": utcnow(), "status": RawStatus.REJECTED.value, "error": error}
+    return {name: values.get(name) for name in _RAW_COLUMNS}
+
+
+def _raw_row(
+    message: IncomingMessage,
+    settings: Settings,
+    groups: Mapping[tuple[str, str], ChatGroup],
+    members: Mapping[tuple[str, str], Member],
+    media: Mapping[str, int | media_store.MediaError],
+) -> dict[str, Any]:
+    """The raw_messages row of one message: received, ignored (the bot's own) or rejected with the reason."""
+    sender = members.get((message.platform.value, message.sender_id)) if message.sender_id is not None else None
     raw: dict[str, Any] = {
         "platform": message.platform.value,
-        "group_id": group.id,
+        "group_id": groups[(message.platform.value, message.group_id)].id,
         "sender_id": sender.id if sender else None,
         "sender_name": message.sender_name,
         "other_names": _other_names(message) or None,
-        "platform_message_id": message_key,
+        "platform_message_id": message_key(message),
         "recalls_message_id": message.recalls_message_id if message.kind == MessageKind.RECALL else None,
         "sent_at": message.sent_at,
         "kind": message.kind.value,
@@ -96,10 +135,11 @@ def _store_unflushed(session: Session, settings: Settings, message: IncomingMess
     }
     error = _check_limits(message, settings)
     if error is None and message.media is not None:
-        try:
-            raw["media_id"] = _store_media(session, settings, message.media.data).id
-        except media_store.MediaError as exc:
-            error = str(exc)
+        stored = media[hashlib.sha256(message.media.data).hexdigest()]
+        if isinstance(stored, media_store.MediaError):
+            error = str(stored)
+        else:
+            raw["media_id"] = stored
     if error is None and message.kind == MessageKind.IMAGE and message.media is None:
         error = f"图片未能保存：{message.media_error}" if message.media_error else "图片消息没有图片内容（下载失败？）"
     if message.from_self:
@@ -108,18 +148,67 @@ def _store_unflushed(session: Session, settings: Settings, message: IncomingMess
         raw["status"], raw["error"] = RawStatus.REJECTED.value, error
         if raw["text"] and len(raw["text"]) > settings.max_text_length:
             raw["text"] = raw["text"][: settings.max_text_length]
-    raw_id = repository.insert_raw(session, raw)
-    if raw_id is None:  # stored before (a redelivery, a replay) or by a concurrent delivery just now: kept once
-        existing = repository.find_raw(session, message.platform.value, group.id, message_key)
-        assert existing is not None
-        return IngestOutcome(raw_message_id=existing.id, duplicate=True, status=existing.status, error=existing.error)
-    return IngestOutcome(raw_message_id=raw_id, status=raw["status"], error=raw["error"])
+    return {name: raw[name] for name in _RAW_COLUMNS}  # one column order for the batch's multi-row insert
+
+
+def _raw_key(row: Mapping[str, Any]) -> tuple[str, int, str] | None:
+    """(platform, group id, platform message id): a message's identity; None for rejected input without a group."""
+    if row["group_id"] is None or row["platform_message_id"] is None:
+        return None
+    return (row["platform"], row["group_id"], row["platform_message_id"])
+
+
+def _insert_raws(session: Session, rows: list[dict[str, Any]]) -> list[IngestOutcome]:
+    """Insert the rows not stored before (one multi-row statement); a duplicate answers with the stored row.
+
+    A row whose key is stored already (a redelivery, a replay, a concurrent delivery just now) or appears earlier
+    in the same batch is kept once, exactly as when the messages arrive one by one.
+    """
+    first: dict[tuple[str, int, str], int] = {}
+    fresh: list[int] = []  # indexes of the rows to insert, in order
+    for index, row in enumerate(rows):
+        key = _raw_key(row)
+        if key is None or key not in first:
+            fresh.append(index)
+            if key is not None:
+                first[key] = index
+    inserted = repository.insert_raws(session, [rows[index] for index in fresh])
+    by_key = {(platform, group_id, message_id): raw_id for raw_id, platform, group_id, message_id in inserted}
+    keyless = iter(sorted(raw_id for raw_id, _, group_id, message_id in inserted if group_id is None))  # id order
+    outcomes: dict[int, IngestOutcome] = {}
+    for index in fresh:
+        key = _raw_key(rows[index])
+        raw_id = next(keyless) if key is None else by_key.get(key)
+        if raw_id is not None:
+            outcomes[index] = IngestOutcome(
+                raw_message_id=raw_id, status=rows[index]["status"], error=rows[index]["error"]
+            )
+    stored = repository.stored_raws(session, [key for key, index in first.items() if index not in outcomes])
+    results = []
+    for index, row in enumerate(rows):
+        key = _raw_key(row)
+        if index in outcomes and (key is None or first[key] == index):
+            results.append(outcomes[index])
+        elif key is not None and first[key] in outcomes:  # a second copy within the batch
+            results.append(outcomes[first[key]].model_copy(update={"duplicate": True}))
+        else:  # stored before (a redelivery, a replay) or by a concurrent delivery just now: kept once
+            assert key is not None
+            found = stored[key]
+            results.append(
+                IngestOutcome(raw_message_id=found.id, duplicate=True, status=found.status, error=found.error)
+            )
+    return results
 
 
 def _check_limits(message: IncomingMessage, settings: Settings) -> str | None:
     if message.text and len(message.text) > settings.max_text_length:
         return f"文本过长：{len(message.text)} 字，上限 {settings.max_text_length} 字（已截断保存原文开头）"
     return None
+
+
+def message_key(message: IncomingMessage) -> str:
+    """The platform message id a message is stored under: its own, else a content key."""
+    return message.message_id or _content_key(message)
 
 
 def _content_key(message: IncomingMessage) -> str:
@@ -141,6 +230,12 @@ def _content_key(message: IncomingMessage) -> str:
     return "h:" + digest.hexdigest()[:40]
 
 
+def stored_raw_ids(session: Session, group_id: int, messages: Sequence[IncomingMessage]) -> dict[str, int]:
+    """Which of these messages the group holds already: stored platform message id → raw message id."""
+    keys = [(message.platform.value, group_id, message_key(message)) for message in messages]
+    return {key[2]: found.id for key, found in repository.stored_raws(session, keys).items()}
+
+
 def _other_names(message: IncomingMessage) -> list[str]:
     """The sender's other names, without blanks and repeats of the display name."""
     names: list[str] = []
@@ -151,39 +246,124 @@ def _other_names(message: IncomingMessage) -> list[str]:
     return names
 
 
-def _touch_member(session: Session, message: IncomingMessage, group_id: int) -> Member | None:
-    if message.sender_id is None:
-        return None
-    member = repository.get_or_create_member(session, message.platform.value, message.sender_id, message.sent_at)
-    if message.sent_at >= member.last_seen_at:
-        member.last_seen_at = message.sent_at
-        if message.sender_name:
-            member.display_name = message.sender_name
-    member.first_seen_at = min(member.first_seen_at, message.sent_at)
-    for name in (message.sender_name, *_other_names(message)):
-        if name:
-            repository.record_member_name(session, member, group_id, name, message.sent_at)
-    return member
+def _touch_groups(session: Session, messages: Sequence[IncomingMessage]) -> dict[tuple[str, str], ChatGroup]:
+    """The batch's groups, created if new; the last name a message gives wins, as one message at a time."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for message in messages:
+        key = (message.platform.value, message.group_id)
+        rows.setdefault(key, {"platform": key[0], "platform_id": key[1], "name": message.group_name})
+    groups = repository.get_or_create_groups(session, list(rows.values()))
+    for message in messages:
+        group = groups[(message.platform.value, message.group_id)]
+        if message.group_name and group.name != message.group_name:
+            group.name = message.group_name
+    return groups
 
 
-def _store_media(session: Session, settings: Settings, data: bytes) -> Media:
-    """The media row for these bytes: looked up by sha256 first, so bytes stored before are never decoded again."""
-    known = repository.media_by_sha(session, hashlib.sha256(data).hexdigest())
-    if known is not None and len(data) <= settings.max_image_bytes and media_store.file_present(known.path, settings):
-        return known
-    stored = media_store.store_image(data, settings)
-    if known is not None:
-        return known
-    values = {
-        "sha256": stored.sha256,
-        "phash": stored.phash,
-        "path": stored.relative_path,
-        "mime": stored.mime,
-        "bytes": stored.size,
-        "width": stored.width,
-        "height": stored.height,
-    }
-    return repository.get_or_create_media(session, values)
+class _Seen(NamedTuple):
+    first: datetime
+    last: datetime
+    display_name: str | None
+
+
+def _seen(state: _Seen, message: IncomingMessage) -> _Seen:
+    """A member after one more message: the latest message (ties: the later one) names them."""
+    first, last, name = min(state.first, message.sent_at), state.last, state.display_name
+    if message.sent_at >= last:
+        last = message.sent_at
+        name = message.sender_name or name
+    return _Seen(first, last, name)
+
+
+def _touch_members(
+    session: Session, messages: Sequence[IncomingMessage], groups: Mapping[tuple[str, str], ChatGroup]
+) -> dict[tuple[str, str], Member]:
+    """The batch's senders, created if new, with first/last seen and display name as message by message."""
+    senders = [message for message in messages if message.sender_id is not None]
+    new: dict[tuple[str, str], _Seen] = {}
+    for message in senders:  # what a new member will look like after the batch: inserted like that at once
+        key = (message.platform.value, str(message.sender_id))
+        new[key] = _seen(new.get(key) or _Seen(message.sent_at, message.sent_at, None), message)
+    rows = [{"platform": key[0], "platform_user_id": key[1], "display_name": seen.display_name,
+             "first_seen_at": seen.first, "last_seen_at": seen.last} for key, seen in new.items()]  # fmt: skip
+    members = repository.get_or_create_members(session, rows)
+    states = {key: _Seen(m.first_seen_at, m.last_seen_at, m.display_name) for key, m in members.items()}
+    for message in senders:
+        key = (message.platform.value, str(message.sender_id))
+        states[key] = _seen(states[key], message)
+    for key, state in states.items():
+        _assign(members[key], first_seen_at=state.first, last_seen_at=state.last, display_name=state.display_name)
+    _touch_names(session, senders, groups, members)
+    return members
+
+
+def _touch_names(
+    session: Session,
+    senders: Sequence[IncomingMessage],
+    groups: Mapping[tuple[str, str], ChatGroup],
+    members: Mapping[tuple[str, str], Member],
+) -> None:
+    """Keep every name a member has used in a group, with when it was first and last seen."""
+    spans: dict[tuple[int, int, str], tuple[datetime, datetime]] = {}
+    for message in senders:
+        member = members[(message.platform.value, str(message.sender_id))]
+        group = groups[(message.platform.value, message.group_id)]
+        for name in (message.sender_name, *_other_names(message)):
+            if name:
+                key = (member.id, group.id, name)
+                first, last = spans.get(key, (message.sent_at, message.sent_at))
+                spans[key] = (min(first, message.sent_at), max(last, message.sent_at))
+    rows = [{"member_id": key[0], "group_id": key[1], "name": key[2], "first_seen_at": first, "last_seen_at": last}
+            for key, (first, last) in spans.items()]  # fmt: skip
+    names = repository.get_or_create_member_names(session, rows)
+    for key, (first, last) in spans.items():
+        row = names[key]
+        _assign(row, first_seen_at=min(row.first_seen_at, first), last_seen_at=max(row.last_seen_at, last))
+
+
+def _assign(obj: object, **values: Any) -> None:
+    """Set only what changed, so an unchanged row is not written again."""
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+
+
+def _store_media(
+    session: Session, settings: Settings, messages: Sequence[IncomingMessage]
+) -> dict[str, int | media_store.MediaError]:
+    """Media ids (or why the bytes were refused) by sha256: one look-up, each new image decoded once.
+
+    Bytes stored before are never decoded again (a lost file is written again from this copy).
+    """
+    images: dict[str, bytes] = {}
+    for message in messages:
+        if message.media is not None and _check_limits(message, settings) is None:
+            images.setdefault(hashlib.sha256(message.media.data).hexdigest(), message.media.data)
+    known = repository.media_by_shas(session, list(images))
+    found: dict[str, int | media_store.MediaError] = {}
+    rows = []
+    for sha, data in images.items():
+        media = known.get(sha)
+        if (
+            media is not None
+            and len(data) <= settings.max_image_bytes
+            and media_store.file_present(media.path, settings)
+        ):
+            found[sha] = media.id
+            continue
+        try:
+            stored = media_store.store_image(data, settings)
+        except media_store.MediaError as exc:
+            found[sha] = exc
+            continue
+        if media is not None:
+            found[sha] = media.id
+            continue
+        rows.append({"sha256": stored.sha256, "phash": stored.phash, "path": stored.relative_path, "mime": stored.mime,
+                     "bytes": stored.size, "width": stored.width, "height": stored.height})  # fmt: skip
+    for sha, media in repository.get_or_create_media(session, rows).items():
+        found[sha] = media.id
+    return found
 
 
 def has_pending(session: Session) -> bool:

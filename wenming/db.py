@@ -8,8 +8,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, bindparam, text
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Row, Table, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -134,9 +136,60 @@ def _with_defaults(table: Table, row: dict[str, Any]) -> dict[str, Any]:
 def _on_conflict_insert(table: Table, columns: tuple[str, ...], key: tuple[str, ...]) -> Any:
     names = ", ".join(columns)
     values = ", ".join(f":{name}" for name in columns)
-    sql = (
-        f"INSERT INTO {table.name} ({names}) VALUES ({values}) "
-        f"ON CONFLICT ({', '.join(key)}) DO NOTHING RETURNING id"
-    )
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({values}) ON CONFLICT ({', '.join(key)}) DO NOTHING RETURNING id"
     binds = [bindparam(name, type_=table.c[name].type) for name in columns]
     return text(sql).bindparams(*binds).columns(table.c.id)
+
+
+MAX_ROWS_PER_INSERT = 500  # rows of one multi-row INSERT; SQLAlchemy takes fewer when they would exceed the bind limit
+
+
+def insert_many_ignoring_conflicts(
+    session: Session,
+    model: type[Base],
+    rows: list[dict[str, Any]],
+    key: list[str],
+    returning: tuple[str, ...] = ("id",),
+) -> list[Row[Any]]:
+    """Multi-row ``INSERT … ON CONFLICT (key) DO NOTHING RETURNING …``: one statement per page of rows.
+
+    A batch of messages stores its new groups, members, names, media and raw messages with a handful of statements
+    instead of one per row. SQLAlchemy's "insertmanyvalues" turns the executemany into multi-row ``VALUES`` pages
+    of at most ``MAX_ROWS_PER_INSERT`` rows, under SQLite's and PostgreSQL's bound-parameter limits, compiling
+    the one-row statement once. Only the rows actually inserted come back (in no promised order: callers match
+    them by the returned columns); a row that conflicts with a stored one, or with an earlier row of the same
+    statement, is skipped. JSON values of ``None`` are stored as SQL NULL, as the ORM stores an unset attribute.
+    """
+    if not rows:
+        return []
+    table: Table = model.__table__  # type: ignore[assignment]
+    rows = [_with_defaults(table, row) for row in rows]
+    columns = tuple(rows[0])
+    if any(tuple(row) != columns for row in rows):
+        raise ValueError("every row of a multi-row insert needs the same columns, in the same order")
+    dialect = session.get_bind().dialect.name
+    statement = _insert_many_statement(table, dialect, columns, tuple(key), returning)
+    options = {"insertmanyvalues_page_size": MAX_ROWS_PER_INSERT}
+    return list(session.execute(statement, rows, execution_options=options).all())
+
+
+def _insert_many_statement(
+    table: Table, dialect: str, columns: tuple[str, ...], key: tuple[str, ...], returning: tuple[str, ...]
+) -> Any:
+    """The dialect's ``INSERT … ON CONFLICT DO NOTHING RETURNING`` with JSON ``None`` bound as SQL NULL."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    binds = {name: bindparam(name, type_=_null_json(table.c[name].type)) for name in columns}
+    return (
+        insert(table)
+        .values(binds)
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(*(table.c[name] for name in returning))
+    )
+
+
+def _null_json(column_type: Any) -> Any:
+    """A JSON column's type that binds ``None`` as SQL NULL (the column's own type binds it as JSON ``null``)."""
+    if isinstance(column_type, JSON):
+        variant = column_type.__class__(none_as_null=True)
+        return variant.with_variant(JSONB(none_as_null=True), "postgresql")
+    return column_type

@@ -87,23 +87,24 @@ def _store_and_assemble(
 ) -> None:
     from ingest import service as ingest_service
 
+    items: list[ingest_service.Receivable] = [
+        line.message
+        if line.message is not None
+        else ingest_service.Rejected(payload=line.payload, error=line.error or "无法解析", platform=line.platform)
+        for line in batch
+    ]
     with transaction(factory) as session:
-        for line in batch:
-            summary.lines += 1
-            if line.message is not None:
-                outcome = ingest_service.receive(session, settings, line.message)
-            else:
-                outcome = ingest_service.record_rejected(
-                    session, payload=line.payload, error=line.error or "无法解析", platform=line.platform
-                )
-            if outcome.duplicate:
-                summary.duplicates += 1
-            elif outcome.status == "rejected":
-                summary.rejected += 1
-                if len(summary.errors) < MAX_ERRORS_KEPT:
-                    summary.errors.append((line.line_no, outcome.error or "无法解析"))
-            else:
-                summary.stored += 1
+        outcomes = ingest_service.receive_many(session, settings, items)  # one set-based store for the batch
+    for line, outcome in zip(batch, outcomes, strict=True):
+        summary.lines += 1
+        if outcome.duplicate:
+            summary.duplicates += 1
+        elif outcome.status == "rejected":
+            summary.rejected += 1
+            if len(summary.errors) < MAX_ERRORS_KEPT:
+                summary.errors.append((line.line_no, outcome.error or "无法解析"))
+        else:
+            summary.stored += 1
     _assemble(factory, settings, summary, on_report)
 
 

@@ -23,7 +23,7 @@ from bot.history.records import IMAGE_PLACEHOLDER, HistoryFormatError, HistoryRe
 from bot.history.wechat_exports import parse_pywxdump_csv, parse_wechatmsg_csv, parse_wechatmsg_txt
 from classifier import pipeline
 from ingest.models import ChatGroup, MessageKind, Platform, RawMessage, RawStatus, Report, Unit
-from ingest.schemas import IncomingMessage, MediaContent
+from ingest.schemas import IncomingMessage, IngestOutcome, MediaContent
 from wenming.db import transaction
 from wenming.settings import Settings
 
@@ -311,20 +311,12 @@ def _run(
     matched = _Matched()
     with _sessions(factory, dry_run) as session_for:
         for batch_start in range(0, len(records), BATCH):
+            batch = records[batch_start : batch_start + BATCH]
             with session_for() as session:
-                groups: dict[str, tuple[str, int | None]] = {}
-                for record in records[batch_start : batch_start + BATCH]:
-                    name = group_name or record.group_name or default_name
-                    if record.error is not None:
-                        _reject(session, summary, record)
-                    else:
-                        if name not in groups:
-                            groups[name] = _resolve_group(session, record.platform, name, group_id or record.group_id)
-                        key, group_pk = groups[name]
-                        message = _incoming(record, key, name, settings, photos.find(record, summary))
-                        _import_one(session, settings, summary, message, group_pk, matched)
-                    if progress:
-                        progress(1)
+                entries = _entries(session, settings, summary, batch, photos, group_name, group_id, default_name)
+                _import_batch(session, settings, summary, entries, matched)
+            if progress:
+                progress(len(batch))
         with session_for() as session:
             ingest_service.assemble_pending(session, settings, on_report=hook)
             pipeline.finish(hook, session)
@@ -343,19 +335,6 @@ def _sessions(factory: sessionmaker[Session], dry_run: bool) -> Iterator[Callabl
     finally:
         session.rollback()
         session.close()
-
-
-def _reject(session: Session, summary: ImportSummary, record: HistoryRecord) -> None:
-    """A line the parser could not place: kept whole as a rejected message, named in the summary."""
-    from ingest import service as ingest_service
-
-    assert record.error is not None
-    summary.total += 1
-    summary.rejected += 1
-    summary.errors.append(record.error)
-    ingest_service.record_rejected(
-        session, payload={"history": record.source}, error=record.error, platform=record.platform.value
-    )
 
 
 def _outcome(session: Session, summary: ImportSummary) -> None:
@@ -379,29 +358,118 @@ def _outcome(session: Session, summary: ImportSummary) -> None:
     summary.unresolved_senders = senders.most_common()
 
 
-def _import_one(
+@dataclass
+class _Entry:
+    """One record of a batch on its way in: its message (None for a line the parser could not place)."""
+
+    record: HistoryRecord
+    message: IncomingMessage | None = None
+    group_pk: int | None = None
+    photo_errors: list[str] = field(default_factory=list)  # reported where the record's own outcome is
+    item: int | None = None  # its index in the batch stored with ``receive_many``; None: already there
+    seen_live: bool = False  # already there: captured live (else imported before)
+
+
+def _entries(
     session: Session,
     settings: Settings,
     summary: ImportSummary,
-    message: IncomingMessage,
-    group_pk: int | None,
-    matched: _Matched,
+    batch: list[HistoryRecord],
+    photos: _Photos,
+    group_name: str | None,
+    group_id: str | None,
+    default_name: str,
+) -> list[_Entry]:
+    """The batch's records as messages (photos found in --media attached), groups resolved once per batch."""
+    groups: dict[str, tuple[str, int | None]] = {}
+    entries = []
+    for record in batch:
+        entry = _Entry(record)
+        if record.error is None:
+            name = group_name or record.group_name or default_name
+            if name not in groups:
+                groups[name] = _resolve_group(session, record.platform, name, group_id or record.group_id)
+            key, entry.group_pk = groups[name]
+            before = len(summary.errors)
+            entry.message = _incoming(record, key, name, settings, photos.find(record, summary))
+            entry.photo_errors, summary.errors[before:] = summary.errors[before:], []
+        entries.append(entry)
+    return entries
+
+
+def _import_batch(
+    session: Session, settings: Settings, summary: ImportSummary, entries: list[_Entry], matched: _Matched
 ) -> None:
+    """Skip what is there already, store the rest with one ``receive_many`` and count what became of each record.
+
+    Matching goes record by record as before: a stored message that a record duplicates (same platform id) is
+    taken out of matching at that record, as when each record was stored before the next one was matched.
+    """
     from ingest import service as ingest_service
 
+    stored = _stored_before(session, entries)
+    items: list[ingest_service.Receivable] = []
+    for entry in entries:
+        record, message = entry.record, entry.message
+        if message is None:
+            assert record.error is not None
+            entry.item = len(items)
+            payload = {"history": record.source}
+            items.append(ingest_service.Rejected(payload=payload, error=record.error, platform=record.platform.value))
+            continue
+        seen = _already_there(session, entry.group_pk, message, matched)
+        if seen is not None:
+            entry.seen_live = not (seen.payload or {}).get("history")
+            continue
+        rewritten = message.recalls_message_id in matched.stored_as
+        if rewritten:  # the recalled message was captured live, under its id
+            message = message.model_copy(update={"recalls_message_id": matched.stored_as[message.recalls_message_id]})
+            entry.message = message
+        lookup = _stored_before(session, [entry]) if rewritten else stored  # a rewritten recall has another key
+        if (duplicate_of := lookup.get((entry.group_pk, ingest_service.message_key(message)))) is not None:
+            matched.used.add(duplicate_of)  # as its own store would, before the next record is matched
+        entry.item = len(items)
+        items.append(message)
+    outcomes = ingest_service.receive_many(session, settings, items)
+    for entry in entries:
+        _count(summary, entry, outcomes[entry.item] if entry.item is not None else None, matched)
+
+
+def _stored_before(session: Session, entries: list[_Entry]) -> dict[tuple[int | None, str], int]:
+    """The raw message ids the entries' messages are stored under already, by (group, platform message id)."""
+    from ingest import service as ingest_service
+
+    found: dict[tuple[int | None, str], int] = {}
+    by_group: dict[int, list[IncomingMessage]] = {}
+    for entry in entries:
+        if entry.message is not None and entry.group_pk is not None:
+            by_group.setdefault(entry.group_pk, []).append(entry.message)
+    for group_pk, messages in by_group.items():
+        found |= {
+            (group_pk, key): raw_id
+            for key, raw_id in ingest_service.stored_raw_ids(session, group_pk, messages).items()
+        }
+    return found
+
+
+def _count(summary: ImportSummary, entry: _Entry, outcome: IngestOutcome | None, matched: _Matched) -> None:
+    """Add one record to the summary, in the records' order (errors listed where they happened)."""
+    record, message = entry.record, entry.message
+    summary.errors.extend(entry.photo_errors)
+    if message is None:
+        summary.total += 1
+        summary.rejected += 1
+        summary.errors.append(record.error or "")
+        return
     summary.total += 1
     summary.first = min(summary.first or message.sent_at, message.sent_at)
     summary.last = max(summary.last or message.sent_at, message.sent_at)
-    seen = _already_there(session, group_pk, message, matched)
-    if seen is not None:
-        if (seen.payload or {}).get("history"):
-            summary.already_imported += 1
-        else:
+    if outcome is None:  # captured live or imported before
+        if entry.seen_live:
             summary.captured_live += 1
+        else:
+            summary.already_imported += 1
         return
-    if message.recalls_message_id in matched.stored_as:  # the recalled message was captured live, under its id
-        message = message.model_copy(update={"recalls_message_id": matched.stored_as[message.recalls_message_id]})
-    outcome = ingest_service.receive(session, settings, message)
     matched.used.add(outcome.raw_message_id)
     if outcome.duplicate:
         summary.already_imported += 1
