@@ -161,18 +161,21 @@ def receive_batch(
 
 
 def push_batch(session: Session, settings: Settings, agent: CaptureAgent, batch: Any) -> BatchResult:
-    """Store every message of a batch through ingest (raw first, idempotent), each with its own answer."""
+    """Store a batch through ingest in one set-based call (raw first, idempotent), each message with its own answer."""
     messages, photos = _unpack(batch, settings)
     result = BatchResult(agent=agent.name, acks=[])
+    prepared = [_prepare(session, settings, agent, item, photos) for item in messages]
+    ready = [(index, item) for index, item in enumerate(prepared) if not isinstance(item, Ack)]
+    received = _receive_all(session, settings, [message for _, message in ready], agent)
+    outcomes = dict(zip((index for index, _ in ready), received, strict=True))
     for index, item in enumerate(messages):
         message_id = item.get("message_id") if isinstance(item, dict) else None
         message_id = message_id if isinstance(message_id, str) else None
-        prepared = _prepare(session, settings, agent, item, photos)
-        if isinstance(prepared, Ack):
-            result.acks.append(prepared.model_copy(update={"index": index, "message_id": message_id}))
+        if isinstance(prepared[index], Ack):
+            result.acks.append(prepared[index].model_copy(update={"index": index, "message_id": message_id}))
             result.rejected += 1
             continue
-        outcome = _receive_one(session, settings, prepared, agent)
+        outcome = outcomes[index]
         if outcome.duplicate:
             status, result.duplicates = "duplicate", result.duplicates + 1
         elif outcome.status == "rejected":
@@ -187,6 +190,19 @@ def push_batch(session: Session, settings: Settings, agent: CaptureAgent, batch:
     agent.messages_stored += result.stored
     session.flush()
     return result
+
+
+def _receive_all(
+    session: Session, settings: Settings, messages: list[dict[str, Any]], agent: CaptureAgent
+) -> list[IngestOutcome]:
+    """The batch through ingest in one set-based call; should the database refuse it, message by message."""
+    from ingest import service as ingest_service
+
+    try:
+        with session.begin_nested():
+            return ingest_service.receive_many(session, settings, messages)
+    except DataError:  # one message the database cannot hold: find it, keep the rest
+        return [_receive_one(session, settings, message, agent) for message in messages]
 
 
 def _receive_one(session: Session, settings: Settings, message: dict[str, Any], agent: CaptureAgent) -> IngestOutcome:
