@@ -341,3 +341,68 @@ def retriage_candidates(session: Session) -> list[tuple[Report, str]]:
 
 def unassigned_reports_of(session: Session, sender_id: int) -> Sequence[Report]:
     return session.scalars(select(Report).where(Report.sender_id == sender_id, Report.unit_id.is_(None))).all()
+
+
+# --- assembly batch queries ---
+# Assembly reads what a batch of pending messages needs with a few set-based queries (ingest.assembly.Assembler
+# .prepare) instead of several per message; the per-message look-ups above remain the reference they must equal.
+
+_IN_CHUNK = 900  # bound parameters per IN list: far below every backend's limit
+
+
+def _chunks(values: Sequence[int]) -> list[list[int]]:
+    ordered = sorted(set(values))
+    return [ordered[start : start + _IN_CHUNK] for start in range(0, len(ordered), _IN_CHUNK)]
+
+
+def members_by_id(session: Session, member_ids: Sequence[int]) -> dict[int, Member]:
+    """The batch's senders in one query per chunk instead of one ``get`` per sender."""
+    found: dict[int, Member] = {}
+    for chunk in _chunks(member_ids):
+        found.update((m.id, m) for m in session.scalars(select(Member).where(Member.id.in_(chunk))))
+    return found
+
+
+def reports_in_span(
+    session: Session, groups: Sequence[int], senders: Sequence[int], start: datetime, end: datetime
+) -> list[Report]:
+    """Every report ``nearest_text_report`` or ``photo_only_reports_near`` can return for a moment whose window
+    lies inside ``[start, end]``, for these groups and senders (callers keep the (group, sender) pairs they want).
+
+    Two range reads on the (group, sender, time) indexes, so their cost follows the span, not the history.
+    """
+    who = (Report.group_id.in_(sorted(set(groups))), Report.sender_id.in_(sorted(set(senders))))
+    texts = select(Report).where(*who, Report.text_message_at.is_not(None), Report.text_message_at.between(start, end))
+    photo_only = select(Report).where(
+        *who, Report.text_message_at.is_(None), Report.last_message_at >= start, Report.first_message_at <= end
+    )
+    return [*session.scalars(texts), *session.scalars(photo_only)]
+
+
+def photo_media_ids_of(session: Session, report_ids: Sequence[int]) -> dict[int, set[int]]:
+    """The distinct pictures of each of these reports (reports without photos map to an empty set)."""
+    found: dict[int, set[int]] = {report_id: set() for report_id in report_ids}
+    for chunk in _chunks(report_ids):
+        query = select(ReportPhoto.report_id, ReportPhoto.media_id).where(ReportPhoto.report_id.in_(chunk))
+        for report_id, media_id in session.execute(query):
+            found[report_id].add(media_id)
+    return found
+
+
+def postings_of_many(session: Session, media_ids: Sequence[int]) -> list[tuple[int, datetime, int, int, int]]:
+    """``postings_of`` for many media ids, a chunk of ids per query."""
+    return [posting for chunk in _chunks(media_ids) for posting in postings_of(session, chunk)]
+
+
+def reserve_report_ids(session: Session) -> list[int]:
+    """Ids for reports the assembler creates, so it can refer to them before one flush inserts them all.
+
+    PostgreSQL takes 50 from the table's sequence (the unused rest of a batch's last 50 is a gap, as after any
+    rollback). On SQLite the assembler is the only writer (its transaction began IMMEDIATE) and the ids are the
+    next rowids SQLite itself would give; pending reports are flushed before the maximum is read.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        query = text("SELECT nextval(pg_get_serial_sequence('reports', 'id')) FROM generate_series(1, 50)")
+        return list(session.scalars(query))
+    start = (session.scalar(select(func.max(Report.id))) or 0) + 1
+    return list(range(start, start + 1000))
