@@ -19,17 +19,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ingest import DEMO, make_big_file, scratch_database  # noqa: E402
-from sqlalchemy import event  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from bench_ingest import DEMO, make_big_file, scratch_database
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
-from ingest import service as ingest_service  # noqa: E402
-from ingest import unit_import  # noqa: E402
-from wenming import schema  # noqa: E402
-from wenming.db import create_db_engine, make_session_factory, transaction  # noqa: E402
-from wenming.settings import Settings, get_settings  # noqa: E402
-from wiring.replay import replay_file  # noqa: E402
-
+from ingest import service as ingest_service
+from ingest import unit_import
+from wenming import schema
+from wenming.db import create_db_engine, make_session_factory, transaction
+from wenming.settings import Settings, get_settings
+from wiring.replay import replay_file
 
 SHAPES: dict[str, int] = {}
 
