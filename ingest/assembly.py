@@ -282,12 +282,12 @@ class Assembler:
             self.stats.ignored += 1
 
     def finish(self) -> None:
-        """Write the batch: new reports and photos in one flush, raw messages' statuses in one bulk UPDATE."""
+        """Write the batch: new reports in one flush, photos in one executemany, raw outcomes in one UPDATE."""
         self._write_photos()
+        self.session.flush()  # the reports raw messages will point at
         if self._outcomes:
-            self.session.execute(update(RawMessage), list(self._outcomes.values()))
+            repository.set_raw_outcomes(self.session, list(self._outcomes.values()))
             self._outcomes.clear()
-        self.session.flush()
 
     def _member(self, member_id: int | None) -> Member | None:
         """Members held strongly for the whole batch, so each is loaded once."""

@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import String, cast, func, or_, select, text
+from sqlalchemy import Integer, String, bindparam, cast, column, func, or_, select, text, update, values
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ingest.models import (
     ChatGroup,
@@ -406,3 +408,35 @@ def reserve_report_ids(session: Session) -> list[int]:
         return list(session.scalars(query))
     start = (session.scalar(select(func.max(Report.id))) or 0) + 1
     return list(range(start, start + 1000))
+
+
+def set_raw_outcomes(session: Session, outcomes: list[dict[str, Any]]) -> None:
+    """Give raw messages their assembly outcome (status, reason, report) in one statement.
+
+    PostgreSQL: one ``UPDATE … FROM (VALUES …)`` (an executemany costs it a statement per row, even pipelined);
+    SQLite: an executemany, which runs in process. Assembly reads raw messages as plain rows; one the session
+    holds (a message staff promote) is given the same values.
+    """
+    columns = ("status", "reason", "report_id")
+    for o in outcomes:
+        held = session.identity_map.get(identity_key(RawMessage, o["id"]))
+        if held is not None:
+            for name in columns:
+                set_committed_value(held, name, o[name])
+    table = RawMessage.__table__
+    if session.get_bind().dialect.name != "postgresql":
+        by_id = update(table).where(table.c.id == bindparam("outcome_id"))
+        session.execute(by_id, [{"outcome_id": o["id"]} | {name: o[name] for name in columns} for o in outcomes])
+        return
+    outcome = values(
+        column("id", Integer),
+        column("status", String),
+        column("reason", String),
+        column("report_id", Integer),
+        name="outcome",
+    ).data([(o["id"], o["status"], o["reason"], o["report_id"]) for o in outcomes])
+    session.execute(
+        update(table)
+        .where(table.c.id == outcome.c.id)
+        .values(status=outcome.c.status, reason=outcome.c.reason, report_id=outcome.c.report_id)
+    )
