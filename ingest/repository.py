@@ -435,8 +435,8 @@ def set_raw_outcomes(session: Session, outcomes: list[dict[str, Any]]) -> None:
         column("report_id", Integer),
         name="outcome",
     ).data([(o["id"], o["status"], o["reason"], o["report_id"]) for o in outcomes])
-    session.execute(
+    session.execute(  # a column of NULLs alone is rendered untyped (text): report_id is cast back
         update(table)
         .where(table.c.id == outcome.c.id)
-        .values(status=outcome.c.status, reason=outcome.c.reason, report_id=outcome.c.report_id)
+        .values(status=outcome.c.status, reason=outcome.c.reason, report_id=cast(outcome.c.report_id, Integer))
     )
