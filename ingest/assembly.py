@@ -8,12 +8,13 @@ window, or gather into a photo-only report (a photo group) of their own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
 from ingest import repository
@@ -72,6 +73,57 @@ class _PhashIndex:
         return self.ids[distance <= max_distance].tolist()
 
 
+SenderKey = tuple[int, int]  # (group id, sender id): near-report look-ups never cross them
+
+
+@dataclass
+class _NearbyReports:
+    """The reports near-report look-ups can find, per (group, sender), read once per batch and kept current.
+
+    ``covered`` says for which moments a sender's reports were read: a look-up inside it needs no query, because
+    every report it could find was read then or created (or changed) in this run since. Answers equal
+    ``repository.nearest_text_report`` and ``repository.photo_only_reports_near`` (tests/ingest/test_assembly_batch.py).
+    """
+
+    window: timedelta
+    reports: dict[SenderKey, dict[int, Report]] = field(default_factory=dict)
+    covered: dict[SenderKey, list[tuple[datetime, datetime]]] = field(default_factory=dict)
+
+    def covers(self, key: SenderKey, moment: datetime) -> bool:
+        return any(start <= moment <= end for start, end in self.covered.get(key, ()))
+
+    def cover(self, key: SenderKey, start: datetime, end: datetime) -> None:
+        self.covered.setdefault(key, []).append((start, end))
+
+    def add(self, report: Report) -> None:
+        self.reports.setdefault((report.group_id, report.sender_id), {})[report.id] = report
+
+    def remove(self, report: Report) -> None:
+        self.reports.get((report.group_id, report.sender_id), {}).pop(report.id, None)
+
+    def nearest_text(self, key: SenderKey, moment: datetime) -> Report | None:
+        """The text report closest in time, preferring one posted before ``moment``; ties go to the lower id."""
+        low, high = moment - self.window, moment + self.window
+        candidates = [
+            r
+            for r in self.reports.get(key, {}).values()
+            if r.text_message_at is not None and low <= r.text_message_at <= high
+        ]
+        if not candidates:
+            return None
+        return min(candidates, key=lambda r: (r.text_message_at > moment, abs(r.text_message_at - moment), r.id))
+
+    def photo_only(self, key: SenderKey, moment: datetime) -> list[Report]:
+        """Photo-only reports with a photo within the window, oldest first."""
+        low, high = moment - self.window, moment + self.window
+        found = [
+            r
+            for r in self.reports.get(key, {}).values()
+            if r.text_message_at is None and r.last_message_at >= low and r.first_message_at <= high
+        ]
+        return sorted(found, key=lambda r: (r.first_message_at, r.id))
+
+
 @dataclass
 class Assembler:
     """Processes raw messages in time order; decisions are time-window lookups, so arrival order matters little."""
@@ -91,6 +143,11 @@ class Assembler:
     # report id → its distinct media ids, so a photo's count needs no query (reports opened in this run start empty)
     _pictures: dict[int, set[int]] = field(default_factory=dict)
     _unflushed_photos: int = 0
+    _nearby: _NearbyReports | None = None
+    _report_ids: list[int] = field(default_factory=list)  # reserved, not used yet
+    # photos attached since the reports were last written, inserted together by one executemany after the reports
+    # they point at (the unit of work neither orders the two tables nor batches inserts that return ids on SQLite)
+    _waiting_photos: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def window(self) -> timedelta:
@@ -98,6 +155,87 @@ class Assembler:
 
     def changed_reports(self) -> list[Report]:
         return list(self._changed.values())
+
+    def prepare(self, raws: Sequence[PendingRaw]) -> None:
+        """Read what a batch's look-ups need with a few set-based queries instead of several per message.
+
+        Senders, the reports near the batch's time span for its (group, sender) pairs with their pictures, and the
+        postings of its pictures and their near-duplicates. Look-ups outside what was read still query.
+        """
+        senders = {raw.sender_id for raw in raws if raw.sender_id is not None}
+        missing = [member_id for member_id in senders if member_id not in self._members]
+        if missing:
+            found = repository.members_by_id(self.session, missing)
+            self._members.update((member_id, found.get(member_id)) for member_id in missing)
+        pairs: set[SenderKey] = set()
+        moments: list[datetime] = []
+        for raw in raws:
+            if raw.sent_at is not None and raw.group_id is not None and raw.sender_id is not None:
+                pairs.add((raw.group_id, raw.sender_id))
+                moments.append(raw.sent_at)
+        if pairs:
+            self._read_nearby(pairs, min(moments), max(moments))
+        media = {raw.media_id for raw in raws if raw.media_id is not None and raw.kind == MessageKind.IMAGE.value}
+        near = {near_id for media_id in media for near_id in self._near_media(media_id)} - self._postings.keys()
+        if near:
+            for near_id in near:
+                self._postings[near_id] = []
+            for media_id, posted_at, photo_id, owner, raw_id in repository.postings_of_many(self.session, list(near)):
+                self._postings[media_id].append((posted_at, photo_id, owner, raw_id))
+
+    def _read_nearby(self, pairs: set[SenderKey], first: datetime, last: datetime) -> None:
+        """Read the reports look-ups at moments in ``[first, last]`` can find for these senders, with their pictures."""
+        nearby = self._nearby_reports()
+        groups, senders = {group for group, _ in pairs}, {sender for _, sender in pairs}
+        start, end = first - self.window, last + self.window
+        read = [
+            r
+            for r in repository.reports_in_span(self.session, list(groups), list(senders), start, end)
+            if (r.group_id, r.sender_id) in pairs
+        ]
+        unknown = [r.id for r in read if r.id not in self._pictures]
+        if unknown:
+            self._pictures.update(repository.photo_media_ids_of(self.session, unknown))
+        for report in read:
+            nearby.add(report)
+        for pair in pairs:
+            nearby.cover(pair, first, last)
+
+    def _nearby_reports(self) -> _NearbyReports:
+        if self._nearby is None:
+            self._nearby = _NearbyReports(self.window)
+        return self._nearby
+
+    def _nearest_text(self, group_id: int, sender_id: int, moment: datetime) -> Report | None:
+        if not self._nearby_reports().covers((group_id, sender_id), moment):
+            self._read_nearby({(group_id, sender_id)}, moment, moment)
+        return self._nearby_reports().nearest_text((group_id, sender_id), moment)
+
+    def _photo_only_near(self, group_id: int, sender_id: int, moment: datetime) -> list[Report]:
+        if not self._nearby_reports().covers((group_id, sender_id), moment):
+            self._read_nearby({(group_id, sender_id)}, moment, moment)
+        return self._nearby_reports().photo_only((group_id, sender_id), moment)
+
+    def _write_photos(self) -> None:
+        """Insert the reports created so far, then the photos waiting for them (before any query that reads photos,
+        and at the end)."""
+        if self._waiting_photos:
+            self.session.flush()
+            self.session.execute(insert(ReportPhoto.__table__), self._waiting_photos)  # Core: one executemany
+            self._waiting_photos.clear()
+
+    def _pictures_of(self, report: Report) -> set[int]:
+        """A report's distinct pictures: read with the batch, or once now (after a withdrawal changed them)."""
+        pictures = self._pictures.get(report.id)
+        if pictures is None:
+            self._write_photos()
+            pictures = self._pictures[report.id] = repository.photo_media_ids(self.session, report.id)
+        return pictures
+
+    def _next_report_id(self) -> int:
+        if not self._report_ids:
+            self._report_ids = sorted(repository.reserve_report_ids(self.session), reverse=True)
+        return self._report_ids.pop()
 
     def process(self, raw: PendingRaw) -> None:
         self.stats.processed += 1
@@ -144,11 +282,12 @@ class Assembler:
             self.stats.ignored += 1
 
     def finish(self) -> None:
-        """Write every raw message's new status in one bulk UPDATE instead of one per message."""
+        """Write the batch: new reports in one flush, photos in one executemany, raw outcomes in one UPDATE."""
+        self._write_photos()
+        self.session.flush()  # the reports raw messages will point at
         if self._outcomes:
-            self.session.execute(update(RawMessage), list(self._outcomes.values()))
+            repository.set_raw_outcomes(self.session, list(self._outcomes.values()))
             self._outcomes.clear()
-        self.session.flush()
 
     def _member(self, member_id: int | None) -> Member | None:
         """Members held strongly for the whole batch, so each is loaded once."""
@@ -208,6 +347,7 @@ class Assembler:
     def _new_report(self, raw: PendingRaw, unit_id: int | None, text: str | None) -> Report:
         assert raw.sent_at is not None and raw.group_id is not None and raw.sender_id is not None
         report = Report(
+            id=self._next_report_id(),  # no flush per new report: the batch's reports are inserted together
             unit_id=unit_id,
             group_id=raw.group_id,
             sender_id=raw.sender_id,
@@ -221,8 +361,8 @@ class Assembler:
             possible_repost=False,
         )
         self.session.add(report)
-        self.session.flush()
         self._pictures[report.id] = set()
+        self._nearby_reports().add(report)
         self.stats.reports_created += 1
         if unit_id is None:
             self.stats.unassigned += 1
@@ -247,9 +387,7 @@ class Assembler:
         text = (raw.text or "").strip()
         waiting = [
             r
-            for r in repository.photo_only_reports_near(
-                self.session, raw.group_id, raw.sender_id, raw.sent_at, self.window
-            )
+            for r in self._photo_only_near(raw.group_id, raw.sender_id, raw.sent_at)
             if r.status not in (ReportStatus.CORRECTED.value, ReportStatus.WITHDRAWN.value)
         ]
         if not waiting:
@@ -261,16 +399,18 @@ class Assembler:
         self._touch(report, raw.sent_at, unit_id)
         for other in others:
             self._merge(other, into=report)
-        self._pictures[report.id] = repository.photo_media_ids(self.session, report.id)
-        report.photo_count = len(self._pictures[report.id])
+        report.photo_count = len(self._pictures_of(report))
         return report
 
     def _merge(self, source: Report, *, into: Report) -> None:
         """Fold a photo-only report into the text report its photos belong to."""
+        pictures = self._pictures_of(into) | self._pictures_of(source)
+        self._write_photos()
         self.session.execute(update(ReportPhoto).where(ReportPhoto.report_id == source.id).values(report_id=into.id))
         self._repoint_postings(source.id, into.id)
         self._pictures.pop(source.id, None)
-        self._pictures.pop(into.id, None)
+        self._pictures[into.id] = pictures
+        self._nearby_reports().remove(source)
         self.session.execute(update(RawMessage).where(RawMessage.report_id == source.id).values(report_id=into.id))
         for outcome in self._outcomes.values():
             if outcome["report_id"] == source.id:
@@ -285,13 +425,11 @@ class Assembler:
 
     def _on_photo(self, raw: PendingRaw, unit_id: int | None) -> Report:
         assert raw.sent_at is not None and raw.group_id is not None and raw.sender_id is not None
-        report = repository.nearest_text_report(self.session, raw.group_id, raw.sender_id, raw.sent_at, self.window)
+        report = self._nearest_text(raw.group_id, raw.sender_id, raw.sent_at)
         if report is None:
             waiting = [
                 r
-                for r in repository.photo_only_reports_near(
-                    self.session, raw.group_id, raw.sender_id, raw.sent_at, self.window
-                )
+                for r in self._photo_only_near(raw.group_id, raw.sender_id, raw.sent_at)
                 if r.status != ReportStatus.WITHDRAWN.value  # every photo of it was recalled
             ]
             report = waiting[0] if waiting else None
@@ -305,19 +443,16 @@ class Assembler:
 
     def _attach_photo(self, report: Report, raw: PendingRaw) -> None:
         assert raw.media_id is not None and raw.sent_at is not None
-        photo = ReportPhoto(report_id=report.id, media_id=raw.media_id, raw_message_id=raw.id, posted_at=raw.sent_at)
         earlier = self._earliest_other_posting(self._near_media(raw.media_id), report.id, raw.sent_at)
         if earlier is not None:
-            photo.repost_of_media_id = earlier
             report.possible_repost = True
             self.stats.reposts += 1
-        self.session.add(photo)  # written with the next flush; until then ordered after every stored photo
+        photo = {"report_id": report.id, "media_id": raw.media_id, "raw_message_id": raw.id, "posted_at": raw.sent_at}
+        self._waiting_photos.append(photo | {"repost_of_media_id": earlier})  # until written, after every stored photo
         self._unflushed_photos += 1
         if raw.media_id in self._postings:
             self._postings[raw.media_id].append((raw.sent_at, 2**62 + self._unflushed_photos, report.id, raw.id))
-        pictures = self._pictures.get(report.id)
-        if pictures is None:
-            pictures = self._pictures[report.id] = repository.photo_media_ids(self.session, report.id)
+        pictures = self._pictures_of(report)
         pictures.add(raw.media_id)
         report.photo_count = len(pictures)
 
@@ -326,6 +461,7 @@ class Assembler:
         ``before`` (ties by photo id), from postings read once per media id per run."""
         missing = [m for m in media_ids if m not in self._postings]
         if missing:
+            self._write_photos()
             for media_id in missing:
                 self._postings[media_id] = []
             for media_id, posted_at, photo_id, owner, raw_id in repository.postings_of(self.session, missing):
@@ -378,6 +514,7 @@ class Assembler:
         if raw.recalls_message_id is None or raw.group_id is None:
             return
         recall = RecallRef(raw.id, raw.sender_name)
+        self._write_photos()
         for part in repository.assembled_parts(self.session, raw.group_id, raw.recalls_message_id):
             report = self.session.get(Report, part.report_id)
             if report is not None:
@@ -392,6 +529,7 @@ class Assembler:
                 self.stats.withdrawn += 1
                 self._audit(report, recall, raw_id, "report_withdrawn", before, {"status": report.status})
             return
+        self._write_photos()
         photo = repository.photo_of_raw(self.session, raw_id)
         if photo is None:
             return

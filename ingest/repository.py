@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import String, cast, func, or_, select, text, tuple_
+from sqlalchemy import Integer, String, bindparam, cast, column, func, or_, select, text, tuple_, update, values
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ingest.models import (
     ChatGroup,
@@ -375,3 +377,100 @@ def retriage_candidates(session: Session) -> list[tuple[Report, str]]:
 
 def unassigned_reports_of(session: Session, sender_id: int) -> Sequence[Report]:
     return session.scalars(select(Report).where(Report.sender_id == sender_id, Report.unit_id.is_(None))).all()
+
+
+# --- assembly batch queries ---
+# Assembly reads what a batch of pending messages needs with a few set-based queries (ingest.assembly.Assembler
+# .prepare) instead of several per message; the per-message look-ups above remain the reference they must equal.
+
+_IN_CHUNK = 900  # bound parameters per IN list: far below every backend's limit
+
+
+def _chunks(values: Sequence[int]) -> list[list[int]]:
+    ordered = sorted(set(values))
+    return [ordered[start : start + _IN_CHUNK] for start in range(0, len(ordered), _IN_CHUNK)]
+
+
+def members_by_id(session: Session, member_ids: Sequence[int]) -> dict[int, Member]:
+    """The batch's senders in one query per chunk instead of one ``get`` per sender."""
+    found: dict[int, Member] = {}
+    for chunk in _chunks(member_ids):
+        found.update((m.id, m) for m in session.scalars(select(Member).where(Member.id.in_(chunk))))
+    return found
+
+
+def reports_in_span(
+    session: Session, groups: Sequence[int], senders: Sequence[int], start: datetime, end: datetime
+) -> list[Report]:
+    """Every report ``nearest_text_report`` or ``photo_only_reports_near`` can return for a moment whose window
+    lies inside ``[start, end]``, for these groups and senders (callers keep the (group, sender) pairs they want).
+
+    Two range reads on the (group, sender, time) indexes, so their cost follows the span, not the history.
+    """
+    who = (Report.group_id.in_(sorted(set(groups))), Report.sender_id.in_(sorted(set(senders))))
+    texts = select(Report).where(*who, Report.text_message_at.is_not(None), Report.text_message_at.between(start, end))
+    photo_only = select(Report).where(
+        *who, Report.text_message_at.is_(None), Report.last_message_at >= start, Report.first_message_at <= end
+    )
+    return [*session.scalars(texts), *session.scalars(photo_only)]
+
+
+def photo_media_ids_of(session: Session, report_ids: Sequence[int]) -> dict[int, set[int]]:
+    """The distinct pictures of each of these reports (reports without photos map to an empty set)."""
+    found: dict[int, set[int]] = {report_id: set() for report_id in report_ids}
+    for chunk in _chunks(report_ids):
+        query = select(ReportPhoto.report_id, ReportPhoto.media_id).where(ReportPhoto.report_id.in_(chunk))
+        for report_id, media_id in session.execute(query):
+            found[report_id].add(media_id)
+    return found
+
+
+def postings_of_many(session: Session, media_ids: Sequence[int]) -> list[tuple[int, datetime, int, int, int]]:
+    """``postings_of`` for many media ids, a chunk of ids per query."""
+    return [posting for chunk in _chunks(media_ids) for posting in postings_of(session, chunk)]
+
+
+def reserve_report_ids(session: Session) -> list[int]:
+    """Ids for reports the assembler creates, so it can refer to them before one flush inserts them all.
+
+    PostgreSQL takes 50 from the table's sequence (the unused rest of a batch's last 50 is a gap, as after any
+    rollback). On SQLite the assembler is the only writer (its transaction began IMMEDIATE) and the ids are the
+    next rowids SQLite itself would give; pending reports are flushed before the maximum is read.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        query = text("SELECT nextval(pg_get_serial_sequence('reports', 'id')) FROM generate_series(1, 50)")
+        return list(session.scalars(query))
+    start = (session.scalar(select(func.max(Report.id))) or 0) + 1
+    return list(range(start, start + 1000))
+
+
+def set_raw_outcomes(session: Session, outcomes: list[dict[str, Any]]) -> None:
+    """Give raw messages their assembly outcome (status, reason, report) in one statement.
+
+    PostgreSQL: one ``UPDATE … FROM (VALUES …)`` (an executemany costs it a statement per row, even pipelined);
+    SQLite: an executemany, which runs in process. Assembly reads raw messages as plain rows; one the session
+    holds (a message staff promote) is given the same values.
+    """
+    columns = ("status", "reason", "report_id")
+    for o in outcomes:
+        held = session.identity_map.get(identity_key(RawMessage, o["id"]))
+        if held is not None:
+            for name in columns:
+                set_committed_value(held, name, o[name])
+    table = RawMessage.__table__
+    if session.get_bind().dialect.name != "postgresql":
+        by_id = update(table).where(table.c.id == bindparam("outcome_id"))
+        session.execute(by_id, [{"outcome_id": o["id"]} | {name: o[name] for name in columns} for o in outcomes])
+        return
+    outcome = values(
+        column("id", Integer),
+        column("status", String),
+        column("reason", String),
+        column("report_id", Integer),
+        name="outcome",
+    ).data([(o["id"], o["status"], o["reason"], o["report_id"]) for o in outcomes])
+    session.execute(  # a column of NULLs alone is rendered untyped (text): report_id is cast back
+        update(table)
+        .where(table.c.id == outcome.c.id)
+        .values(status=outcome.c.status, reason=outcome.c.reason, report_id=cast(outcome.c.report_id, Integer))
+    )

@@ -377,7 +377,9 @@ def assemble_pending(
     """Turn stored raw messages into reports; safe to re-run after a crash (only ``received`` rows move)."""
     repository.lock_assembly(session)
     assembler = Assembler(session, settings)
-    for raw in repository.pending_raw(session, limit):
+    pending = repository.pending_raw(session, limit)
+    assembler.prepare(pending)  # the batch's look-ups in a few set-based queries
+    for raw in pending:
         assembler.process(raw)
         versions.touch(session, versions.RANKINGS)  # new, grown or withdrawn reports move the rankings
     assembler.finish()
