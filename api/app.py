@@ -84,9 +84,6 @@ def _install_docs(app: FastAPI, settings: Settings) -> None:
         )
 
 
-LIST_TOTAL_CACHE_SECONDS = 5.0  # report list totals: shared by a few seconds of requests (api.routers.reports)
-
-
 def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
     """Build the app; ``extra_routers`` (e.g. the OneBot endpoints from ``bot/``) are mounted as given."""
     settings = settings or get_settings()
@@ -121,7 +118,6 @@ def create_app(settings: Settings | None = None, extra_routers: Iterable[APIRout
     app.state.list_cache = ResultCache(
         settings.api_leaderboard_cache_seconds, max_entries=1024, follow_local_writes=False
     )
-    app.state.count_cache = ResultCache(LIST_TOTAL_CACHE_SECONDS)
     app.state.token_touches = {}  # token id -> monotonic time of the last last_used_at write
     app.state.settings = settings
     app.state.engine = engine

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -14,7 +13,6 @@ from sqlalchemy.orm import Session
 from accounts.service import Principal
 from api import presenters, schemas
 from api import repository as repo
-from api.cache import ResultCache
 from api.deps import DbSession, OptionalId, Pagination, Paging, ResourceId, Reviewer, Viewer
 from api.errors import BadRequest, ErrorResponse, NotFound
 from api.ready import ready_response, ready_viewer
@@ -27,19 +25,6 @@ from wenming import versions
 
 router = APIRouter(tags=["报送"])
 ReadyViewer = Annotated[Principal, Depends(ready_viewer)]
-
-
-def _total(request: Request, key: tuple[object, ...], count: Callable[[], int]) -> int:
-    """A list's total, shared by the requests of the next few seconds (see api.cache): counting every report took
-    more than reading the page itself. In-process writes are seen at once, other processes' within seconds."""
-    cache: ResultCache = request.app.state.count_cache
-    return cache.get(key, count)
-
-
-def _page(db: DbSession, stmt, total: int, paging: Paging) -> schemas.Page:  # type: ignore[no-untyped-def]
-    rows = repo.page_rows(db, stmt, paging.offset, paging.page_size)
-    items = [presenters.report_out(r, unit_name, sender) for r, unit_name, sender in rows]
-    return schemas.Page(items=items, total=total, page=paging.page, page_size=paging.page_size)
 
 
 def encode_after(at: datetime, report_id: int) -> str:
@@ -125,12 +110,28 @@ def _report_page(db: Session, f: repo.ReportFilter, cursor: tuple[datetime, int]
 
 
 @router.get("/review", response_model=schemas.Page[schemas.ReportOut])
-def review_queue(
-    request: Request, db: DbSession, _me: Viewer, paging: Paging, unit_id: OptionalId = None
-) -> schemas.Page:
-    """Reports awaiting staff: low-confidence classifications and reports without a unit, oldest first."""
-    total = _total(request, ("review", unit_id), lambda: repo.count_review(db, unit_id))
-    return _page(db, repo.review_query(unit_id), total, paging)
+async def review_queue(request: Request, _me: ReadyViewer, paging: Paging, unit_id: OptionalId = None) -> Response:
+    """Reports awaiting staff: low-confidence classifications and reports without a unit, oldest first.
+
+    Served as ready bytes like the report list: a review, an assignment or a new report moves the versions.
+    """
+    key = ("review", unit_id, paging.page, paging.page_size)
+    scopes = (versions.REPORTS, versions.RANKINGS)
+    return await ready_response(
+        request, request.app.state.list_cache, key, scopes, lambda db: _review_page(db, unit_id, paging)
+    )
+
+
+def _review_page(db: Session, unit_id: int | None, paging: Pagination) -> bytes:
+    """One page of the review queue as JSON bytes."""
+    rows = repo.page_rows(db, repo.review_query(unit_id), paging.offset, paging.page_size)
+    page = schemas.Page[schemas.ReportOut](
+        items=[presenters.report_out(r, unit_name, sender) for r, unit_name, sender in rows],
+        total=repo.count_review(db, unit_id),
+        page=paging.page,
+        page_size=paging.page_size,
+    )
+    return page.model_dump_json().encode()
 
 
 def _detail(db: DbSession, report_id: int) -> schemas.ReportDetail:

@@ -282,6 +282,28 @@ async def test_relabel_writes_a_staff_classification_and_an_audit_row(
     assert report.id not in [r["id"] for r in queue["items"]]
 
 
+async def test_a_reviewed_report_leaves_a_queue_page_already_served(
+    client: httpx.AsyncClient, staff: Staff, data: Data
+) -> None:
+    unit = data.unit("县卫健局")
+    unsure = data.report("组织职工到社区开展活动", unit=unit, label="practice", status="needs_review", confidence=0.55)
+    other = data.report("到结对村走访", unit=unit, label="pairing", status="needs_review", confidence=0.6)
+    viewer = staff.headers("viewer")
+    before = await client.get("/api/v1/review", headers=viewer)
+    assert [r["id"] for r in before.json()["items"]] == [unsure.id, other.id]
+    again = await client.get("/api/v1/review", headers=viewer | {"If-None-Match": before.headers["etag"]})
+    assert again.status_code == 304
+    patched = await client.patch(
+        f"/api/v1/reports/{unsure.id}/classification",
+        json={"label": "volunteer", "reason": "核实为志愿服务"},
+        headers=staff.headers("reviewer"),
+    )
+    assert patched.status_code == 200, patched.text
+    after = await client.get("/api/v1/review", headers=viewer | {"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert [r["id"] for r in after.json()["items"]] == [other.id] and after.json()["total"] == 1
+
+
 async def test_relabel_needs_a_reason_and_a_known_label(client: httpx.AsyncClient, staff: Staff, data: Data) -> None:
     report = data.report("活动")
     h = staff.headers("reviewer")
