@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import Integer, String, bindparam, cast, column, func, or_, select, text, tuple_, update, values
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, String, bindparam, cast, column, event, func, or_, select, text, tuple_, update, values
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -35,6 +35,12 @@ def _cache(session: Session) -> dict[tuple[Any, ...], Any]:
     """Per-session object cache for groups, members and names: a replay touches the same few rows thousands of
     times, and the identity map alone holds them only weakly."""
     return session.info.setdefault(_CACHE_KEY, {})
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_cache(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A rolled-back transaction or savepoint may have taken cached rows with it (a group created inside it)."""
+    session.info.pop(_CACHE_KEY, None)
 
 
 IN_CHUNK = 500  # keys per ``IN (…)`` look-up: far below SQLite's and PostgreSQL's bound-parameter limits
