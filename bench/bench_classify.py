@@ -20,15 +20,13 @@ import logging
 import statistics
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import jieba
+from bench_ingest import scratch_database
 from sqlalchemy import event
-from sqlalchemy import text as sql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -70,25 +68,6 @@ def _separate_passes(texts: list[str], classify: Callable[[str], object]) -> flo
     return (middle - start) / (time.perf_counter() - middle)
 
 
-@contextmanager
-def _scratch_database(base_url: str, workdir: Path) -> Iterator[str]:
-    """An empty, migrated database of the configured backend: a temporary PostgreSQL schema or SQLite file."""
-    url = make_url(base_url)
-    if url.get_backend_name() != "postgresql":
-        yield f"sqlite:///{workdir / 'bench_classify.db'}"
-        return
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_db_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(sql(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield url.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sql(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
-
-
 def _one_pass(session: Session, settings: Settings, ids: list[int], batched: bool) -> tuple[float, int]:
     """Seconds and SQL statements to classify these stored reports, one by one or in one call (rolled back)."""
     statements = 0
@@ -116,7 +95,7 @@ def _one_pass(session: Session, settings: Settings, ids: list[int], batched: boo
 def batch_line(settings: Settings, texts: list[str], photos: dict[str, int], count: int, rounds: int) -> str:
     """The line: classify N reports one by one vs classify_reports in one call (statements, ms per report, ratio)."""
     base_url = get_settings().database_url
-    with tempfile.TemporaryDirectory() as tmp, _scratch_database(base_url, Path(tmp)) as url:
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(base_url, Path(tmp)) as url:
         schema.upgrade(url)
         engine = create_db_engine(url)
         factory = make_session_factory(engine)
