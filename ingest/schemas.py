@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -24,6 +26,11 @@ class MediaContent(BaseModel):
 
     data: bytes
     original_name: str | None = Field(None, max_length=500)
+
+    @cached_property
+    def sha256(self) -> str:
+        """The bytes' hex digest, computed once: storing, deduplicating and keying a message all need it."""
+        return hashlib.sha256(self.data).hexdigest()
 
 
 class IncomingMessage(BaseModel):

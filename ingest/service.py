@@ -135,7 +135,7 @@ def _raw_row(
     }
     error = _check_limits(message, settings)
     if error is None and message.media is not None:
-        stored = media[hashlib.sha256(message.media.data).hexdigest()]
+        stored = media[message.media.sha256]
         if isinstance(stored, media_store.MediaError):
             error = str(stored)
         else:
@@ -224,7 +224,7 @@ def _content_key(message: IncomingMessage) -> str:
         digest.update(part.encode("utf-8"))
         digest.update(b"\x00")
     if message.media is not None:
-        digest.update(hashlib.sha256(message.media.data).digest())
+        digest.update(bytes.fromhex(message.media.sha256))
     if message.recalls_message_id is not None:  # two id-less recalls in one second are two recalls
         digest.update(message.recalls_message_id.encode("utf-8"))
     return "h:" + digest.hexdigest()[:40]
@@ -338,7 +338,7 @@ def _store_media(
     images: dict[str, bytes] = {}
     for message in messages:
         if message.media is not None and _check_limits(message, settings) is None:
-            images.setdefault(hashlib.sha256(message.media.data).hexdigest(), message.media.data)
+            images.setdefault(message.media.sha256, message.media.data)
     known = repository.media_by_shas(session, list(images))
     found: dict[str, int | media_store.MediaError] = {}
     rows = []
