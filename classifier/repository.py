@@ -114,12 +114,6 @@ def report_ids(session: Session, only: Sequence[int] | None = None) -> list[int]
     return list(session.scalars(query))
 
 
-def banner_lines(session: Session, report_id: int) -> list[str]:
-    """Banner/slide lines already read from the report's photos (empty until OCR has run)."""
-    lines = session.scalar(select(ReportPhotoEvidence.banner_lines).where(ReportPhotoEvidence.report_id == report_id))
-    return list(lines or [])
-
-
 def banner_lines_of(session: Session, report_ids: Sequence[int]) -> dict[int, list[str]]:
     """``banner_lines`` of many reports in one query (reports without photo evidence are absent)."""
     rows = session.execute(

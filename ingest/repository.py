@@ -113,11 +113,6 @@ def get_or_create_member_names(session: Session, rows: list[dict[str, Any]]) -> 
     return _get_or_create_many(session, MemberName, NAME_KEY, rows, "name")
 
 
-def media_by_sha(session: Session, sha256: str) -> Media | None:
-    """The media row for these bytes; remembered for the session (a replay posts the same pictures again and again)."""
-    return media_by_shas(session, [sha256]).get(sha256)
-
-
 def media_by_shas(session: Session, shas: list[str]) -> dict[str, Media]:
     """The stored media rows for these sha256s (one query for those not remembered in this session)."""
     cache = _cache(session)

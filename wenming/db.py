@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Row, Table, bindparam, text
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Row, Table, bindparam
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -105,22 +104,6 @@ def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def insert_ignoring_conflicts(session: Session, model: type[Base], rows: list[dict[str, Any]], key: list[str]) -> Any:
-    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING id`` on either backend.
-
-    Concurrent writers of the same natural key (two posters announcing one new member) then both succeed: the loser
-    inserts nothing and reads the winner's row, instead of failing the whole message with an IntegrityError.
-    Returns the result of ``RETURNING id`` (only the rows actually inserted). The statement is a typed ``text()``
-    built once per shape: SQLAlchemy cannot cache the dialects' ``on_conflict`` inserts, and compiling one per
-    message cost more than running it.
-    """
-    table: Table = model.__table__  # type: ignore[assignment]
-    rows = [_with_defaults(table, row) for row in rows]
-    columns = tuple(rows[0])
-    statement = _on_conflict_insert(table, columns, tuple(key))
-    return session.execute(statement, rows if len(rows) > 1 else rows[0])
-
-
 def _with_defaults(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     """The row with the Python-side column defaults (``default=utcnow``…) a Core insert would have added."""
     filled = dict(row)
@@ -130,15 +113,6 @@ def _with_defaults(table: Table, row: dict[str, Any]) -> dict[str, Any]:
             continue
         filled[column.name] = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
     return filled
-
-
-@functools.lru_cache(maxsize=64)
-def _on_conflict_insert(table: Table, columns: tuple[str, ...], key: tuple[str, ...]) -> Any:
-    names = ", ".join(columns)
-    values = ", ".join(f":{name}" for name in columns)
-    sql = f"INSERT INTO {table.name} ({names}) VALUES ({values}) ON CONFLICT ({', '.join(key)}) DO NOTHING RETURNING id"
-    binds = [bindparam(name, type_=table.c[name].type) for name in columns]
-    return text(sql).bindparams(*binds).columns(table.c.id)
 
 
 MAX_ROWS_PER_INSERT = 500  # rows of one multi-row INSERT; SQLAlchemy takes fewer when they would exceed the bind limit

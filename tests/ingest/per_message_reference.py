@@ -19,7 +19,7 @@ from ingest import media as media_store
 from ingest.models import ChatGroup, Media, Member, MemberName, MessageKind, MessageReason, RawMessage, RawStatus
 from ingest.schemas import IncomingMessage, IngestOutcome
 from ingest.validation import describe_validation_error, jsonable_payload
-from wenming.db import insert_ignoring_conflicts, utcnow
+from wenming.db import insert_many_ignoring_conflicts, utcnow
 from wenming.settings import Settings
 
 CACHE_KEY = "reference.cache"
@@ -29,6 +29,12 @@ def _cache(session: Session) -> dict[tuple[Any, ...], Any]:
     """Per-session object cache for groups, members and names: a replay touches the same few rows thousands of
     times, and the identity map alone holds them only weakly."""
     return session.info.setdefault(CACHE_KEY, {})
+
+
+def insert_ignoring_conflicts(session: Session, model: type[Any], rows: list[dict[str, Any]], key: list[str]) -> Any:
+    """The former one-row ``INSERT … ON CONFLICT DO NOTHING RETURNING id``, through the shared primitive."""
+    inserted = insert_many_ignoring_conflicts(session, model, rows, key)
+    return inserted[0].id if inserted else None
 
 
 def get_or_create_group(session: Session, platform: str, platform_id: str, name: str | None) -> ChatGroup:
@@ -111,7 +117,7 @@ def insert_raw(session: Session, values: dict[str, Any]) -> int | None:
     the original) gets the stored row back instead of an IntegrityError.
     """
     key = ["platform", "group_id", "platform_message_id"]
-    return insert_ignoring_conflicts(session, RawMessage, [values], key).scalar()
+    return insert_ignoring_conflicts(session, RawMessage, [values], key)
 
 
 def get_or_create_media(session: Session, values: dict[str, Any]) -> Media:
