@@ -144,7 +144,7 @@ class Assembler:
     _pictures: dict[int, set[int]] = field(default_factory=dict)
     _unflushed_photos: int = 0
     _nearby: _NearbyReports | None = None
-    _report_ids: list[int] = field(default_factory=list)  # reserved, not used yet
+    _report_ids: list[int] = field(default_factory=list)  # ids reserved for new reports, not handed out yet
     # photos attached since the reports were last written, inserted together by one executemany after the reports
     # they point at (the unit of work neither orders the two tables nor batches inserts that return ids on SQLite)
     _waiting_photos: list[dict[str, Any]] = field(default_factory=list)

@@ -89,7 +89,7 @@ def _forget_touched(session: Session, previous: SessionTransaction) -> None:
 
 
 def _changes_listed(obj: Any, session: Session, created: bool) -> bool:
-    """Whether flushing ``obj`` (new, changed or, with ``created=None``, deleted) changes what the list shows."""
+    """Whether flushing ``obj`` (new when ``created``, else changed) changes what the list shows."""
     table = getattr(obj, "__tablename__", None)
     if table not in _LISTED:
         return False
