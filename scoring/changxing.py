@@ -135,9 +135,9 @@ def gather(
     session: Session,
     rubric: ChangxingRubric,
     period: Period,
-    unit_id: int | None = None,
+    unit_id: repository.Units = None,
 ) -> Facts:
-    """Run the grouped queries for one period (all units, or one for an explanation)."""
+    """Run the grouped queries for one period (all units, some, or one for an explanation)."""
     c = rubric.counting
     counts = repository.bucket_counts(session, c, period.start, period.data_bounds, _groups(rubric), unit_id)
     sheets: dict[int, list[Record]] = defaultdict(list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from classifier.models import OutletLevel
@@ -300,3 +300,27 @@ class UnitLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_by: Mapped[str | None] = mapped_column(String(100))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ScoreChange(Base):
+    """A unit whose scoring inputs changed, written by database triggers (migration 0015) on every write path.
+
+    Append-only, so writers never wait on each other; the score cache consumes the rows (``scoring.score_cache``).
+    """
+
+    __tablename__ = "score_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer)
+
+
+class ScoreCacheEntry(Base):
+    """One unit's computed part of a table (its columns, its liveliness counts) under a key naming all other inputs."""
+
+    __tablename__ = "score_cache"
+    __table_args__ = (Index("ix_score_cache_unit", "unit_id"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # JSON
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    delete,
     false,
     func,
     literal,
@@ -29,12 +30,15 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from classifier.models import Classification, ReportTag
 from ingest.models import Report, ReportStatus, Unit
 from scoring import models as m
 from scoring.rubric import Counting, Liveliness
+from wenming.db import MAX_ROWS_PER_INSERT, utcnow
 
 LABELS = ("practice", "pairing", "news", "volunteer", "other")
 
@@ -64,7 +68,19 @@ def effective_date(counting: Counting) -> ColumnElement[date]:
     return Report.post_date
 
 
-def _window(counting: Counting, start: date, end: date, unit_id: int | None) -> list[ColumnElement[bool]]:
+Units = int | Sequence[int] | None  # one unit (an explanation), some units (a table's changed units), or all
+
+
+def of_units(column: Any, units: Units) -> list[ColumnElement[bool]]:
+    """The condition restricting ``column`` to ``units`` (none for all units)."""
+    if units is None:
+        return []
+    if isinstance(units, int):
+        return [column == units]
+    return [column.in_(sorted(units))]
+
+
+def _window(counting: Counting, start: date, end: date, unit_id: Units) -> list[ColumnElement[bool]]:
     day = effective_date(counting)
     conditions = [
         Report.unit_id.is_not(None),
@@ -72,8 +88,7 @@ def _window(counting: Counting, start: date, end: date, unit_id: int | None) -> 
         day < end,
         Report.status.in_(counted_statuses(counting)),
     ]
-    if unit_id is not None:
-        conditions.append(Report.unit_id == unit_id)
+    conditions.extend(of_units(Report.unit_id, unit_id))
     return conditions
 
 
@@ -89,7 +104,7 @@ def _counted_rows(
     start: date,
     end: date,
     groups: Mapping[str, Sequence[str]],
-    unit_id: int | None,
+    unit_id: Units,
     repost_photos: bool = False,
 ) -> Any:
     """Rows (unit, day, photos, a 0/1 flag per label group) whose flag sums count each report once per group.
@@ -136,7 +151,7 @@ def bucket_counts(
     start: date,
     bounds: Sequence[date],
     groups: Mapping[str, Sequence[str]],
-    unit_id: int | None = None,
+    unit_id: Units = None,
 ) -> dict[tuple[int, int], dict[str, int]]:
     """Reports per (unit, window index) and label group; two labels of one group count the report once.
 
@@ -170,7 +185,7 @@ def _secondary_extras(
     start: date,
     bounds: Sequence[date],
     groups: Mapping[str, Sequence[str]],
-    unit_id: int | None,
+    unit_id: Units,
 ) -> Select[Any]:
     """Per (unit, window index): reports counted in a group only through a secondary tag (not their primary label).
 
@@ -189,7 +204,7 @@ def _secondary_extras(
     per_report = (
         select(Report.unit_id.label("unit_id"), day.label("d"), *flags)
         .join(ReportTag, and_(ReportTag.report_id == Report.id, ReportTag.is_primary == false()))
-        .where(*window, *([Report.id.in_(tagged)] if unit_id is None else []))
+        .where(*window, *([] if isinstance(unit_id, int) else [Report.id.in_(tagged)]))
         .group_by(Report.id, Report.unit_id, day)
         .subquery("extras")
     )
@@ -224,7 +239,7 @@ def liveliness(
     practice_labels: Sequence[str],
     start: date,
     end: date,
-    unit_id: int | None = None,
+    unit_id: Units = None,
 ) -> dict[int, LivelinessRow]:
     """Per unit: daily-capped reports, active days, daily-capped photos, and the month's label counts."""
     groups: dict[str, Sequence[str]] = {"live": rule.labels}
@@ -280,7 +295,7 @@ class AdoptionCandidate(NamedTuple):
     record_id: int | None
 
 
-def _labelled(counting: Counting, start: date, end: date, label: str, unit_id: int | None) -> Any:
+def _labelled(counting: Counting, start: date, end: date, label: str, unit_id: Units) -> Any:
     """(id, unit_id, d) of counted reports carrying ``label``: by their primary label from the window index,
     plus those that carry it only as a secondary tag, found from the (small) secondary-tag index."""
     day = effective_date(counting)
@@ -316,14 +331,14 @@ def _with_fact(session: Session, reports: Any, key: str) -> Any:
 
 
 def report_adoptions(
-    session: Session, counting: Counting, start: date, end: date, unit_id: int | None = None
+    session: Session, counting: Counting, start: date, end: date, unit_id: Units = None
 ) -> list[AdoptionCandidate]:
     """News reports whose current classification found an outlet level (录用通知); only those are read.
 
     Row order is not part of the answer (tables sum points; explanations sort the articles).
     """
-    if unit_id is None and end - start > LONG_WINDOW:
-        return _notices_of_long_window(session, counting, start, end)
+    if not isinstance(unit_id, int) and end - start > LONG_WINDOW:
+        return _notices_of_long_window(session, counting, start, end, unit_id)
     news = _labelled(counting, start, end, "news", unit_id)
     level = fact(session, "outlet_level")
     query = (
@@ -347,7 +362,9 @@ OUTLET_LEVELS = ["county", "city", "province", "central"]
 LONG_WINDOW = timedelta(days=92)
 
 
-def _notices_of_long_window(session: Session, counting: Counting, start: date, end: date) -> list[AdoptionCandidate]:
+def _notices_of_long_window(
+    session: Session, counting: Counting, start: date, end: date, units: Units
+) -> list[AdoptionCandidate]:
     """The same candidates as ``report_adoptions``, led by the (few) current notices instead of the window.
 
     ``NOT INDEXED`` keeps SQLite from starting at the window index (rowid look-ups stay allowed);
@@ -372,14 +389,14 @@ def _notices_of_long_window(session: Session, counting: Counting, start: date, e
             Classification.is_current == true(),
             level.is_not(None),
             level.in_(OUTLET_LEVELS),
-            *_window(counting, start, end, None),
+            *_window(counting, start, end, units),
             or_(Report.label == "news", Report.id.in_(tagged)),
         )
     )
     return [AdoptionCandidate(*row, None) for row in _run(session, query)]
 
 
-def record_adoptions(session: Session, start: date, end: date, unit_id: int | None = None) -> list[AdoptionCandidate]:
+def record_adoptions(session: Session, start: date, end: date, unit_id: Units = None) -> list[AdoptionCandidate]:
     query = _records(m.MediaAdoption, unit_id).where(
         m.MediaAdoption.published_on >= start, m.MediaAdoption.published_on < end
     )
@@ -390,7 +407,7 @@ def record_adoptions(session: Session, start: date, end: date, unit_id: int | No
 
 
 def report_hours(
-    session: Session, counting: Counting, start: date, end: date, unit_id: int | None = None
+    session: Session, counting: Counting, start: date, end: date, unit_id: Units = None
 ) -> dict[int, float]:
     """Person-hours stated in volunteer reports: volunteer_hours × participants (1 when absent), per unit."""
     volunteer = _labelled(counting, start, end, "volunteer", unit_id)
@@ -438,12 +455,10 @@ def _record_type(model: Any) -> Any:
     return namedtuple(f"{model.__name__}Record", [c.name for c in record_columns(model)])
 
 
-def _records(model: Any, unit_id: int | None) -> Select[Any]:
+def _records(model: Any, unit_id: Units) -> Select[Any]:
     """Live (not voided) records: thousands per period, too many for ORM objects."""
     query = select(*record_columns(model)).where(model.voided_at.is_(None))
-    if unit_id is not None:
-        query = query.where(model.unit_id == unit_id)
-    return query.order_by(model.id)
+    return query.where(*of_units(model.unit_id, unit_id)).order_by(model.id)
 
 
 def _fetch(session: Session, model: Any, query: Select[Any]) -> list[Record]:
@@ -451,13 +466,13 @@ def _fetch(session: Session, model: Any, query: Select[Any]) -> list[Record]:
     return [make(row) for row in _run(session, query)]
 
 
-def criticisms(session: Session, start: date, end: date, unit_id: int | None = None) -> list[Record]:
+def criticisms(session: Session, start: date, end: date, unit_id: Units = None) -> list[Record]:
     query = _records(m.Criticism, unit_id).where(m.Criticism.occurred_on >= start, m.Criticism.occurred_on < end)
     return _fetch(session, m.Criticism, query)
 
 
 def pairing_sheets(
-    session: Session, year: int, unit_id: int | None = None, quarters: Sequence[int] | None = None
+    session: Session, year: int, unit_id: Units = None, quarters: Sequence[int] | None = None
 ) -> list[Record]:
     query = _records(m.PairingSheet, unit_id).where(m.PairingSheet.year == year)
     if quarters is not None:
@@ -465,12 +480,12 @@ def pairing_sheets(
     return _fetch(session, m.PairingSheet, query)
 
 
-def volunteer_stats(session: Session, year: int, unit_id: int | None = None) -> list[Record]:
+def volunteer_stats(session: Session, year: int, unit_id: Units = None) -> list[Record]:
     """All stats rows of a year in entry order, so that the newest per quarter is last."""
     return _fetch(session, m.VolunteerStats, _records(m.VolunteerStats, unit_id).where(m.VolunteerStats.year == year))
 
 
-def latest_volunteer_stats(session: Session, year: int, quarter: int, unit_id: int | None = None) -> list[Record]:
+def latest_volunteer_stats(session: Session, year: int, quarter: int, unit_id: Units = None) -> list[Record]:
     """Per unit, the newest statistics entered for ``quarter`` or else its latest earlier quarter of the year.
 
     What a quarter's items read (a newer entry supersedes); one row per unit instead of the year's entries.
@@ -485,7 +500,7 @@ def latest_volunteer_stats(session: Session, year: int, quarter: int, unit_id: i
     return _fetch(session, stats, select(*columns).where(latest.c.newest == 1).order_by(latest.c.unit_id))
 
 
-def checks(session: Session, year: int, unit_id: int | None = None, quarter: int | None = None) -> list[Record]:
+def checks(session: Session, year: int, unit_id: Units = None, quarter: int | None = None) -> list[Record]:
     """西乡 checks of a year; with ``quarter``, only those of that quarter and the year-scoped ones."""
     query = _records(m.XixiangCheck, unit_id).where(m.XixiangCheck.year == year)
     if quarter is not None:
@@ -493,7 +508,7 @@ def checks(session: Session, year: int, unit_id: int | None = None, quarter: int
     return _fetch(session, m.XixiangCheck, query)
 
 
-def adjustments(session: Session, start: date, end: date, unit_id: int | None = None) -> list[Record]:
+def adjustments(session: Session, start: date, end: date, unit_id: Units = None) -> list[Record]:
     query = _records(m.Adjustment, unit_id).where(m.Adjustment.occurred_on >= start, m.Adjustment.occurred_on < end)
     return _fetch(session, m.Adjustment, query)
 
@@ -547,3 +562,67 @@ def record_page(
         .limit(limit)
     )
     return [(kind, int(record_id)) for kind, record_id in session.execute(page)], total
+
+
+SCORE_CACHE_LOCK = 0x5C0_CAC4E  # PostgreSQL advisory lock: one transaction at a time consumes changes and stores parts
+_CHUNK = 5000  # ids per IN list, under SQLite's bind limit
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    ordered = sorted(ids)
+    return [ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)]
+
+
+def take_score_changes(session: Session) -> set[int]:
+    """Consume the change rows this transaction can see and drop every cached part of those units.
+
+    On PostgreSQL one ``DELETE … RETURNING`` takes exactly the rows it removes (a row committed meanwhile stays
+    for the next reader); SQLite has one writer, so reading then deleting inside this transaction is the same.
+    """
+    table = m.ScoreChange.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(SCORE_CACHE_LOCK)))
+        taken = delete(table).returning(table.c.unit_id).cte("taken")
+        units = set(session.execute(select(taken.c.unit_id).distinct()).scalars())
+    else:
+        units = set(session.execute(select(table.c.unit_id).distinct()).scalars())
+        if units:
+            session.execute(delete(table))
+    cache = m.ScoreCacheEntry.__table__
+    for chunk in _chunks(list(units)):
+        session.execute(delete(cache).where(cache.c.unit_id.in_(chunk)))
+    return units
+
+
+def pending_score_changes(session: Session) -> set[int]:
+    """Units changed since their cached parts were stored (a read-only session cannot consume the rows)."""
+    table = m.ScoreChange.__table__
+    return set(session.execute(select(table.c.unit_id).distinct()).scalars())
+
+
+def cached_parts(session: Session, key: str) -> dict[int, str]:
+    cache = m.ScoreCacheEntry.__table__
+    return dict(_run(session, select(cache.c.unit_id, cache.c.value).where(cache.c.key == key)))  # type: ignore[arg-type]
+
+
+def store_parts(session: Session, key: str, values: Mapping[int, str]) -> None:
+    """Insert or replace the parts of ``key`` for the given units."""
+    if not values:
+        return
+    cache = m.ScoreCacheEntry.__table__
+    now = utcnow()
+    rows = [{"key": key, "unit_id": uid, "value": value, "computed_at": now} for uid, value in values.items()]
+    dialect = session.get_bind().dialect.name
+    build = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    for i in range(0, len(rows), MAX_ROWS_PER_INSERT):
+        statement = build(cache).values(rows[i : i + MAX_ROWS_PER_INSERT])
+        statement = statement.on_conflict_do_update(
+            index_elements=[cache.c.key, cache.c.unit_id],
+            set_={"value": statement.excluded.value, "computed_at": statement.excluded.computed_at},
+        )
+        session.execute(statement)
+
+
+def drop_score_cache(session: Session) -> int:
+    """Forget every cached part (after an upgrade that changes the arithmetic, or to measure a cold table)."""
+    return int(session.execute(delete(m.ScoreCacheEntry.__table__)).rowcount or 0)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.models import Report, Unit
-from scoring import changxing, history, records, repository, xixiang
+from scoring import changxing, history, records, repository, score_cache, xixiang
 from scoring import models as m
 from scoring.articles import normalize_title
 from scoring.errors import AlreadyVoided, RecordNotFound, ScoringError
@@ -148,16 +148,37 @@ def _practice_labels(rubric: Rubric) -> list[str]:
     return list(rubric.liveliness.labels)
 
 
+def _liveliness(
+    session: Session, rubric: Rubric, start: date, end: date, unit_ids: list[int]
+) -> dict[int, repository.LivelinessRow]:
+    """Each unit's liveliness counts for the month, from its stored part unless its reports changed since."""
+    rule = rubric.liveliness
+
+    def compute(ids: list[int] | None) -> dict[int, list[Any]]:
+        found = repository.liveliness(session, rubric.counting, rule, _practice_labels(rubric), start, end, ids)
+        return {
+            uid: [r.counted_reports, r.active_days, r.photos, r.counted_photos, r.practice_count, r.label_counts]
+            for uid, r in found.items()
+        }
+
+    cache_key = score_cache.key("liveliness", rubric.counting, rule, _practice_labels(rubric), start, end)
+    return {
+        uid: repository.LivelinessRow(uid, *part)
+        for uid, part in score_cache.parts(session, cache_key, unit_ids, compute).items()
+        if part is not None
+    }
+
+
 @_bulk
 def monthly_ranking(session: Session, settings: Settings, rubric: Rubric, year: int, month: int) -> MonthlyRanking:
     """活跃度 ranking of every active unit for one month (units without reports rank last, tied)."""
     repository.prepare(session)
     rule = rubric.liveliness
     start, end = month_start(year, month), month_start(year, month + 1)
-    stats = repository.liveliness(session, rubric.counting, rule, _practice_labels(rubric), start, end)
     units = repository.units(session)
     covered = [u for u in units if (first := coverage_start(settings, u)) is None or first <= start]
     covered_ids = {u.id for u in covered}
+    stats = _liveliness(session, rubric, start, end, [u.id for u in covered])
     empty = repository.LivelinessRow(0, 0, 0, 0, 0, 0, {label: 0 for label in repository.LABELS})
     weights = (rule.report_weight, rule.day_weight, rule.photo_weight)
     scored = []
@@ -254,13 +275,15 @@ def _changxing_columns(
     starts: Starts,
     running: bool = False,
     facts: changxing.Facts | None = None,
+    scope: repository.Units = None,
 ) -> dict[int, dict[str, float] | None]:
     """Per unit the 附件3 columns over its covered months; None for a unit with no covered month.
 
     ``running``: points earned so far, divided by every covered month of the period (months not begun add 0).
     ``facts``: the period's facts when the caller already gathered them (the annual table's two passes).
+    ``scope``: the units ``units`` are, when not all (facts are read for those only).
     """
-    facts = facts or changxing.gather(session, rubric, period)
+    facts = facts or changxing.gather(session, rubric, period, scope)
     periods: dict[date | None, changxing.Period | None] = {}
     columns: dict[int, dict[str, float] | None] = {}
     for u in units:
@@ -278,7 +301,7 @@ def _changxing_columns(
 YearData = tuple[dict[tuple[int, str], list[repository.Record]], dict[int, list[repository.Record]]]
 
 
-def _year_data(session: Session, year: int, unit_id: int | None = None, quarter: int | None = None) -> YearData:
+def _year_data(session: Session, year: int, unit_id: repository.Units = None, quarter: int | None = None) -> YearData:
     """西乡 checks by (unit, kind) and volunteer statistics by unit, fetched once per table.
 
     With ``quarter``, only the checks that can apply to it and each unit's statistics current in it.
@@ -301,8 +324,9 @@ def _xixiang_quarter_facts(
     year_data: YearData | None = None,
     evidence: bool = False,
     year_reports: xixiang.YearReports | None = None,
+    scope: repository.Units = None,
 ) -> xixiang.QuarterFacts:
-    unit_id = units[0].id if evidence else None
+    unit_id = units[0].id if evidence else scope
     checks, stats = year_data or _year_data(session, year, unit_id, quarter)
     ids = [u.id for u in units]
     facts = xixiang.gather(
@@ -329,17 +353,24 @@ def quarter_table(
     units = repository.units(session)
     day = _as_of(settings, as_of)
     starts = _starts(settings, units)
-    columns: dict[int, dict[str, float] | None]
+    by_id = {u.id: u for u in units}
+
+    def compute(ids: list[int] | None) -> dict[int, dict[str, float] | None]:
+        some = units if ids is None else [by_id[i] for i in ids]
+        if isinstance(rubric, ChangxingRubric):
+            period = changxing.Period.of(year, quarter_first_month(quarter), 3, day, rubric.counting.in_progress)
+            return _changxing_columns(session, rubric, period, some, starts, scope=ids)
+        facts = _xixiang_quarter_facts(session, rubric, year, quarter, day, some, scope=ids)
+        return {
+            u.id: xixiang.quarter_points(rubric, u.id, facts) if _quarter_covered(year, quarter, starts[u.id]) else None
+            for u in some
+        }
+
+    cache_key = score_cache.key("quarter", rubric, year, quarter, day, settings.scoring_start)
+    columns: dict[int, dict[str, float] | None] = score_cache.parts(session, cache_key, list(by_id), compute)
     if isinstance(rubric, ChangxingRubric):
-        period = changxing.Period.of(year, quarter_first_month(quarter), 3, day, rubric.counting.in_progress)
-        columns = _changxing_columns(session, rubric, period, units, starts)
         cols, title = changxing.COLUMNS, "长兴县各级文明单位创建动态管理量化考核（季度）汇总表"
     else:
-        facts = _xixiang_quarter_facts(session, rubric, year, quarter, day, units)
-        columns = {
-            u.id: xixiang.quarter_points(rubric, u.id, facts) if _quarter_covered(year, quarter, starts[u.id]) else None
-            for u in units
-        }
         cols, title = xixiang.COLUMNS, "西乡县部门（单位）新时代文明实践工作季度考核"
     return QuarterTable(
         rubric=rubric.name,
@@ -358,7 +389,9 @@ def _counted_quarters(rubric: XixiangRubric, year: int, as_of: date) -> list[int
     return [i + 1 for i in started(starts, as_of, mode)]
 
 
-def _adjustment_entries(session: Session, year: int, unit_id: int | None = None) -> dict[int, list[repository.Record]]:
+def _adjustment_entries(
+    session: Session, year: int, unit_id: repository.Units = None
+) -> dict[int, list[repository.Record]]:
     entries: dict[int, list[repository.Record]] = defaultdict(list)
     for entry in repository.adjustments(session, date(year, 1, 1), date(year + 1, 1, 1), unit_id):
         entries[entry.unit_id].append(entry)
@@ -440,16 +473,22 @@ XixiangYear = tuple[dict[int, xixiang.QuarterFacts], dict[int, list[repository.R
 
 
 def _xixiang_year_facts(
-    session: Session, rubric: XixiangRubric, year: int, as_of: date, units: Sequence[repository.AnyUnit]
+    session: Session,
+    rubric: XixiangRubric,
+    year: int,
+    as_of: date,
+    units: Sequence[repository.AnyUnit],
+    scope: repository.Units = None,
 ) -> XixiangYear:
-    """Every counted quarter's facts and the year's adjustments, for all units, with grouped queries."""
-    data = _year_data(session, year)
+    """Every counted quarter's facts and the year's adjustments, for ``units`` (all, or ``scope``), grouped."""
+    data = _year_data(session, year, scope)
     quarters = _counted_quarters(rubric, year, as_of)
-    reports = xixiang.read_year_reports(session, rubric, year, quarters, as_of)  # one read for every quarter
+    reports = xixiang.read_year_reports(session, rubric, year, quarters, as_of, scope)  # one read for every quarter
     facts = {
-        q: _xixiang_quarter_facts(session, rubric, year, q, as_of, units, data, year_reports=reports) for q in quarters
+        q: _xixiang_quarter_facts(session, rubric, year, q, as_of, units, data, year_reports=reports, scope=scope)
+        for q in quarters
     }
-    return facts, _adjustment_entries(session, year)
+    return facts, _adjustment_entries(session, year, scope)
 
 
 Totals = dict[int, tuple[float, dict[str, float]]]
@@ -464,21 +503,23 @@ def _year_totals(
     starts: Starts,
     running: bool = False,
     gathered: dict[str, Any] | None = None,
+    scope: repository.Units = None,
 ) -> Totals:
     """Per covered unit: the year's score and its columns (``running``: earned so far on the full-year scale).
 
     ``gathered`` keeps the year's facts between calls: the projection and the running total read the same rows.
+    ``scope``: the units ``units`` are, when not all.
     """
     gathered = {} if gathered is None else gathered
     columns: dict[int, dict[str, float] | None]
     if isinstance(rubric, ChangxingRubric):
         period = changxing.Period.of(year, 1, 12, as_of, rubric.counting.in_progress)
         if "changxing" not in gathered:
-            gathered["changxing"] = changxing.gather(session, rubric, period)
+            gathered["changxing"] = changxing.gather(session, rubric, period, scope)
         columns = _changxing_columns(session, rubric, period, units, starts, running, gathered["changxing"])
     else:
         if "xixiang" not in gathered:
-            gathered["xixiang"] = _xixiang_year_facts(session, rubric, year, as_of, units)
+            gathered["xixiang"] = _xixiang_year_facts(session, rubric, year, as_of, units, scope)
         columns = _xixiang_year_columns(session, rubric, year, as_of, units, starts, running, gathered["xixiang"])
     return {uid: (round(sum(cols.values()), 2), cols) for uid, cols in columns.items() if cols is not None}
 
@@ -525,6 +566,35 @@ def _through(year: int, as_of: date) -> date | None:
     return date(year, 12, 1) if as_of >= date(year, 12, 1) else date(year, as_of.month, 1)
 
 
+def _annual_totals(
+    session: Session,
+    settings: Settings,
+    rubric: Rubric,
+    year: int,
+    day: date,
+    units: Sequence[repository.AnyUnit],
+    starts: Starts,
+) -> tuple[Totals, Totals]:
+    """Every covered unit's projected and running year totals, from its stored part unless its rows changed."""
+    by_id = {u.id: u for u in units}
+    partial = day < date(year, 12, 1)
+
+    def compute(ids: list[int] | None) -> dict[int, list[Any]]:
+        some = units if ids is None else [by_id[i] for i in ids]
+        gathered: dict[str, Any] = {}
+        totals = _year_totals(session, rubric, year, day, some, starts, gathered=gathered, scope=ids)
+        running = totals
+        if partial:
+            running = _year_totals(session, rubric, year, day, some, starts, running=True, gathered=gathered, scope=ids)
+        return {uid: [totals[uid], running.get(uid, totals[uid])] for uid in totals}
+
+    cache_key = score_cache.key("annual", rubric, year, day, settings.scoring_start)
+    parts = score_cache.parts(session, cache_key, list(by_id), compute)
+    totals: Totals = {uid: (part[0][0], part[0][1]) for uid, part in parts.items() if part is not None}
+    running: Totals = {uid: (part[1][0], part[1][1]) for uid, part in parts.items() if part is not None}
+    return totals, running
+
+
 @_bulk
 def annual_scores(
     session: Session, settings: Settings, rubric: Rubric, year: int, as_of: date | None = None
@@ -538,12 +608,8 @@ def annual_scores(
     day = _as_of(settings, as_of)
     units = repository.units(session)
     starts = _starts(settings, units)
-    gathered: dict[str, Any] = {}
-    totals = _year_totals(session, rubric, year, day, units, starts, gathered=gathered)
+    totals, running = _annual_totals(session, settings, rubric, year, day, units, starts)
     provisional = not history.year_closed(session, rubric.name, year)
-    running = totals
-    if day < date(year, 12, 1):
-        running = _year_totals(session, rubric, year, day, units, starts, running=True, gathered=gathered)
     past = _previous_totals(session, rubric, year)
     stats = xixiang.by_unit(repository.volunteer_stats(session, year)) if isinstance(rubric, ChangxingRubric) else {}
     covered = [u for u in units if u.id in totals]
@@ -559,7 +625,7 @@ def annual_scores(
             totals[unit.id],
             stats.get(unit.id, []),
             starts[unit.id],
-            running.get(unit.id, totals[unit.id])[0],
+            running[unit.id][0],
         )
         for rank, unit in zip(ranks, ordered, strict=True)
     ]

@@ -79,7 +79,7 @@ def gather(
     as_of: date,
     checks: dict[tuple[int, str], list[Record]],
     stats: dict[int, list[Record]],
-    unit_id: int | None = None,
+    unit_id: repository.Units = None,
     unit_ids: list[int] | None = None,
     explain: bool = True,
     year_reports: YearReports | None = None,
@@ -126,7 +126,12 @@ class YearReports:
 
 
 def read_year_reports(
-    session: Session, rubric: XixiangRubric, year: int, quarters: list[int], as_of: date, unit_id: int | None = None
+    session: Session,
+    rubric: XixiangRubric,
+    year: int,
+    quarters: list[int],
+    as_of: date,
+    unit_id: repository.Units = None,
 ) -> YearReports:
     """Services and media of the given (consecutive, counted) quarters with one grouped query and one notice read.
 

@@ -68,9 +68,17 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}), expire_on_commit=False)
 
 
+READ_ONLY = "wenming_read_only"  # session.info flag: the session never commits, so caches must not write through it
+
+
 def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions for read-only work: DEFERRED on SQLite, so they never wait for a writer."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    return sessionmaker(bind=engine, expire_on_commit=False, info={READ_ONLY: True})
+
+
+def is_read_only(session: Session) -> bool:
+    """Whether ``session`` ends in a rollback (``read_transaction``, the API's read sessions)."""
+    return bool(session.info.get(READ_ONLY))
 
 
 @contextmanager
@@ -95,6 +103,7 @@ def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     stays readable afterwards (the objects are detached first, so the rollback does not expire them).
     """
     session = factory()
+    session.info[READ_ONLY] = True
     try:
         session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})  # never waits for a writer
         yield session
