@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -626,3 +626,9 @@ def store_parts(session: Session, key: str, values: Mapping[int, str]) -> None:
 def drop_score_cache(session: Session) -> int:
     """Forget every cached part (after an upgrade that changes the arithmetic, or to measure a cold table)."""
     return int(session.execute(delete(m.ScoreCacheEntry.__table__)).rowcount or 0)
+
+
+def prune_score_cache(session: Session, before: datetime) -> int:
+    """Drop parts computed before ``before``: keys nobody reads any more (past as-of days) stop taking room."""
+    cache = m.ScoreCacheEntry.__table__
+    return int(session.execute(delete(cache).where(cache.c.computed_at < before)).rowcount or 0)

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     api_default_rubric: str = "changxing-2020"  # what the console and the leaderboards show by default
+    # how often `wenming run` brings the default tables' stored per-unit parts up to date (scoring.jobs)
+    scoring_refresh_minutes: int = Field(10, ge=1, le=24 * 60)
     # longest a rendered board is kept; writes invalidate it through cache_versions. 0: compute every request
     api_leaderboard_cache_seconds: float = Field(3600, ge=0, le=86400)
     api_db_connections: int = Field(40, ge=2, le=500)  # per process; also the number of request threads

@@ -319,3 +319,13 @@ def on_server_loop(work: Callable[[PostRuntime], Coroutine[Any, Any, T]], what: 
 def scheduled_post(kind: str) -> list[PostResult]:
     """APScheduler job: bridge onto the server's event loop where the adapters live."""
     return on_server_loop(lambda runtime: run_post(runtime, kind), "定时发布")
+
+
+def scheduled_score_refresh() -> int:
+    """APScheduler job (in its worker thread): the default tables' stored parts brought up to date."""
+    runtime = RUNTIME
+    if runtime is None:
+        raise RuntimeError("评分分项更新未初始化（需在 wenming run 中运行）")
+    from scoring import jobs as scoring_jobs  # as _scoring_service: loaded by the job, not by every import
+
+    return scoring_jobs.refresh_standing_tables(runtime.factory, runtime.settings)

@@ -16,6 +16,8 @@ from bot.posts.jobs import KINDS
 from wenming.settings import Settings
 
 JOB_FUNC = "bot.posts.jobs:scheduled_post"  # a text reference: the job store pickles it, not a closure
+SCORE_REFRESH_ID = "score_refresh"
+SCORE_REFRESH_FUNC = "bot.posts.jobs:scheduled_score_refresh"
 
 
 def triggers(settings: Settings) -> dict[str, CronTrigger]:
@@ -53,6 +55,8 @@ def start(scheduler: BaseScheduler, settings: Settings) -> None:
         _keep(scheduler, kind, trigger, JOB_FUNC, [kind], KINDS[kind])
     every = IntervalTrigger(seconds=settings.capture_health_interval_seconds, timezone=settings.tz)
     _keep(scheduler, health.JOB_ID, every, health.JOB_FUNC, [], "采集健康检查")
+    refresh = IntervalTrigger(minutes=settings.scoring_refresh_minutes, timezone=settings.tz)
+    _keep(scheduler, SCORE_REFRESH_ID, refresh, SCORE_REFRESH_FUNC, [], "评分分项更新")
     scheduler.resume()
 
 

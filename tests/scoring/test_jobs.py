@@ -1,0 +1,94 @@
+"""The scheduled upkeep keeps the default tables' stored parts current for the API's read-only sessions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.posts import scheduler
+from ingest.models import ChatGroup, Member, Unit
+from scoring import jobs, score_cache, service
+from scoring import models as m
+from scoring.periods import today
+from tests.scoring.conftest import World
+from wenming.db import create_db_engine, make_read_session_factory, read_transaction, transaction, utcnow
+from wenming.settings import Settings
+
+
+def _office(factory: sessionmaker[Session], settings: Settings) -> list[int]:
+    """Three units reporting this month; committed, as ingest leaves them."""
+    day = today(settings)
+    with transaction(factory) as session:
+        group = ChatGroup(platform="wechat", platform_id="g-1", name="文明单位群")
+        session.add(group)
+        session.flush()
+        world = World(session, group)
+        units = [world.unit(name) for name in ("县甲单位", "县乙单位", "县丙单位")]
+        for i, unit in enumerate(units):
+            for n in range(i + 1):
+                world.report(unit, day - timedelta(days=n % day.day), ("practice",), photos=2)
+        return [u.id for u in units]
+
+
+def _counts(factory: sessionmaker[Session]) -> tuple[int, int]:
+    with read_transaction(factory) as session:
+        parts = session.scalar(select(func.count()).select_from(m.ScoreCacheEntry))
+        changes = session.scalar(select(func.count()).select_from(m.ScoreChange))
+        return int(parts or 0), int(changes or 0)
+
+
+def _quarter(session: Session, settings: Settings) -> Any:
+    rubric = service.load_rubric(settings.api_default_rubric)
+    day = today(settings)
+    return service.quarter_table(session, settings, rubric, day.year, (day.month - 1) // 3 + 1)
+
+
+def test_the_refresh_stores_the_default_tables_and_a_read_only_session_sees_later_reports(
+    committed_factory: sessionmaker[Session], live_settings: Settings
+) -> None:
+    units = _office(committed_factory, live_settings)
+    jobs.refresh_standing_tables(committed_factory, live_settings)
+    parts, changes = _counts(committed_factory)
+    assert changes == 0 and parts == 3 * len(units)  # month, quarter and year, one part per unit
+    with transaction(committed_factory) as session:
+        world = World(session, session.scalars(select(ChatGroup)).one())
+        world.members = {member.unit_id: member for member in session.scalars(select(Member))}
+        unit = world.session.get(Unit, units[0])
+        for _ in range(3):
+            world.report(unit, today(live_settings), ("practice",), photos=4)
+    reader = make_read_session_factory(committed_factory.kw["bind"])
+    with read_transaction(reader) as session:
+        seen = _quarter(session, live_settings)
+    with read_transaction(committed_factory) as session:
+        score_cache.bypass(session)
+        assert seen == _quarter(session, live_settings)
+    assert _counts(committed_factory)[1] > 0  # the read-only session left the changes for the job
+    jobs.refresh_standing_tables(committed_factory, live_settings)
+    assert _counts(committed_factory) == (3 * len(units), 0)
+
+
+def test_parts_not_recomputed_for_a_week_are_dropped(
+    committed_factory: sessionmaker[Session], live_settings: Settings
+) -> None:
+    _office(committed_factory, live_settings)
+    jobs.refresh_standing_tables(committed_factory, live_settings)
+    with transaction(committed_factory) as session:
+        session.execute(update(m.ScoreCacheEntry).values(computed_at=utcnow() - timedelta(days=8)))
+    assert jobs.refresh_standing_tables(committed_factory, live_settings) == 9
+
+
+def test_wenming_run_schedules_the_refresh(
+    committed_factory: sessionmaker[Session], fresh_database_url: str, live_settings: Settings
+) -> None:
+    from tests.bot.test_posts import ManualScheduler
+
+    engine = create_db_engine(fresh_database_url)
+    sched = scheduler.build_scheduler(live_settings, engine, scheduler_cls=ManualScheduler)
+    scheduler.start(sched, live_settings)
+    job = sched.get_job(scheduler.SCORE_REFRESH_ID)
+    assert job is not None and job.name == "评分分项更新" and job.trigger.interval == timedelta(minutes=10)
+    sched.shutdown(wait=False)
+    engine.dispose()
