@@ -80,13 +80,31 @@ def of_units(column: Any, units: Units) -> list[ColumnElement[bool]]:
     return [column.in_(sorted(units))]
 
 
+def _by_unit(column: Any, units: Units) -> Any:
+    """``column`` as a plain value when some units are asked for (a table's changed units), so that no index on it
+    competes with the unit-led ones: SQLite's planner would otherwise start from the window's status/date or label
+    index, i.e. read every unit's reports (SQLAlchemy renders no ``INDEXED BY`` hint for SQLite).
+    """
+    if units is None or isinstance(units, int):
+        return column
+    return column.concat("")
+
+
+def small_scope(units: Units) -> bool:
+    """One unit, or a list short enough that probing its reports' tags beats reading the secondary-tag index."""
+    return isinstance(units, int) or (units is not None and len(units) <= SMALL_SCOPE)
+
+
+SMALL_SCOPE = 200
+
+
 def _window(counting: Counting, start: date, end: date, unit_id: Units) -> list[ColumnElement[bool]]:
     day = effective_date(counting)
     conditions = [
         Report.unit_id.is_not(None),
         day >= start,
         day < end,
-        Report.status.in_(counted_statuses(counting)),
+        _by_unit(Report.status, unit_id).in_(counted_statuses(counting)),
     ]
     conditions.extend(of_units(Report.unit_id, unit_id))
     return conditions
@@ -204,7 +222,7 @@ def _secondary_extras(
     per_report = (
         select(Report.unit_id.label("unit_id"), day.label("d"), *flags)
         .join(ReportTag, and_(ReportTag.report_id == Report.id, ReportTag.is_primary == false()))
-        .where(*window, *([] if isinstance(unit_id, int) else [Report.id.in_(tagged)]))
+        .where(*window, *([] if small_scope(unit_id) else [Report.id.in_(tagged)]))
         .group_by(Report.id, Report.unit_id, day)
         .subquery("extras")
     )
@@ -300,7 +318,7 @@ def _labelled(counting: Counting, start: date, end: date, label: str, unit_id: U
     plus those that carry it only as a secondary tag, found from the (small) secondary-tag index."""
     day = effective_date(counting)
     window = _window(counting, start, end, unit_id)
-    primary = select(Report.id, Report.unit_id, day.label("d")).where(*window, Report.label == label)
+    primary = select(Report.id, Report.unit_id, day.label("d")).where(*window, _by_unit(Report.label, unit_id) == label)
     tagged = select(ReportTag.report_id).where(ReportTag.is_primary == false(), ReportTag.label == label)
     secondary = select(Report.id, Report.unit_id, day.label("d")).where(
         Report.id.in_(tagged), Report.label != label, *window
@@ -337,7 +355,7 @@ def report_adoptions(
 
     Row order is not part of the answer (tables sum points; explanations sort the articles).
     """
-    if not isinstance(unit_id, int) and end - start > LONG_WINDOW:
+    if not small_scope(unit_id) and end - start > LONG_WINDOW:
         return _notices_of_long_window(session, counting, start, end, unit_id)
     news = _labelled(counting, start, end, "news", unit_id)
     level = fact(session, "outlet_level")
@@ -365,11 +383,7 @@ LONG_WINDOW = timedelta(days=92)
 def _notices_of_long_window(
     session: Session, counting: Counting, start: date, end: date, units: Units
 ) -> list[AdoptionCandidate]:
-    """The same candidates as ``report_adoptions``, led by the (few) current notices instead of the window.
-
-    ``NOT INDEXED`` keeps SQLite from starting at the window index (rowid look-ups stay allowed);
-    PostgreSQL ignores the hint and hash-joins.
-    """
+    """The same candidates as ``report_adoptions``, led by the (few) current notices instead of the window."""
     day = effective_date(counting)
     level = fact(session, "outlet_level")
     tagged = select(ReportTag.report_id).where(ReportTag.is_primary == false(), ReportTag.label == "news")
@@ -384,7 +398,6 @@ def _notices_of_long_window(
         )
         .select_from(Classification)
         .join(Report, Report.id == Classification.report_id)
-        .with_hint(Report, "NOT INDEXED", dialect_name="sqlite")
         .where(
             Classification.is_current == true(),
             level.is_not(None),

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from classifier.models import Classification, ReportTag
 from ingest.models import Report, Unit
 from scoring import models as m
-from scoring import score_cache, service
+from scoring import repository, score_cache, service
 from tests.scoring.conftest import World
 from tests.scoring.test_table_equivalence import NOW, _generate
 from wenming.db import READ_ONLY
