@@ -160,7 +160,11 @@ def _mutate(world: World, rng: random.Random, unit_ids: list[int]) -> str:
     return kind
 
 
-def test_tables_read_through_stored_parts_equal_fresh_ones_after_every_change(world: World, settings: Settings) -> None:
+@pytest.mark.parametrize("small_scope", [0, 200])  # changed units' secondary tags: read from the tag index / probed
+def test_tables_read_through_stored_parts_equal_fresh_ones_after_every_change(
+    world: World, settings: Settings, small_scope: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repository, "SMALL_SCOPE", small_scope)
     unit_ids = _generate(world, seed=2026)
     rng = random.Random(7)
     assert _tables(world.session, settings) == _fresh(world.session, settings)  # parts stored
