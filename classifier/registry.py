@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import shutil
 import threading
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -121,7 +123,11 @@ def _artefact_complete(directory: Path) -> bool:
 
 
 def ensure_seed(settings: Settings) -> str:
-    """Build the seed model under the data dir if it is not there yet (deterministic, about a second)."""
+    """Build the seed model under the data dir if it is not there yet (deterministic, a few seconds).
+
+    It is trained in a child process: training imports SciPy and allocates ~150 MB, which a long-running
+    ``wenming run`` starting on an empty data dir would otherwise keep for its whole life.
+    """
     version = seed_version()
     directory = models_dir(settings) / version
     if _artefact_complete(directory):
@@ -131,17 +137,25 @@ def ensure_seed(settings: Settings) -> str:
             return version
         files = _seed_bytes.get(version)
         if files is None:
-            seed = corpus.training_examples()
-            staging = _train_into(settings, seed, version, "seed", 0, SHIPPED_RULES, facts_mod.SHIPPED_OUTLETS)
-            files = {p.name: p.read_bytes() for p in staging.iterdir()}
+            spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no fork of threads or connections
+            with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as child:
+                files = child.submit(_train_seed, settings, version).result()
             _seed_bytes[version] = files
-            _publish(staging, directory)
         else:
             staging = _staging_dir(settings)
             for name, data in files.items():
                 (staging / name).write_bytes(data)
             _publish(staging, directory)
     return version
+
+
+def _train_seed(settings: Settings, version: str) -> dict[str, bytes]:
+    """Train and publish the seed model; its files, for the next data dir of this process (a child process)."""
+    seed = corpus.training_examples()
+    staging = _train_into(settings, seed, version, "seed", 0, SHIPPED_RULES, facts_mod.SHIPPED_OUTLETS)
+    files = {p.name: p.read_bytes() for p in staging.iterdir()}
+    _publish(staging, models_dir(settings) / version)
+    return files
 
 
 def _staging_dir(settings: Settings) -> Path:

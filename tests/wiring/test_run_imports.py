@@ -39,3 +39,17 @@ def test_run_classifies_without_importing_scipy(tmp_path: Path) -> None:
     lines = dict(line.split(":", 1) for line in done.stdout.splitlines() if ":" in line)
     assert lines["RESULT"] == f"{here.label} {here.confidence}"
     assert lines["LOADED"] == ""
+
+
+def test_run_on_an_empty_data_dir_trains_the_seed_model_in_a_child_process(tmp_path: Path) -> None:
+    settings = Settings(database_url="sqlite://", data_dir=tmp_path / "here", _env_file=None)  # type: ignore[call-arg]
+    text = "县人民医院组织医护人员走进敬老院开展义诊志愿服务"
+    here = registry.load_predictor(settings, registry.ensure_seed(settings)).classify(text, photo_count=1)
+    empty = tmp_path / "empty"  # `wenming run` on a new machine: no model yet
+    url = f"sqlite:///{tmp_path / 'run.db'}"
+    done = subprocess.run([sys.executable, "-c", _RUN_PATH, str(empty), url, text], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = dict(line.split(":", 1) for line in done.stdout.splitlines() if ":" in line)
+    assert lines["LOADED"] == ""  # the seed was trained, but not in this process
+    assert (empty / "models" / registry.seed_version()).is_dir()
+    assert lines["RESULT"] == f"{here.label} {here.confidence}"  # the same deterministic seed model
