@@ -38,7 +38,7 @@ from classifier.models import Classification, ReportTag
 from ingest.models import Report, ReportStatus, Unit
 from scoring import models as m
 from scoring.rubric import Counting, Liveliness
-from wenming.db import MAX_ROWS_PER_INSERT, utcnow
+from wenming.db import utcnow
 
 LABELS = ("practice", "pairing", "news", "volunteer", "other")
 
@@ -625,15 +625,13 @@ def store_parts(session: Session, key: str, values: Mapping[int, str]) -> None:
     cache = m.ScoreCacheEntry.__table__
     now = utcnow()
     rows = [{"key": key, "unit_id": uid, "value": value, "computed_at": now} for uid, value in values.items()]
-    dialect = session.get_bind().dialect.name
-    build = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    for i in range(0, len(rows), MAX_ROWS_PER_INSERT):
-        statement = build(cache).values(rows[i : i + MAX_ROWS_PER_INSERT])
-        statement = statement.on_conflict_do_update(
-            index_elements=[cache.c.key, cache.c.unit_id],
-            set_={"value": statement.excluded.value, "computed_at": statement.excluded.computed_at},
-        )
-        session.execute(statement)
+    build = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = build(cache)
+    statement = statement.on_conflict_do_update(
+        index_elements=[cache.c.key, cache.c.unit_id],
+        set_={"value": statement.excluded.value, "computed_at": statement.excluded.computed_at},
+    )
+    session.execute(statement, rows)  # one statement compiled once, executed for every row by the driver
 
 
 def drop_score_cache(session: Session) -> int:
