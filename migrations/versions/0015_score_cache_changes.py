@@ -164,6 +164,12 @@ def upgrade() -> None:
     postgres = op.get_bind().dialect.name == 'postgresql'
     for statement in (_pg_functions() + _pg_triggers()) if postgres else _sqlite_triggers():
         op.execute(statement)
+    if postgres:
+        # a queue: rows come and go all day, so vacuum it after a thousand dead rows, not after 20 % of a table
+        # that is nearly always empty (else every DELETE reads the dead rows of the last big import)
+        op.execute(
+            'ALTER TABLE score_changes SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000)'
+        )
 
 
 def downgrade() -> None:
