@@ -48,8 +48,8 @@ def bypass(session: Session, off: bool = True) -> None:
 def parts(session: Session, key: str, unit_ids: Sequence[int], compute: Compute) -> dict[int, Any]:
     """Every unit's part under ``key``: stored ones that are still current, the rest from ``compute``.
 
-    ``compute(ids)`` returns a JSON-native part (lists, not tuples) for every unit of ``ids``, or of ``unit_ids``
-    when given ``None`` (one pass over all units).
+    ``compute(ids)`` returns a JSON-serialisable part for every unit of ``ids``, or of ``unit_ids`` when given
+    ``None`` (one pass over all units); callers get every part as JSON decodes it, stored or fresh.
     """
     if session.info.get(BYPASS):
         fresh = compute(None)
