@@ -71,7 +71,7 @@ def effective_date(counting: Counting) -> ColumnElement[date]:
 Units = int | Sequence[int] | None  # one unit (an explanation), some units (a table's changed units), or all
 
 
-def of_units(column: Any, units: Units) -> list[ColumnElement[bool]]:
+def _of_units(column: Any, units: Units) -> list[ColumnElement[bool]]:
     """The condition restricting ``column`` to ``units`` (none for all units)."""
     if units is None:
         return []
@@ -90,12 +90,12 @@ def _by_unit(column: Any, units: Units) -> Any:
     return column.concat("")
 
 
-def small_scope(units: Units) -> bool:
+SMALL_SCOPE = 200  # units up to which probing their reports' tags beats reading the whole secondary-tag index
+
+
+def _small_scope(units: Units) -> bool:
     """One unit, or a list short enough that probing its reports' tags beats reading the secondary-tag index."""
     return isinstance(units, int) or (units is not None and len(units) <= SMALL_SCOPE)
-
-
-SMALL_SCOPE = 200
 
 
 def _window(counting: Counting, start: date, end: date, unit_id: Units) -> list[ColumnElement[bool]]:
@@ -106,7 +106,7 @@ def _window(counting: Counting, start: date, end: date, unit_id: Units) -> list[
         day < end,
         _by_unit(Report.status, unit_id).in_(counted_statuses(counting)),
     ]
-    conditions.extend(of_units(Report.unit_id, unit_id))
+    conditions.extend(_of_units(Report.unit_id, unit_id))
     return conditions
 
 
@@ -222,7 +222,7 @@ def _secondary_extras(
     per_report = (
         select(Report.unit_id.label("unit_id"), day.label("d"), *flags)
         .join(ReportTag, and_(ReportTag.report_id == Report.id, ReportTag.is_primary == false()))
-        .where(*window, *([] if small_scope(unit_id) else [Report.id.in_(tagged)]))
+        .where(*window, *([] if _small_scope(unit_id) else [Report.id.in_(tagged)]))
         .group_by(Report.id, Report.unit_id, day)
         .subquery("extras")
     )
@@ -355,7 +355,7 @@ def report_adoptions(
 
     Row order is not part of the answer (tables sum points; explanations sort the articles).
     """
-    if not small_scope(unit_id) and end - start > LONG_WINDOW:
+    if not _small_scope(unit_id) and end - start > LONG_WINDOW:
         return _notices_of_long_window(session, counting, start, end, unit_id)
     news = _labelled(counting, start, end, "news", unit_id)
     level = fact(session, "outlet_level")
@@ -471,7 +471,7 @@ def _record_type(model: Any) -> Any:
 def _records(model: Any, unit_id: Units) -> Select[Any]:
     """Live (not voided) records: thousands per period, too many for ORM objects."""
     query = select(*record_columns(model)).where(model.voided_at.is_(None))
-    return query.where(*of_units(model.unit_id, unit_id)).order_by(model.id)
+    return query.where(*_of_units(model.unit_id, unit_id)).order_by(model.id)
 
 
 def _fetch(session: Session, model: Any, query: Select[Any]) -> list[Record]:
