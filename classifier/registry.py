@@ -10,14 +10,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -137,9 +137,7 @@ def ensure_seed(settings: Settings) -> str:
             return version
         files = _seed_bytes.get(version)
         if files is None:
-            spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no fork of threads or connections
-            with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as child:
-                files = child.submit(_train_seed, settings, version).result()
+            files = _train_seed_in_child(settings, version)
             _seed_bytes[version] = files
         else:
             staging = _staging_dir(settings)
@@ -149,13 +147,23 @@ def ensure_seed(settings: Settings) -> str:
     return version
 
 
-def _train_seed(settings: Settings, version: str) -> dict[str, bytes]:
-    """Train and publish the seed model; its files, for the next data dir of this process (a child process)."""
+def _train_seed_in_child(settings: Settings, version: str) -> dict[str, bytes]:
+    """Run ``classifier.seed`` in a fresh interpreter; the published seed model's files."""
+    command = [sys.executable, "-m", "classifier.seed", str(settings.data_dir)]
+    done = subprocess.run(
+        [*command, str(settings.classifier_review_threshold), version], capture_output=True, text=True, check=False
+    )
+    directory = models_dir(settings) / version
+    if done.returncode != 0 or not _artefact_complete(directory):
+        raise RuntimeError(f"种子模型训练失败（{' '.join(command)}）：{done.stderr.strip()[-2000:]}")
+    return {p.name: p.read_bytes() for p in directory.iterdir()}
+
+
+def train_seed(settings: Settings, version: str) -> None:
+    """Train and publish the seed model under the data dir (``python -m classifier.seed``, a child process)."""
     seed = corpus.training_examples()
     staging = _train_into(settings, seed, version, "seed", 0, SHIPPED_RULES, facts_mod.SHIPPED_OUTLETS)
-    files = {p.name: p.read_bytes() for p in staging.iterdir()}
     _publish(staging, models_dir(settings) / version)
-    return files
 
 
 def _staging_dir(settings: Settings) -> Path:
