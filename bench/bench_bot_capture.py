@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from benchlib import reset_database
 
 from bot.history.importer import import_history
 from bot.history.wechat_exports import WECHATMSG_COLUMNS
@@ -36,11 +37,7 @@ def _text(i: int) -> str:
 
 def _fresh(tmp: Path, name: str) -> tuple[Settings, IngestSink]:
     url = os.environ.get("WENMING_DATABASE_URL") or f"sqlite:///{tmp / name}.db"
-    if url.startswith("postgresql"):
-        engine = create_db_engine(url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
-        engine.dispose()
+    reset_database(url)
     schema.upgrade(url)
     settings = Settings(database_url=url, data_dir=tmp / name, media_dir=tmp / name / "media", _env_file=None)  # type: ignore[call-arg]
     return settings, IngestSink(make_session_factory(create_db_engine(url)), settings)

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import websockets
-from benchlib import load_line
+from benchlib import load_line, reset_database
 from sqlalchemy import func, select
 
 from classifier.models import Classification
@@ -136,11 +136,7 @@ def _round(n: int, cold: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="wenming-mem-") as d:
         tmp = Path(d)
         url = os.environ.get("WENMING_DATABASE_URL") or f"sqlite:///{tmp / 'mem.db'}"
-        if url.startswith("postgresql"):
-            engine = create_db_engine(url)
-            with engine.begin() as conn:
-                conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
-            engine.dispose()
+        reset_database(url)
         schema.upgrade(url)
         env = os.environ | {
             "WENMING_DATABASE_URL": url,

@@ -22,11 +22,10 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from benchlib import reset_database
 from sqlalchemy import case, func, insert, select, text, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from classifier.models import Classification, ReportTag
@@ -53,19 +52,6 @@ LABELS = [
 LEVELS = ["county", "county", "county", "city", "city", "province", "central"]
 BATCH = 20_000
 BENCH_SQLITE = "sqlite:///./var/bench/scoring.db"
-
-
-def _reset(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
-        return
-    engine = create_db_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def _flush(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -452,7 +438,7 @@ def main(argv: list[str] | None = None) -> None:
         url = BENCH_SQLITE
     if not args.reuse:
         if args.reset or url == BENCH_SQLITE:
-            _reset(url)
+            reset_database(url)
         schema.upgrade(url)
         engine = create_db_engine(url)
         with engine.connect() as conn:
