@@ -169,6 +169,20 @@ def _liveliness(
     }
 
 
+def _unit_parts(
+    session: Session,
+    cache_key: str,
+    units: Sequence[repository.AnyUnit],
+    compute: Callable[[Sequence[repository.AnyUnit], list[int] | None], Any],
+) -> dict[int, Any]:
+    """``score_cache.parts`` over unit rows: ``compute(some, ids)`` gets the rows of the units to compute (all when
+    ``ids`` is None), as the table arithmetic needs them."""
+    by_id = {u.id: u for u in units}
+    return score_cache.parts(
+        session, cache_key, list(by_id), lambda ids: compute(units if ids is None else [by_id[i] for i in ids], ids)
+    )
+
+
 @_bulk
 def monthly_ranking(session: Session, settings: Settings, rubric: Rubric, year: int, month: int) -> MonthlyRanking:
     """活跃度 ranking of every active unit for one month (units without reports rank last, tied)."""
@@ -353,10 +367,8 @@ def quarter_table(
     units = repository.units(session)
     day = _as_of(settings, as_of)
     starts = _starts(settings, units)
-    by_id = {u.id: u for u in units}
 
-    def compute(ids: list[int] | None) -> dict[int, dict[str, float] | None]:
-        some = units if ids is None else [by_id[i] for i in ids]
+    def compute(some: Sequence[repository.AnyUnit], ids: list[int] | None) -> dict[int, dict[str, float] | None]:
         if isinstance(rubric, ChangxingRubric):
             period = changxing.Period.of(year, quarter_first_month(quarter), 3, day, rubric.counting.in_progress)
             return _changxing_columns(session, rubric, period, some, starts, scope=ids)
@@ -367,7 +379,7 @@ def quarter_table(
         }
 
     cache_key = score_cache.key("quarter", rubric, year, quarter, day, settings.scoring_start)
-    columns: dict[int, dict[str, float] | None] = score_cache.parts(session, cache_key, list(by_id), compute)
+    columns: dict[int, dict[str, float] | None] = _unit_parts(session, cache_key, units, compute)
     if isinstance(rubric, ChangxingRubric):
         cols, title = changxing.COLUMNS, "长兴县各级文明单位创建动态管理量化考核（季度）汇总表"
     else:
@@ -576,11 +588,9 @@ def _annual_totals(
     starts: Starts,
 ) -> tuple[Totals, Totals]:
     """Every covered unit's projected and running year totals, from its stored part unless its rows changed."""
-    by_id = {u.id: u for u in units}
     partial = day < date(year, 12, 1)
 
-    def compute(ids: list[int] | None) -> dict[int, list[Any]]:
-        some = units if ids is None else [by_id[i] for i in ids]
+    def compute(some: Sequence[repository.AnyUnit], ids: list[int] | None) -> dict[int, list[Any]]:
         gathered: dict[str, Any] = {}
         totals = _year_totals(session, rubric, year, day, some, starts, gathered=gathered, scope=ids)
         running = totals
@@ -589,7 +599,7 @@ def _annual_totals(
         return {uid: [totals[uid], running.get(uid, totals[uid])] for uid in totals}
 
     cache_key = score_cache.key("annual", rubric, year, day, settings.scoring_start)
-    parts = score_cache.parts(session, cache_key, list(by_id), compute)
+    parts = _unit_parts(session, cache_key, units, compute)
     totals: Totals = {uid: (part[0][0], part[0][1]) for uid, part in parts.items() if part is not None}
     running: Totals = {uid: (part[1][0], part[1][1]) for uid, part in parts.items() if part is not None}
     return totals, running
