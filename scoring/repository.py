@@ -537,17 +537,6 @@ def units(session: Session) -> list[UnitRow]:
     return list(_run(session, query.order_by(Unit.name)))
 
 
-def has_reports(session: Session, start: date, end: date) -> bool:
-    """Whether the system holds any report in a window (a year before it was in use is not scored)."""
-    statuses = [status.value for status in ReportStatus]  # every status: lets the status-led index serve the range
-    query = (
-        select(literal(1))
-        .where(Report.status.in_(statuses), Report.post_date >= start, Report.post_date < end)
-        .limit(1)
-    )
-    return session.execute(query).first() is not None
-
-
 def record_page(
     session: Session, types: Sequence[Any], unit_id: int | None, include_voided: bool, offset: int, limit: int
 ) -> tuple[list[tuple[str, int]], int]:
