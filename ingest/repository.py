@@ -26,7 +26,7 @@ from ingest.models import (
     Unit,
 )
 from wenming.audit import AuditEntry
-from wenming.db import insert_many_ignoring_conflicts
+from wenming.db import id_chunks, insert_many_ignoring_conflicts
 
 _CACHE_KEY = "ingest.cache"
 
@@ -384,18 +384,11 @@ def unassigned_reports_of(session: Session, sender_id: int) -> Sequence[Report]:
 # Assembly reads what a batch of pending messages needs with a few set-based queries (ingest.assembly.Assembler
 # .prepare) instead of several per message; the per-message look-ups above remain the reference they must equal.
 
-_IN_CHUNK = 900  # bound parameters per IN list: far below every backend's limit
-
-
-def _chunks(values: Sequence[int]) -> list[list[int]]:
-    ordered = sorted(set(values))
-    return [ordered[start : start + _IN_CHUNK] for start in range(0, len(ordered), _IN_CHUNK)]
-
 
 def members_by_id(session: Session, member_ids: Sequence[int]) -> dict[int, Member]:
     """The batch's senders in one query per chunk instead of one ``get`` per sender."""
     found: dict[int, Member] = {}
-    for chunk in _chunks(member_ids):
+    for chunk in id_chunks(member_ids):
         found.update((m.id, m) for m in session.scalars(select(Member).where(Member.id.in_(chunk))))
     return found
 
@@ -419,7 +412,7 @@ def reports_in_span(
 def photo_media_ids_of(session: Session, report_ids: Sequence[int]) -> dict[int, set[int]]:
     """The distinct pictures of each of these reports (reports without photos map to an empty set)."""
     found: dict[int, set[int]] = {report_id: set() for report_id in report_ids}
-    for chunk in _chunks(report_ids):
+    for chunk in id_chunks(report_ids):
         query = select(ReportPhoto.report_id, ReportPhoto.media_id).where(ReportPhoto.report_id.in_(chunk))
         for report_id, media_id in session.execute(query):
             found[report_id].add(media_id)
@@ -428,7 +421,7 @@ def photo_media_ids_of(session: Session, report_ids: Sequence[int]) -> dict[int,
 
 def postings_of_many(session: Session, media_ids: Sequence[int]) -> list[tuple[int, datetime, int, int, int]]:
     """``postings_of`` for many media ids, a chunk of ids per query."""
-    return [posting for chunk in _chunks(media_ids) for posting in postings_of(session, chunk)]
+    return [posting for chunk in id_chunks(media_ids) for posting in postings_of(session, chunk)]
 
 
 def reserve_report_ids(session: Session) -> list[int]:

@@ -38,7 +38,7 @@ from classifier.models import Classification, ReportTag
 from ingest.models import Report, ReportStatus, Unit
 from scoring import models as m
 from scoring.rubric import Counting, Liveliness
-from wenming.db import utcnow
+from wenming.db import id_chunks, utcnow
 
 LABELS = ("practice", "pairing", "news", "volunteer", "other")
 
@@ -567,12 +567,6 @@ def record_page(
 
 
 SCORE_CACHE_LOCK = 0x5C0_CAC4E  # PostgreSQL advisory lock: one transaction at a time consumes changes and stores parts
-_CHUNK = 5000  # ids per IN list, under SQLite's bind limit
-
-
-def _chunks(ids: Sequence[int]) -> list[list[int]]:
-    ordered = sorted(ids)
-    return [ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK)]
 
 
 def take_score_changes(session: Session) -> set[int]:
@@ -587,11 +581,11 @@ def take_score_changes(session: Session) -> set[int]:
         taken = delete(table).returning(table.c.unit_id).cte("taken")
         units = set(session.execute(select(taken.c.unit_id).distinct()).scalars())
     else:
-        units = set(session.execute(select(table.c.unit_id).distinct()).scalars())
+        units = pending_score_changes(session)
         if units:
             session.execute(delete(table))
     cache = m.ScoreCacheEntry.__table__
-    for chunk in _chunks(list(units)):
+    for chunk in id_chunks(units):
         session.execute(delete(cache).where(cache.c.unit_id.in_(chunk)))
     return units
 

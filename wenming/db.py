@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -122,6 +122,15 @@ def _with_defaults(table: Table, row: dict[str, Any]) -> dict[str, Any]:
             continue
         filled[column.name] = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
     return filled
+
+
+IDS_PER_IN_LIST = 900  # bound parameters per IN list: far below every backend's limit
+
+
+def id_chunks(ids: Iterable[int]) -> list[list[int]]:
+    """Distinct ids, sorted, in lists short enough for one ``IN (…)`` each."""
+    ordered = sorted(set(ids))
+    return [ordered[start : start + IDS_PER_IN_LIST] for start in range(0, len(ordered), IDS_PER_IN_LIST)]
 
 
 MAX_ROWS_PER_INSERT = 500  # rows of one multi-row INSERT; SQLAlchemy takes fewer when they would exceed the bind limit
