@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,7 @@ def test_replay_stores_everything_assembles_reports_and_explains_bad_lines(cli: 
     cli.ok("db", "upgrade")
     cli.ok("units", "import", str(write_jsonl(cli.root / "units.csv", [UNITS_CSV.strip()])))
     output = cli.ok("ingest", "replay", str(feed))
+    assert re.search(r"分类模型 seed-\w+ 已就绪\n.*回放", output, re.S)  # ready before the replay clock starts
     assert summary_value(output, "读取消息") == 11
     assert summary_value(output, "新存入") == 7
     assert summary_value(output, "有误") == 4
