@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from classifier.models import Classification, ClassificationSource, ReportTag
 from classifier.ocr.models import ReportPhotoEvidence
 from ingest.models import Report
-from wenming.db import utcnow
+from wenming.db import update_many, utcnow
 
 # The report columns a classification sets.
 LABEL_COLUMNS = ("label", "confidence", "status", "activity_date")
@@ -78,7 +78,8 @@ def add_classifications(session: Session, rows: Sequence[dict[str, Any]]) -> dic
     """Insert new classifications (at most one per report) in one statement; the rows by report id.
 
     Not ``session.add_all``: the ORM must match each generated id to its object, and on SQLite it can only do that
-    one row per statement. Here the returned rows are matched by report id instead.
+    one row per statement. Here the returned rows are matched by report id instead. (On PostgreSQL this multi-row
+    ``VALUES`` measured faster than ``INSERT … SELECT FROM unnest``, unlike the raw messages' insert.)
     """
     if not rows:
         return {}
@@ -125,7 +126,7 @@ def banner_lines_of(session: Session, report_ids: Sequence[int]) -> dict[int, li
 
 
 def write_report_labels(session: Session, changes: Sequence[tuple[Report, dict[str, Any]]]) -> None:
-    """Label, confidence, status and activity date of many reports in one executemany UPDATE.
+    """Label, confidence, status and activity date of many reports in one UPDATE (``wenming.db.update_many``).
 
     The ORM would group the rows by which columns changed and send one statement per run of equal groups; here
     every row sets all four, and the loaded reports take the values as their committed state.
@@ -133,17 +134,11 @@ def write_report_labels(session: Session, changes: Sequence[tuple[Report, dict[s
     if not changes:
         return
     now = utcnow()
-    table = Report.__table__
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values({name: bindparam(f"b_{name}") for name in (*LABEL_COLUMNS, "updated_at")})
-    )
-    params = [
-        {"b_id": report.id, "b_updated_at": now, **{f"b_{name}": values[name] for name in LABEL_COLUMNS}}
+    rows = [
+        {"id": report.id, "updated_at": now, **{name: values[name] for name in LABEL_COLUMNS}}
         for report, values in changes
     ]
-    session.execute(statement, params)
+    update_many(session, Report.__table__, rows)
     for report, values in changes:
         for name, value in (*values.items(), ("updated_at", now)):
             set_committed_value(report, name, value)

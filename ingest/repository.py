@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import Integer, String, bindparam, cast, column, event, func, or_, select, text, tuple_, update, values
+from sqlalchemy import String, cast, event, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -26,7 +26,7 @@ from ingest.models import (
     Unit,
 )
 from wenming.audit import AuditEntry
-from wenming.db import id_chunks, insert_many_ignoring_conflicts
+from wenming.db import id_chunks, insert_many_ignoring_conflicts, update_many
 
 _CACHE_KEY = "ingest.cache"
 
@@ -441,8 +441,7 @@ def reserve_report_ids(session: Session) -> list[int]:
 def set_raw_outcomes(session: Session, outcomes: list[dict[str, Any]]) -> None:
     """Give raw messages their assembly outcome (status, reason, report) in one statement.
 
-    PostgreSQL: one ``UPDATE … FROM (VALUES …)`` (an executemany costs it a statement per row, even pipelined);
-    SQLite: an executemany, which runs in process. Assembly reads raw messages as plain rows; one the session
+    ``wenming.db.update_many``: one statement on PostgreSQL. Assembly reads raw messages as plain rows; one the session
     holds (a message staff promote) is given the same values.
     """
     columns = ("status", "reason", "report_id")
@@ -451,20 +450,5 @@ def set_raw_outcomes(session: Session, outcomes: list[dict[str, Any]]) -> None:
         if held is not None:
             for name in columns:
                 set_committed_value(held, name, o[name])
-    table = RawMessage.__table__
-    if session.get_bind().dialect.name != "postgresql":
-        by_id = update(table).where(table.c.id == bindparam("outcome_id"))
-        session.execute(by_id, [{"outcome_id": o["id"]} | {name: o[name] for name in columns} for o in outcomes])
-        return
-    outcome = values(
-        column("id", Integer),
-        column("status", String),
-        column("reason", String),
-        column("report_id", Integer),
-        name="outcome",
-    ).data([(o["id"], o["status"], o["reason"], o["report_id"]) for o in outcomes])
-    session.execute(  # a column of NULLs alone is rendered untyped (text): report_id is cast back
-        update(table)
-        .where(table.c.id == outcome.c.id)
-        .values(status=outcome.c.status, reason=outcome.c.reason, report_id=cast(outcome.c.report_id, Integer))
-    )
+    rows = [{"id": o["id"]} | {name: o[name] for name in columns} for o in outcomes]
+    update_many(session, RawMessage.__table__, rows)

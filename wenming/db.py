@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Row, Table, bindparam
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Row, Table, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -159,24 +159,77 @@ def insert_many_ignoring_conflicts(
     columns = tuple(rows[0])
     if any(tuple(row) != columns for row in rows):
         raise ValueError("every row of a multi-row insert needs the same columns, in the same order")
-    dialect = session.get_bind().dialect.name
-    statement = _insert_many_statement(table, dialect, columns, tuple(key), returning)
+    if session.get_bind().dialect.name == "postgresql":
+        return list(session.execute(_insert_from_arrays(table, rows, columns, tuple(key), returning)).all())
+    statement = _insert_many_statement(table, columns, tuple(key), returning)
     options = {"insertmanyvalues_page_size": MAX_ROWS_PER_INSERT}
     return list(session.execute(statement, rows, execution_options=options).all())
 
 
 def _insert_many_statement(
-    table: Table, dialect: str, columns: tuple[str, ...], key: tuple[str, ...], returning: tuple[str, ...]
+    table: Table, columns: tuple[str, ...], key: tuple[str, ...], returning: tuple[str, ...]
 ) -> Any:
-    """The dialect's ``INSERT … ON CONFLICT DO NOTHING RETURNING`` with JSON ``None`` bound as SQL NULL."""
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    """SQLite's ``INSERT … ON CONFLICT DO NOTHING RETURNING`` with JSON ``None`` bound as SQL NULL."""
     binds = {name: bindparam(name, type_=_null_json(table.c[name].type)) for name in columns}
     return (
-        insert(table)
+        sqlite_insert(table)
         .values(binds)
         .on_conflict_do_nothing(index_elements=list(key))
         .returning(*(table.c[name] for name in returning))
     )
+
+
+def _insert_from_arrays(
+    table: Table, rows: list[dict[str, Any]], columns: tuple[str, ...], key: tuple[str, ...], returning: tuple[str, ...]
+) -> Any:
+    """PostgreSQL: ``INSERT … SELECT FROM unnest(arrays) ORDER BY position``, one short statement for any batch.
+
+    A page of multi-row ``VALUES`` is a long text with thousands of placeholders that SQLAlchemy compiles and
+    psycopg parses again for every page; one array per column keeps the statement short and cached. The rows are
+    inserted in the given order, so new ids follow it as ``VALUES`` pages would give them.
+    """
+    incoming = _unnest(table, rows, columns, ordinality=True)
+    source = select(*(incoming.c[name] for name in columns)).order_by(incoming.c.position)
+    return (
+        postgresql_insert(table)
+        .from_select(list(columns), source)
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(*(table.c[name] for name in returning))
+    )
+
+
+def update_many(session: Session, table: Table, rows: list[dict[str, Any]], key: str = "id") -> None:
+    """Set each row's values on the row of ``table`` whose ``key`` matches, in one statement on PostgreSQL.
+
+    PostgreSQL: ``UPDATE … FROM unnest(arrays)``, one short statement compiled and parsed once (an executemany
+    costs it a pipelined statement per row, a ``VALUES`` list a new compilation per batch). SQLite: an executemany,
+    which runs in process. Every row needs the same columns.
+    """
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    if any(tuple(row) != columns for row in rows):
+        raise ValueError("every row of a multi-row update needs the same columns, in the same order")
+    changed = [name for name in columns if name != key]
+    if session.get_bind().dialect.name != "postgresql":
+        by_key = update(table).where(table.c[key] == bindparam(f"match_{key}"))
+        by_key = by_key.values({name: bindparam(f"new_{name}") for name in changed})
+        session.execute(by_key, [{f"match_{key}": row[key]} | {f"new_{n}": row[n] for n in changed} for row in rows])
+        return
+    incoming = _unnest(table, rows, columns, ordinality=False)
+    session.execute(
+        update(table).where(table.c[key] == incoming.c[key]).values({name: incoming.c[name] for name in changed})
+    )
+
+
+def _unnest(table: Table, rows: list[dict[str, Any]], columns: tuple[str, ...], *, ordinality: bool) -> Any:
+    """PostgreSQL ``unnest(array, …) AS incoming(columns)``: one array per column, typed as the table's column."""
+    arrays = [
+        bindparam(f"column_{n}", [row[name] for row in rows], type_=ARRAY(_null_json(table.c[name].type), dimensions=1))
+        for n, name in enumerate(columns)
+    ]
+    valued = func.unnest(*arrays).table_valued(*columns, with_ordinality="position" if ordinality else None)
+    return valued.render_derived("incoming")
 
 
 def _null_json(column_type: Any) -> Any:
