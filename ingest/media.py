@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import io
 import os
 import tempfile
+import threading
 import warnings
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,11 +89,17 @@ def relative_path_for(sha256: str, ext: str) -> str:
 
 def resolve_under(media_dir: Path, relative: str) -> Path:
     """Join a stored relative path to the media dir, refusing anything that escapes it."""
-    root = media_dir.resolve()
+    root = _resolved(media_dir)
     target = (root / relative).resolve()
     if not target.is_relative_to(root):
         raise MediaError("非法的媒体路径")
     return target
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(media_dir: Path) -> Path:
+    """The media dir's real path, resolved once: resolving walks every component with a system call each."""
+    return media_dir.resolve()
 
 
 def file_present(relative: str, settings: Settings) -> bool:
@@ -102,16 +112,78 @@ def file_present(relative: str, settings: Settings) -> bool:
 
 def store_image(data: bytes, settings: Settings) -> StoredImage:
     """Validate and write an image once, atomically, under the media directory."""
+    stored, target = _checked(data, settings)
+    try:
+        _write_if_missing(target, data)
+    except OSError as exc:  # disk full, permissions: the message is kept, rejected with this reason
+        raise MediaError(_disk_problem(exc)) from None
+    return stored
+
+
+def store_images(images: Iterable[bytes], settings: Settings) -> list[StoredImage | MediaError]:
+    """``store_image`` for a batch, in order: each image is checked here while earlier ones are written.
+
+    A new file costs about as much disk time (directories, fsync) as its decoding costs CPU, so the writes go to
+    a few background threads and overlap the next decodes. Decoding stays in the calling thread: its
+    decompression-bomb check changes the process's warning filters. Returns once every file is on disk.
+    """
+    pending: list[tuple[StoredImage, Future[None]] | MediaError] = []
+    for data in images:
+        try:
+            stored, target = _checked(data, settings)
+        except MediaError as exc:
+            pending.append(exc)
+            continue
+        pending.append((stored, _writer().submit(_write_if_missing, target, data)))
+    results: list[StoredImage | MediaError] = []
+    for item in pending:
+        if isinstance(item, MediaError):
+            results.append(item)
+            continue
+        stored, written = item
+        try:
+            written.result()
+        except OSError as exc:
+            results.append(MediaError(_disk_problem(exc)))
+            continue
+        results.append(stored)
+    return results
+
+
+def _checked(data: bytes, settings: Settings) -> tuple[StoredImage, Path]:
+    """The image's stored description and where its file goes, once the bytes are known to be a sound image."""
     mime, ext, width, height, phash = inspect_image(data, settings)
     sha = hashlib.sha256(data).hexdigest()
     relative = relative_path_for(sha, ext)
-    target = resolve_under(settings.media_dir, relative)
-    try:
-        if not target.exists():
-            _write_atomically(target, data)
-    except OSError as exc:  # disk full, permissions: the message is kept, rejected with this reason
-        raise MediaError(_disk_problem(exc)) from None
-    return StoredImage(sha, phash, relative, mime, len(data), width, height)
+    stored = StoredImage(sha, phash, relative, mime, len(data), width, height)
+    return stored, resolve_under(settings.media_dir, relative)
+
+
+WRITE_THREADS = 4
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _writer() -> ThreadPoolExecutor:
+    """The process's image-writing threads, started on first use (and again in a forked child)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="wenming-media")
+        return _pool
+
+
+def _forget_pool_in_child() -> None:
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()  # the parent's threads do not exist in a forked child
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
+def _write_if_missing(target: Path, data: bytes) -> None:
+    if not target.exists():
+        _write_atomically(target, data)
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

@@ -341,7 +341,7 @@ def _store_media(
             images.setdefault(message.media.sha256, message.media.data)
     known = repository.media_by_shas(session, list(images))
     found: dict[str, int | media_store.MediaError] = {}
-    rows = []
+    to_write: dict[str, bytes] = {}
     for sha, data in images.items():
         media = known.get(sha)
         if (
@@ -350,20 +350,24 @@ def _store_media(
             and media_store.file_present(media.path, settings)
         ):
             found[sha] = media.id
-            continue
-        try:
-            stored = media_store.store_image(data, settings)
-        except media_store.MediaError as exc:
-            found[sha] = exc
-            continue
-        if media is not None:
+        else:
+            to_write[sha] = data
+    rows = []
+    for sha, stored in zip(to_write, media_store.store_images(to_write.values(), settings), strict=True):
+        if isinstance(stored, media_store.MediaError):
+            found[sha] = stored
+        elif (media := known.get(sha)) is not None:
             found[sha] = media.id
-            continue
-        rows.append({"sha256": stored.sha256, "phash": stored.phash, "path": stored.relative_path, "mime": stored.mime,
-                     "bytes": stored.size, "width": stored.width, "height": stored.height})  # fmt: skip
+        else:
+            rows.append(_media_row(stored))
     for sha, media in repository.get_or_create_media(session, rows).items():
         found[sha] = media.id
     return found
+
+
+def _media_row(stored: media_store.StoredImage) -> dict[str, Any]:
+    return {"sha256": stored.sha256, "phash": stored.phash, "path": stored.relative_path, "mime": stored.mime,
+            "bytes": stored.size, "width": stored.width, "height": stored.height}  # fmt: skip
 
 
 def has_pending(session: Session) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -81,3 +82,37 @@ def test_no_permission_is_named_as_such(monkeypatch: pytest.MonkeyPatch, setting
     monkeypatch.setattr(media_store.tempfile, "mkstemp", denied)
     with pytest.raises(media_store.MediaError, match="写入权限"):
         media_store.store_image(png_bytes(), settings)
+
+
+def test_a_batch_keeps_each_photo_its_own_outcome_in_order(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    good, broken, unlucky, last = png_bytes("#102030"), b"\xff\xd8\xff" + b"\0" * 64, png_bytes("#405060"), png_bytes()
+    unlucky_name = media_store.hashlib.sha256(unlucky).hexdigest()
+    write = media_store._write_atomically
+
+    def fails_for_one(target: Path, data: bytes) -> None:
+        if target.name.startswith(unlucky_name):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        write(target, data)
+
+    monkeypatch.setattr(media_store, "_write_atomically", fails_for_one)
+    results = media_store.store_images([good, broken, unlucky, last], settings)
+    assert [type(r).__name__ for r in results] == ["StoredImage", "MediaError", "MediaError", "StoredImage"]
+    assert "无法解码" in str(results[1]) and "磁盘已满" in str(results[2])
+    for stored, data in ((results[0], good), (results[3], last)):
+        assert isinstance(stored, media_store.StoredImage)
+        assert (settings.media_dir / stored.relative_path).read_bytes() == data  # on disk when the call returns
+
+
+def test_a_forked_child_writes_photos_with_threads_of_its_own(settings: Settings) -> None:
+    media_store.store_images([png_bytes("#010203")], settings)  # the parent's writer threads exist now
+    pid = os.fork()
+    if pid == 0:  # the child: a pool inherited without its threads would wait for ever
+        signal.alarm(20)
+        ok = False
+        try:
+            [stored] = media_store.store_images([png_bytes("#0a0b0c")], settings)
+            ok = isinstance(stored, media_store.StoredImage) and (settings.media_dir / stored.relative_path).is_file()
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
