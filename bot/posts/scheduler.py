@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -57,6 +58,8 @@ def start(scheduler: BaseScheduler, settings: Settings) -> None:
     _keep(scheduler, health.JOB_ID, every, health.JOB_FUNC, [], "采集健康检查")
     refresh = IntervalTrigger(minutes=settings.scoring_refresh_minutes, timezone=settings.tz)
     _keep(scheduler, SCORE_REFRESH_ID, refresh, SCORE_REFRESH_FUNC, [], "评分分项更新")
+    # now as well: the API's read-only sessions compute missing parts on every read until the refresh stores them
+    scheduler.modify_job(SCORE_REFRESH_ID, next_run_time=datetime.now(settings.tz))
     scheduler.resume()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -90,5 +90,6 @@ def test_wenming_run_schedules_the_refresh(
     scheduler.start(sched, live_settings)
     job = sched.get_job(scheduler.SCORE_REFRESH_ID)
     assert job is not None and job.name == "评分分项更新" and job.trigger.interval == timedelta(minutes=10)
+    assert job.next_run_time <= datetime.now(UTC)  # at start-up too, not ten minutes later
     sched.shutdown(wait=False)
     engine.dispose()
