@@ -89,7 +89,7 @@ def relative_path_for(sha256: str, ext: str) -> str:
 
 def resolve_under(media_dir: Path, relative: str) -> Path:
     """Join a stored relative path to the media dir, refusing anything that escapes it."""
-    root = _resolved(media_dir)
+    root = _resolved(media_dir.absolute())  # keyed by the absolute path: a relative one depends on the cwd
     target = (root / relative).resolve()
     if not target.is_relative_to(root):
         raise MediaError("非法的媒体路径")

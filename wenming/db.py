@@ -146,11 +146,12 @@ def insert_many_ignoring_conflicts(
     """Multi-row ``INSERT … ON CONFLICT (key) DO NOTHING RETURNING …``: one statement per page of rows.
 
     A batch of messages stores its new groups, members, names, media and raw messages with a handful of statements
-    instead of one per row. SQLAlchemy's "insertmanyvalues" turns the executemany into multi-row ``VALUES`` pages
-    of at most ``MAX_ROWS_PER_INSERT`` rows, under SQLite's and PostgreSQL's bound-parameter limits, compiling
-    the one-row statement once. Only the rows actually inserted come back (in no promised order: callers match
-    them by the returned columns); a row that conflicts with a stored one, or with an earlier row of the same
-    statement, is skipped. JSON values of ``None`` are stored as SQL NULL, as the ORM stores an unset attribute.
+    instead of one per row. On SQLite, SQLAlchemy's "insertmanyvalues" turns the executemany into multi-row
+    ``VALUES`` pages of at most ``MAX_ROWS_PER_INSERT`` rows, under the bound-parameter limit; PostgreSQL takes
+    the whole batch as arrays (``_insert_from_arrays``). Only the rows actually inserted come back (in no promised
+    order: callers match them by the returned columns); a row that conflicts with a stored one, or with an earlier
+    row of the same statement, is skipped. JSON values of ``None`` are stored as SQL NULL, as the ORM stores an
+    unset attribute.
     """
     if not rows:
         return []
@@ -203,10 +204,11 @@ def update_many(session: Session, table: Table, rows: list[dict[str, Any]], key:
 
     PostgreSQL: ``UPDATE … FROM unnest(arrays)``, one short statement compiled and parsed once (an executemany
     costs it a pipelined statement per row, a ``VALUES`` list a new compilation per batch). SQLite: an executemany,
-    which runs in process. Every row needs the same columns.
+    which runs in process. Every row needs the same columns; of rows with the same key the last one wins.
     """
     if not rows:
         return
+    rows = list({row[key]: row for row in rows}.values())  # as an executemany would leave it
     columns = tuple(rows[0])
     if any(tuple(row) != columns for row in rows):
         raise ValueError("every row of a multi-row update needs the same columns, in the same order")

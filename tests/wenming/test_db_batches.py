@@ -62,7 +62,8 @@ def test_update_many_sets_each_row_its_own_values_and_leaves_others(session: Ses
     changes = [
         {"id": ids[0], "status": "assembled", "reason": None, "other_names": ["新名"]},
         {"id": ids[2], "status": "ignored", "reason": "staff", "other_names": None},
-        {"id": ids[4], "status": "rejected", "reason": "recall", "other_names": []},
+        {"id": ids[4], "status": "ignored", "reason": "staff", "other_names": ["未用"]},
+        {"id": ids[4], "status": "rejected", "reason": "recall", "other_names": []},  # the later row wins
     ]
     update_many(session, RawMessage.__table__, changes)
     stored = {r.id: r for r in _stored(session, ids)}
