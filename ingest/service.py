@@ -370,6 +370,9 @@ def _media_row(stored: media_store.StoredImage) -> dict[str, Any]:
             "bytes": stored.size, "width": stored.width, "height": stored.height}  # fmt: skip
 
 
+BULK_ASSEMBLY = 500  # messages a replay or history import assembles per transaction (seconds of write lock at most)
+
+
 def has_pending(session: Session) -> bool:
     """Whether stored messages wait to be assembled."""
     return bool(repository.pending_raw(session, 1))

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 ReportHook = Callable[[Session, "Report"], None]
 MAX_ERRORS_KEPT = 200
-ASSEMBLY_BATCH = 500  # messages assembled per transaction
 
 
 @dataclass
@@ -116,12 +115,13 @@ def _assemble(
 ) -> None:
     from ingest import service as ingest_service
 
+    limit = ingest_service.BULK_ASSEMBLY
     while True:  # bounded transactions, also for a backlog an interrupted run left behind
         with transaction(factory) as session:
-            stats = ingest_service.assemble_pending(session, settings, on_report=on_report, limit=ASSEMBLY_BATCH)
+            stats = ingest_service.assemble_pending(session, settings, on_report=on_report, limit=limit)
             pipeline.finish(on_report, session)
         _count(summary, stats)
-        if stats.processed < ASSEMBLY_BATCH:
+        if stats.processed < limit:
             return
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -13,6 +15,7 @@ from typer.testing import CliRunner
 from bot.history.importer import import_history
 from bot.onebot.adapter import OneBotAdapter
 from bot.sink import IngestSink
+from ingest import service as ingest_service
 from ingest.models import ChatGroup, RawMessage, Report
 from tests.bot import onebot_events as ev
 from tests.bot.fakes import png_bytes
@@ -166,4 +169,28 @@ def test_a_big_export_can_leave_classification_to_the_worker(
     assert sorted(job.payload["report_ids"]) == sorted(r.id for r in reports)
     Worker(committed_factory, live_settings, default_handlers()).run(burst=True)
     with committed_factory() as session:
+        assert all(r.label for r in session.scalars(select(Report)))
+
+
+def test_a_big_export_is_assembled_in_bounded_transactions(
+    committed_factory: sessionmaker[Session], live_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One transaction over a whole export would hold SQLite's write lock from live capture while it is assembled."""
+    batches: list[int] = []
+    real = ingest_service.assemble_pending
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        stats = real(*args, **kwargs)
+        batches.append(stats.processed)
+        return stats
+
+    monkeypatch.setattr(ingest_service, "assemble_pending", counted)
+    monkeypatch.setattr(ingest_service, "BULK_ASSEMBLY", 2)
+    for dry_run in (True, False):
+        batches.clear()
+        path = FIXTURES / "wechatmsg.csv"
+        import_history(committed_factory, live_settings, path, group_name="全县文明单位工作群", dry_run=dry_run)
+        assert max(batches) == 2 and sum(batches) == 4 and len(batches) == 3  # 4 of the 5 lines are assembled
+    with committed_factory() as session:
+        assert session.scalars(select(RawMessage.status).where(RawMessage.status == "received")).all() == []
         assert all(r.label for r in session.scalars(select(Report)))

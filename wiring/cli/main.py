@@ -43,6 +43,7 @@ def _reports() -> click.Command:
 IMPORT_HELP = "导入微信/QQ 聊天记录导出文件"
 RUN_HELP = "启动服务：接口、机器人适配器与定时发布"
 
+
 def _score() -> click.Command:
     """``score`` carries the period commands (close, publish, …) that ``score_periods`` adds to it."""
     importlib.import_module("wiring.cli.score_periods")
