@@ -75,8 +75,10 @@ def run(url: str, path: Path, work: Path, tick: float) -> None:
     rate = len(messages) / delivered
     print(f"{len(messages):,} 条事件：逐条入库 {rate:,.0f} 条/秒（单条最长等待 {max(waits):.2f} 秒，", end="")
     print(f"第 {waits.index(max(waits)) + 1} 条；超过 1 秒 {slow} 条，进入暂存区 {spooled} 条）")
-    print(f"全部整理完成 {drained:.0f} 秒（{ticks} 次整理）：{len(messages) / drained:,.0f} 条/秒，"
-          f"为入库速度的 {(len(messages) / drained) / (len(messages) / delivered):.2f}×")
+    print(
+        f"全部整理完成 {drained:.0f} 秒（{ticks} 次整理）：{len(messages) / drained:,.0f} 条/秒，"
+        f"为入库速度的 {(len(messages) / drained) / (len(messages) / delivered):.2f}×"
+    )
 
 
 def main() -> None:

@@ -98,9 +98,7 @@ def _rows(factory: sessionmaker[Session]) -> dict[str, Any]:
 def test_batched_replay_and_live_path_store_the_same_rows(settings: Settings, tmp_path: Path) -> None:
     results = []
     for name in ("batched", "live"):
-        run = settings.model_copy(
-            update={"media_dir": tmp_path / name / "media", "data_dir": tmp_path / name / "data"}
-        )
+        run = settings.model_copy(update={"media_dir": tmp_path / name / "media", "data_dir": tmp_path / name / "data"})
         factory = _factory(f"sqlite:///{tmp_path / name / 'db.sqlite'}")
         if name == "batched":
             summary = replay_file(factory, run, DEMO / "messages.jsonl", on_report=pipeline.report_hook(run))
