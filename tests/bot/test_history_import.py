@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ from ingest import service as ingest_service
 from ingest.models import ChatGroup, RawMessage, Report
 from tests.bot import onebot_events as ev
 from tests.bot.fakes import png_bytes
+from tests.ingest.builders import assembly_batches
 from wenming.queue.models import Job
 from wenming.queue.worker import Worker
 from wenming.settings import Settings
@@ -176,15 +176,7 @@ def test_a_big_export_is_assembled_in_bounded_transactions(
     committed_factory: sessionmaker[Session], live_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One transaction over a whole export would hold SQLite's write lock from live capture while it is assembled."""
-    batches: list[int] = []
-    real = ingest_service.assemble_pending
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        stats = real(*args, **kwargs)
-        batches.append(stats.processed)
-        return stats
-
-    monkeypatch.setattr(ingest_service, "assemble_pending", counted)
+    batches = assembly_batches(monkeypatch)
     monkeypatch.setattr(ingest_service, "BULK_ASSEMBLY", 2)
     for dry_run in (True, False):
         batches.clear()

@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from PIL import Image, ImageDraw
 
+from ingest import service as ingest_service
 from ingest.schemas import IncomingMessage, MediaContent
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -72,3 +74,17 @@ def message(
         media=MediaContent(data=image, original_name="IMG_0001.jpg") if image is not None else None,
         **extra,
     )
+
+
+def assembly_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The messages each ``assemble_pending`` call (one transaction) processes, recorded from now on."""
+    batches: list[int] = []
+    real = ingest_service.assemble_pending
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        stats = real(*args, **kwargs)
+        batches.append(stats.processed)
+        return stats
+
+    monkeypatch.setattr(ingest_service, "assemble_pending", counted)
+    return batches

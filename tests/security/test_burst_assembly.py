@@ -7,7 +7,6 @@ One transaction over every pending message held SQLite's write lock for minutes 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -15,9 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import sink as sink_module
 from bot.sink import IngestSink
-from ingest import service as ingest_service
 from ingest.models import RawMessage, RawStatus
-from tests.ingest.builders import T0, message
+from tests.ingest.builders import T0, assembly_batches, message
 
 BURST = 2 * sink_module.ASSEMBLY_BATCH + 20
 
@@ -28,15 +26,7 @@ def test_a_burst_is_assembled_in_bounded_transactions(
     for i in range(BURST):
         text = f"第{i}次开展文明实践志愿服务活动" if i % 3 else "收到"
         sink.deliver_sync(message(sender=f"u{i % 7}", text=text, message_id=f"b{i}", at=T0 + timedelta(minutes=i)))
-    batches: list[int] = []
-    real = ingest_service.assemble_pending
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        stats = real(*args, **kwargs)
-        batches.append(stats.processed)
-        return stats
-
-    monkeypatch.setattr(ingest_service, "assemble_pending", counted)
+    batches = assembly_batches(monkeypatch)
     monkeypatch.setattr(sink_module, "SQLITE_ASSEMBLY_PAUSE_SECONDS", 0.0)
     sink.assemble_sync()
 
