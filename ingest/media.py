@@ -112,11 +112,9 @@ def file_present(relative: str, settings: Settings) -> bool:
 
 def store_image(data: bytes, settings: Settings) -> StoredImage:
     """Validate and write an image once, atomically, under the media directory."""
-    stored, target = _checked(data, settings)
-    try:
-        _write_if_missing(target, data)
-    except OSError as exc:  # disk full, permissions: the message is kept, rejected with this reason
-        raise MediaError(_disk_problem(exc)) from None
+    [stored] = store_images([data], settings)
+    if isinstance(stored, MediaError):
+        raise stored
     return stored
 
 
@@ -143,7 +141,7 @@ def store_images(images: Iterable[bytes], settings: Settings) -> list[StoredImag
         stored, written = item
         try:
             written.result()
-        except OSError as exc:
+        except OSError as exc:  # disk full, permissions: the message is kept, rejected with this reason
             results.append(MediaError(_disk_problem(exc)))
             continue
         results.append(stored)

@@ -157,9 +157,7 @@ def insert_many_ignoring_conflicts(
         return []
     table: Table = model.__table__  # type: ignore[assignment]
     rows = [_with_defaults(table, row) for row in rows]
-    columns = tuple(rows[0])
-    if any(tuple(row) != columns for row in rows):
-        raise ValueError("every row of a multi-row insert needs the same columns, in the same order")
+    columns = _columns(rows)
     if session.get_bind().dialect.name == "postgresql":
         return list(session.execute(_insert_from_arrays(table, rows, columns, tuple(key), returning)).all())
     statement = _insert_many_statement(table, columns, tuple(key), returning)
@@ -209,9 +207,7 @@ def update_many(session: Session, table: Table, rows: list[dict[str, Any]], key:
     if not rows:
         return
     rows = list({row[key]: row for row in rows}.values())  # as an executemany would leave it
-    columns = tuple(rows[0])
-    if any(tuple(row) != columns for row in rows):
-        raise ValueError("every row of a multi-row update needs the same columns, in the same order")
+    columns = _columns(rows)
     changed = [name for name in columns if name != key]
     if session.get_bind().dialect.name != "postgresql":
         by_key = update(table).where(table.c[key] == bindparam(f"match_{key}"))
@@ -232,6 +228,14 @@ def _unnest(table: Table, rows: list[dict[str, Any]], columns: tuple[str, ...], 
     ]
     valued = func.unnest(*arrays).table_valued(*columns, with_ordinality="position" if ordinality else None)
     return valued.render_derived("incoming")
+
+
+def _columns(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The columns every row of a multi-row statement sets, refusing rows that set others or another order."""
+    columns = tuple(rows[0])
+    if any(tuple(row) != columns for row in rows):
+        raise ValueError("every row of a multi-row statement needs the same columns, in the same order")
+    return columns
 
 
 def _null_json(column_type: Any) -> Any:
