@@ -10,7 +10,7 @@ import functools
 import gc
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import select
@@ -237,6 +237,12 @@ def _as_of(settings: Settings, as_of: date | None) -> date:
     return as_of or today(settings)
 
 
+def _settled(day: date, last_day: date) -> date:
+    """The as-of day a period's stored parts are keyed on: every day after its last one reads the same rows under
+    the same rules (all months started, nothing clipped), so a closed quarter or year is not computed anew daily."""
+    return min(day, last_day)
+
+
 def _month_date(text: str | None) -> date | None:
     if not text:
         return None
@@ -378,7 +384,8 @@ def quarter_table(
             for u in some
         }
 
-    cache_key = score_cache.key("quarter", rubric, year, quarter, day, settings.scoring_start)
+    last_day = month_start(year, quarter_first_month(quarter) + 3) - timedelta(days=1)
+    cache_key = score_cache.key("quarter", rubric, year, quarter, _settled(day, last_day), settings.scoring_start)
     columns: dict[int, dict[str, float] | None] = _unit_parts(session, cache_key, units, compute)
     if isinstance(rubric, ChangxingRubric):
         cols, title = changxing.COLUMNS, "长兴县各级文明单位创建动态管理量化考核（季度）汇总表"
@@ -598,7 +605,7 @@ def _annual_totals(
             running = _year_totals(session, rubric, year, day, some, starts, running=True, gathered=gathered, scope=ids)
         return {uid: [totals[uid], running.get(uid, totals[uid])] for uid in totals}
 
-    cache_key = score_cache.key("annual", rubric, year, day, settings.scoring_start)
+    cache_key = score_cache.key("annual", rubric, year, _settled(day, date(year, 12, 31)), settings.scoring_start)
     parts = _unit_parts(session, cache_key, units, compute)
     totals: Totals = {uid: (part[0][0], part[0][1]) for uid, part in parts.items() if part is not None}
     running: Totals = {uid: (part[1][0], part[1][1]) for uid, part in parts.items() if part is not None}

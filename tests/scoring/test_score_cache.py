@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from classifier.models import Classification, ReportTag
@@ -206,3 +206,27 @@ def test_a_read_only_session_counts_changes_it_cannot_consume(world: World, sett
         world.session.info.pop(READ_ONLY)
     score_cache.bypass(world.session)
     assert seen == service.quarter_table(world.session, settings, rubric, 2026, 3, date(2026, 11, 30))
+
+
+@pytest.mark.parametrize("name", ["changxing-2020", "xixiang-2022"])
+def test_a_closed_period_read_on_later_days_keeps_its_parts_and_its_figures(
+    world: World, settings: Settings, name: str
+) -> None:
+    _generate(world, seed=31)
+    rubric = service.load_rubric(name)
+    session = world.session
+
+    def tables(as_of: date) -> tuple[object, object]:
+        quarter = service.quarter_table(session, settings, rubric, 2026, 3, as_of).model_dump()
+        annual = service.annual_scores(session, settings, rubric, 2026, as_of)
+        return quarter, [row.model_dump() for row in annual]
+
+    first = tables(date(2026, 12, 31))  # the last day of the year and well after the quarter: parts stored
+    session.execute(update(m.ScoreCacheEntry).values(computed_at=NOW))
+    stored = session.scalar(select(func.count()).select_from(m.ScoreCacheEntry))
+    later = tables(date(2027, 2, 14))
+    assert later == first
+    assert session.scalar(select(func.count()).select_from(m.ScoreCacheEntry)) == stored  # no new key
+    assert not session.scalars(select(m.ScoreCacheEntry.unit_id).where(m.ScoreCacheEntry.computed_at != NOW)).all()
+    score_cache.bypass(session)
+    assert tables(date(2027, 2, 14)) == later  # and what the stored parts gave is what a fresh computation gives
