@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -622,7 +622,11 @@ def drop_score_cache(session: Session) -> int:
     return int(session.execute(delete(m.ScoreCacheEntry.__table__)).rowcount or 0)
 
 
-def prune_score_cache(session: Session, before: datetime) -> int:
-    """Drop parts computed before ``before``: keys nobody reads any more (past as-of days) stop taking room."""
+def prune_score_cache(session: Session, before: datetime, keep: Collection[str] = ()) -> int:
+    """Drop parts computed before ``before`` except under ``keep``: keys nobody reads any more (past as-of days)
+    stop taking room, while a table still served from old parts (nothing changed) keeps them."""
     cache = m.ScoreCacheEntry.__table__
-    return int(session.execute(delete(cache).where(cache.c.computed_at < before)).rowcount or 0)
+    stale = cache.c.computed_at < before
+    if keep:
+        stale = and_(stale, cache.c.key.not_in(sorted(keep)))
+    return int(session.execute(delete(cache).where(stale)).rowcount or 0)

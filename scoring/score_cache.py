@@ -23,6 +23,7 @@ from wenming.db import is_read_only
 
 GENERATION = 1  # bump when the arithmetic of a part changes: parts stored by older code are then never read
 BYPASS = "wenming_score_cache_off"  # session.info flag: compute everything afresh (equivalence tests, benches)
+KEYS_READ = "wenming_score_keys_read"  # session.info: every key this session read parts under (kept by pruning)
 FULL_SHARE = 0.5  # above this share of the units missing, one unrestricted pass is cheaper than an IN list
 
 Compute = Callable[[list[int] | None], Mapping[int, Any]]
@@ -54,6 +55,7 @@ def parts(session: Session, key: str, unit_ids: Sequence[int], compute: Compute)
     if session.info.get(BYPASS):
         fresh = compute(None)
         return {u: fresh.get(u) for u in unit_ids}
+    session.info.setdefault(KEYS_READ, set()).add(key)
     writable = not is_read_only(session)
     # changes first, parts second: a part stored after this read still meets the change that made it stale
     if writable:
@@ -71,3 +73,8 @@ def parts(session: Session, key: str, unit_ids: Sequence[int], compute: Compute)
         if writable:
             repository.store_parts(session, key, texts)
     return found
+
+
+def keys_read(session: Session) -> set[str]:
+    """The keys whose parts this session read or stored: the tables it served."""
+    return set(session.info.get(KEYS_READ, ()))

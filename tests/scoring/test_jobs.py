@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -52,7 +52,7 @@ def test_the_refresh_stores_the_default_tables_and_a_read_only_session_sees_late
     units = _office(committed_factory, live_settings)
     jobs.refresh_standing_tables(committed_factory, live_settings)
     parts, changes = _counts(committed_factory)
-    assert changes == 0 and parts == 3 * len(units)  # month, quarter and year, one part per unit
+    assert changes == 0 and parts == 6 * len(units)  # this and the last month, quarter, year: a part per unit
     with transaction(committed_factory) as session:
         world = World(session, session.scalars(select(ChatGroup)).one())
         world.members = {member.unit_id: member for member in session.scalars(select(Member))}
@@ -67,17 +67,26 @@ def test_the_refresh_stores_the_default_tables_and_a_read_only_session_sees_late
         assert seen == _quarter(session, live_settings)
     assert _counts(committed_factory)[1] > 0  # the read-only session left the changes for the job
     jobs.refresh_standing_tables(committed_factory, live_settings)
-    assert _counts(committed_factory) == (3 * len(units), 0)
+    assert _counts(committed_factory) == (6 * len(units), 0)
 
 
-def test_parts_not_recomputed_for_a_week_are_dropped(
+def test_parts_nobody_read_for_a_week_are_dropped_and_the_standing_tables_keep_theirs(
     committed_factory: sessionmaker[Session], live_settings: Settings
 ) -> None:
-    _office(committed_factory, live_settings)
+    units = _office(committed_factory, live_settings)
     jobs.refresh_standing_tables(committed_factory, live_settings)
-    with transaction(committed_factory) as session:
+    with transaction(committed_factory) as session:  # a table nobody opens again: three years ago
+        service.annual_scores(
+            session, live_settings, service.load_rubric("changxing-2020"), today(live_settings).year - 3
+        )
         session.execute(update(m.ScoreCacheEntry).values(computed_at=utcnow() - timedelta(days=8)))
-    assert jobs.refresh_standing_tables(committed_factory, live_settings) == 9
+    assert jobs.refresh_standing_tables(committed_factory, live_settings) == len(units)
+    assert _counts(committed_factory) == (6 * len(units), 0)  # still read: kept, though computed a week ago
+
+
+def test_the_standing_periods_are_this_and_the_last_month_quarter_and_year() -> None:
+    assert jobs.standing_periods(date(2027, 1, 4)) == ([(2027, 1), (2026, 12)], [(2027, 1), (2026, 4)], [2027, 2026])
+    assert jobs.standing_periods(date(2026, 8, 31)) == ([(2026, 8), (2026, 7)], [(2026, 3), (2026, 2)], [2026, 2025])
 
 
 def test_wenming_run_schedules_the_refresh(
