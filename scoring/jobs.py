@@ -7,7 +7,9 @@ the current and the just-closed month, quarter and year.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,16 +34,20 @@ def refresh_standing_tables(factory: sessionmaker[Session], settings: Settings) 
     """Bring the default rubric's standing tables up to date; returns the old parts dropped.
 
     A closed period's parts are keyed on its last day (``service``), so after their first computation they are
-    read, not recomputed, until a change reaches them; pruning keeps every key read here.
+    read, not recomputed, until a change reaches them; pruning keeps every key read here. One transaction per
+    table: SQLite's write lock (PostgreSQL: the parts' advisory lock) is held for one table at a time.
     """
-    day = today(settings)
-    months, quarters, years = standing_periods(day)
+    rubric = service.load_rubric(settings.api_default_rubric)
+    months, quarters, years = standing_periods(today(settings))
+    tables: list[Callable[[Session], object]] = [
+        *(partial(service.monthly_ranking, settings=settings, rubric=rubric, year=y, month=m) for y, m in months),
+        *(partial(service.quarter_table, settings=settings, rubric=rubric, year=y, quarter=q) for y, q in quarters),
+        *(partial(service.annual_scores, settings=settings, rubric=rubric, year=y) for y in years),
+    ]
+    read: set[str] = set()
+    for table in tables:
+        with transaction(factory) as session:
+            table(session)
+            read |= score_cache.keys_read(session)
     with transaction(factory) as session:
-        rubric = service.load_rubric(settings.api_default_rubric)
-        for year, month in months:
-            service.monthly_ranking(session, settings, rubric, year, month)
-        for year, quarter in quarters:
-            service.quarter_table(session, settings, rubric, year, quarter)
-        for year in years:
-            service.annual_scores(session, settings, rubric, year)
-        return repository.prune_score_cache(session, utcnow() - KEEP_PARTS, keep=score_cache.keys_read(session))
+        return repository.prune_score_cache(session, utcnow() - KEEP_PARTS, keep=read)

@@ -1,10 +1,11 @@
-"""The scheduled upkeep keeps the default tables' stored parts current for the API's read-only sessions."""
+"""The scheduled upkeep keeps the standing tables' stored parts current for the API's read-only sessions."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -82,6 +83,20 @@ def test_parts_nobody_read_for_a_week_are_dropped_and_the_standing_tables_keep_t
         session.execute(update(m.ScoreCacheEntry).values(computed_at=utcnow() - timedelta(days=8)))
     assert jobs.refresh_standing_tables(committed_factory, live_settings) == len(units)
     assert _counts(committed_factory) == (6 * len(units), 0)  # still read: kept, though computed a week ago
+
+
+def test_each_standing_table_is_its_own_transaction(
+    committed_factory: sessionmaker[Session], live_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    units = _office(committed_factory, live_settings)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("年度表计算失败")
+
+    monkeypatch.setattr(service, "annual_scores", broken)
+    with pytest.raises(RuntimeError):
+        jobs.refresh_standing_tables(committed_factory, live_settings)
+    assert _counts(committed_factory)[0] == 4 * len(units)  # the months and quarters stay stored
 
 
 def test_the_standing_periods_are_this_and_the_last_month_quarter_and_year() -> None:
