@@ -8,9 +8,10 @@ The database must be empty (or pass ``--reset``, which wipes it). Rows are gener
 classification row is written only for reports whose facts scoring reads (news with an outlet level, volunteer
 reports with hours), which is all that scoring joins.
 
-Each table is timed in three states: cold (every stored per-unit part dropped: the whole table computed and
-stored), warm (nothing changed since the last call), and after ``--changed`` units each had one report relabelled
-(what a stretch of staff review or live reporting leaves between two reads).
+Each table is timed in four states: cold (every stored per-unit part dropped: the whole table computed and
+stored), warm (nothing changed since the last call), after ``--changed`` units each had one report relabelled
+(what a stretch of staff review or live reporting leaves between two reads), and the next day (only the parts of
+the as-of day stored, the table read as of the day after: a closed period reuses them, an open one is computed).
 """
 
 from __future__ import annotations
@@ -309,38 +310,47 @@ def run(url: str, repeat: int, changed: int) -> None:
         def bare() -> Any:
             return session.execute(select(Report.unit_id, func.count()).group_by(Report.unit_id)).all()
 
-        cases: list[tuple[str, Callable[[], Any]]] = [
+        # (name, table as of a day, the as-of day); the monthly ranking has none (its month is its whole window)
+        cases: list[tuple[str, Callable[[date], Any], date]] = [
             (
                 "月度活跃度排名 2026-10（长兴）",
-                lambda: service.monthly_ranking(session, settings, changxing, YEAR, 10),
+                lambda day: service.monthly_ranking(session, settings, changxing, YEAR, 10),
+                as_of,
             ),
             (
                 "季度汇总表 2026Q3（长兴）",
-                lambda: service.quarter_table(session, settings, changxing, YEAR, 3, as_of),
+                lambda day: service.quarter_table(session, settings, changxing, YEAR, 3, day),
+                as_of,
             ),
             (
                 "季度考核表 2026Q3（西乡）",
-                lambda: service.quarter_table(session, settings, xixiang, YEAR, 3, as_of),
+                lambda day: service.quarter_table(session, settings, xixiang, YEAR, 3, day),
+                as_of,
             ),
             (
                 "单位年度得分说明（长兴）",
-                lambda: service.explain_unit(session, settings, changxing, unit_id, YEAR, as_of),
+                lambda day: service.explain_unit(session, settings, changxing, unit_id, YEAR, day),
+                as_of,
             ),
             (
                 "单位年度得分说明（西乡）",
-                lambda: service.explain_unit(session, settings, xixiang, unit_id, YEAR, as_of),
+                lambda day: service.explain_unit(session, settings, xixiang, unit_id, YEAR, day),
+                as_of,
             ),
             (
                 "全部单位年度得分（长兴，参考）",
-                lambda: service.annual_scores(session, settings, changxing, YEAR, as_of),
+                lambda day: service.annual_scores(session, settings, changxing, YEAR, day),
+                as_of,
             ),
             (
                 "全部单位年度得分（长兴，截至8月：预计+累计）",
-                lambda: service.annual_scores(session, settings, changxing, YEAR, date(YEAR, 8, 31)),
+                lambda day: service.annual_scores(session, settings, changxing, YEAR, day),
+                date(YEAR, 8, 31),
             ),
             (
                 "全部单位年度得分（西乡，截至8月：预计+累计）",
-                lambda: service.annual_scores(session, settings, xixiang, YEAR, date(YEAR, 8, 31)),
+                lambda day: service.annual_scores(session, settings, xixiang, YEAR, day),
+                date(YEAR, 8, 31),
             ),
         ]
         bare()  # warm the cache for everyone alike
@@ -350,8 +360,9 @@ def run(url: str, repeat: int, changed: int) -> None:
         print(f"数据库：{engine.dialect.name}；报送 {total} 条；单位 #{unit_id} 用于单位说明")
         print(f"基准：SELECT unit_id, count(*) FROM reports GROUP BY unit_id（与每项交替 {repeat} 次，取中位数）")
         print(
-            f"三种状态：冷＝已存单位分项全部清空（整表重算并存入）；热＝无变化；"
-            f"改{changed}单位＝上次计算后 {changed} 个单位各有一条报送改了标签"
+            f"四种状态：冷＝已存单位分项全部清空（整表重算并存入）；热＝无变化；"
+            f"改{changed}单位＝上次计算后 {changed} 个单位各有一条报送改了标签；"
+            "次日＝只存有截至日的分项，按其次日读取（已结束的期间沿用，未结束的重算）"
         )
         in_process = engine.dialect.name == "sqlite"  # PostgreSQL works in the server: its CPU is not ours
         cpu_head = f"{'CPU':>10}{'CPU基准':>10}{'CPU倍数':>8}" if in_process else ""
@@ -367,13 +378,24 @@ def run(url: str, repeat: int, changed: int) -> None:
             _change_reports(session, rng, changed, originals)
             session.commit()
 
-        states: list[tuple[str, Callable[[], Any] | None]] = [("冷", cold), ("热", None), (f"改{changed}单位", change)]
         try:
-            for name, fn in cases:
-                call = _committed(session, fn)  # as at a request's edge: the parts stored are committed
+            for name, fn, day in cases:
+                call = _committed(session, lambda fn=fn, day=day: fn(day))  # as at a request's edge: parts committed
+                next_day = _committed(session, lambda fn=fn, day=day: fn(day + timedelta(days=1)))
+
+                def only_today(call: Callable[[], Any] = call) -> None:
+                    cold()
+                    call()
+
+                states: list[tuple[str, Callable[[], Any], Callable[[], Any] | None]] = [
+                    ("冷", call, cold),
+                    ("热", call, None),
+                    (f"改{changed}单位", call, change),
+                    ("次日", next_day, only_today),
+                ]
                 call()
-                for state, before in states:
-                    elapsed, baseline, cpu, cpu_base = timed_pair(call, bare, repeat, before)
+                for state, timed, before in states:
+                    elapsed, baseline, cpu, cpu_base = timed_pair(timed, bare, repeat, before)
                     line = f"{name:<30}{state:<8}{elapsed:8.1f}ms{baseline:8.1f}ms{elapsed / baseline:7.2f}×"
                     if in_process:
                         line += f"{cpu:8.1f}ms{cpu_base:8.1f}ms{cpu / max(cpu_base, 0.001):7.2f}×"
