@@ -2,14 +2,12 @@
 
 The API serves tables from read-only sessions, which can use stored parts but cannot store new ones; this job
 consumes the changes and stores the parts of the tables the console, the leaderboards and the bot's posts open:
-the current and the just-closed month, quarter and year.
+the current and the just-closed month, quarter and year, as of today and (computed ahead) as of tomorrow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
-from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +28,34 @@ def standing_periods(day: date) -> tuple[list[tuple[int, int]], list[tuple[int, 
     return months, [(day.year, quarter), last_quarter], [day.year, day.year - 1]
 
 
+Table = tuple[str, int, int, date | None]  # "month" / "quarter" / "year", year, month or quarter (0), as-of day
+
+
+def standing_tables(day: date) -> list[Table]:
+    """The standing tables as of ``day`` and as of the next day: computed ahead, a new day finds its parts stored
+    (a part is a function of the rows and the as-of day, and any later change to a unit's rows drops its parts)."""
+    found: list[Table] = []
+    for as_of in (day, day + timedelta(days=1)):
+        months, quarters, years = standing_periods(as_of)
+        for table in [
+            *(("month", year, month, None) for year, month in months),  # a month's ranking has no as-of day
+            *(("quarter", year, quarter, as_of) for year, quarter in quarters),
+            *(("year", year, 0, as_of) for year in years),
+        ]:
+            if table not in found:
+                found.append(table)
+    return found
+
+
+def _read(session: Session, settings: Settings, rubric: service.Rubric, table: Table) -> object:
+    kind, year, number, as_of = table
+    if kind == "month":
+        return service.monthly_ranking(session, settings, rubric, year, number)
+    if kind == "quarter":
+        return service.quarter_table(session, settings, rubric, year, number, as_of)
+    return service.annual_scores(session, settings, rubric, year, as_of)
+
+
 def refresh_standing_tables(factory: sessionmaker[Session], settings: Settings) -> int:
     """Bring the default rubric's standing tables up to date; returns the old parts dropped.
 
@@ -38,16 +64,10 @@ def refresh_standing_tables(factory: sessionmaker[Session], settings: Settings) 
     table: SQLite's write lock (PostgreSQL: the parts' advisory lock) is held for one table at a time.
     """
     rubric = service.load_rubric(settings.api_default_rubric)
-    months, quarters, years = standing_periods(today(settings))
-    tables: list[Callable[[Session], object]] = [
-        *(partial(service.monthly_ranking, settings=settings, rubric=rubric, year=y, month=m) for y, m in months),
-        *(partial(service.quarter_table, settings=settings, rubric=rubric, year=y, quarter=q) for y, q in quarters),
-        *(partial(service.annual_scores, settings=settings, rubric=rubric, year=y) for y in years),
-    ]
     read: set[str] = set()
-    for table in tables:
+    for table in standing_tables(today(settings)):
         with transaction(factory) as session:
-            table(session)
+            _read(session, settings, rubric, table)
             read |= score_cache.keys_read(session)
     with transaction(factory) as session:
         return repository.prune_score_cache(session, utcnow() - KEEP_PARTS, keep=read)

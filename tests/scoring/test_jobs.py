@@ -41,6 +41,25 @@ def _counts(factory: sessionmaker[Session]) -> tuple[int, int]:
         return int(parts or 0), int(changes or 0)
 
 
+def _parts(factory: sessionmaker[Session]) -> set[tuple[str, int, Any]]:
+    with read_transaction(factory) as session:
+        rows = session.execute(select(m.ScoreCacheEntry.key, m.ScoreCacheEntry.unit_id, m.ScoreCacheEntry.computed_at))
+        return {tuple(row) for row in rows}  # type: ignore[misc]
+
+
+def _read_standing_tables(factory: sessionmaker[Session], settings: Settings, day: date) -> None:
+    """Every standing table as staff would read it on ``day``, in a writable session (which stores what it lacks)."""
+    rubric = service.load_rubric(settings.api_default_rubric)
+    months, quarters, years = jobs.standing_periods(day)
+    with transaction(factory) as session:
+        for year, month in months:
+            service.monthly_ranking(session, settings, rubric, year, month)
+        for year, quarter in quarters:
+            service.quarter_table(session, settings, rubric, year, quarter, day)
+        for year in years:
+            service.annual_scores(session, settings, rubric, year, day)
+
+
 def _quarter(session: Session, settings: Settings) -> Any:
     rubric = service.load_rubric(settings.api_default_rubric)
     day = today(settings)
@@ -52,8 +71,11 @@ def test_the_refresh_stores_the_default_tables_and_a_read_only_session_sees_late
 ) -> None:
     units = _office(committed_factory, live_settings)
     jobs.refresh_standing_tables(committed_factory, live_settings)
-    parts, changes = _counts(committed_factory)
-    assert changes == 0 and parts == 6 * len(units)  # this and the last month, quarter, year: a part per unit
+    stored = _parts(committed_factory)
+    assert _counts(committed_factory)[1] == 0 and len(stored) >= 8 * len(units)
+    for day in (today(live_settings), today(live_settings) + timedelta(days=1)):  # today's tables, and tomorrow's
+        _read_standing_tables(committed_factory, live_settings, day)
+        assert _parts(committed_factory) == stored  # all there: nothing computed, nothing rewritten
     with transaction(committed_factory) as session:
         world = World(session, session.scalars(select(ChatGroup)).one())
         world.members = {member.unit_id: member for member in session.scalars(select(Member))}
@@ -68,7 +90,7 @@ def test_the_refresh_stores_the_default_tables_and_a_read_only_session_sees_late
         assert seen == _quarter(session, live_settings)
     assert _counts(committed_factory)[1] > 0  # the read-only session left the changes for the job
     jobs.refresh_standing_tables(committed_factory, live_settings)
-    assert _counts(committed_factory) == (6 * len(units), 0)
+    assert _counts(committed_factory) == (len(stored), 0)
 
 
 def test_parts_nobody_read_for_a_week_are_dropped_and_the_standing_tables_keep_theirs(
@@ -76,13 +98,14 @@ def test_parts_nobody_read_for_a_week_are_dropped_and_the_standing_tables_keep_t
 ) -> None:
     units = _office(committed_factory, live_settings)
     jobs.refresh_standing_tables(committed_factory, live_settings)
+    standing = _counts(committed_factory)[0]
     with transaction(committed_factory) as session:  # a table nobody opens again: three years ago
         service.annual_scores(
             session, live_settings, service.load_rubric("changxing-2020"), today(live_settings).year - 3
         )
         session.execute(update(m.ScoreCacheEntry).values(computed_at=utcnow() - timedelta(days=8)))
     assert jobs.refresh_standing_tables(committed_factory, live_settings) == len(units)
-    assert _counts(committed_factory) == (6 * len(units), 0)  # still read: kept, though computed a week ago
+    assert _counts(committed_factory) == (standing, 0)  # still read: kept, though computed a week ago
 
 
 def test_each_standing_table_is_its_own_transaction(
@@ -96,12 +119,20 @@ def test_each_standing_table_is_its_own_transaction(
     monkeypatch.setattr(service, "annual_scores", broken)
     with pytest.raises(RuntimeError):
         jobs.refresh_standing_tables(committed_factory, live_settings)
-    assert _counts(committed_factory)[0] == 4 * len(units)  # the months and quarters stay stored
+    assert _counts(committed_factory)[0] == 4 * len(units)  # today's months and quarters, stored before the year
 
 
 def test_the_standing_periods_are_this_and_the_last_month_quarter_and_year() -> None:
     assert jobs.standing_periods(date(2027, 1, 4)) == ([(2027, 1), (2026, 12)], [(2027, 1), (2026, 4)], [2027, 2026])
     assert jobs.standing_periods(date(2026, 8, 31)) == ([(2026, 8), (2026, 7)], [(2026, 3), (2026, 2)], [2026, 2025])
+
+
+def test_the_standing_tables_include_tomorrows_once_each() -> None:
+    tables = jobs.standing_tables(date(2026, 12, 31))
+    assert len(tables) == len(set(tables))
+    assert ("month", 2027, 1, None) in tables and ("month", 2026, 12, None) in tables
+    assert ("quarter", 2026, 4, date(2026, 12, 31)) in tables and ("quarter", 2027, 1, date(2027, 1, 1)) in tables
+    assert ("year", 2026, 0, date(2027, 1, 1)) in tables  # last year as of tomorrow: keyed as Dec 31, read warm
 
 
 def test_wenming_run_schedules_the_refresh(
