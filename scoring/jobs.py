@@ -48,6 +48,7 @@ def standing_tables(day: date) -> list[Table]:
 
 
 def _read(session: Session, settings: Settings, rubric: service.Rubric, table: Table) -> object:
+    """One standing table, read in a writable session: that is what stores the parts it lacks."""
     kind, year, number, as_of = table
     if kind == "month":
         return service.monthly_ranking(session, settings, rubric, year, number)
