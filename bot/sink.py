@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -156,21 +157,18 @@ class IngestSink:
         In bounded batches, one short transaction each: after a burst of 20,000 events one transaction over all of
         them held SQLite's write lock for minutes and every delivery meanwhile failed with "database is locked".
         """
-        from ingest import service as ingest_service
         from ingest.assembly import AssemblyStats
 
         total = AssemblyStats()
         self._load_classifier_if_work()
-        while True:
-            with transaction(self.factory) as session:
-                stats = ingest_service.assemble_pending(
-                    session, self.settings, on_report=pipeline.report_hook(self.settings), limit=ASSEMBLY_BATCH
-                )
+        hook = pipeline.report_hook(self.settings)
+        for stats in pipeline.assemble_in_batches(
+            partial(transaction, self.factory), self.settings, hook, ASSEMBLY_BATCH
+        ):
             total.add(stats)
-            if stats.processed < ASSEMBLY_BATCH:
-                return total
-            if self._sqlite:
+            if self._sqlite and stats.processed == ASSEMBLY_BATCH:  # another batch follows
                 time.sleep(SQLITE_ASSEMBLY_PAUSE_SECONDS)  # let waiting deliveries take the write lock
+        return total
 
     def _load_classifier_if_work(self) -> None:
         """Load the model before the first assembly that needs it, outside its transaction: loading it (seconds)

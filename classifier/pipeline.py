@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -11,6 +13,9 @@ from classifier import service as classifier_service
 from classifier.ocr import service as ocr_service
 from ingest.models import Report, ReportStatus
 from wenming.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.assembly import AssemblyStats
 
 ReportHook = Callable[[Session, Report], None]
 
@@ -72,6 +77,26 @@ def finish(hook: ReportHook | ClassifyReports | DeferredClassification | None, s
     """End of an assembly transaction: hand any gathered reports to their background jobs."""
     if isinstance(hook, DeferredClassification):
         hook.flush(session)
+
+
+def assemble_in_batches(
+    begin: Callable[[], AbstractContextManager[Session]],
+    settings: Settings,
+    hook: ReportHook | ClassifyReports | DeferredClassification | None,
+    limit: int,
+) -> Iterator[AssemblyStats]:
+    """Assemble every pending message, ``limit`` per transaction (each opened by ``begin``), and yield each batch's
+    stats: one short write lock per batch, never one over a whole backlog. The caller's loop body runs between two
+    transactions (counting, pausing for waiting deliveries)."""
+    from ingest import service as ingest_service  # as at the callers: not loaded by importing this module
+
+    while True:
+        with begin() as session:
+            stats = ingest_service.assemble_pending(session, settings, on_report=hook, limit=limit)
+            finish(hook, session)
+        yield stats
+        if stats.processed < limit:
+            return
 
 
 def _queue_photos(session: Session, settings: Settings, reports: Sequence[Report], read_photos: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,14 +116,10 @@ def _assemble(
 ) -> None:
     from ingest import service as ingest_service
 
-    limit = ingest_service.BULK_ASSEMBLY
-    while True:  # bounded transactions, also for a backlog an interrupted run left behind
-        with transaction(factory) as session:
-            stats = ingest_service.assemble_pending(session, settings, on_report=on_report, limit=limit)
-            pipeline.finish(on_report, session)
+    # bounded transactions, also for a backlog an interrupted run left behind
+    begin = partial(transaction, factory)
+    for stats in pipeline.assemble_in_batches(begin, settings, on_report, ingest_service.BULK_ASSEMBLY):
         _count(summary, stats)
-        if stats.processed < limit:
-            return
 
 
 def _count(summary: ReplaySummary, stats: AssemblyStats) -> None:

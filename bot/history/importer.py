@@ -317,14 +317,9 @@ def _run(
                 _import_batch(session, settings, summary, entries, matched)
             if progress:
                 progress(len(batch))
-        while True:  # bounded transactions: a big export must not hold the write lock while all of it is assembled
-            with session_for() as session:
-                stats = ingest_service.assemble_pending(
-                    session, settings, on_report=hook, limit=ingest_service.BULK_ASSEMBLY
-                )
-                pipeline.finish(hook, session)
-            if stats.processed < ingest_service.BULK_ASSEMBLY:
-                break
+        # bounded transactions: a big export must not hold the write lock while all of it is assembled
+        for _ in pipeline.assemble_in_batches(session_for, settings, hook, ingest_service.BULK_ASSEMBLY):
+            pass
         with session_for() as session:
             _outcome(session, summary)
 
